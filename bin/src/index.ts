@@ -1,0 +1,2 @@
+export * from './executors.js';
+export * from './platform.js';

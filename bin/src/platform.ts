@@ -1,0 +1,44 @@
+/**
+ * Wires configuration, executors, orchestrator and gateway into one running platform. `faas serve`
+ * and the end-to-end tests both start the platform through here, so tests exercise the real thing.
+ */
+import { type Config, createLoggerFactory, type LoggerFactory } from '@faas/common';
+import { buildGateway } from '@faas/gateway';
+import { Orchestrator } from '@faas/orchestrator';
+import type { FastifyInstance } from 'fastify';
+import { createExecutors } from './executors.js';
+
+export interface Platform {
+  config: Readonly<Config>;
+  orchestrator: Orchestrator;
+  gateway: FastifyInstance;
+  /** The base URL the gateway listens on, once started. */
+  url: string;
+  start(): Promise<string>;
+  /** Stops accepting work, drains in-flight invocations, removes every sandbox. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = createLoggerFactory(config.logFilter)): Platform {
+  const executors = createExecutors(config, logs);
+  const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator') });
+  const gateway = buildGateway({ config, orchestrator, logger: logs.for('gateway') });
+  let stopping: Promise<void> | undefined;
+  const platform: Platform = {
+    config,
+    orchestrator,
+    gateway,
+    url: '',
+    async start() {
+      await orchestrator.start();
+      const address = await gateway.listen({ host: config.gateway.host, port: config.gateway.port });
+      platform.url = address.replace('0.0.0.0', '127.0.0.1');
+      return platform.url;
+    },
+    stop(graceMs?: number) {
+      stopping ??= Promise.all([orchestrator.drain(graceMs), gateway.close()]).then(() => undefined);
+      return stopping;
+    },
+  };
+  return platform;
+}

@@ -1,0 +1,117 @@
+/**
+ * The one registry of platform error codes. Every error the platform reports to a caller comes
+ * from here, so the HTTP status, the code and the documentation (docs/ERRORS.md) stay in step;
+ * a test compares this table with the document. Callers match on `code`, never on message text.
+ */
+export const ERRORS = {
+  FAAS_ERR_INVALID_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
+  FAAS_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'The request body must be sent as application/json.',
+  },
+  FAAS_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    summary: 'The request body exceeds the configured maximum (FAAS_MAX_BODY_BYTES).',
+  },
+  FAAS_ERR_INVALID_FUNCTION_ID: {
+    status: 400,
+    summary: 'The function id in the path is not allowed (letters, digits, ".", "_", "-"; 1-128 chars; no path tricks).',
+  },
+  FAAS_ERR_INVALID_REQUEST: {
+    status: 400,
+    summary: 'The request body does not match the SandboxConfig schema.',
+  },
+  FAAS_ERR_INVALID_IMAGE: { status: 400, summary: 'The image reference is malformed.' },
+  FAAS_ERR_INVALID_COMMAND: {
+    status: 400,
+    summary: 'The command must be a non-empty array of non-empty strings without NUL bytes.',
+  },
+  FAAS_ERR_INVALID_ENV: {
+    status: 400,
+    summary: 'env_vars must be KEY=VALUE strings within the count and size limits, without NUL bytes.',
+  },
+  FAAS_ERR_INVALID_BASE64: {
+    status: 400,
+    summary: 'payload_base64 is not valid standard base64 (RFC 4648, with padding).',
+  },
+  FAAS_ERR_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    summary: 'The decoded payload exceeds the configured maximum (FAAS_MAX_PAYLOAD_BYTES).',
+  },
+  FAAS_ERR_INVALID_TIMEOUT: {
+    status: 400,
+    summary: 'timeout_ms must be a positive integer no larger than FAAS_MAX_TIMEOUT_MS.',
+  },
+  FAAS_ERR_INVALID_LIMITS: {
+    status: 400,
+    summary: 'A resource limit is out of range for this platform.',
+  },
+  FAAS_ERR_EXECUTOR_NOT_ALLOWED: {
+    status: 403,
+    summary: 'The requested executor is unknown or not enabled (FAAS_ALLOWED_EXECUTORS).',
+  },
+  FAAS_ERR_IMAGE_NOT_FOUND: {
+    status: 422,
+    summary: 'The image is not present on the host and cannot be pulled.',
+  },
+  FAAS_ERR_NOT_FOUND: { status: 404, summary: 'No such route.' },
+  FAAS_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'The method is not allowed on this route.' },
+  FAAS_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    summary: 'The client did not send the request in time.',
+  },
+  FAAS_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    summary: 'The request headers exceed the limit.',
+  },
+  FAAS_ERR_SATURATED: {
+    status: 429,
+    summary: 'All execution slots are busy and the wait queue is full; retry later.',
+  },
+  FAAS_ERR_TIMEOUT: {
+    status: 504,
+    summary: 'The function did not finish within its timeout and was killed.',
+  },
+  FAAS_ERR_SHUTTING_DOWN: {
+    status: 503,
+    summary: 'The server is draining for shutdown and accepts no new invocations.',
+  },
+  FAAS_ERR_EXECUTOR_UNAVAILABLE: {
+    status: 503,
+    summary: 'The executor backend (Docker engine, VMM) cannot be reached.',
+  },
+  FAAS_ERR_SANDBOX_FAILURE: {
+    status: 502,
+    summary: 'The sandbox failed for a reason outside the function (engine error, guest fault).',
+  },
+  FAAS_ERR_INTERNAL: { status: 500, summary: 'An unexpected platform fault.' },
+  FAAS_ERR_CONFIG: {
+    status: 500,
+    summary: 'The platform configuration is invalid (reported at start-up, never to callers).',
+  },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A platform error: carries a registry code, so its HTTP status can never drift from the table. */
+export class FaasError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message ?? ERRORS[code].summary, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'FaasError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = options?.details;
+  }
+
+  toJSON(): { error: string; code: ErrorCode } & Record<string, unknown> {
+    return { error: this.message, code: this.code, ...(this.details ?? {}) };
+  }
+}
+
+export function isFaasError(err: unknown, code?: ErrorCode): err is FaasError {
+  return err instanceof FaasError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,6 @@
+export * from './base64.js';
+export * from './config.js';
+export * from './errors.js';
+export * from './log.js';
+export * from './types.js';
+export * from './validation.js';

@@ -1,0 +1,225 @@
+/**
+ * Validation of everything a caller sends, before any of it reaches an executor. Each rule names
+ * the field and the fix in its message, and maps to one registry code.
+ */
+import { decodeStrictBase64 } from './base64.js';
+import { type ErrorCode, FaasError } from './errors.js';
+import { type ExecutorKind, isExecutorKind, type ResourceLimits, type SandboxConfig } from './types.js';
+
+/** Bounds that come from configuration; the orchestrator builds this once from the frozen config. */
+export interface ValidationPolicy {
+  defaultExecutor: ExecutorKind;
+  allowedExecutors: readonly ExecutorKind[];
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  maxPayloadBytes: number;
+  defaultLimits: ResourceLimits;
+  maxMemoryBytes: number;
+  maxCpus: number;
+  maxPids: number;
+}
+
+/** A request that passed validation: typed, decoded, and with every default applied. */
+export interface InvocationRequest {
+  functionId: string;
+  image: string;
+  command: string[];
+  env: string[];
+  stdin: Buffer;
+  timeoutMs: number;
+  executor: ExecutorKind;
+  limits: ResourceLimits;
+}
+
+export const ENV_MAX_COUNT = 128;
+export const ENV_MAX_ENTRY_BYTES = 32 * 1024;
+export const ENV_MAX_TOTAL_BYTES = 256 * 1024;
+export const COMMAND_MAX_ARGS = 1024;
+export const COMMAND_MAX_TOTAL_BYTES = 128 * 1024;
+
+/** Letters, digits, dot, underscore, dash; starts with a letter or digit; no "..". */
+const FUNCTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Docker reference: optional registry host[:port]/, lowercase path components, optional :tag and @digest. */
+const IMAGE_REF =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const KNOWN_FIELDS = new Set(['image', 'command', 'env_vars', 'payload_base64', 'timeout_ms', 'executor', 'limits']);
+const KNOWN_LIMITS = new Set(['memory_mb', 'cpus', 'pids']);
+const MIB = 1024 * 1024;
+
+function fail(code: ErrorCode, message: string, field?: string): never {
+  throw new FaasError(code, message, field ? { details: { field } } : undefined);
+}
+
+export function validateFunctionId(id: unknown): string {
+  if (typeof id !== 'string' || !FUNCTION_ID.test(id) || id.includes('..')) {
+    fail(
+      'FAAS_ERR_INVALID_FUNCTION_ID',
+      'function_id must be 1-128 characters of letters, digits, ".", "_" or "-", start with a letter or digit, and not contain ".."',
+    );
+  }
+  return id;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function validateImage(image: unknown): string {
+  if (typeof image !== 'string' || image.length === 0) {
+    fail('FAAS_ERR_INVALID_IMAGE', 'image is required and must be a non-empty string such as "faas/busybox:latest"', 'image');
+  }
+  if (image.length > 255 || !IMAGE_REF.test(image)) {
+    fail('FAAS_ERR_INVALID_IMAGE', `image "${image.slice(0, 80)}" is not a valid image reference (name[:tag][@sha256:digest])`, 'image');
+  }
+  return image;
+}
+
+function validateCommand(command: unknown): string[] {
+  if (!Array.isArray(command) || command.length === 0) {
+    fail('FAAS_ERR_INVALID_COMMAND', 'command must be a non-empty array of strings, e.g. ["echo", "hello"]', 'command');
+  }
+  if (command.length > COMMAND_MAX_ARGS) {
+    fail('FAAS_ERR_INVALID_COMMAND', `command has ${command.length} elements; at most ${COMMAND_MAX_ARGS} are allowed`, 'command');
+  }
+  let total = 0;
+  for (const [i, arg] of command.entries()) {
+    if (typeof arg !== 'string') fail('FAAS_ERR_INVALID_COMMAND', `command[${i}] must be a string`, 'command');
+    if (arg.includes('\0')) fail('FAAS_ERR_INVALID_COMMAND', `command[${i}] contains a NUL byte`, 'command');
+    total += Buffer.byteLength(arg);
+  }
+  if ((command[0] as string).length === 0) {
+    fail('FAAS_ERR_INVALID_COMMAND', 'command[0] (the program to run) must not be empty', 'command');
+  }
+  if (total > COMMAND_MAX_TOTAL_BYTES) {
+    fail('FAAS_ERR_INVALID_COMMAND', `command is ${total} bytes; at most ${COMMAND_MAX_TOTAL_BYTES} are allowed`, 'command');
+  }
+  return command as string[];
+}
+
+function validateEnv(env: unknown): string[] {
+  if (env === undefined || env === null) return [];
+  if (!Array.isArray(env)) fail('FAAS_ERR_INVALID_ENV', 'env_vars must be an array of "KEY=VALUE" strings', 'env_vars');
+  if (env.length > ENV_MAX_COUNT) {
+    fail('FAAS_ERR_INVALID_ENV', `env_vars has ${env.length} entries; at most ${ENV_MAX_COUNT} are allowed`, 'env_vars');
+  }
+  let total = 0;
+  for (const [i, entry] of env.entries()) {
+    if (typeof entry !== 'string') fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] must be a string`, 'env_vars');
+    if (entry.includes('\0')) fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] contains a NUL byte`, 'env_vars');
+    const eq = entry.indexOf('=');
+    const key = eq > 0 ? entry.slice(0, eq) : '';
+    if (!ENV_KEY.test(key)) {
+      fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] must look like KEY=VALUE with KEY matching [A-Za-z_][A-Za-z0-9_]*`, 'env_vars');
+    }
+    const size = Buffer.byteLength(entry);
+    if (size > ENV_MAX_ENTRY_BYTES) {
+      fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] is ${size} bytes; at most ${ENV_MAX_ENTRY_BYTES} are allowed`, 'env_vars');
+    }
+    total += size;
+  }
+  if (total > ENV_MAX_TOTAL_BYTES) {
+    fail('FAAS_ERR_INVALID_ENV', `env_vars total ${total} bytes; at most ${ENV_MAX_TOTAL_BYTES} are allowed`, 'env_vars');
+  }
+  return env as string[];
+}
+
+function validatePayload(payload: unknown, maxBytes: number): Buffer {
+  if (payload === undefined || payload === null) return Buffer.alloc(0);
+  if (typeof payload !== 'string') fail('FAAS_ERR_INVALID_BASE64', 'payload_base64 must be a base64 string', 'payload_base64');
+  // Check the size before decoding so an oversized payload costs no allocation.
+  if (Math.floor(payload.length / 4) * 3 > maxBytes + 2) {
+    fail('FAAS_ERR_PAYLOAD_TOO_LARGE', `payload_base64 decodes to more than ${maxBytes} bytes (FAAS_MAX_PAYLOAD_BYTES)`, 'payload_base64');
+  }
+  const bytes = decodeStrictBase64(payload);
+  if (!bytes) {
+    fail(
+      'FAAS_ERR_INVALID_BASE64',
+      'payload_base64 is not valid standard base64: use the alphabet A-Z a-z 0-9 + / with "=" padding, no whitespace',
+      'payload_base64',
+    );
+  }
+  if (bytes.length > maxBytes) {
+    fail(
+      'FAAS_ERR_PAYLOAD_TOO_LARGE',
+      `payload_base64 decodes to ${bytes.length} bytes; at most ${maxBytes} are allowed (FAAS_MAX_PAYLOAD_BYTES)`,
+      'payload_base64',
+    );
+  }
+  return bytes;
+}
+
+function validateTimeout(timeout: unknown, policy: ValidationPolicy): number {
+  if (timeout === undefined || timeout === null) return policy.defaultTimeoutMs;
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > policy.maxTimeoutMs) {
+    fail('FAAS_ERR_INVALID_TIMEOUT', `timeout_ms must be an integer from 1 to ${policy.maxTimeoutMs}`, 'timeout_ms');
+  }
+  return timeout;
+}
+
+function validateExecutor(executor: unknown, policy: ValidationPolicy): ExecutorKind {
+  if (executor === undefined || executor === null) return policy.defaultExecutor;
+  if (!isExecutorKind(executor) || !policy.allowedExecutors.includes(executor)) {
+    fail(
+      'FAAS_ERR_EXECUTOR_NOT_ALLOWED',
+      `executor "${String(executor).slice(0, 40)}" is not enabled here; allowed: ${policy.allowedExecutors.join(', ')} (FAAS_ALLOWED_EXECUTORS)`,
+      'executor',
+    );
+  }
+  return executor;
+}
+
+function numberInRange(value: unknown, name: string, min: number, max: number, integer: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    fail(
+      'FAAS_ERR_INVALID_LIMITS',
+      `limits.${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
+      `limits.${name}`,
+    );
+  }
+  return value;
+}
+
+function validateLimits(limits: unknown, policy: ValidationPolicy): ResourceLimits {
+  const resolved = { ...policy.defaultLimits };
+  if (limits === undefined || limits === null) return resolved;
+  if (!isPlainObject(limits)) fail('FAAS_ERR_INVALID_LIMITS', 'limits must be an object', 'limits');
+  for (const key of Object.keys(limits)) {
+    if (!KNOWN_LIMITS.has(key))
+      fail('FAAS_ERR_INVALID_LIMITS', `limits.${key} is not a known limit (memory_mb, cpus, pids)`, `limits.${key}`);
+  }
+  if (limits.memory_mb !== undefined) {
+    resolved.memoryBytes = numberInRange(limits.memory_mb, 'memory_mb', 16, policy.maxMemoryBytes / MIB, true) * MIB;
+  }
+  if (limits.cpus !== undefined) resolved.cpus = numberInRange(limits.cpus, 'cpus', 0.01, policy.maxCpus, false);
+  if (limits.pids !== undefined) resolved.pids = numberInRange(limits.pids, 'pids', 1, policy.maxPids, true);
+  return resolved;
+}
+
+/** Validates a parsed request body against the schema and the policy; throws FaasError on the first fault. */
+export function validateSandboxConfig(functionId: unknown, body: unknown, policy: ValidationPolicy): InvocationRequest {
+  const id = validateFunctionId(functionId);
+  if (!isPlainObject(body)) {
+    fail('FAAS_ERR_INVALID_REQUEST', 'the request body must be a JSON object (a SandboxConfig)');
+  }
+  for (const key of Object.keys(body)) {
+    if (!KNOWN_FIELDS.has(key)) {
+      fail(
+        'FAAS_ERR_INVALID_REQUEST',
+        `unknown field "${key.slice(0, 64)}"; known fields: ${[...KNOWN_FIELDS].join(', ')}`,
+        key.slice(0, 64),
+      );
+    }
+  }
+  const config = body as Partial<SandboxConfig>;
+  return {
+    functionId: id,
+    image: validateImage(config.image),
+    command: validateCommand(config.command),
+    env: validateEnv(config.env_vars),
+    stdin: validatePayload(config.payload_base64, policy.maxPayloadBytes),
+    timeoutMs: validateTimeout(config.timeout_ms, policy),
+    executor: validateExecutor(config.executor, policy),
+    limits: validateLimits(config.limits, policy),
+  };
+}

@@ -1,0 +1,294 @@
+/**
+ * Runs each invocation in a fresh, hardened container over the Docker Engine API (runc by default,
+ * gVisor's runsc for the `gvisor` kind). Sandboxes are single-use: acquire reserves a name, invoke
+ * creates, attaches, starts and waits, and destroy removes the container.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
+import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
+import { OutputCollector } from '../output.js';
+import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
+import { DockerDemuxer } from './demux.js';
+import { DockerEngine, EngineError } from './engine.js';
+import { ImageResolver } from './images.js';
+
+export interface DockerExecutorOptions {
+  kind?: Extract<ExecutorKind, 'docker' | 'gvisor'>;
+  dockerHost: string;
+  /** Docker runtime name: runc, or runsc for gVisor. */
+  runtime?: string;
+  /** uid:gid the function runs as. */
+  user: string;
+  imagePull: 'auto' | 'never';
+  outputLimitBytes: number;
+  logger?: Logger;
+}
+
+interface DockerSandbox extends Sandbox {
+  containerId: string | undefined;
+}
+
+/** tini, the container's init, reports an exec failure on stderr and exits 127 / 126. */
+const INIT_EXEC_FAILURE = /^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)$/m;
+
+export class DockerExecutor implements Executor {
+  readonly kind: ExecutorKind;
+  private readonly engine: DockerEngine;
+  private readonly images: ImageResolver;
+  private readonly runtime: string;
+  private readonly log: Logger;
+  private readonly live = new Map<string, DockerSandbox>();
+  private readonly hostLabel = hostname();
+
+  constructor(private readonly options: DockerExecutorOptions) {
+    this.kind = options.kind ?? 'docker';
+    this.runtime = options.runtime ?? (this.kind === 'gvisor' ? 'runsc' : 'runc');
+    this.engine = new DockerEngine({ host: options.dockerHost });
+    this.log = options.logger ?? silentLogger;
+    this.images = new ImageResolver(this.engine, options.imagePull, this.log);
+  }
+
+  async init(): Promise<void> {
+    await this.ping();
+    const info = await this.engine.request<{ Runtimes?: Record<string, unknown> }>('GET', '/info');
+    if (!info.Runtimes || !(this.runtime in info.Runtimes)) {
+      throw new FaasError(
+        'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+        `the Docker engine has no "${this.runtime}" runtime: install gVisor (apt-get install runsc) and register it in /etc/docker/daemon.json (scripts/setup-host.sh does both)`,
+      );
+    }
+    const removed = await this.removeLeftovers();
+    if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.engine.request('GET', '/_ping', undefined, { timeoutMs: 2000 });
+    } catch (err) {
+      if (err instanceof FaasError) throw err;
+      throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `Docker engine not ready: ${(err as Error).message}`);
+    }
+  }
+
+  /** Removes containers labelled by a platform process on this host that no longer runs. */
+  private async removeLeftovers(): Promise<number> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [`${LABEL_MANAGED}=true`, `${LABEL_HOST}=${this.hostLabel}`] }));
+    const list = await this.engine.request<Array<{ Id: string; Labels: Record<string, string> }>>(
+      'GET',
+      `/containers/json?all=1&filters=${filters}`,
+    );
+    const stale = list.filter((c) => !isAlive(Number(c.Labels[LABEL_PID])));
+    await Promise.all(stale.map((c) => this.removeContainer(c.Id)));
+    return stale.length;
+  }
+
+  async acquire(spec: SandboxSpec): Promise<Sandbox> {
+    const sandbox: DockerSandbox = { id: randomUUID(), executor: this.kind, spec, reusable: false, containerId: undefined };
+    this.live.set(sandbox.id, sandbox);
+    return sandbox;
+  }
+
+  async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
+    const box = this.own(sandbox);
+    if (box.containerId) throw new FaasError('FAAS_ERR_INTERNAL', 'a Docker sandbox runs exactly one invocation');
+    const body = containerSpec({
+      image: box.spec.image,
+      command: request.command,
+      env: request.env,
+      limits: box.spec.limits,
+      user: this.options.user,
+      runtime: this.runtime,
+      labels: {
+        [LABEL_MANAGED]: 'true',
+        [LABEL_HOST]: this.hostLabel,
+        [LABEL_PID]: String(process.pid),
+        [LABEL_EXECUTOR]: this.kind,
+        [LABEL_FUNCTION]: box.spec.functionId,
+        [LABEL_INVOCATION]: request.invocationId,
+      },
+    });
+    box.containerId = await this.create(box.spec.image, body, `faas-${request.invocationId}`);
+    return this.run(box.containerId, request, box.spec.limits.outputBytes);
+  }
+
+  private async create(image: string, body: Record<string, unknown>, name: string): Promise<string> {
+    const attempt = () => this.engine.request<{ Id: string }>('POST', `/containers/create?name=${name}`, body);
+    try {
+      return (await attempt()).Id;
+    } catch (err) {
+      if (!(err instanceof EngineError && err.statusCode === 404)) throw this.engineFault(err, 'create container');
+    }
+    await this.images.ensure(image);
+    try {
+      return (await attempt()).Id;
+    } catch (err) {
+      throw this.engineFault(err, 'create container');
+    }
+  }
+
+  private async run(id: string, request: ExecRequest, outputLimit: number): Promise<ExecResult> {
+    const output = new OutputCollector(outputLimit);
+    let stream: Duplex;
+    try {
+      stream = await this.engine.attach(id);
+    } catch (err) {
+      throw this.engineFault(err, 'attach');
+    }
+    const demux = new DockerDemuxer((which, data) => output.push(which, data));
+    const streamDone = new Promise<void>((resolve) => {
+      stream.on('data', (chunk: Buffer) => demux.write(chunk));
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', resolve);
+    });
+
+    let timedOut = false;
+    let aborted = false;
+    const kill = () => {
+      this.engine.request('POST', `/containers/${id}/kill?signal=SIGKILL`).catch(() => {
+        // Already stopped: nothing to kill.
+      });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, request.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      kill();
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      try {
+        await this.engine.request('POST', `/containers/${id}/start`);
+      } catch (err) {
+        stream.destroy();
+        if (err instanceof EngineError && err.statusCode < 500) {
+          return startFailure(err.message);
+        }
+        throw this.engineFault(err, 'start');
+      }
+      // Stdin goes in after start; half-closing tells the engine the payload is complete.
+      stream.end(request.stdin);
+      const waited = await this.engine.request<{ StatusCode: number; Error?: { Message?: string } | null }>(
+        'POST',
+        `/containers/${id}/wait?condition=not-running`,
+        undefined,
+        { timeoutMs: 0 },
+      );
+      await withTimeout(streamDone, 2000);
+      stream.destroy();
+      const stderr = output.stderr;
+      const execFailure = waited.StatusCode >= 126 && waited.StatusCode <= 127 ? INIT_EXEC_FAILURE.exec(stderr.toString('utf8')) : null;
+      const killed = timedOut || aborted;
+      const oomKilled = !killed && waited.StatusCode === 137 ? await this.wasOomKilled(id) : false;
+      return {
+        stdout: output.stdout,
+        stderr,
+        combined: output.combined,
+        exitCode: killed || oomKilled ? null : waited.StatusCode,
+        signal: killed || oomKilled ? 'SIGKILL' : null,
+        truncated: output.truncated,
+        timedOut,
+        oomKilled,
+        ...(execFailure
+          ? {
+              startError: execFailure[2]?.includes('No such file')
+                ? `command not found: ${execFailure[1]}`
+                : `cannot execute ${execFailure[1]}: ${execFailure[2]}`,
+            }
+          : {}),
+      };
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async wasOomKilled(id: string): Promise<boolean> {
+    try {
+      const info = await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`);
+      return info.State?.OOMKilled === true;
+    } catch {
+      return false;
+    }
+  }
+
+  async release(sandbox: Sandbox): Promise<void> {
+    // Single-use: a container never runs a second invocation.
+    await this.destroy(sandbox);
+  }
+
+  async destroy(sandbox: Sandbox): Promise<void> {
+    const box = this.live.get(sandbox.id);
+    if (!box) return;
+    this.live.delete(sandbox.id);
+    if (box.containerId) await this.removeContainer(box.containerId);
+  }
+
+  private async removeContainer(id: string): Promise<void> {
+    try {
+      await this.engine.request('DELETE', `/containers/${id}?force=1&v=1`);
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode === 404) return;
+      // 409 means removal is already in progress, which is what we want.
+      if (err instanceof EngineError && err.statusCode === 409) return;
+      this.log.warn({ container: id, err: (err as Error).message }, 'container removal failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
+    this.engine.close();
+  }
+
+  private own(sandbox: Sandbox): DockerSandbox {
+    const box = this.live.get(sandbox.id);
+    if (!box) throw new FaasError('FAAS_ERR_INTERNAL', `sandbox ${sandbox.id} is not live in the ${this.kind} executor`);
+    return box;
+  }
+
+  private engineFault(err: unknown, step: string): FaasError {
+    if (err instanceof FaasError) return err;
+    const message = (err as Error).message;
+    return new FaasError('FAAS_ERR_SANDBOX_FAILURE', `Docker ${step} failed: ${message}`, { cause: err });
+  }
+}
+
+/** A start the engine refused for reasons of the request (bad command path, not executable). */
+function startFailure(message: string): ExecResult {
+  const notFound = /no such file|not found/i.test(message);
+  return {
+    stdout: Buffer.alloc(0),
+    stderr: Buffer.from(message),
+    combined: Buffer.from(message),
+    exitCode: notFound ? 127 : 126,
+    signal: null,
+    truncated: false,
+    timedOut: false,
+    startError: message,
+  };
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Makes sure an image exists locally before a container is created from it: pulls it when pulling
+ * is allowed and a registry answers, otherwise fails with a 4xx that names the image and says how
+ * to build it. Failed pulls are remembered briefly so a burst of requests does not retry each time.
+ */
+import { FaasError, type Logger } from '@faas/common';
+import { type DockerEngine, EngineError } from './engine.js';
+
+const NEGATIVE_CACHE_MS = 30_000;
+const PULL_TIMEOUT_MS = 120_000;
+
+export class ImageResolver {
+  private readonly failures = new Map<string, { at: number; reason: string }>();
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly pull: 'auto' | 'never',
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves once the image exists locally; throws FAAS_ERR_IMAGE_NOT_FOUND otherwise. */
+  async ensure(image: string): Promise<void> {
+    if (await this.exists(image)) return;
+    if (this.pull === 'never') throw notFound(image, 'pulling is disabled (FAAS_IMAGE_PULL=never)');
+    const failed = this.failures.get(image);
+    if (failed && Date.now() - failed.at < NEGATIVE_CACHE_MS) throw notFound(image, failed.reason);
+    let pending = this.inflight.get(image);
+    if (!pending) {
+      pending = this.pullImage(image).finally(() => this.inflight.delete(image));
+      this.inflight.set(image, pending);
+    }
+    await pending;
+  }
+
+  private async exists(image: string): Promise<boolean> {
+    try {
+      await this.engine.request('GET', `/images/${encodeURIComponent(image)}/json`);
+      return true;
+    } catch (err) {
+      if (err instanceof EngineError && err.statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  private async pullImage(image: string): Promise<void> {
+    const { name, tag } = splitReference(image);
+    this.log.info({ image }, 'image missing locally, pulling');
+    let reason = 'the registry did not answer';
+    try {
+      const text = await this.engine.request<unknown>(
+        'POST',
+        `/images/create?fromImage=${encodeURIComponent(name)}&tag=${encodeURIComponent(tag)}`,
+        undefined,
+        { timeoutMs: PULL_TIMEOUT_MS },
+      );
+      // The pull endpoint answers 200 and reports failure inside its progress stream.
+      const lastError = String(typeof text === 'string' ? text : JSON.stringify(text))
+        .split('\n')
+        .map((line) => {
+          try {
+            return (JSON.parse(line) as { error?: string }).error;
+          } catch {
+            return undefined;
+          }
+        })
+        .filter(Boolean)
+        .pop();
+      if (lastError) reason = lastError;
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    if (await this.exists(image)) return;
+    this.failures.set(image, { at: Date.now(), reason: firstLine(reason) });
+    throw notFound(image, firstLine(reason));
+  }
+}
+
+function splitReference(image: string): { name: string; tag: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { name: image.slice(0, at), tag: image.slice(at + 1) };
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  if (colon > slash) return { name: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { name: image, tag: 'latest' };
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? '').slice(0, 300);
+}
+
+function notFound(image: string, reason: string): FaasError {
+  return new FaasError(
+    'FAAS_ERR_IMAGE_NOT_FOUND',
+    `image "${image}" is not on this host and could not be pulled (${reason}). Build it locally: \`bash tools/images/build-images.sh\` makes faas/busybox, faas/python and faas/node; any other image can be loaded with \`docker load\` or \`docker import\``,
+    { details: { image } },
+  );
+}

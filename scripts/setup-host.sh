@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian host (as root) for the platform: system packages, the Docker engine with
+# gVisor registered as a runtime, Node.js packages, the build, and the runtime images.
+# Idempotent: every step checks first and skips what is already there.
+#   FAAS_SETUP_VM=1   also install what the VM executors need (QEMU, e2fsprogs, kernel tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-host.sh must run as root (it installs packages and starts dockerd)" >&2
+    exit 1
+  fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    need_root
+    log "installing ${missing[*]}"
+    if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
+      apt-get update -qq
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+configure_docker() {
+  local cfg=/etc/docker/daemon.json
+  mkdir -p /etc/docker
+  local runsc_path
+  runsc_path=$(command -v runsc || echo /usr/bin/runsc)
+  # gVisor here has no KVM, so it uses the ptrace platform; it only starts with networking off.
+  local want
+  want=$(cat <<JSON
+{
+  "runtimes": {
+    "runsc": { "path": "$runsc_path", "runtimeArgs": ["--platform=ptrace", "--network=none"] }
+  }
+}
+JSON
+)
+  if [ ! -f "$cfg" ] || ! grep -q '"runsc"' "$cfg"; then
+    if [ -f "$cfg" ] && [ -s "$cfg" ]; then
+      log "merging the runsc runtime into $cfg"
+      node -e '
+        const fs = require("fs");
+        const cfg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+        cfg.runtimes = { ...(cfg.runtimes || {}), ...JSON.parse(process.argv[2]).runtimes };
+        fs.writeFileSync(process.argv[1], JSON.stringify(cfg, null, 2) + "\n");
+      ' "$cfg" "$want"
+    else
+      log "writing $cfg with the runsc runtime"
+      printf '%s\n' "$want" > "$cfg"
+    fi
+    if docker_up; then
+      log "restarting dockerd to load the runsc runtime"
+      pkill -x dockerd || true
+      for _ in $(seq 1 50); do pgrep -x dockerd >/dev/null || break; sleep 0.2; done
+    fi
+  fi
+}
+
+docker_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+start_docker() {
+  if docker_up; then return; fi
+  need_root
+  log "starting dockerd (log: /var/log/dockerd.log)"
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl start docker
+  else
+    (setsid dockerd >/var/log/dockerd.log 2>&1 &)
+  fi
+  for _ in $(seq 1 150); do
+    docker_up && return
+    sleep 0.2
+  done
+  echo "dockerd did not come up in 30 s; see /var/log/dockerd.log" >&2
+  tail -20 /var/log/dockerd.log >&2 || true
+  exit 1
+}
+
+packages=(docker.io runsc busybox-static mmdebstrap ca-certificates)
+if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
+  packages+=(qemu-system-x86 e2fsprogs)
+fi
+apt_install "${packages[@]}"
+configure_docker
+start_docker
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+log "building"
+npx tsc -b
+log "building runtime images"
+bash tools/images/build-images.sh
+log "host ready"
