@@ -86,7 +86,7 @@ start_docker() {
   exit 1
 }
 
-packages=(docker.io runsc busybox-static mmdebstrap ca-certificates)
+packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
   packages+=(qemu-system-x86 e2fsprogs)
 fi

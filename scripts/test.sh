@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up this host (as root, idempotent: Docker engine, gVisor, QEMU, images, guest agent, guest
+# kernel) and runs every test: type-check and build, lint and format check, unit tests, and the
+# suites against the real Docker engine, gVisor and QEMU microVMs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FAAS_SETUP_VM=1 bash scripts/setup-host.sh
+npm test
