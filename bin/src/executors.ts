@@ -24,6 +24,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         user: config.sandboxUser,
         imagePull: config.imagePull,
         outputLimitBytes: config.defaultLimits.outputBytes,
+        agentPath: config.agentPath,
         logger: logs.for(kind),
       });
     case 'qemu':

@@ -5,6 +5,8 @@
  * and returns a frozen object.
  */
 import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FaasError } from './errors.js';
 import { EXECUTOR_KINDS, type ExecutorKind, isExecutorKind, type ResourceLimits } from './types.js';
 import type { ValidationPolicy } from './validation.js';
@@ -35,6 +37,15 @@ export interface Config {
   firecracker: FirecrackerConfig | undefined;
   qemu: { binaryPath: string; kernelPath: string | undefined; rootfsDir: string };
   timeouts: { defaultMs: number; maxMs: number };
+  /** Static guest agent binary; bind-mounted into containers and baked into VM rootfs images. */
+  agentPath: string | undefined;
+  pool: {
+    mode: 'off' | 'single-use' | 'reuse';
+    minIdle: number;
+    maxIdle: number;
+    idleMs: number;
+    prewarmImages: readonly string[];
+  };
   maxConcurrency: number;
   maxQueue: number;
   shutdownGraceMs: number;
@@ -44,6 +55,8 @@ export interface Config {
 }
 
 const MIB = 1024 * 1024;
+/** The repository root (common/dist/config.js -> ../..), for defaults that name build outputs. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Every variable the platform reads, with a one-line description (also rendered into docs). */
 export const CONFIG_VARIABLES: Record<string, string> = {
@@ -63,6 +76,14 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_FC_JAILER_PATH: 'path of the jailer binary; when set, VMs start inside it (firecracker executor)',
   FAAS_QEMU_BINARY_PATH: 'qemu-system-x86_64 binary (qemu executor; default from PATH)',
   FAAS_ROOTFS_DIR: 'folder of rootfs images built per image by the rootfs builder (default .cache/rootfs)',
+  FAAS_AGENT_PATH:
+    'static guest agent binary (default guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent when built); without it containers run cold only',
+  FAAS_POOL_MODE:
+    'warm sandboxes: "single-use" (a fresh pre-started sandbox per invocation, default), "reuse" (a sandbox serves later invocations of the same function, reset in between) or "off"',
+  FAAS_POOL_MIN_IDLE: 'spare sandboxes kept ready per recently used image and limits (default 2)',
+  FAAS_POOL_MAX_IDLE: 'idle sandboxes across all functions (default 32)',
+  FAAS_POOL_IDLE_MS: 'an idle sandbox older than this is removed, and a function unused this long gets no spares (default 300000)',
+  FAAS_POOL_PREWARM: 'comma-separated images to start spares for at start-up, with default limits (default none)',
   FAAS_DEFAULT_TIMEOUT_MS: 'timeout of an invocation that names none (default 30000)',
   FAAS_MAX_TIMEOUT_MS: 'largest timeout_ms a request may ask for (default 300000)',
   FAAS_MAX_CONCURRENCY: 'invocations running at once (default 16)',
@@ -230,6 +251,17 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       rootfsDir: env.FAAS_ROOTFS_DIR?.trim() || '.cache/rootfs',
     },
     timeouts: { defaultMs: defaultTimeoutMs, maxMs: maxTimeoutMs },
+    agentPath: resolveAgentPath(env.FAAS_AGENT_PATH),
+    pool: {
+      mode: readPoolMode(env.FAAS_POOL_MODE),
+      minIdle: readInt(env, 'FAAS_POOL_MIN_IDLE', 2, 0, 1000),
+      maxIdle: readInt(env, 'FAAS_POOL_MAX_IDLE', 32, 0, 100_000),
+      idleMs: readInt(env, 'FAAS_POOL_IDLE_MS', 300_000, 1000, 86_400_000),
+      prewarmImages: (env.FAAS_POOL_PREWARM ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
     maxConcurrency: readInt(env, 'FAAS_MAX_CONCURRENCY', 16, 1, 10_000),
     maxQueue: readInt(env, 'FAAS_MAX_QUEUE', 64, 0, 1_000_000),
     shutdownGraceMs: readInt(env, 'FAAS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
@@ -244,6 +276,27 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     maxLimits: { memoryBytes: maxMemoryMb * MIB, cpus: maxCpus, pids: maxPids },
   };
   return deepFreeze(config);
+}
+
+/** Where `guest-agent/build.sh` puts the agent, relative to the repository root. */
+export const DEFAULT_AGENT_PATH = 'guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent';
+
+function resolveAgentPath(raw: string | undefined): string | undefined {
+  const explicit = raw?.trim();
+  if (explicit) {
+    if (!existsSync(explicit)) configError(`FAAS_AGENT_PATH=${explicit}: no such file. Build the agent with \`bash guest-agent/build.sh\``);
+    return resolve(explicit);
+  }
+  const fallback = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
+  return existsSync(fallback) ? fallback : undefined;
+}
+
+function readPoolMode(raw: string | undefined): 'off' | 'single-use' | 'reuse' {
+  const mode = (raw ?? 'single-use').trim();
+  if (mode !== 'off' && mode !== 'single-use' && mode !== 'reuse') {
+    configError(`FAAS_POOL_MODE="${mode}" is invalid: use single-use, reuse or off`);
+  }
+  return mode;
 }
 
 /** The validation bounds that follow from a configuration. */

@@ -57,6 +57,12 @@ export interface ExecResult {
 
 export interface Executor {
   readonly kind: ExecutorKind;
+  /**
+   * True if acquire() starts a sandbox that invoke() then reaches directly (a running guest agent),
+   * so keeping started spares in a pool saves the start. False for executors whose acquire is
+   * free and whose work all happens in invoke (one-shot containers).
+   */
+  readonly warmable?: boolean;
   /** Start-up: connects to the backend and removes sandboxes a previous run left behind. */
   init(): Promise<void>;
   /** Cheap reachability probe used by /ready; throws FAAS_ERR_EXECUTOR_UNAVAILABLE. */

@@ -1,2 +1,3 @@
 export * from './limiter.js';
 export * from './orchestrator.js';
+export * from './pool.js';

@@ -21,6 +21,7 @@ import {
 } from '@faas/common';
 import type { ExecResult, Executor, Sandbox } from '@faas/executor';
 import { ConcurrencyLimiter } from './limiter.js';
+import { type PoolStats, SandboxPool } from './pool.js';
 
 /** Extra time past the function's timeout before the orchestrator gives up on the executor itself. */
 const EXECUTOR_GRACE_MS = 10_000;
@@ -51,6 +52,7 @@ export class Orchestrator {
   private readonly log: Logger;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
+  private readonly pools = new Map<ExecutorKind, SandboxPool>();
   private draining = false;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -71,9 +73,34 @@ export class Orchestrator {
     };
   }
 
-  /** Initialises every executor (connects, removes leftovers). */
+  /** Initialises every executor (connects, removes leftovers) and starts warm pools. */
   async start(): Promise<void> {
     await Promise.all([...this.options.executors.values()].map((e) => e.init()));
+    const { pool } = this.options.config;
+    if (pool.mode === 'off') return;
+    for (const [kind, executor] of this.options.executors) {
+      if (!executor.warmable) continue;
+      this.pools.set(
+        kind,
+        new SandboxPool(executor, {
+          mode: pool.mode,
+          minIdle: pool.minIdle,
+          maxIdle: pool.maxIdle,
+          idleMs: pool.idleMs,
+          refillConcurrency: 2,
+          logger: this.log.child({ pool: kind }),
+        }),
+      );
+    }
+    const defaults = this.pools.get(this.options.config.executorType);
+    for (const image of pool.prewarmImages) {
+      defaults?.prewarm({ functionId: 'prewarm', image, limits: this.options.config.defaultLimits });
+    }
+  }
+
+  /** Pool figures per executor, for readiness output and benchmarks. */
+  get poolStats(): Record<string, PoolStats> {
+    return Object.fromEntries([...this.pools].map(([kind, pool]) => [kind, pool.stats]));
   }
 
   /** Readiness: the default executor's backend answers. */
@@ -221,6 +248,7 @@ export class Orchestrator {
       this.shutdown.abort(new FaasError('FAAS_ERR_SHUTTING_DOWN'));
       await Promise.allSettled([...this.inflight]);
     }
+    await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     await Promise.allSettled([...this.options.executors.values()].map((e) => e.close()));
   }
 }

@@ -4,11 +4,15 @@
  * creates, attaches, starts and waits, and destroy removes the container.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
 import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
+import { type AgentClient, connectUnix } from '../agent/client.js';
 import { OutputCollector } from '../output.js';
+import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
 import { DockerDemuxer } from './demux.js';
 import { DockerEngine, EngineError } from './engine.js';
@@ -23,12 +27,25 @@ export interface DockerExecutorOptions {
   user: string;
   imagePull: 'auto' | 'never';
   outputLimitBytes: number;
+  /**
+   * The static guest agent. With it, sandboxes are warm: acquire starts a container running the
+   * agent and invocations go to the agent over a Unix socket. Without it, every invocation is a
+   * one-shot container.
+   */
+  agentPath?: string | undefined;
+  /** Host folder for per-sandbox agent sockets (default /run/faas). */
+  runRoot?: string;
   logger?: Logger;
 }
 
 interface DockerSandbox extends Sandbox {
   containerId: string | undefined;
+  agent?: AgentClient;
+  runDir?: string;
 }
+
+/** How long a new agent container may take to answer HELLO. */
+const AGENT_START_TIMEOUT_MS = 15_000;
 
 /** tini, the container's init, reports an exec failure on stderr and exits 127 / 126. */
 const INIT_EXEC_FAILURE = /^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)$/m;
@@ -41,6 +58,9 @@ export class DockerExecutor implements Executor {
   private readonly log: Logger;
   private readonly live = new Map<string, DockerSandbox>();
   private readonly hostLabel = hostname();
+  readonly warmable: boolean;
+  private readonly runRoot: string;
+  private readonly runDir: string;
 
   constructor(private readonly options: DockerExecutorOptions) {
     this.kind = options.kind ?? 'docker';
@@ -48,6 +68,10 @@ export class DockerExecutor implements Executor {
     this.engine = new DockerEngine({ host: options.dockerHost });
     this.log = options.logger ?? silentLogger;
     this.images = new ImageResolver(this.engine, options.imagePull, this.log);
+    // gVisor keeps sockets made inside the sandbox out of the host's view, so it stays one-shot.
+    this.warmable = Boolean(options.agentPath) && this.runtime !== 'runsc';
+    this.runRoot = options.runRoot ?? '/run/faas';
+    this.runDir = join(this.runRoot, `${this.kind}-${process.pid}`);
   }
 
   async init(): Promise<void> {
@@ -61,6 +85,21 @@ export class DockerExecutor implements Executor {
     }
     const removed = await this.removeLeftovers();
     if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
+    this.removeStaleRunDirs();
+  }
+
+  /** Socket folders of platform processes that are gone. */
+  private removeStaleRunDirs(): void {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(this.runRoot);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const match = /^(?:docker|gvisor)-(\d+)$/.exec(name);
+      if (match && !isAlive(Number(match[1]))) removeRunDir(join(this.runRoot, name));
+    }
   }
 
   async ping(): Promise<void> {
@@ -84,15 +123,66 @@ export class DockerExecutor implements Executor {
     return stale.length;
   }
 
-  async acquire(spec: SandboxSpec): Promise<Sandbox> {
-    const sandbox: DockerSandbox = { id: randomUUID(), executor: this.kind, spec, reusable: false, containerId: undefined };
+  async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    const sandbox: DockerSandbox = {
+      id: randomUUID(),
+      executor: this.kind,
+      spec,
+      reusable: this.warmable,
+      containerId: undefined,
+    };
     this.live.set(sandbox.id, sandbox);
+    if (this.warmable) {
+      try {
+        await this.startAgent(sandbox, signal);
+      } catch (err) {
+        await this.destroy(sandbox);
+        throw err;
+      }
+    }
     return sandbox;
+  }
+
+  private labels(functionId: string, invocationId?: string): Record<string, string> {
+    return {
+      [LABEL_MANAGED]: 'true',
+      [LABEL_HOST]: this.hostLabel,
+      [LABEL_PID]: String(process.pid),
+      [LABEL_EXECUTOR]: this.kind,
+      [LABEL_FUNCTION]: functionId,
+      ...(invocationId ? { [LABEL_INVOCATION]: invocationId } : {}),
+    };
+  }
+
+  /** Starts a container whose main process is the guest agent and connects to it. */
+  private async startAgent(box: DockerSandbox, signal?: AbortSignal): Promise<void> {
+    box.runDir = makeRunDir(this.runDir, box.id);
+    const body = agentContainerSpec({
+      image: box.spec.image,
+      limits: box.spec.limits,
+      agentPath: this.options.agentPath as string,
+      hostRunDir: box.runDir,
+      runtime: this.runtime,
+      labels: this.labels(box.spec.functionId),
+    });
+    box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
+    try {
+      await this.engine.request('POST', `/containers/${box.containerId}/start`);
+    } catch (err) {
+      throw this.engineFault(err, 'start agent container');
+    }
+    signal?.throwIfAborted();
+    box.agent = await connectUnix(join(box.runDir, AGENT_SOCKET), {
+      helloTimeoutMs: AGENT_START_TIMEOUT_MS,
+      connectTimeoutMs: AGENT_START_TIMEOUT_MS,
+      retryIntervalMs: 5,
+    });
   }
 
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     const box = this.own(sandbox);
-    if (box.containerId) throw new FaasError('FAAS_ERR_INTERNAL', 'a Docker sandbox runs exactly one invocation');
+    if (box.agent) return this.invokeAgent(box, box.agent, request);
+    if (box.containerId) throw new FaasError('FAAS_ERR_INTERNAL', 'a one-shot Docker sandbox runs exactly one invocation');
     const body = containerSpec({
       image: box.spec.image,
       command: request.command,
@@ -100,17 +190,37 @@ export class DockerExecutor implements Executor {
       limits: box.spec.limits,
       user: this.options.user,
       runtime: this.runtime,
-      labels: {
-        [LABEL_MANAGED]: 'true',
-        [LABEL_HOST]: this.hostLabel,
-        [LABEL_PID]: String(process.pid),
-        [LABEL_EXECUTOR]: this.kind,
-        [LABEL_FUNCTION]: box.spec.functionId,
-        [LABEL_INVOCATION]: request.invocationId,
-      },
+      labels: this.labels(box.spec.functionId, request.invocationId),
     });
     box.containerId = await this.create(box.spec.image, body, `faas-${request.invocationId}`);
     return this.run(box.containerId, request, box.spec.limits.outputBytes);
+  }
+
+  private async invokeAgent(box: DockerSandbox, agent: AgentClient, request: ExecRequest): Promise<ExecResult> {
+    const [uid, gid] = this.options.user.split(':').map(Number);
+    const result = await agent.exec(
+      {
+        command: request.command,
+        env: ['HOME=/tmp', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...request.env],
+        cwd: '/tmp',
+        uid: uid ?? 65534,
+        gid: gid ?? uid ?? 65534,
+        stdin: request.stdin,
+        timeoutMs: request.timeoutMs,
+        maxOutputBytes: box.spec.limits.outputBytes,
+      },
+      { ...(request.signal ? { signal: request.signal } : {}), deadlineMs: request.timeoutMs + 5000 },
+    );
+    return {
+      stdout: result.stdout,
+      stderr: result.stderr,
+      combined: result.combined,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      truncated: result.truncated,
+      timedOut: result.timedOut,
+      ...(result.startError ? { startError: result.startError } : {}),
+    };
   }
 
   private async create(image: string, body: Record<string, unknown>, name: string): Promise<string> {
@@ -218,15 +328,23 @@ export class DockerExecutor implements Executor {
   }
 
   async release(sandbox: Sandbox): Promise<void> {
-    // Single-use: a container never runs a second invocation.
-    await this.destroy(sandbox);
+    const box = this.own(sandbox);
+    if (!box.agent) {
+      // One-shot: a container never runs a second invocation.
+      await this.destroy(sandbox);
+      return;
+    }
+    // Kills every process the invocation left behind and empties /tmp.
+    await box.agent.reset({ scratchDir: '/tmp' });
   }
 
   async destroy(sandbox: Sandbox): Promise<void> {
     const box = this.live.get(sandbox.id);
     if (!box) return;
     this.live.delete(sandbox.id);
+    box.agent?.close();
     if (box.containerId) await this.removeContainer(box.containerId);
+    if (box.runDir) removeRunDir(box.runDir);
   }
 
   private async removeContainer(id: string): Promise<void> {
@@ -242,6 +360,7 @@ export class DockerExecutor implements Executor {
 
   async close(): Promise<void> {
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
+    removeRunDir(this.runDir);
     this.engine.close();
   }
 

@@ -1,0 +1,64 @@
+/**
+ * Warm container sandboxes: the container's main process is the guest agent (the static binary,
+ * bind-mounted read-only), listening on a Unix socket in a per-sandbox host folder. Invocations
+ * reach the agent directly over that socket, never through `docker exec`.
+ *
+ * The agent runs as root inside the container but with only the capabilities it needs to run
+ * commands as the sandbox user and clean up after them (SETUID, SETGID, KILL, DAC_OVERRIDE,
+ * FOWNER); commands run as the unprivileged sandbox user with no capabilities at all, under
+ * no-new-privileges, and cannot reach the agent's socket (root-owned, mode 0600, in a 0700 folder).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResourceLimits } from '@faas/common';
+import { containerSpec } from './container-spec.js';
+
+export const AGENT_MOUNT = '/faas/agent';
+export const AGENT_RUN_DIR = '/faas/run';
+export const AGENT_SOCKET = 'agent.sock';
+
+export interface AgentContainerInput {
+  image: string;
+  limits: ResourceLimits;
+  agentPath: string;
+  hostRunDir: string;
+  runtime: string;
+  labels: Record<string, string>;
+}
+
+export function agentContainerSpec(input: AgentContainerInput): Record<string, unknown> {
+  const base = containerSpec({
+    image: input.image,
+    command: [AGENT_MOUNT, '--unix', `${AGENT_RUN_DIR}/${AGENT_SOCKET}`],
+    env: [],
+    limits: input.limits,
+    user: '0:0',
+    runtime: input.runtime,
+    labels: input.labels,
+  });
+  const host = base.HostConfig as Record<string, unknown>;
+  return {
+    ...base,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    HostConfig: {
+      ...host,
+      CapAdd: ['SETUID', 'SETGID', 'KILL', 'DAC_OVERRIDE', 'FOWNER'],
+      Binds: [`${input.agentPath}:${AGENT_MOUNT}:ro`, `${input.hostRunDir}:${AGENT_RUN_DIR}:rw`],
+    },
+  };
+}
+
+/** Creates the host folder that will hold one sandbox's agent socket. */
+export function makeRunDir(root: string, sandboxId: string): string {
+  const dir = join(root, sandboxId);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+export function removeRunDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,255 @@
+/**
+ * Warm sandboxes. Sandboxes are started ahead of demand and handed out through the executor
+ * lifecycle, so an invocation that finds one ready costs a request to the guest agent instead of a
+ * container or VM start.
+ *
+ * Two modes, with isolation rules users can rely on:
+ * - single-use: a sandbox runs exactly one invocation and is destroyed after it. Spares are keyed by
+ *   (executor, image, limits) only, because a sandbox that never ran anything carries nothing of any
+ *   function.
+ * - reuse: after an invocation, the executor's release() kills every process the invocation started
+ *   and resets writable scratch; the sandbox then serves later invocations of the SAME function only
+ *   (keyed by function id as well). If release fails, the sandbox is destroyed instead.
+ *
+ * The pool keeps `minIdle` spares per recently used key, refills in the background, expires spares
+ * idle for longer than `idleMs`, and never holds more than `maxIdle` idle sandboxes in total.
+ */
+import type { Logger } from '@faas/common';
+import type { Executor, Sandbox, SandboxSpec } from '@faas/executor';
+
+export type PoolMode = 'single-use' | 'reuse';
+
+export interface PoolOptions {
+  mode: PoolMode;
+  /** Spares kept ready per key that was used within `idleMs`. */
+  minIdle: number;
+  /** Idle sandboxes across all keys; beyond it, released sandboxes are destroyed. */
+  maxIdle: number;
+  /** A spare unused for this long is destroyed; a key unused for this long is no longer refilled. */
+  idleMs: number;
+  /** Sandboxes being started at once per key, so refills cannot starve invocations. */
+  refillConcurrency: number;
+  logger: Logger;
+}
+
+interface Idle {
+  sandbox: Sandbox;
+  since: number;
+}
+
+interface KeyState {
+  spec: SandboxSpec;
+  idle: Idle[];
+  starting: number;
+  /** Sandboxes of this key being reset after an invocation (reuse mode). */
+  resetting: number;
+  /** Invocations waiting for a sandbox that is being reset. */
+  waiters: Array<(sandbox: Sandbox | undefined) => void>;
+  lastUsed: number;
+}
+
+/** How long an invocation waits for a sandbox being reset before starting a new one. */
+const RESET_WAIT_MS = 1000;
+
+export interface PoolStats {
+  idle: number;
+  starting: number;
+  keys: number;
+  hits: number;
+  misses: number;
+}
+
+export class SandboxPool {
+  private readonly keys = new Map<string, KeyState>();
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  private hits = 0;
+  private misses = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly executor: Executor,
+    private readonly options: PoolOptions,
+  ) {
+    this.timer = setInterval(() => this.sweep(), Math.max(250, Math.min(options.idleMs / 4, 10_000)));
+    this.timer.unref();
+  }
+
+  get stats(): PoolStats {
+    let idle = 0;
+    let starting = 0;
+    for (const state of this.keys.values()) {
+      idle += state.idle.length;
+      starting += state.starting;
+    }
+    return { idle, starting, keys: this.keys.size, hits: this.hits, misses: this.misses };
+  }
+
+  private keyOf(spec: SandboxSpec): string {
+    const { limits } = spec;
+    const base = `${spec.image}|${limits.memoryBytes}|${limits.cpus}|${limits.pids}|${limits.tmpBytes}|${limits.outputBytes}`;
+    return this.options.mode === 'reuse' ? `${spec.functionId}|${base}` : base;
+  }
+
+  /** Hands out a ready sandbox for `spec`, or starts one if none is ready. */
+  async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    const key = this.keyOf(spec);
+    let state = this.keys.get(key);
+    if (!state) {
+      state = this.newKey(spec);
+      this.keys.set(key, state);
+    }
+    state.lastUsed = Date.now();
+    const ready = state.idle.pop();
+    this.refill(state);
+    if (ready) {
+      this.hits++;
+      return ready.sandbox;
+    }
+    // In reuse mode the function's own sandbox is usually a millisecond away from being reset:
+    // waiting for it beats starting another.
+    if (state.resetting > state.waiters.length) {
+      const reused = await this.waitForReset(state);
+      if (reused) {
+        this.hits++;
+        return reused;
+      }
+    }
+    this.misses++;
+    return this.executor.acquire(spec, signal);
+  }
+
+  private newKey(spec: SandboxSpec): KeyState {
+    return { spec, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now() };
+  }
+
+  private waitForReset(state: KeyState): Promise<Sandbox | undefined> {
+    return new Promise((resolve) => {
+      const waiter = (sandbox: Sandbox | undefined) => {
+        clearTimeout(timer);
+        resolve(sandbox);
+      };
+      const timer = setTimeout(() => {
+        const index = state.waiters.indexOf(waiter);
+        if (index >= 0) state.waiters.splice(index, 1);
+        resolve(undefined);
+      }, RESET_WAIT_MS);
+      state.waiters.push(waiter);
+    });
+  }
+
+  /** Gives a reset sandbox to the oldest waiter, or parks it as idle. */
+  private returnSandbox(state: KeyState, sandbox: Sandbox): boolean {
+    const waiter = state.waiters.shift();
+    if (waiter) {
+      waiter(sandbox);
+      return true;
+    }
+    if (this.closed || this.totalIdle() >= this.options.maxIdle) return false;
+    state.idle.push({ sandbox, since: Date.now() });
+    return true;
+  }
+
+  /**
+   * Takes a sandbox back after an invocation. `healthy` is false when the invocation failed in the
+   * platform (timeout, agent fault): such a sandbox is always destroyed.
+   */
+  async release(sandbox: Sandbox, healthy: boolean): Promise<void> {
+    const keep = this.options.mode === 'reuse' && healthy && sandbox.reusable && !this.closed;
+    if (!keep) {
+      await this.executor.destroy(sandbox);
+      return;
+    }
+    const state = this.keys.get(this.keyOf(sandbox.spec));
+    if (state) state.resetting++;
+    try {
+      await this.executor.release(sandbox);
+    } catch (err) {
+      this.options.logger.warn({ sandbox: sandbox.id, err: (err as Error).message }, 'reset failed; destroying sandbox');
+      // Whoever waited for this sandbox starts a new one now instead of waiting out the timer.
+      state?.waiters.shift()?.(undefined);
+      await this.executor.destroy(sandbox);
+      return;
+    } finally {
+      if (state) state.resetting--;
+    }
+    if (!state || !this.returnSandbox(state, sandbox)) await this.executor.destroy(sandbox);
+  }
+
+  private totalIdle(): number {
+    let total = 0;
+    for (const state of this.keys.values()) total += state.idle.length + state.starting;
+    return total;
+  }
+
+  /** Starts spares in the background until the key has `minIdle` ready or starting. */
+  private refill(state: KeyState): void {
+    while (
+      !this.closed &&
+      state.idle.length + state.starting < this.options.minIdle &&
+      state.starting < this.options.refillConcurrency &&
+      this.totalIdle() < this.options.maxIdle
+    ) {
+      state.starting++;
+      const started = this.executor
+        .acquire(state.spec)
+        .then(
+          async (sandbox) => {
+            if (this.closed) return this.executor.destroy(sandbox);
+            state.idle.unshift({ sandbox, since: Date.now() });
+          },
+          (err: unknown) => {
+            this.options.logger.warn({ image: state.spec.image, err: (err as Error).message }, 'could not start a spare sandbox');
+          },
+        )
+        .finally(() => {
+          state.starting--;
+        });
+      this.track(started);
+    }
+  }
+
+  /** Expires idle spares and forgets keys nobody used for `idleMs`. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, state] of this.keys) {
+      const expired = state.idle.filter((entry) => now - entry.since > this.options.idleMs);
+      if (expired.length > 0) {
+        state.idle = state.idle.filter((entry) => !expired.includes(entry));
+        for (const entry of expired) this.track(this.executor.destroy(entry.sandbox).catch(() => undefined));
+      }
+      if (now - state.lastUsed > this.options.idleMs) {
+        if (state.idle.length === 0 && state.starting === 0) this.keys.delete(key);
+      } else {
+        this.refill(state);
+      }
+    }
+  }
+
+  /** Starts `minIdle` spares for a spec now, e.g. for images named at start-up. */
+  prewarm(spec: SandboxSpec): void {
+    const key = this.keyOf(spec);
+    let state = this.keys.get(key);
+    if (!state) {
+      state = this.newKey(spec);
+      this.keys.set(key, state);
+    }
+    this.refill(state);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.pending.add(promise);
+    promise.finally(() => this.pending.delete(promise)).catch(() => undefined);
+  }
+
+  /** Destroys every idle sandbox and waits for spares being started. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.pending]);
+    for (const state of this.keys.values()) for (const waiter of state.waiters.splice(0)) waiter(undefined);
+    const idle = [...this.keys.values()].flatMap((state) => state.idle.splice(0));
+    await Promise.allSettled(idle.map((entry) => this.executor.destroy(entry.sandbox)));
+    this.keys.clear();
+  }
+}
