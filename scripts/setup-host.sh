@@ -98,6 +98,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+log "building the guest agent (static Rust binary)"
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then . "$HOME/.cargo/env"; fi
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs) to build the guest agent" >&2; exit 1; }
+bash guest-agent/build.sh >/dev/null
 log "building"
 npx tsc -b
 log "building runtime images"

@@ -23,7 +23,10 @@ describe('loadConfig', () => {
     });
   });
   it('reads the design document variables', () => {
-    const config = loadConfig({ FAAS_EXECUTOR_TYPE: 'gvisor', FAAS_GATEWAY_PORT: '9000', RUST_LOG: 'debug', DOCKER_HOST: 'tcp://127.0.0.1:2375' }, 2);
+    const config = loadConfig(
+      { FAAS_EXECUTOR_TYPE: 'gvisor', FAAS_GATEWAY_PORT: '9000', RUST_LOG: 'debug', DOCKER_HOST: 'tcp://127.0.0.1:2375' },
+      2,
+    );
     assert.equal(config.executorType, 'gvisor');
     assert.equal(config.gateway.port, 9000);
     assert.equal(config.logFilter, 'debug');

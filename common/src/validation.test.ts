@@ -20,8 +20,27 @@ describe('function id', () => {
     for (const id of ['hello', 'a', 'my-fn_1.2', 'A'.repeat(128)]) assert.equal(validateFunctionId(id), id);
   });
   it('rejects path tricks, empty, overlong and odd characters', () => {
-    for (const id of ['', '..', '../etc', '..%2F..%2Fetc', 'a/b', 'a\\b', '.hidden', '-x', 'a..b', 'A'.repeat(129), 'a b', 'a\0b', 'é', 42, null]) {
-      assert.throws(() => validateFunctionId(id), (e: unknown) => e instanceof FaasError && e.code === 'FAAS_ERR_INVALID_FUNCTION_ID');
+    for (const id of [
+      '',
+      '..',
+      '../etc',
+      '..%2F..%2Fetc',
+      'a/b',
+      'a\\b',
+      '.hidden',
+      '-x',
+      'a..b',
+      'A'.repeat(129),
+      'a b',
+      'a\0b',
+      'é',
+      42,
+      null,
+    ]) {
+      assert.throws(
+        () => validateFunctionId(id),
+        (e: unknown) => e instanceof FaasError && e.code === 'FAAS_ERR_INVALID_FUNCTION_ID',
+      );
     }
   });
 });
@@ -45,7 +64,8 @@ describe('SandboxConfig', () => {
     rejects('FAAS_ERR_INVALID_REQUEST', { ...ok, env: ['A=1'] });
   });
   it('rejects bad images', () => {
-    for (const image of [undefined, '', 'UPPER/case', 'a b', 'x'.repeat(300), 'busybox:', '../x', 7]) rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });
+    for (const image of [undefined, '', 'UPPER/case', 'a b', 'x'.repeat(300), 'busybox:', '../x', 7])
+      rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });
   });
   it('rejects bad commands', () => {
     for (const command of [undefined, [], [''], 'echo', [1], ['echo', null], ['ec\0ho'], Array(1025).fill('x')]) {
@@ -78,16 +98,7 @@ describe('SandboxConfig', () => {
   it('bounds timeouts and limits by the policy', () => {
     for (const timeout_ms of [0, -1, 1.5, '10', policy.maxTimeoutMs + 1]) rejects('FAAS_ERR_INVALID_TIMEOUT', { ...ok, timeout_ms });
     assert.equal(validateSandboxConfig('f', { ...ok, timeout_ms: 1234 }, policy).timeoutMs, 1234);
-    for (const limits of [
-      { memory_mb: 8 },
-      { memory_mb: 1e9 },
-      { cpus: 0 },
-      { cpus: 99 },
-      { pids: 0 },
-      { pids: 1.5 },
-      { disk: 1 },
-      'x',
-    ]) {
+    for (const limits of [{ memory_mb: 8 }, { memory_mb: 1e9 }, { cpus: 0 }, { cpus: 99 }, { pids: 0 }, { pids: 1.5 }, { disk: 1 }, 'x']) {
       rejects('FAAS_ERR_INVALID_LIMITS', { ...ok, limits });
     }
     const req = validateSandboxConfig('f', { ...ok, limits: { memory_mb: 64, cpus: 0.5, pids: 16 } }, policy);

@@ -16,6 +16,11 @@ export interface SandboxSpec {
   functionId: string;
   image: string;
   limits: ResourceLimits;
+  /**
+   * The caller runs one invocation and then destroys the sandbox, and nothing was started ahead
+   * of time: an executor may use a cheaper cold path than a sandbox built to be kept warm.
+   */
+  oneShot?: boolean;
 }
 
 export interface Sandbox {

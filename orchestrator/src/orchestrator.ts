@@ -130,12 +130,15 @@ export class Orchestrator {
     let slotHandedOff = false;
     try {
       const executor = this.executor(request.executor);
-      const sandbox = await executor.acquire({ functionId: request.functionId, image: request.image, limits: request.limits }, signal);
+      const pool = this.pools.get(request.executor);
+      const spec = { functionId: request.functionId, image: request.image, limits: request.limits };
+      const sandbox = pool ? await pool.acquire(spec, signal) : await executor.acquire({ ...spec, oneShot: true }, signal);
       const outcome = this.execute(executor, sandbox, request, invocationId, signal);
       // Cleanup runs after we answer but keeps the slot, so a burst cannot outrun removal.
+      // Without a pool nobody reuses the sandbox; a failed or timed-out one is never reused.
       const cleanup = outcome
         .then(
-          () => executor.release(sandbox),
+          (result) => (pool ? pool.release(sandbox, !result.timedOut) : executor.destroy(sandbox)),
           () => executor.destroy(sandbox),
         )
         .catch((err: unknown) => {

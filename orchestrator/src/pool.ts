@@ -116,7 +116,8 @@ export class SandboxPool {
       }
     }
     this.misses++;
-    return this.executor.acquire(spec, signal);
+    // A single-use miss gains nothing from a sandbox built to stay warm: take the cold path.
+    return this.executor.acquire(this.options.mode === 'single-use' ? { ...spec, oneShot: true } : spec, signal);
   }
 
   private newKey(spec: SandboxSpec): KeyState {

@@ -9,8 +9,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
-import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
 import { type AgentClient, connectUnix } from '../agent/client.js';
+import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
 import { OutputCollector } from '../output.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
@@ -128,11 +128,11 @@ export class DockerExecutor implements Executor {
       id: randomUUID(),
       executor: this.kind,
       spec,
-      reusable: this.warmable,
+      reusable: this.warmable && !spec.oneShot,
       containerId: undefined,
     };
     this.live.set(sandbox.id, sandbox);
-    if (this.warmable) {
+    if (sandbox.reusable) {
       try {
         await this.startAgent(sandbox, signal);
       } catch (err) {
