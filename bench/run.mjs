@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: starts the real platform (`faas serve`) and measures, in the same run and with the
+ * same trivial command, its cold invocations next to Docker baselines (CLI run, raw Engine API,
+ * exec), interleaved round-robin so drift hits every variant alike; then sustained throughput with
+ * autocannon while sampling the platform's RSS. Writes bench/results/<timestamp>.md, latest.md and
+ * latest.svg. Every loop is bounded in count and time; every container it makes is labelled and
+ * removed. See bench/README.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BENCH_LABEL, Engine } from './lib/docker.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { startPlatform } from './lib/platform.mjs';
+import { readMemory } from './lib/proc.mjs';
+import { acceptance, renderMarkdown, renderSvg } from './lib/report.mjs';
+import { summarize } from './lib/stats.mjs';
+import { measureThroughput } from './lib/throughput.mjs';
+import { coldVariants } from './lib/variants.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const USAGE = `usage: npm run bench -- [options]
+
+  --iterations N     measured cold rounds (default 40; --quick 10)
+  --warmup N         unrecorded rounds first (default 3; --quick 2)
+  --only LIST        phases to run: cold,throughput (default both)
+  --variants LIST    cold variants to run, by name (default all)
+  --duration S       seconds per throughput level (default 10; --quick 3)
+  --concurrency LIST throughput connection counts (default 1,4,16)
+  --max-minutes M    wall-clock bound on the cold phase (default 20)
+  --quick            a short smoke run
+  --no-write         print only; write nothing under bench/results/
+
+environment: FAAS_BENCH_GVISOR=0 skips gVisor, =1 runs it every round (default: every 3rd round
+when the runsc runtime is registered). Other FAAS_* variables pass through to the platform.`;
+
+const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
+
+/** A bad option or variable: reported in one line with the usage, not as a stack trace. */
+class UsageError extends Error {}
+
+function options() {
+  const { values } = parseArgsOrUsage({
+    options: {
+      iterations: { type: 'string' },
+      warmup: { type: 'string' },
+      only: { type: 'string' },
+      variants: { type: 'string' },
+      duration: { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const int = (name, fallback, min, max) => {
+    const raw = values[name];
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name}=${raw}: use an integer from ${min} to ${max}`);
+    return n;
+  };
+  const list = (raw) =>
+    raw
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const only = list(values.only) ?? ['cold', 'throughput'];
+  for (const p of only) if (p !== 'cold' && p !== 'throughput') throw new UsageError(`--only ${p}: use cold and/or throughput`);
+  const concurrency = (list(values.concurrency) ?? ['1', '4', '16']).map(Number);
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 1024))
+    throw new UsageError(`--concurrency ${values.concurrency}: integers 1..1024`);
+  const gv = process.env.FAAS_BENCH_GVISOR;
+  if (gv !== undefined && gv !== '0' && gv !== '1') throw new UsageError(`FAAS_BENCH_GVISOR=${gv}: use 0 or 1`);
+  return {
+    iterations: int('iterations', values.quick ? 10 : 40, 1, 10_000),
+    warmup: int('warmup', values.quick ? 2 : 3, 0, 100),
+    durationS: int('duration', values.quick ? 3 : 10, 1, 600),
+    maxMinutes: int('max-minutes', 20, 1, 240),
+    only,
+    variants: list(values.variants),
+    concurrency,
+    gvisor: gv === '0' ? 'off' : gv === '1' ? 'full' : 'auto',
+    write: !values['no-write'],
+  };
+}
+
+function parseArgsOrUsage(config) {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+}
+
+/** Runs `variants` round-robin for `rounds` rounds, rotating the order each round; bounded by deadline. */
+async function measureCold(variants, { rounds, warmup, deadline, stopped }) {
+  const samples = new Map(variants.map((v) => [v.name, { samples: [], phases: new Map(), failures: 0, description: v.description }]));
+  const errors = [];
+  for (let round = -warmup; round < rounds; round++) {
+    if (Date.now() > deadline || stopped()) {
+      errors.push(
+        `cold phase stopped after ${Math.max(0, round)} of ${rounds} rounds (${stopped() ? 'interrupted' : 'time bound reached'})`,
+      );
+      break;
+    }
+    const shift = ((round % variants.length) + variants.length) % variants.length;
+    const order = [...variants.slice(shift), ...variants.slice(0, shift)];
+    for (const v of order) {
+      if (v.every && ((round % v.every) + v.every) % v.every !== 0) continue;
+      const rec = samples.get(v.name);
+      if (rec.failures >= 5) continue;
+      const t0 = performance.now();
+      try {
+        const phases = await v.run();
+        const elapsed = performance.now() - t0;
+        if (round >= 0) {
+          rec.samples.push(elapsed);
+          for (const [phase, t] of Object.entries(phases ?? {})) {
+            if (!rec.phases.has(phase)) rec.phases.set(phase, []);
+            rec.phases.get(phase).push(t);
+          }
+        }
+      } catch (err) {
+        rec.failures++;
+        errors.push(`${v.name}: ${err.message}`);
+        log(`${v.name} failed: ${err.message}`);
+      }
+      await v.settle?.().catch((err) => errors.push(`${v.name} settle: ${err.message}`));
+    }
+    if (round >= 0 && (round + 1) % 10 === 0) log(`cold: ${round + 1}/${rounds} rounds`);
+  }
+  const cold = new Map();
+  for (const [name, rec] of samples) {
+    cold.set(name, { stats: summarize(rec.samples), failures: rec.failures });
+    for (const [phase, xs] of rec.phases) cold.set(`${name} (${phase})`, { stats: summarize(xs), failures: rec.failures });
+  }
+  return { cold, errors };
+}
+
+async function platformSpecFactory() {
+  const { loadConfig } = await import('@faas/common');
+  const { containerSpec } = await import(join(ROOT, 'executor/dist/docker/container-spec.js'));
+  const config = loadConfig({}, os.availableParallelism());
+  return () =>
+    containerSpec({
+      image: IMAGE,
+      command: COMMAND,
+      env: [],
+      limits: config.defaultLimits,
+      user: config.sandboxUser,
+      runtime: 'runc',
+      labels: { [BENCH_LABEL]: '1' },
+    });
+}
+
+const IMAGE = 'faas/busybox:latest';
+const COMMAND = ['true'];
+
+async function main() {
+  const opts = options();
+  const engine = new Engine();
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: finishing the current step and cleaning up (Ctrl-C again to exit now)');
+  });
+  const ping = await engine.request('GET', '/_ping', undefined, 5000).catch((err) => ({ status: 0, body: err.message }));
+  if (ping.status !== 200) throw new Error(`Docker engine not reachable on ${engine.socketPath}: ${ping.body}`);
+  const image = await engine.request('GET', `/images/${IMAGE}/json`);
+  if (image.status !== 200) throw new Error(`image ${IMAGE} is missing: build it with scripts/setup-host.sh`);
+  const info = await engine.ok('GET', '/info');
+  const gvisor = opts.gvisor !== 'off' && 'runsc' in (info.Runtimes ?? {});
+  if (opts.gvisor === 'full' && !gvisor) throw new Error('FAAS_BENCH_GVISOR=1 but the engine has no runsc runtime');
+
+  const removed = await engine.removeByLabel(`${BENCH_LABEL}=1`);
+  if (removed) log(`removed ${removed} container(s) left by an earlier bench`);
+  const machine = describeMachine(ROOT);
+  const run = { machine, settings: {}, variants: [], cold: undefined, throughput: undefined, memory: new Map(), errors: [] };
+  run.settings = { ...opts, image: IMAGE, command: COMMAND, gvisorEvery: gvisor && opts.gvisor === 'auto' ? 3 : 1 };
+
+  // Each platform configuration the variants need runs as its own `faas serve`, started once. The
+  // cold variants and the throughput phase use 'cold' (no warm pool: every invocation is a fresh
+  // container); warm variants start theirs with ctx.startPlatform('single-use', { FAAS_POOL_MODE: ... }).
+  const platforms = new Map();
+  const startNamed = async (name, env = {}) => {
+    if (platforms.has(name)) return platforms.get(name);
+    log(`starting faas serve (${name})`);
+    const base = { FAAS_EXECUTOR_TYPE: 'docker', ...(gvisor ? { FAAS_ALLOWED_EXECUTORS: 'docker,gvisor' } : {}) };
+    const p = await startPlatform({ root: ROOT, env: { ...base, ...env } });
+    p.name = name;
+    platforms.set(name, p);
+    run.memory.set(`${name}: idle after start`, readMemory(p.pid));
+    return p;
+  };
+  const ctx = {
+    engine,
+    image: IMAGE,
+    command: COMMAND,
+    platforms,
+    startPlatform: startNamed,
+    platformSpec: await platformSpecFactory(),
+    gvisor,
+    gvisorRuntime: 'runsc',
+    gvisorEvery: run.settings.gvisorEvery,
+    /** Waits until a platform has nothing in flight and no container of its own being torn down. */
+    async waitPlatformIdle(p, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const ready = await fetch(`${p.url}/ready`, { signal: AbortSignal.timeout(2000) })
+          .then((r) => r.json())
+          .catch(() => undefined);
+        const busy =
+          !ready ||
+          ready.running > 0 ||
+          ready.queued > 0 ||
+          (await engine.listByLabel(`dev.faas.pid=${p.pid}`)).some((c) => c.State !== 'running');
+        if (!busy) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+  let variants = [];
+  try {
+    const coldPlatform = await startNamed('cold', { FAAS_POOL_MODE: 'off' });
+    if (opts.only.includes('cold')) {
+      variants = coldVariants(ctx).filter((v) => !opts.variants || opts.variants.includes(v.name));
+      run.variants = variants;
+      for (const v of variants) await v.setup?.();
+      log(`cold: ${variants.map((v) => v.name).join(', ')}; ${opts.warmup} warm-up + ${opts.iterations} rounds`);
+      const { cold, errors } = await measureCold(variants, {
+        rounds: opts.iterations,
+        warmup: opts.warmup,
+        deadline: Date.now() + opts.maxMinutes * 60_000,
+        stopped: () => interrupted,
+      });
+      run.cold = cold;
+      run.errors.push(...errors);
+      for (const p of platforms.values()) run.memory.set(`${p.name}: after cold phase`, readMemory(p.pid));
+    }
+    if (opts.only.includes('throughput') && !interrupted) {
+      await ctx.waitPlatformIdle(coldPlatform, 30_000);
+      const levels = { concurrencies: opts.concurrency, durationS: opts.durationS, log };
+      run.throughput = await measureThroughput(ctx, coldPlatform, levels);
+      run.memory.set('cold: after throughput phase', readMemory(coldPlatform.pid));
+    }
+  } finally {
+    for (const v of variants) await v.teardown?.().catch((err) => run.errors.push(`${v.name} teardown: ${err.message}`));
+    for (const p of platforms.values()) {
+      await p.stop();
+      const leaked = await engine.removeByLabel(`dev.faas.pid=${p.pid}`);
+      if (leaked) run.errors.push(`platform ${p.name} left ${leaked} container(s) behind after SIGTERM (removed by the bench)`);
+    }
+    const ours = await engine.removeByLabel(`${BENCH_LABEL}=1`);
+    if (ours) log(`removed ${ours} bench container(s)`);
+    engine.close();
+  }
+
+  const markdown = renderMarkdown(run);
+  process.stdout.write(`${markdown}\n`);
+  if (opts.write) {
+    const dir = join(ROOT, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const stamp = machine.date.replace(/[:.]/g, '-');
+    writeFileSync(join(dir, `${stamp}.md`), markdown);
+    writeFileSync(join(dir, 'latest.md'), markdown);
+    writeFileSync(join(dir, 'latest.svg'), renderSvg(run));
+    log(`wrote bench/results/${stamp}.md, latest.md, latest.svg`);
+  }
+  if (run.cold && acceptance(run.cold).some((a) => a.pass === false)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  if (err instanceof UsageError) log(`${err.message}\n\n${USAGE}`);
+  else log(err.stack ?? err.message);
+  process.exitCode = 2;
+});
