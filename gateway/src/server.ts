@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { type Config, FaasError, type Logger } from '@faas/common';
 import type { Orchestrator } from '@faas/orchestrator';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 
 export const INVOCATION_HEADER = 'x-faas-invocation-id';
 
@@ -67,8 +67,19 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 512 },
+    // Long enough that an overlong function id reaches validation and gets its registry error.
+    routerOptions: { maxParamLength: 4096 },
+    // Router-level faults (malformed percent-encoding) answer with registry codes like the rest.
+    frameworkErrors: (err, _request, reply) => {
+      const fault =
+        (err as FastifyError).code === 'FST_ERR_BAD_URL'
+          ? new FaasError('FAAS_ERR_INVALID_FUNCTION_ID', 'the URL has malformed percent-encoding')
+          : toFaasError(err);
+      (reply as FastifyReply).code(fault.status).send(fault.toJSON());
+    },
   });
+  // Only JSON is accepted; Fastify's default text/plain parser would let other bodies through.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err, request, reply) => {
     const fault = toFaasError(err);

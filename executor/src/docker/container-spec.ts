@@ -13,6 +13,13 @@ export const LABEL_EXECUTOR = 'dev.faas.executor';
 export const LABEL_FUNCTION = 'dev.faas.function';
 export const LABEL_INVOCATION = 'dev.faas.invocation';
 
+/**
+ * gVisor's own sentry and gofer threads live in the container's pids cgroup, so a limit sized for
+ * the function alone would starve gVisor itself; the function's processes get the requested
+ * number on top of this allowance.
+ */
+export const GVISOR_PIDS_HEADROOM = 64;
+
 export interface ContainerSpecInput {
   image: string;
   command: string[];
@@ -53,7 +60,7 @@ export function containerSpec(input: ContainerSpecInput): Record<string, unknown
       // Equal to Memory: no swap, so the memory limit is a real limit.
       MemorySwap: limits.memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: limits.pids,
+      PidsLimit: input.runtime === 'runsc' ? limits.pids + GVISOR_PIDS_HEADROOM : limits.pids,
       Ulimits: [
         { Name: 'nofile', Soft: 1024, Hard: 1024 },
         { Name: 'core', Soft: 0, Hard: 0 },

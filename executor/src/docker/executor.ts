@@ -181,6 +181,8 @@ export class DockerExecutor implements Executor {
 
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     const box = this.own(sandbox);
+    // A caller that is already gone gets nothing started on its behalf.
+    request.signal?.throwIfAborted();
     if (box.agent) return this.invokeAgent(box, box.agent, request);
     if (box.containerId) throw new FaasError('FAAS_ERR_INTERNAL', 'a one-shot Docker sandbox runs exactly one invocation');
     const body = containerSpec({
@@ -270,6 +272,8 @@ export class DockerExecutor implements Executor {
       kill();
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort during create or attach fired before the listener existed.
+    if (request.signal?.aborted) onAbort();
 
     try {
       try {

@@ -1,0 +1,59 @@
+/**
+ * The conformance checker itself: it must reject what the spec forbids, or every "checked
+ * against the spec" claim of the suite would be hollow.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { conformanceProblems, matchPath } from './openapi.js';
+
+const json = { 'content-type': 'application/json; charset=utf-8', 'x-faas-invocation-id': 'id' };
+const result = {
+  request_id: 'f',
+  invocation_id: 'id',
+  response_base64: '',
+  logs_base64: null,
+  stderr_base64: '',
+  error: null,
+  exit_code: null,
+  signal: 'SIGKILL',
+  truncated: false,
+  duration_ms: 1.5,
+  executor: 'docker',
+};
+const invoke = (status: number, body: unknown, headers: Record<string, string> = json) =>
+  conformanceProblems({ method: 'POST', path: '/functions/f/invoke', status, headers, body: JSON.stringify(body) });
+
+describe('OpenAPI conformance checker', () => {
+  it('matches templated paths, percent-encoded segments included', () => {
+    assert.equal(matchPath('/functions/..%2F..%2Fetc/invoke'), '/functions/{function_id}/invoke');
+    assert.equal(matchPath('/functions/a/invoke?x=1'), '/functions/{function_id}/invoke');
+    assert.equal(matchPath('/functions/a/b/invoke'), undefined);
+  });
+
+  it('accepts a conforming result, nullable fields as null', () => {
+    assert.deepEqual(invoke(200, result), []);
+  });
+
+  it('rejects a missing field, a wrong type, an extra field, null where not nullable, a bad enum', () => {
+    const { truncated: _, ...missing } = result;
+    assert.notDeepEqual(invoke(200, missing), []);
+    assert.notDeepEqual(invoke(200, { ...result, exit_code: '0' }), []);
+    assert.notDeepEqual(invoke(200, { ...result, extra: 1 }), []);
+    assert.notDeepEqual(invoke(200, { ...result, request_id: null }), []);
+    assert.notDeepEqual(invoke(200, { ...result, executor: 'lambda' }), []);
+  });
+
+  it('rejects an undocumented status, a missing documented header, a non-JSON answer', () => {
+    assert.notDeepEqual(invoke(418, { error: 'x', code: 'FAAS_ERR_X' }), []);
+    assert.notDeepEqual(invoke(200, result, { 'content-type': 'application/json' }), []);
+    assert.notDeepEqual(invoke(400, { error: 'x', code: 'FAAS_ERR_X' }, { 'content-type': 'text/plain' }), []);
+  });
+
+  it('holds answers of unlisted routes to the Error shape with a registry code', () => {
+    const notFound = (body: unknown) =>
+      conformanceProblems({ method: 'GET', path: '/nope', status: 404, headers: json, body: JSON.stringify(body) });
+    assert.deepEqual(notFound({ error: 'no route', code: 'FAAS_ERR_NOT_FOUND' }), []);
+    assert.notDeepEqual(notFound({ error: 'Bad Request', code: 'FST_ERR_BAD_URL' }), []);
+    assert.notDeepEqual(conformanceProblems({ method: 'GET', path: '/nope', status: 200, headers: json, body: '{}' }), []);
+  });
+});
