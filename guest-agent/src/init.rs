@@ -1,0 +1,135 @@
+//! PID 1 duties inside a microVM: there is no other init, so the agent mounts the pseudo
+//! filesystems commands expect, takes its settings from the kernel command line and powers the
+//! VM off itself. PID 1 must never exit (the kernel would panic), so every way out goes through
+//! `power_off`.
+
+use crate::transport::Transport;
+use crate::{log, procs};
+use std::ffi::CString;
+
+/// Settings read from /proc/cmdline (`faas.transport=`, `faas.tmp_mb=`, `faas.hostname=`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct BootConfig {
+    pub transport: Option<Transport>,
+    pub tmp_mb: u64,
+    pub hostname: String,
+}
+
+pub const DEFAULT_TMP_MB: u64 = 64;
+pub const DEFAULT_HOSTNAME: &str = "sandbox";
+
+pub fn parse_cmdline(cmdline: &str) -> Result<BootConfig, String> {
+    let mut cfg = BootConfig {
+        transport: None,
+        tmp_mb: DEFAULT_TMP_MB,
+        hostname: DEFAULT_HOSTNAME.to_string(),
+    };
+    for word in cmdline.split_whitespace() {
+        let Some((key, value)) = word.split_once('=') else {
+            continue;
+        };
+        match key {
+            "faas.transport" => cfg.transport = Some(Transport::parse(value)?),
+            "faas.tmp_mb" => {
+                cfg.tmp_mb = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| (1..=1 << 20).contains(&n))
+                    .ok_or_else(|| format!("bad faas.tmp_mb={value}"))?;
+            }
+            "faas.hostname" if !value.is_empty() && value.len() <= 64 => {
+                cfg.hostname = value.into()
+            }
+            _ => {}
+        }
+    }
+    Ok(cfg)
+}
+
+fn mount(source: &str, target: &str, fstype: &str, flags: libc::c_ulong, data: &str) {
+    let _ = std::fs::create_dir_all(target);
+    let (Ok(s), Ok(t), Ok(f), Ok(d)) = (
+        CString::new(source),
+        CString::new(target),
+        CString::new(fstype),
+        CString::new(data),
+    ) else {
+        return;
+    };
+    // SAFETY: all pointers are valid NUL-terminated strings for the duration of the call.
+    let r = unsafe { libc::mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), flags, d.as_ptr().cast()) };
+    if r != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EBUSY) {
+            log(&format!("mount {fstype} on {target}: {e}"));
+        }
+    }
+}
+
+/// Mounts, hostname and console; returns the boot configuration.
+pub fn setup() -> Result<BootConfig, String> {
+    let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
+    mount("proc", "/proc", "proc", nosuid_nodev | libc::MS_NOEXEC, "");
+    mount("sysfs", "/sys", "sysfs", nosuid_nodev | libc::MS_NOEXEC, "");
+    mount("devtmpfs", "/dev", "devtmpfs", libc::MS_NOSUID, "mode=0755");
+    attach_console();
+    mount(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        libc::MS_NOSUID | libc::MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620",
+    );
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let cfg = parse_cmdline(&cmdline)?;
+    let size = format!("size={}m,mode=1777", cfg.tmp_mb);
+    mount("tmpfs", "/tmp", "tmpfs", nosuid_nodev, &size);
+    mount("tmpfs", "/dev/shm", "tmpfs", nosuid_nodev, &size);
+    // SAFETY: the pointer and length describe a live byte string.
+    unsafe { libc::sethostname(cfg.hostname.as_ptr().cast(), cfg.hostname.len()) };
+    Ok(cfg)
+}
+
+/// The kernel gives init /dev/console as stdio only if the root filesystem has that node; if it
+/// did not, open it now that devtmpfs is mounted so log lines reach the serial console.
+fn attach_console() {
+    // SAFETY: fcntl/open/dup2 on small integer descriptors; failures are ignored.
+    unsafe {
+        if libc::fcntl(2, libc::F_GETFD) != -1 {
+            return;
+        }
+        let fd = libc::open(c"/dev/console".as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        if fd < 0 {
+            return;
+        }
+        for target in 0..3 {
+            if fd != target {
+                libc::dup2(fd, target);
+            }
+        }
+        if fd > 2 {
+            libc::close(fd);
+        }
+    }
+}
+
+/// Kills everything, flushes the disks and powers off. QEMU runs with -no-reboot, so a restart
+/// request also ends the VM; it is the fallback when power-off is refused.
+pub fn power_off() -> ! {
+    procs::kill_descendants();
+    // SAFETY: sync and reboot take no pointers.
+    unsafe {
+        libc::sync();
+        libc::reboot(libc::RB_POWER_OFF);
+        libc::reboot(libc::RB_AUTOBOOT);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// True when this process should act as the VM's init: asked to, or PID 1 in a fresh kernel.
+/// A container's PID 1 sees a mounted /proc and is not an init (SHUTDOWN then just exits).
+pub fn detect(flag: Option<bool>) -> bool {
+    flag.unwrap_or_else(|| std::process::id() == 1 && !std::path::Path::new("/proc/self").exists())
+}

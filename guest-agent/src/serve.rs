@@ -1,0 +1,146 @@
+//! One host connection: a strict request/response loop. The host speaks first (HELLO), so a
+//! transport that drops bytes written before the host attached (virtio-serial) never loses a
+//! reply. Malformed input gets an ERROR frame, never a panic; only framing errors, after which
+//! the byte stream cannot be trusted to be in step, end the connection.
+
+use crate::exec::{self, Outcome};
+use crate::procs;
+use crate::protocol::{
+    self, error_frame, Empty, Frame, HelloOk, ReadOutcome, Reset, ResetOk, PROTOCOL_VERSION,
+};
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const CAPABILITIES: &[&str] = &[
+    "exec",
+    "reset",
+    "shutdown",
+    "uid_gid",
+    "process_group_kill",
+    "scratch_wipe",
+];
+
+/// What should happen after a connection ends.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    Shutdown,
+}
+
+pub fn serve(conn: &mut File, max_frame: u32) -> Next {
+    let mut greeted = false;
+    loop {
+        let frame = match protocol::read_frame(conn, max_frame) {
+            Ok(ReadOutcome::Frame(f)) => f,
+            Ok(ReadOutcome::Eof) | Err(_) => return Next::Continue,
+            Ok(ReadOutcome::Bad { err, fatal }) => {
+                let sent = send(conn, &error_frame(err.code(), err.message()));
+                if fatal || !sent {
+                    return Next::Continue;
+                }
+                continue;
+            }
+        };
+        let reply = match frame {
+            Frame::Hello(h) => {
+                if h.protocol_versions.contains(&PROTOCOL_VERSION) {
+                    greeted = true;
+                    hello_ok()
+                } else {
+                    error_frame(
+                        "unsupported_version",
+                        format!(
+                            "agent {AGENT_VERSION} speaks protocol version {PROTOCOL_VERSION}; host offered {:?}",
+                            h.protocol_versions
+                        ),
+                    )
+                }
+            }
+            _ if !greeted && frame.frame_type() as u8 <= 0x7f => {
+                error_frame("hello_required", "send HELLO before any other request")
+            }
+            Frame::Exec(req) => match exec::validate(&req) {
+                Err(msg) => error_frame("invalid_request", msg),
+                Ok(()) => match exec::run(&req, conn.as_raw_fd()) {
+                    Outcome::Done(result) => Frame::ExecResult(result),
+                    Outcome::HostGone => return Next::Continue,
+                },
+            },
+            Frame::Reset(req) => reset(&req),
+            Frame::Shutdown(_) => {
+                send(conn, &Frame::ShutdownOk(Empty {}));
+                return Next::Shutdown;
+            }
+            other => error_frame(
+                "unexpected_type",
+                format!(
+                    "frame type 0x{:02x} is not a request",
+                    other.frame_type() as u8
+                ),
+            ),
+        };
+        if !send(conn, &reply) {
+            return Next::Continue;
+        }
+    }
+}
+
+pub fn hello_ok() -> Frame {
+    Frame::HelloOk(HelloOk {
+        protocol_version: PROTOCOL_VERSION,
+        agent_version: AGENT_VERSION.to_string(),
+        capabilities: CAPABILITIES.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+fn send(conn: &mut File, frame: &Frame) -> bool {
+    protocol::write_frame(conn, frame).is_ok()
+}
+
+fn reset(req: &Reset) -> Frame {
+    let killed = procs::kill_descendants();
+    if let Some(dir) = &req.scratch_dir {
+        if let Err(msg) = wipe(Path::new(dir)) {
+            return error_frame("reset_failed", msg);
+        }
+    }
+    Frame::ResetOk(ResetOk { killed })
+}
+
+/// Empties a scratch directory but keeps it (its mount and ownership stay). Symlinks inside are
+/// removed, never followed, so a function cannot make RESET delete files outside the directory.
+fn wipe(dir: &Path) -> Result<(), String> {
+    if !dir.is_absolute()
+        || dir.parent().is_none()
+        || dir.as_os_str().as_encoded_bytes().contains(&0)
+    {
+        return Err(format!(
+            "scratch_dir must be an absolute path other than /: {dir:?}"
+        ));
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("scratch_dir {dir:?}: {e}"))?;
+    if !meta.is_dir() {
+        return Err(format!("scratch_dir {dir:?} is not a directory"));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("scratch_dir {dir:?}: {e}"))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("scratch_dir {dir:?}: {e}"))?;
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let res = if is_dir {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match res {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(format!("cannot remove {path:?}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Unit checks of the pieces the integration tests (executor/src/agent/agent.test.ts) cannot
+//! reach from outside: kernel command line parsing, stream resynchronisation, message clipping,
+//! and the exec loop driven directly.
+
+use faas_guest_agent::exec::{self, Outcome};
+use faas_guest_agent::init::{parse_cmdline, DEFAULT_TMP_MB};
+use faas_guest_agent::protocol::{self, clip, Bytes, Exec, Frame, ReadOutcome, MAX_MESSAGE_BYTES};
+use faas_guest_agent::transport::Transport;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+
+#[test]
+fn cmdline_settings() {
+    let cfg = parse_cmdline(
+        "console=ttyS0 ro faas.transport=serial:agent faas.tmp_mb=128 faas.hostname=fn-1 quiet\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        cfg.transport,
+        Some(Transport::Serial {
+            path: "agent".into()
+        })
+    );
+    assert_eq!(cfg.tmp_mb, 128);
+    assert_eq!(cfg.hostname, "fn-1");
+
+    let defaults = parse_cmdline("console=ttyS0").expect("valid");
+    assert_eq!(defaults.transport, None);
+    assert_eq!(defaults.tmp_mb, DEFAULT_TMP_MB);
+
+    assert_eq!(
+        parse_cmdline("faas.transport=vsock:52")
+            .expect("valid")
+            .transport,
+        Some(Transport::Vsock { port: 52 })
+    );
+    assert!(parse_cmdline("faas.transport=vsock:x").is_err());
+    assert!(parse_cmdline("faas.transport=carrier-pigeon:1").is_err());
+    assert!(parse_cmdline("faas.tmp_mb=0").is_err());
+    assert!(parse_cmdline("faas.tmp_mb=lots").is_err());
+}
+
+#[test]
+fn stream_stays_in_step_after_a_bad_body_but_not_after_a_bad_length() {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&[0, 0, 0, 2, 0x42, b'{', b'}']); // unknown type, body skipped
+    bytes.extend_from_slice(&[0, 0, 0, 1, 0x04, b'x']); // bad JSON, body skipped
+    bytes.extend_from_slice(&Frame::Shutdown(Default::default()).encode());
+    bytes.extend_from_slice(&[0x7f, 0, 0, 0, 0x01]); // oversize: fatal
+    let mut r = bytes.as_slice();
+    let mut next = || protocol::read_frame(&mut r, 1024).expect("no io error");
+    assert!(matches!(next(), ReadOutcome::Bad { fatal: false, .. }));
+    assert!(matches!(next(), ReadOutcome::Bad { fatal: false, .. }));
+    assert!(matches!(next(), ReadOutcome::Frame(Frame::Shutdown(_))));
+    match next() {
+        ReadOutcome::Bad { err, fatal: true } => assert_eq!(err.code(), "frame_too_large"),
+        _ => panic!("expected a fatal frame_too_large"),
+    }
+    assert!(matches!(next(), ReadOutcome::Eof));
+}
+
+#[test]
+fn clip_keeps_char_boundaries() {
+    let long = "é".repeat(MAX_MESSAGE_BYTES);
+    let clipped = clip(long);
+    assert!(clipped.len() <= MAX_MESSAGE_BYTES);
+    assert!(clipped.ends_with("..."));
+    assert_eq!(clip("short".into()), "short");
+}
+
+fn exec_req(command: &[&str], timeout_ms: u64) -> Exec {
+    Exec {
+        command: command.iter().map(|s| s.to_string()).collect(),
+        env: vec![],
+        cwd: None,
+        uid: None,
+        gid: None,
+        stdin: Bytes(b"in".to_vec()),
+        timeout_ms,
+        max_output_bytes: 1024,
+    }
+}
+
+#[test]
+fn exec_runs_and_times_out() {
+    let (host, guest) = UnixStream::pair().expect("socketpair");
+    let Outcome::Done(r) = exec::run(&exec_req(&["cat"], 5000), guest.as_raw_fd()) else {
+        panic!("host is still connected");
+    };
+    assert_eq!(r.stdout.0, b"in");
+    assert_eq!(r.exit_code, Some(0));
+
+    let Outcome::Done(r) = exec::run(&exec_req(&["sleep", "10"], 100), guest.as_raw_fd()) else {
+        panic!("host is still connected");
+    };
+    assert!(r.timed_out);
+    assert_eq!(r.signal.as_deref(), Some("SIGKILL"));
+    assert!(r.duration_ms < 2000);
+
+    drop(host);
+    assert!(matches!(
+        exec::run(&exec_req(&["sleep", "10"], 5000), guest.as_raw_fd()),
+        Outcome::HostGone
+    ));
+}
+
+#[test]
+fn exec_validation() {
+    assert!(exec::validate(&exec_req(&["true"], 1)).is_ok());
+    assert!(exec::validate(&exec_req(&[], 1)).is_err());
+    assert!(exec::validate(&exec_req(&["a\0b"], 1)).is_err());
+    assert!(exec::validate(&exec_req(&["true"], 0)).is_err());
+    let mut big = exec_req(&["true"], 1);
+    big.max_output_bytes = protocol::MAX_OUTPUT_BYTES + 1;
+    assert!(exec::validate(&big).is_err());
+    let mut env = exec_req(&["true"], 1);
+    env.env = vec!["=x".into()];
+    assert!(exec::validate(&env).is_err());
+    let mut cwd = exec_req(&["true"], 1);
+    cwd.cwd = Some("relative".into());
+    assert!(exec::validate(&cwd).is_err());
+}
