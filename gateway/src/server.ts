@@ -115,7 +115,8 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   app.get('/openapi.json', async () => openApiDocument);
 
   app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
-    const invocationId = randomUUID();
+    // Fastify's request id is a fresh UUID (genReqId), so it doubles as the invocation id.
+    const invocationId = request.id;
     reply.header(INVOCATION_HEADER, invocationId);
     // A caller that hangs up does not get to keep a sandbox busy.
     const gone = new AbortController();

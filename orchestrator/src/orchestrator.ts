@@ -138,7 +138,11 @@ export class Orchestrator {
       // Without a pool nobody reuses the sandbox; a failed or timed-out one is never reused.
       const cleanup = outcome
         .then(
-          (result) => (pool ? pool.release(sandbox, !result.timedOut) : executor.destroy(sandbox)),
+          // setImmediate: the response is written before cleanup and refills compete for the CPU.
+          async (result) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            return pool ? pool.release(sandbox, !result.timedOut) : executor.destroy(sandbox);
+          },
           () => executor.destroy(sandbox),
         )
         .catch((err: unknown) => {

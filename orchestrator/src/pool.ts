@@ -101,11 +101,13 @@ export class SandboxPool {
     }
     state.lastUsed = Date.now();
     const ready = state.idle.pop();
-    this.refill(state);
     if (ready) {
+      // The refill waits for release(): starting a container now would compete for the CPU with
+      // the invocation it is meant to speed up.
       this.hits++;
       return ready.sandbox;
     }
+    this.refill(state);
     // In reuse mode the function's own sandbox is usually a millisecond away from being reset:
     // waiting for it beats starting another.
     if (state.resetting > state.waiters.length) {
@@ -156,6 +158,8 @@ export class SandboxPool {
    * platform (timeout, agent fault): such a sandbox is always destroyed.
    */
   async release(sandbox: Sandbox, healthy: boolean): Promise<void> {
+    const owner = this.keys.get(this.keyOf(sandbox.spec));
+    if (owner) this.refill(owner);
     const keep = this.options.mode === 'reuse' && healthy && sandbox.reusable && !this.closed;
     if (!keep) {
       await this.executor.destroy(sandbox);
@@ -187,7 +191,9 @@ export class SandboxPool {
   private refill(state: KeyState): void {
     while (
       !this.closed &&
-      state.idle.length + state.starting < this.options.minIdle &&
+      // A sandbox being reset is about to be ready again; counting it keeps a busy function's
+      // pool from growing by a container per invocation.
+      state.idle.length + state.starting + state.resetting < this.options.minIdle &&
       state.starting < this.options.refillConcurrency &&
       this.totalIdle() < this.options.maxIdle
     ) {
