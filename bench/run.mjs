@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: starts the real platform (`faas serve`) and measures, in the same run and with the
- * same trivial command, its cold invocations next to Docker baselines (CLI run, raw Engine API,
- * exec), interleaved round-robin so drift hits every variant alike; then sustained throughput with
- * autocannon while sampling the platform's RSS. Writes bench/results/<timestamp>.md, latest.md and
- * latest.svg. Every loop is bounded in count and time; every container it makes is labelled and
- * removed. See bench/README.md.
+ * `npm run bench`: starts the real platform (`faas serve`) in three configurations (pool off,
+ * single-use pool, reuse pool) and measures, in the same run and with the same trivial command, its
+ * cold and warm invocations next to Docker baselines (CLI run, raw Engine API, exec) and the guest
+ * agent alone, interleaved round-robin so drift hits every variant alike; then throughput with
+ * autocannon (cold levels, reuse levels, a sustained reuse run, a sustained single-use run) while
+ * sampling each platform's RSS. Writes bench/results/<timestamp>.md, latest.md and latest.svg.
+ * Every loop is bounded in count and time; every container it makes is labelled and removed. See
+ * bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,24 +17,29 @@ import { parseArgs } from 'node:util';
 import { BENCH_LABEL, Engine } from './lib/docker.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { startPlatform } from './lib/platform.mjs';
+import { baseEnv, PLATFORMS } from './lib/platforms.mjs';
 import { readMemory } from './lib/proc.mjs';
 import { acceptance, renderMarkdown, renderSvg } from './lib/report.mjs';
 import { summarize } from './lib/stats.mjs';
 import { measureThroughput } from './lib/throughput.mjs';
-import { coldVariants } from './lib/variants.mjs';
+import { latencyVariants } from './lib/variants.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: npm run bench -- [options]
 
-  --iterations N     measured cold rounds (default 40; --quick 10)
-  --warmup N         unrecorded rounds first (default 3; --quick 2)
-  --only LIST        phases to run: cold,throughput (default both)
-  --variants LIST    cold variants to run, by name (default all)
-  --duration S       seconds per throughput level (default 10; --quick 3)
-  --concurrency LIST throughput connection counts (default 1,4,16)
-  --max-minutes M    wall-clock bound on the cold phase (default 20)
-  --quick            a short smoke run
-  --no-write         print only; write nothing under bench/results/
+  --iterations N         measured latency rounds (default 40; --quick 10)
+  --warmup N             unrecorded rounds first (default 3; --quick 2)
+  --only LIST            phases: latency (alias cold), throughput, warm-throughput (default all)
+  --variants LIST        latency variants to run, by name (default all)
+  --duration S           seconds per throughput level (default 10; --quick 3)
+  --concurrency LIST     connection counts against the cold platform (default 1,4,16)
+  --warm-concurrency L   connection counts against the reuse platform (default 1,8,32)
+  --sustained S          seconds of the sustained reuse run (default 60; --quick 10)
+  --sustained-connections N   its connections (default 32)
+  --single-use-duration S     seconds of the sustained single-use run at 8 connections (default 20; --quick 5)
+  --max-minutes M        wall-clock bound on the latency phase (default 20)
+  --quick                a short smoke run
+  --no-write             print only; write nothing under bench/results/
 
 environment: FAAS_BENCH_GVISOR=0 skips gVisor, =1 runs it every round (default: every 3rd round
 when the runsc runtime is registered). Other FAAS_* variables pass through to the platform.`;
@@ -51,6 +58,10 @@ function options() {
       variants: { type: 'string' },
       duration: { type: 'string' },
       concurrency: { type: 'string' },
+      'warm-concurrency': { type: 'string' },
+      sustained: { type: 'string' },
+      'sustained-connections': { type: 'string' },
+      'single-use-duration': { type: 'string' },
       'max-minutes': { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
@@ -73,17 +84,26 @@ function options() {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const only = list(values.only) ?? ['cold', 'throughput'];
-  for (const p of only) if (p !== 'cold' && p !== 'throughput') throw new UsageError(`--only ${p}: use cold and/or throughput`);
-  const concurrency = (list(values.concurrency) ?? ['1', '4', '16']).map(Number);
-  if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 1024))
-    throw new UsageError(`--concurrency ${values.concurrency}: integers 1..1024`);
+  const phases = ['latency', 'throughput', 'warm-throughput'];
+  const only = (list(values.only) ?? phases).map((p) => (p === 'cold' ? 'latency' : p));
+  for (const p of only) if (!phases.includes(p)) throw new UsageError(`--only ${p}: use ${phases.join(', ')}`);
+  const levels = (name, fallback) => {
+    const xs = (list(values[name]) ?? fallback).map(Number);
+    if (xs.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) throw new UsageError(`--${name} ${values[name]}: integers 1..1024`);
+    return xs;
+  };
+  const concurrency = levels('concurrency', ['1', '4', '16']);
+  const warmConcurrency = levels('warm-concurrency', ['1', '8', '32']);
   const gv = process.env.FAAS_BENCH_GVISOR;
   if (gv !== undefined && gv !== '0' && gv !== '1') throw new UsageError(`FAAS_BENCH_GVISOR=${gv}: use 0 or 1`);
   return {
     iterations: int('iterations', values.quick ? 10 : 40, 1, 10_000),
     warmup: int('warmup', values.quick ? 2 : 3, 0, 100),
     durationS: int('duration', values.quick ? 3 : 10, 1, 600),
+    sustainedS: int('sustained', values.quick ? 10 : 60, 1, 3600),
+    sustainedConnections: int('sustained-connections', 32, 1, 1024),
+    singleUseS: int('single-use-duration', values.quick ? 5 : 20, 1, 3600),
+    warmConcurrency,
     maxMinutes: int('max-minutes', 20, 1, 240),
     only,
     variants: list(values.variants),
@@ -103,12 +123,14 @@ function parseArgsOrUsage(config) {
 
 /** Runs `variants` round-robin for `rounds` rounds, rotating the order each round; bounded by deadline. */
 async function measureCold(variants, { rounds, warmup, deadline, stopped }) {
-  const samples = new Map(variants.map((v) => [v.name, { samples: [], phases: new Map(), failures: 0, description: v.description }]));
+  const samples = new Map(
+    variants.map((v) => [v.name, { samples: [], phases: new Map(), failures: 0, discarded: 0, description: v.description }]),
+  );
   const errors = [];
   for (let round = -warmup; round < rounds; round++) {
     if (Date.now() > deadline || stopped()) {
       errors.push(
-        `cold phase stopped after ${Math.max(0, round)} of ${rounds} rounds (${stopped() ? 'interrupted' : 'time bound reached'})`,
+        `latency phase stopped after ${Math.max(0, round)} of ${rounds} rounds (${stopped() ? 'interrupted' : 'time bound reached'})`,
       );
       break;
     }
@@ -117,39 +139,51 @@ async function measureCold(variants, { rounds, warmup, deadline, stopped }) {
     for (const v of order) {
       if (v.every && ((round % v.every) + v.every) % v.every !== 0) continue;
       const rec = samples.get(v.name);
-      if (rec.failures >= 5) continue;
-      const t0 = performance.now();
-      try {
-        const phases = await v.run();
-        const elapsed = performance.now() - t0;
-        if (round >= 0) {
-          rec.samples.push(elapsed);
-          for (const [phase, t] of Object.entries(phases ?? {})) {
-            if (!rec.phases.has(phase)) rec.phases.set(phase, []);
-            rec.phases.get(phase).push(t);
-          }
+      for (let k = 0; k < (v.repeat ?? 1) && rec.failures < 5; k++) {
+        const t0 = performance.now();
+        let sample;
+        try {
+          const phases = await v.run();
+          sample = { elapsed: performance.now() - t0, phases };
+        } catch (err) {
+          rec.failures++;
+          errors.push(`${v.name}: ${err.message}`);
+          log(`${v.name} failed: ${err.message}`);
         }
-      } catch (err) {
-        rec.failures++;
-        errors.push(`${v.name}: ${err.message}`);
-        log(`${v.name} failed: ${err.message}`);
+        const verdict = await v.settle?.().catch((err) => {
+          errors.push(`${v.name} settle: ${err.message}`);
+        });
+        if (!sample || round < 0) continue;
+        if (verdict === 'discard') {
+          rec.discarded++;
+          continue;
+        }
+        rec.samples.push(sample.elapsed);
+        for (const [phase, t] of Object.entries(sample.phases ?? {})) {
+          if (!rec.phases.has(phase)) rec.phases.set(phase, []);
+          rec.phases.get(phase).push(t);
+        }
       }
-      await v.settle?.().catch((err) => errors.push(`${v.name} settle: ${err.message}`));
     }
-    if (round >= 0 && (round + 1) % 10 === 0) log(`cold: ${round + 1}/${rounds} rounds`);
+    if (round >= 0 && (round + 1) % 10 === 0) log(`latency: ${round + 1}/${rounds} rounds`);
   }
   const cold = new Map();
   for (const [name, rec] of samples) {
-    cold.set(name, { stats: summarize(rec.samples), failures: rec.failures });
-    for (const [phase, xs] of rec.phases) cold.set(`${name} (${phase})`, { stats: summarize(xs), failures: rec.failures });
+    cold.set(name, { stats: summarize(rec.samples), failures: rec.failures, discarded: rec.discarded });
+    for (const [phase, xs] of rec.phases)
+      cold.set(`${name} (${phase})`, { stats: summarize(xs), failures: rec.failures, discarded: rec.discarded });
   }
   return { cold, errors };
 }
 
-async function platformSpecFactory() {
+/** The platform's configuration defaults (agent path, sandbox user, limits) as the platforms see them. */
+async function platformConfig() {
   const { loadConfig } = await import('@faas/common');
+  return loadConfig({}, os.availableParallelism());
+}
+
+async function platformSpecFactory(config) {
   const { containerSpec } = await import(join(ROOT, 'executor/dist/docker/container-spec.js'));
-  const config = loadConfig({}, os.availableParallelism());
   return () =>
     containerSpec({
       image: IMAGE,
@@ -188,31 +222,54 @@ async function main() {
   const run = { machine, settings: {}, variants: [], cold: undefined, throughput: undefined, memory: new Map(), errors: [] };
   run.settings = { ...opts, image: IMAGE, command: COMMAND, gvisorEvery: gvisor && opts.gvisor === 'auto' ? 3 : 1 };
 
-  // Each platform configuration the variants need runs as its own `faas serve`, started once. The
-  // cold variants and the throughput phase use 'cold' (no warm pool: every invocation is a fresh
-  // container); warm variants start theirs with ctx.startPlatform('single-use', { FAAS_POOL_MODE: ... }).
+  // Each platform configuration (PLATFORMS in lib/platforms.mjs) runs as its own `faas serve`,
+  // started once, on first use. 'cold' has no warm pool (every invocation is a fresh container);
+  // 'single-use' and 'reuse' keep warm agent sandboxes. For each, the engine's events tell which
+  // invocations took the cold path (a one-shot container labelled with the invocation id).
+  const config = await platformConfig();
   const platforms = new Map();
-  const startNamed = async (name, env = {}) => {
+  const watchers = [];
+  const platformEnv = (name) => ({ ...baseEnv(gvisor), ...PLATFORMS[name] });
+  const startNamed = async (name) => {
     if (platforms.has(name)) return platforms.get(name);
-    log(`starting faas serve (${name})`);
-    const base = { FAAS_EXECUTOR_TYPE: 'docker', ...(gvisor ? { FAAS_ALLOWED_EXECUTORS: 'docker,gvisor' } : {}) };
-    const p = await startPlatform({ root: ROOT, env: { ...base, ...env } });
+    if (!PLATFORMS[name]) throw new Error(`no platform configuration named ${name}`);
+    log(
+      `starting faas serve (${name}: ${Object.entries(PLATFORMS[name])
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')})`,
+    );
+    const p = await startPlatform({ root: ROOT, env: platformEnv(name) });
     p.name = name;
+    p.env = PLATFORMS[name];
+    p.oneShot = new Set();
+    p.creates = 0;
     platforms.set(name, p);
+    const filters = { type: ['container'], event: ['create'], label: [`dev.faas.pid=${p.pid}`] };
+    watchers.push(
+      await engine.watchEvents(filters, (e) => {
+        p.creates++;
+        const invocation = e.Actor?.Attributes?.['dev.faas.invocation'];
+        if (invocation) p.oneShot.add(invocation);
+      }),
+    );
     run.memory.set(`${name}: idle after start`, readMemory(p.pid));
     return p;
   };
   const ctx = {
+    root: ROOT,
     engine,
+    config,
     image: IMAGE,
     command: COMMAND,
     platforms,
     startPlatform: startNamed,
-    platformSpec: await platformSpecFactory(),
+    platformEnv,
+    platformSpec: await platformSpecFactory(config),
     gvisor,
     gvisorRuntime: 'runsc',
     gvisorEvery: run.settings.gvisorEvery,
-    /** Waits until a platform has nothing in flight and no container of its own being torn down. */
+    stopped: () => interrupted,
+    /** Waits until a platform has nothing in flight and no container of its own being created or torn down. */
     async waitPlatformIdle(p, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -225,18 +282,19 @@ async function main() {
           ready.queued > 0 ||
           (await engine.listByLabel(`dev.faas.pid=${p.pid}`)).some((c) => c.State !== 'running');
         if (!busy) return;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 10));
       }
     },
   };
+  run.platforms = Object.fromEntries(Object.keys(PLATFORMS).map((name) => [name, platformEnv(name)]));
   let variants = [];
   try {
-    const coldPlatform = await startNamed('cold', { FAAS_POOL_MODE: 'off' });
-    if (opts.only.includes('cold')) {
-      variants = coldVariants(ctx).filter((v) => !opts.variants || opts.variants.includes(v.name));
+    const coldPlatform = await startNamed('cold');
+    if (opts.only.includes('latency')) {
+      variants = latencyVariants(ctx).filter((v) => !opts.variants || opts.variants.includes(v.name));
       run.variants = variants;
       for (const v of variants) await v.setup?.();
-      log(`cold: ${variants.map((v) => v.name).join(', ')}; ${opts.warmup} warm-up + ${opts.iterations} rounds`);
+      log(`latency: ${variants.map((v) => v.name).join(', ')}; ${opts.warmup} warm-up + ${opts.iterations} rounds`);
       const { cold, errors } = await measureCold(variants, {
         rounds: opts.iterations,
         warmup: opts.warmup,
@@ -245,20 +303,53 @@ async function main() {
       });
       run.cold = cold;
       run.errors.push(...errors);
-      for (const p of platforms.values()) run.memory.set(`${p.name}: after cold phase`, readMemory(p.pid));
+      for (const p of platforms.values()) run.memory.set(`${p.name}: after latency phase`, readMemory(p.pid));
     }
     if (opts.only.includes('throughput') && !interrupted) {
       await ctx.waitPlatformIdle(coldPlatform, 30_000);
-      const levels = { concurrencies: opts.concurrency, durationS: opts.durationS, log };
+      const levels = { concurrencies: opts.concurrency, durationS: opts.durationS, log, label: 'cold' };
       run.throughput = await measureThroughput(ctx, coldPlatform, levels);
       run.memory.set('cold: after throughput phase', readMemory(coldPlatform.pid));
     }
+    if (opts.only.includes('warm-throughput') && config.agentPath && !interrupted) {
+      const reuse = await startNamed('reuse');
+      await ctx.waitPlatformIdle(reuse, 30_000);
+      const warmupS = Math.min(3, opts.durationS);
+      run.warmThroughput = await measureThroughput(ctx, reuse, {
+        concurrencies: opts.warmConcurrency,
+        durationS: opts.durationS,
+        warmupS,
+        log,
+        label: 'reuse',
+      });
+      run.sustained = await measureThroughput(ctx, reuse, {
+        concurrencies: [opts.sustainedConnections],
+        durationS: opts.sustainedS,
+        warmupS,
+        log,
+        label: 'reuse, sustained',
+      });
+      run.memory.set('reuse: after sustained load', readMemory(reuse.pid));
+      const single = await startNamed('single-use');
+      await ctx.waitPlatformIdle(single, 30_000);
+      run.singleUse = await measureThroughput(ctx, single, {
+        concurrencies: [8],
+        durationS: opts.singleUseS,
+        log,
+        label: 'single-use, sustained',
+      });
+      run.memory.set('single-use: after sustained load', readMemory(single.pid));
+    }
   } finally {
     for (const v of variants) await v.teardown?.().catch((err) => run.errors.push(`${v.name} teardown: ${err.message}`));
+    for (const w of watchers) w.close();
+    run.cleanup = [];
     for (const p of platforms.values()) {
       await p.stop();
       const leaked = await engine.removeByLabel(`dev.faas.pid=${p.pid}`);
       if (leaked) run.errors.push(`platform ${p.name} left ${leaked} container(s) behind after SIGTERM (removed by the bench)`);
+      const left = (await engine.listByLabel('dev.faas.managed=true')).filter((c) => c.Labels?.['dev.faas.pid'] === String(p.pid)).length;
+      run.cleanup.push({ platform: p.name, pid: p.pid, leaked, left });
     }
     const ours = await engine.removeByLabel(`${BENCH_LABEL}=1`);
     if (ours) log(`removed ${ours} bench container(s)`);
@@ -276,7 +367,7 @@ async function main() {
     writeFileSync(join(dir, 'latest.svg'), renderSvg(run));
     log(`wrote bench/results/${stamp}.md, latest.md, latest.svg`);
   }
-  if (run.cold && acceptance(run.cold).some((a) => a.pass === false)) process.exitCode = 1;
+  if (acceptance(run).some((a) => a.pass === false)) process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -100,6 +100,49 @@ export class Engine {
     });
   }
 
+  /**
+   * Subscribes to the engine's event stream (GET /events) with `filters`; resolves once the engine
+   * has answered, so no event after that point is missed. Runs on its own connection.
+   */
+  watchEvents(filters, onEvent, timeoutMs = 10_000) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socketPath, method: 'GET', path: `${API}/events?filters=${encodeURIComponent(JSON.stringify(filters))}` },
+        (res) => {
+          clearTimeout(timer);
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new Error(`Docker API GET /events answered ${res.statusCode}`));
+            return;
+          }
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => {
+            buffer += chunk;
+            for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+              const line = buffer.slice(0, nl).trim();
+              buffer = buffer.slice(nl + 1);
+              if (!line) continue;
+              try {
+                onEvent(JSON.parse(line));
+              } catch {
+                // not an event line
+              }
+            }
+          });
+          res.on('error', () => {});
+          resolve({ close: () => req.destroy() });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error(`Docker API GET /events did not answer within ${timeoutMs} ms`)), timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end();
+    });
+  }
+
   close() {
     this.agent.destroy();
   }

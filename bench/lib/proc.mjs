@@ -36,3 +36,31 @@ export function sampleMemory(pid, intervalMs = 100) {
     },
   };
 }
+
+/** Clock ticks per second of /proc times (USER_HZ); 100 on every mainstream Linux build. */
+const TICK_MS = 10;
+
+/** CPU time (user + system) a process has used so far, in ms, or NaN once it is gone. */
+export function readCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces: fields are counted after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Busy and total CPU time of the whole machine so far, in ms (from /proc/stat). */
+export function readMachineCpuMs() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const xs = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = xs.reduce((s, x) => s + x, 0);
+    const idle = xs[3] + (xs[4] ?? 0);
+    return { busyMs: (total - idle) * TICK_MS, totalMs: total * TICK_MS };
+  } catch {
+    return { busyMs: Number.NaN, totalMs: Number.NaN };
+  }
+}

@@ -1,18 +1,16 @@
 /** Renders one run's results as Markdown (stdout and bench/results/) and as a hand-written SVG chart. */
 import { machineLine } from './machine.mjs';
 
-const ms = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : '-');
+const ms = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
 const mib = (kb) => (Number.isFinite(kb) ? (kb / 1024).toFixed(1) : '-');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
-const fmtRatio = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '-');
+const fmtRatio = (r) => (Number.isFinite(r) ? `${r.toFixed(r >= 100 ? 0 : r >= 10 ? 1 : 2)}x` : '-');
 
-/** Acceptance bounds of the foundation: gateway cold p50 against each baseline's p50. */
-export const ACCEPTANCE = [
-  { platform: 'gateway-docker', baseline: 'docker-run', op: '<', bound: 0.7 },
-  { platform: 'gateway-docker', baseline: 'api-lifecycle', op: '<=', bound: 1.15 },
-];
+/** The platform's latency variants, cold first, and the baselines, in report order. */
+const PLATFORM_ROWS = ['gateway-docker', 'gateway-docker-single-use', 'gateway-docker-reuse', 'gateway-gvisor'];
+const BASELINES = ['docker-run', 'api-lifecycle', 'docker-exec', 'api-exec', 'agent-direct', 'agent-direct-fresh', 'agent-direct-spare'];
 
-/** Which baselines each platform variant is compared with. */
+/** Which baselines each platform variant is compared with in the detailed ratio table. */
 const COMPARE = {
   'gateway-docker': [
     'docker-run',
@@ -23,60 +21,210 @@ const COMPARE = {
     'docker-exec',
     'api-exec',
   ],
+  'gateway-docker-single-use': [
+    'docker-run',
+    'api-lifecycle',
+    'docker-exec',
+    'api-exec',
+    'agent-direct-fresh',
+    'agent-direct-spare',
+    'gateway-docker',
+  ],
+  'gateway-docker-reuse': ['docker-run', 'api-lifecycle', 'docker-exec', 'api-exec', 'agent-direct', 'gateway-docker'],
   'gateway-gvisor': ['docker-run-runsc', 'docker-run', 'api-lifecycle'],
 };
 
-export function acceptance(cold) {
-  return ACCEPTANCE.map((a) => {
-    const value = ratio(cold.get(a.platform)?.stats.p50, cold.get(a.baseline)?.stats.p50);
-    const pass = a.op === '<' ? value < a.bound : value <= a.bound;
-    return { ...a, value, pass: Number.isFinite(value) ? pass : undefined };
-  });
+const RSS_BOUND_KB = 250 * 1024;
+
+/**
+ * Every acceptance goal of the run: { group, goal, value, shown, pass } with pass undefined when it
+ * was not measured in this run.
+ *
+ * Cold (the foundation): gateway-docker p50 / docker-run p50 < 0.7, and / api-lifecycle <= 1.15.
+ * Warm: reuse p50 <= 5 ms, p99 <= 25 ms, 20x faster than docker exec and 100x faster than
+ * docker run (p50 by p50); single-use p50 <= 10 ms. Sustained reuse load: >= 300 req/s, no errors,
+ * non-2xx or timeouts, platform RSS (sampled VmRSS and VmHWM) < 250 MiB.
+ */
+export function acceptance(run) {
+  const cold = run.cold ?? new Map();
+  const p = (name, key) => cold.get(name)?.stats[key];
+  const check = (value, ok) => (Number.isFinite(value) ? ok(value) : undefined);
+  const goals = [
+    {
+      group: 'cold',
+      goal: 'gateway-docker p50 / docker-run p50 < 0.7',
+      value: ratio(p('gateway-docker', 'p50'), p('docker-run', 'p50')),
+      fmt: fmtRatio,
+      ok: (v) => v < 0.7,
+    },
+    {
+      group: 'cold',
+      goal: 'gateway-docker p50 / api-lifecycle p50 <= 1.15',
+      value: ratio(p('gateway-docker', 'p50'), p('api-lifecycle', 'p50')),
+      fmt: fmtRatio,
+      ok: (v) => v <= 1.15,
+    },
+    { group: 'warm', goal: 'reuse p50 <= 5 ms', value: p('gateway-docker-reuse', 'p50'), fmt: (v) => `${ms(v)} ms`, ok: (v) => v <= 5 },
+    { group: 'warm', goal: 'reuse p99 <= 25 ms', value: p('gateway-docker-reuse', 'p99'), fmt: (v) => `${ms(v)} ms`, ok: (v) => v <= 25 },
+    {
+      group: 'warm',
+      goal: 'reuse p50 at least 20x faster than docker-exec p50',
+      value: ratio(p('docker-exec', 'p50'), p('gateway-docker-reuse', 'p50')),
+      fmt: (v) => `${fmtRatio(v)} faster`,
+      ok: (v) => v >= 20,
+    },
+    {
+      group: 'warm',
+      goal: 'reuse p50 at least 100x faster than docker-run p50',
+      value: ratio(p('docker-run', 'p50'), p('gateway-docker-reuse', 'p50')),
+      fmt: (v) => `${fmtRatio(v)} faster`,
+      ok: (v) => v >= 100,
+    },
+    {
+      group: 'warm',
+      goal: 'single-use (spare ready) p50 <= 10 ms',
+      value: p('gateway-docker-single-use', 'p50'),
+      fmt: (v) => `${ms(v)} ms`,
+      ok: (v) => v <= 10,
+    },
+  ];
+  const s = run.sustained?.[0];
+  if (s) {
+    goals.push(
+      {
+        group: 'throughput',
+        goal: `reuse, ${s.connections} connections, ${s.durationS} s: >= 300 req/s`,
+        value: s.reqPerSec,
+        fmt: (v) => `${v.toFixed(0)} req/s`,
+        ok: (v) => v >= 300,
+      },
+      {
+        group: 'throughput',
+        goal: 'no errors, timeouts or non-2xx answers',
+        value: s.errors + s.timeouts + s.non2xx,
+        fmt: () => `${s.errors} errors, ${s.timeouts} timeouts, ${s.non2xx} non-2xx`,
+        ok: (v) => v === 0,
+      },
+      {
+        group: 'throughput',
+        goal: 'platform RSS < 250 MiB (max sampled VmRSS and VmHWM)',
+        value: Math.max(s.memory.maxRssKb, s.memory.hwmKb),
+        fmt: () => `VmRSS max ${mib(s.memory.maxRssKb)} MiB, VmHWM ${mib(s.memory.hwmKb)} MiB`,
+        ok: (v) => v < RSS_BOUND_KB,
+      },
+    );
+  } else {
+    goals.push({
+      group: 'throughput',
+      goal: 'sustained reuse load >= 300 req/s, no errors, RSS < 250 MiB',
+      value: Number.NaN,
+      fmt: () => '-',
+      ok: () => false,
+    });
+  }
+  return goals.map((g) => ({
+    group: g.group,
+    goal: g.goal,
+    value: g.value,
+    shown: Number.isFinite(g.value) ? g.fmt(g.value) : 'not measured',
+    pass: check(g.value, g.ok),
+  }));
 }
 
+const verdict = (pass) => (pass === undefined ? 'not measured' : pass ? 'PASS' : 'FAIL');
+
 export function renderMarkdown(run) {
-  const { machine, settings, cold, throughput, memory } = run;
+  const { machine, settings, cold, memory } = run;
   const out = [`# faas bench, ${machine.date}`, '', `Machine: ${machineLine(machine)}.`, ''];
   const gvisorNote =
     settings.gvisorEvery > 1 && cold?.has('gateway-gvisor') ? ` (gVisor variants in 1 of every ${settings.gvisorEvery} rounds)` : '';
   out.push(
-    `Workload: \`${settings.command.join(' ')}\` on \`${settings.image}\`.` +
-      (cold ? ` Cold: ${settings.iterations} round-robin rounds after ${settings.warmup} warm-up rounds${gvisorNote}.` : '') +
-      (throughput ? ` Throughput: ${settings.durationS} s per concurrency.` : ''),
+    `Workload: \`${settings.command.join(' ')}\` on \`${settings.image}\`, sequential, one keep-alive connection per variant.` +
+      (cold
+        ? ` Latency: ${settings.iterations} round-robin rounds after ${settings.warmup} warm-up rounds${gvisorNote}; fast variants run several times in a row per round (n below).`
+        : ''),
+    '',
+    'Platforms (each its own `faas serve`, FAAS_EXECUTOR_TYPE=docker):',
+    '',
+    ...Object.entries(run.platforms ?? {}).map(
+      ([name, env]) =>
+        `- \`${name}\`: ${Object.entries(env)
+          .filter(([k]) => k !== 'FAAS_EXECUTOR_TYPE')
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+    ),
     '',
   );
+  const accept = acceptance(run);
+  out.push('## Acceptance', '', '| group | goal | measured | verdict |', '|---|---|--:|---|');
+  for (const a of accept) out.push(`| ${a.group} | ${a.goal} | ${a.shown} | **${verdict(a.pass)}** |`);
+  out.push('');
   if (cold) {
+    const cell = (name, key) => ms(cold.get(name)?.stats[key]);
     out.push(
-      '## Cold invocation latency (ms)',
+      '## Cold and warm, side by side (ms)',
       '',
-      '| variant | n | p50 | p90 | p99 | mean | min | max | failed |',
-      '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+      '| executor | cold p50 | cold p99 | single-use p50 | single-use p99 | reuse p50 | reuse p99 |',
+      '|---|--:|--:|--:|--:|--:|--:|',
+      `| docker (runc) | ${cell('gateway-docker', 'p50')} | ${cell('gateway-docker', 'p99')} | ${cell('gateway-docker-single-use', 'p50')} | ${cell('gateway-docker-single-use', 'p99')} | ${cell('gateway-docker-reuse', 'p50')} | ${cell('gateway-docker-reuse', 'p99')} |`,
+    );
+    if (cold.has('gateway-gvisor'))
+      out.push(`| gvisor (runsc) | ${cell('gateway-gvisor', 'p50')} | ${cell('gateway-gvisor', 'p99')} | n/a | n/a | n/a | n/a |`);
+    out.push(
+      '',
+      'gVisor sandboxes are not warmable (runsc keeps the agent socket inside the sandbox), so gvisor stays one-shot in every mode.',
+      '',
+      '| baseline | p50 | p99 |',
+      '|---|--:|--:|',
+      ...BASELINES.filter((b) => cold.has(b)).map((b) => `| ${b} | ${cell(b, 'p50')} | ${cell(b, 'p99')} |`),
+      '',
+      'Ratios, platform / baseline as p50 ratio (p99 ratio); below 1 the platform is faster:',
+      '',
+      `| platform | ${BASELINES.filter((b) => cold.has(b)).join(' | ')} |`,
+      `|---|${BASELINES.filter((b) => cold.has(b))
+        .map(() => '--:')
+        .join('|')}|`,
+    );
+    for (const pName of PLATFORM_ROWS.filter((n) => cold.has(n))) {
+      const p = cold.get(pName).stats;
+      const cells = BASELINES.filter((b) => cold.has(b)).map((b) => {
+        const s = cold.get(b).stats;
+        return `${fmtRatio(ratio(p.p50, s.p50))} (${fmtRatio(ratio(p.p99, s.p99))})`;
+      });
+      out.push(`| ${pName} | ${cells.join(' | ')} |`);
+    }
+    out.push(
+      '',
+      '## Invocation latency, every variant (ms)',
+      '',
+      '| variant | n | p50 | p90 | p99 | mean | min | max | failed | discarded |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     );
     for (const [name, v] of cold) {
       const s = v.stats;
       out.push(
-        `| ${name} | ${s.n} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.mean)} | ${ms(s.min)} | ${ms(s.max)} | ${v.failures} |`,
+        `| ${name} | ${s.n} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.mean)} | ${ms(s.min)} | ${ms(s.max)} | ${v.failures} | ${v.discarded ?? 0} |`,
       );
     }
     out.push(
       '',
+      "`discarded`: single-use calls that found no spare (the platform created a one-shot container for that invocation id, seen in the engine's events); they are not in the figures.",
+      '',
       '## Ratios (platform / baseline; below 1 means the platform is faster)',
       '',
-      '| platform | baseline | p50 ratio | p99 ratio |',
-      '|---|---|--:|--:|',
+      '| platform | baseline | p50 ratio | p99 ratio | baseline p50 / platform p50 |',
+      '|---|---|--:|--:|--:|',
     );
     for (const [platform, baselines] of Object.entries(COMPARE)) {
       const p = cold.get(platform)?.stats;
       if (!p) continue;
       for (const b of baselines) {
         const s = cold.get(b)?.stats;
-        if (s) out.push(`| ${platform} | ${b} | ${fmtRatio(ratio(p.p50, s.p50))} | ${fmtRatio(ratio(p.p99, s.p99))} |`);
+        if (s)
+          out.push(
+            `| ${platform} | ${b} | ${fmtRatio(ratio(p.p50, s.p50))} | ${fmtRatio(ratio(p.p99, s.p99))} | ${fmtRatio(ratio(s.p50, p.p50))} |`,
+          );
       }
-    }
-    out.push('', '## Acceptance', '');
-    for (const a of acceptance(cold)) {
-      const verdict = a.pass === undefined ? 'not measured' : a.pass ? 'PASS' : 'FAIL';
-      out.push(`- ${a.platform} p50 / ${a.baseline} p50 = ${fmtRatio(a.value)} (must be ${a.op} ${a.bound}): **${verdict}**`);
     }
     out.push('', '### Variants', '');
     for (const v of run.variants) out.push(`- \`${v.name}\`: ${v.description}`);
@@ -85,84 +233,155 @@ export function renderMarkdown(run) {
     );
     out.push('');
   }
-  if (throughput) {
+  const levels = [...(run.throughput ?? []), ...(run.warmThroughput ?? []), ...(run.sustained ?? []), ...(run.singleUse ?? [])];
+  if (levels.length) {
     out.push(
-      '## Throughput (`gateway-docker`, platform "cold": FAAS_POOL_MODE=off, autocannon)',
+      '## Throughput (autocannon, POST /functions/bench/invoke)',
       '',
-      '| connections | req/s (2xx) | p50 ms | p90 ms | p99 ms | 2xx | non-2xx | errors | timeouts | RSS max MiB | RSS mean MiB | VmHWM MiB |',
-      '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+      '| platform | connections | s | req/s (2xx) | p50 ms | p90 ms | p99 ms | 2xx | non-2xx | errors | timeouts | cold-path calls | containers created | platform CPU ms/req | bench CPU ms/req | machine CPU busy | RSS max MiB | RSS mean MiB | VmHWM MiB |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     );
-    for (const l of throughput) {
+    for (const l of levels) {
       out.push(
-        `| ${l.connections} | ${l.reqPerSec.toFixed(2)} | ${ms(l.latency.p50)} | ${ms(l.latency.p90)} | ${ms(l.latency.p99)} | ${l.ok} | ${l.non2xx} | ${l.errors} | ${l.timeouts} | ${mib(l.memory.maxRssKb)} | ${mib(l.memory.meanRssKb)} | ${mib(l.memory.hwmKb)} |`,
+        `| ${l.label} | ${l.connections} | ${l.durationS} | ${l.reqPerSec.toFixed(1)} | ${ms(l.latency.p50)} | ${ms(l.latency.p90)} | ${ms(l.latency.p99)} | ${l.ok} | ${l.non2xx} | ${l.errors} | ${l.timeouts} | ${l.label === 'cold' ? 'all' : (l.oneShot ?? '-')} | ${l.creates ?? '-'} | ${l.cpu.platformMsPerReq.toFixed(2)} | ${l.cpu.benchMsPerReq.toFixed(2)} | ${(l.cpu.machineBusy * 100).toFixed(0)} % | ${mib(l.memory.maxRssKb)} | ${mib(l.memory.meanRssKb)} | ${mib(l.memory.hwmKb)} |`,
       );
     }
-    out.push('');
+    out.push(
+      '',
+      'Warm levels had an unrecorded warm-up at the same concurrency first. `cold-path calls`: invocations that found no warm sandbox and ran in a one-shot container (a single-use pool is refilled two containers at a time, so under sustained load most calls take the cold path; its rate is bounded by container creation). `containers created`: every container the platform created during the level (one-shot, spares and, in reuse mode, pool growth). CPU: user + system time of the platform process and of the bench process (which runs autocannon) per request, and the share of all cores busy during the level (the machine is shared: other work counts too). RSS: the platform process, /proc/<pid>/status sampled every 100 ms during the level; VmHWM is its lifetime peak.',
+      '',
+    );
   }
   out.push('## Platform memory (each `faas serve` process, /proc/<pid>/status)', '', '| when | VmRSS MiB | VmHWM MiB |', '|---|--:|--:|');
-  for (const [when, m] of memory) out.push(`| ${when} | ${mib(m.rssKb)} | ${mib(m.hwmKb)} |`);
+  for (const [when, m] of memory) out.push(`| ${when} | ${mib(m?.rssKb)} | ${mib(m?.hwmKb)} |`);
   out.push('');
+  if (run.cleanup?.length) {
+    out.push(
+      '## Cleanup',
+      '',
+      ...run.cleanup.map(
+        (c) =>
+          `- \`${c.platform}\` (pid ${c.pid}): stopped with SIGTERM; ${c.leaked} container(s) left behind and removed by the bench; ${c.left} container(s) labelled dev.faas.managed=true with its pid remain.`,
+      ),
+      '',
+    );
+  }
   if (run.errors.length) out.push('## Errors', '', ...run.errors.map((e) => `- ${e}`), '');
   return out.join('\n');
 }
 
-/** Grouped bars of p50 and p99 per variant; a log axis when the values span more than 20x. */
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * One chart: grouped p50/p99 bars of every latency variant (platform cold, platform warm,
+ * baselines; log axis when the values span more than 20x), throughput bars with RSS, and the
+ * acceptance verdicts and key ratios as text. Titled with the date and the machine.
+ */
 export function renderSvg(run) {
-  const rows = [...(run.cold ?? new Map())]
-    .filter(([name]) => !name.includes('('))
-    .map(([name, v]) => ({ name, p50: v.stats.p50, p99: v.stats.p99 }));
-  const values = rows.flatMap((r) => [r.p50, r.p99]).filter((x) => Number.isFinite(x) && x > 0);
-  const width = 120 + rows.length * 90;
-  const height = 380;
-  const plot = { x: 70, y: 50, w: width - 100, h: 230 };
-  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const cold = run.cold ?? new Map();
+  const order = [...PLATFORM_ROWS, ...BASELINES, 'api-platform-calls', 'docker-run-runsc'];
+  const names = [...cold.keys()].filter((n) => !n.includes('(')).sort((a, b) => rank(order, a) - rank(order, b));
+  const rows = names.map((name) => ({ name, p50: cold.get(name).stats.p50, p99: cold.get(name).stats.p99 }));
+  const levels = [...(run.throughput ?? []), ...(run.warmThroughput ?? []), ...(run.sustained ?? []), ...(run.singleUse ?? [])];
+  const accept = acceptance(run);
+  const width = Math.max(960, 140 + rows.length * 84);
+  const plot = { x: 70, y: 70, w: width - 100, h: 250 };
+  const tpTop = plot.y + plot.h + 110;
+  const tpRow = 20;
+  const textTop = tpTop + 30 + levels.length * tpRow + 30;
+  const height = textTop + 20 + accept.length * 16 + 20;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">faas cold invoke vs baselines: p50 / p99 (ms)</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">faas invoke latency, cold and warm, vs baselines: p50 / p99 (ms), ${esc(run.machine.date.slice(0, 16).replace('T', ' '))} UTC</text>`,
     `<text x="${width / 2}" y="36" text-anchor="middle" fill="#555">${esc(machineLine(run.machine))}</text>`,
+    `<text x="${width / 2}" y="52" text-anchor="middle" fill="#555">\`true\` on ${esc(run.settings.image)}, sequential; absolute values are this machine's, shared with other work: compare within the run</text>`,
   ];
-  if (values.length === 0) return `${parts.join('\n')}\n</svg>\n`;
-  const max = Math.max(...values);
-  const min = Math.min(...values);
-  const log = max / min > 20;
-  const lo = log ? 10 ** Math.floor(Math.log10(min)) : 0;
-  const hi = log ? 10 ** Math.ceil(Math.log10(max)) : niceCeil(max);
-  const y = (v) => plot.y + plot.h - (log ? (Math.log10(v / lo) / Math.log10(hi / lo)) * plot.h : (v / hi) * plot.h);
-  const ticks = log ? logTicks(lo, hi) : [0, 0.25, 0.5, 0.75, 1].map((f) => f * hi);
-  for (const t of ticks) {
-    parts.push(`<line x1="${plot.x}" x2="${plot.x + plot.w}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${plot.x - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
-  }
-  parts.push(
-    `<text transform="translate(16 ${plot.y + plot.h / 2}) rotate(-90)" text-anchor="middle">ms${log ? ' (log scale)' : ''}</text>`,
-  );
-  const group = plot.w / rows.length;
-  const bar = Math.min(28, group / 3);
-  rows.forEach((r, i) => {
-    const cx = plot.x + group * i + group / 2;
-    for (const [j, key, color] of [
-      [0, 'p50', '#4c78a8'],
-      [1, 'p99', '#f58518'],
-    ]) {
-      const v = r[key];
-      if (!Number.isFinite(v) || v <= 0) continue;
-      const x = cx - bar + j * bar;
-      const top = y(Math.max(v, log ? lo : 0));
-      parts.push(
-        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bar.toFixed(1)}" height="${(plot.y + plot.h - top).toFixed(1)}" fill="${color}"/>`,
-      );
-      parts.push(`<text x="${(x + bar / 2).toFixed(1)}" y="${(top - 3).toFixed(1)}" text-anchor="middle" font-size="9">${ms(v)}</text>`);
+  const values = rows.flatMap((r) => [r.p50, r.p99]).filter((x) => Number.isFinite(x) && x > 0);
+  if (values.length) {
+    const max = Math.max(...values);
+    const min = Math.min(...values);
+    const log = max / min > 20;
+    const lo = log ? 10 ** Math.floor(Math.log10(min)) : 0;
+    const hi = log ? 10 ** Math.ceil(Math.log10(max)) : niceCeil(max);
+    const y = (v) => plot.y + plot.h - (log ? (Math.log10(v / lo) / Math.log10(hi / lo)) * plot.h : (v / hi) * plot.h);
+    const ticks = log ? logTicks(lo, hi) : [0, 0.25, 0.5, 0.75, 1].map((f) => f * hi);
+    for (const t of ticks) {
+      parts.push(`<line x1="${plot.x}" x2="${plot.x + plot.w}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#ddd"/>`);
+      parts.push(`<text x="${plot.x - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
     }
-    parts.push(`<text transform="translate(${cx.toFixed(1)} ${plot.y + plot.h + 12}) rotate(30)" font-size="10">${esc(r.name)}</text>`);
+    parts.push(
+      `<text transform="translate(16 ${plot.y + plot.h / 2}) rotate(-90)" text-anchor="middle">ms${log ? ' (log scale)' : ''}</text>`,
+    );
+    const group = plot.w / rows.length;
+    const bar = Math.min(28, group / 3);
+    rows.forEach((r, i) => {
+      const cx = plot.x + group * i + group / 2;
+      const kind = r.name.startsWith('gateway-') ? (r.name.includes('reuse') || r.name.includes('single-use') ? 'warm' : 'cold') : 'base';
+      for (const [j, key] of [
+        [0, 'p50'],
+        [1, 'p99'],
+      ]) {
+        const v = r[key];
+        if (!Number.isFinite(v) || v <= 0) continue;
+        const x = cx - bar + j * bar;
+        const top = y(Math.max(v, log ? lo : 0));
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bar.toFixed(1)}" height="${(plot.y + plot.h - top).toFixed(1)}" fill="${COLORS[kind][j]}"/>`,
+        );
+        parts.push(`<text x="${(x + bar / 2).toFixed(1)}" y="${(top - 3).toFixed(1)}" text-anchor="middle" font-size="9">${ms(v)}</text>`);
+      }
+      parts.push(
+        `<text transform="translate(${(cx - 4).toFixed(1)} ${plot.y + plot.h + 12}) rotate(30)" font-size="10">${esc(r.name)}</text>`,
+      );
+    });
+    parts.push(`<line x1="${plot.x}" x2="${plot.x}" y1="${plot.y}" y2="${plot.y + plot.h}" stroke="#333"/>`);
+    parts.push(`<line x1="${plot.x}" x2="${plot.x + plot.w}" y1="${plot.y + plot.h}" y2="${plot.y + plot.h}" stroke="#333"/>`);
+    const ly = plot.y + plot.h + 95;
+    let lx = plot.x;
+    for (const [kind, label] of [
+      ['cold', 'platform, cold (pool off)'],
+      ['warm', 'platform, warm (single-use / reuse pool)'],
+      ['base', 'baseline'],
+    ]) {
+      parts.push(`<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${COLORS[kind][0]}"/>`);
+      parts.push(`<rect x="${lx + 11}" y="${ly - 9}" width="10" height="10" fill="${COLORS[kind][1]}"/>`);
+      parts.push(`<text x="${lx + 26}" y="${ly}">${label}: p50, p99</text>`);
+      lx += 60 + label.length * 6;
+    }
+  }
+  // Throughput bars, one per level, with the platform's RSS.
+  parts.push(`<text x="${plot.x}" y="${tpTop}" font-size="13">Throughput (autocannon, req/s with 2xx) and platform RSS</text>`);
+  const maxRate = Math.max(1, ...levels.map((l) => l.reqPerSec));
+  const labelW = 230;
+  const barMax = width - plot.x - labelW - 470;
+  levels.forEach((l, i) => {
+    const yy = tpTop + 14 + i * tpRow;
+    const w = Math.max(1, (l.reqPerSec / maxRate) * barMax);
+    const color = l.label === 'cold' ? COLORS.cold[0] : COLORS.warm[0];
+    parts.push(`<text x="${plot.x}" y="${yy + 12}">${esc(`${l.label}, ${l.connections} conn, ${l.durationS} s`)}</text>`);
+    parts.push(`<rect x="${plot.x + labelW}" y="${yy + 2}" width="${w.toFixed(1)}" height="13" fill="${color}"/>`);
+    const bad = l.errors + l.timeouts + l.non2xx;
+    parts.push(
+      `<text x="${(plot.x + labelW + w + 6).toFixed(1)}" y="${yy + 12}">${l.reqPerSec.toFixed(1)} req/s, p50 ${ms(l.latency.p50)} ms, p99 ${ms(l.latency.p99)} ms, RSS max ${mib(l.memory.maxRssKb)} MiB${bad ? `, ${bad} failed` : ''}</text>`,
+    );
   });
-  parts.push(`<line x1="${plot.x}" x2="${plot.x}" y1="${plot.y}" y2="${plot.y + plot.h}" stroke="#333"/>`);
-  parts.push(`<line x1="${plot.x}" x2="${plot.x + plot.w}" y1="${plot.y + plot.h}" y2="${plot.y + plot.h}" stroke="#333"/>`);
-  const ly = height - 14;
-  parts.push(`<rect x="${plot.x}" y="${ly - 9}" width="10" height="10" fill="#4c78a8"/><text x="${plot.x + 14}" y="${ly}">p50</text>`);
-  parts.push(`<rect x="${plot.x + 50}" y="${ly - 9}" width="10" height="10" fill="#f58518"/><text x="${plot.x + 64}" y="${ly}">p99</text>`);
+  parts.push(`<text x="${plot.x}" y="${textTop}" font-size="13">Acceptance and ratios</text>`);
+  accept.forEach((a, i) => {
+    const color = a.pass === undefined ? '#777' : a.pass ? '#2a7a2a' : '#b22';
+    parts.push(
+      `<text x="${plot.x}" y="${textTop + 18 + i * 16}" fill="${color}">${esc(`${verdict(a.pass)}  ${a.group}: ${a.goal}: ${a.shown}`)}</text>`,
+    );
+  });
   parts.push('</svg>', '');
   return parts.join('\n');
+}
+
+const COLORS = { cold: ['#4c78a8', '#9ecae9'], warm: ['#2ca02c', '#98df8a'], base: ['#666666', '#bbbbbb'] };
+
+function rank(order, name) {
+  const i = order.indexOf(name);
+  return i < 0 ? order.length : i;
 }
 
 function niceCeil(v) {
