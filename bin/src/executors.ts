@@ -2,8 +2,8 @@
  * Builds the executors a configuration enables. The only place that knows which class serves
  * which executor kind.
  */
-import type { Config, ExecutorKind, LoggerFactory } from '@faas/common';
-import { DockerExecutor, type Executor } from '@faas/executor';
+import { type Config, type ExecutorKind, FaasError, type LoggerFactory } from '@faas/common';
+import { DockerExecutor, type Executor, FirecrackerExecutor, QemuExecutor } from '@faas/executor';
 
 export function createExecutors(config: Readonly<Config>, logs: LoggerFactory): Map<ExecutorKind, Executor> {
   const executors = new Map<ExecutorKind, Executor>();
@@ -28,7 +28,41 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         logger: logs.for(kind),
       });
     case 'qemu':
-    case 'firecracker':
-      throw new Error(`executor "${kind}" is not available in this build`);
+      return new QemuExecutor({
+        qemuBinary: config.qemu.binaryPath,
+        kernelPath: config.qemu.kernelPath,
+        rootfsDir: config.qemu.rootfsDir,
+        agentPath: requireAgent(config, kind),
+        dockerHost: config.dockerHost,
+        user: config.sandboxUser,
+        logger: logs.for(kind),
+      });
+    case 'firecracker': {
+      const fc = config.firecracker;
+      if (!fc)
+        throw new FaasError(
+          'FAAS_ERR_CONFIG',
+          'the firecracker executor needs FAAS_FC_BINARY_PATH, FAAS_FC_KERNEL_PATH and FAAS_FC_ROOTFS_PATH',
+        );
+      return new FirecrackerExecutor({
+        binaryPath: fc.binaryPath,
+        kernelPath: fc.kernelPath,
+        rootfsPath: fc.rootfsPath,
+        ...(config.agentPath ? { agentPath: config.agentPath, rootfsDir: config.qemu.rootfsDir, dockerHost: config.dockerHost } : {}),
+        ...(fc.jailerPath ? { jailer: { path: fc.jailerPath } } : {}),
+        user: config.sandboxUser,
+        logger: logs.for(kind),
+      });
+    }
   }
+}
+
+function requireAgent(config: Readonly<Config>, kind: ExecutorKind): string {
+  if (!config.agentPath) {
+    throw new FaasError(
+      'FAAS_ERR_CONFIG',
+      `the ${kind} executor needs the guest agent: build it with \`bash guest-agent/build.sh\` or set FAAS_AGENT_PATH`,
+    );
+  }
+  return config.agentPath;
 }

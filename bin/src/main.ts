@@ -35,7 +35,13 @@ async function serve(): Promise<void> {
   const config = readConfig();
   const logs = createLoggerFactory(config.logFilter);
   const log = logs.for('bin');
-  const platform = createPlatform(config, logs);
+  let platform: ReturnType<typeof createPlatform>;
+  try {
+    platform = createPlatform(config, logs);
+  } catch (err) {
+    process.stderr.write(`faas: cannot start: ${(err as Error).message}\n`);
+    process.exit(isFaasError(err, 'FAAS_ERR_CONFIG') ? 2 : 1);
+  }
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;

@@ -35,7 +35,7 @@ export interface Config {
   sandboxUser: string;
   gvisorRuntime: string;
   firecracker: FirecrackerConfig | undefined;
-  qemu: { binaryPath: string; kernelPath: string | undefined; rootfsDir: string };
+  qemu: { binaryPath: string; kernelPath: string; rootfsDir: string };
   timeouts: { defaultMs: number; maxMs: number };
   /** Static guest agent binary; bind-mounted into containers and baked into VM rootfs images. */
   agentPath: string | undefined;
@@ -71,11 +71,12 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_SANDBOX_USER: 'uid:gid that functions run as inside containers (default 65534:65534, nobody)',
   FAAS_GVISOR_RUNTIME: 'Docker runtime name of gVisor for the gvisor executor (default runsc)',
   FAAS_FC_BINARY_PATH: 'path of the firecracker binary (firecracker executor)',
-  FAAS_FC_KERNEL_PATH: 'path of the guest kernel, an uncompressed vmlinux (firecracker and qemu executors)',
+  FAAS_FC_KERNEL_PATH:
+    'path of the guest kernel, an uncompressed vmlinux (firecracker and qemu executors; qemu defaults to .cache/kernel/vmlinux from build-kernel.sh)',
   FAAS_FC_ROOTFS_PATH: 'path of the default rootfs.ext4 (firecracker executor)',
   FAAS_FC_JAILER_PATH: 'path of the jailer binary; when set, VMs start inside it (firecracker executor)',
   FAAS_QEMU_BINARY_PATH: 'qemu-system-x86_64 binary (qemu executor; default from PATH)',
-  FAAS_ROOTFS_DIR: 'folder of rootfs images built per image by the rootfs builder (default .cache/rootfs)',
+  FAAS_ROOTFS_DIR: 'folder of rootfs images built per image by the rootfs builder (default .cache/rootfs in the repository)',
   FAAS_AGENT_PATH:
     'static guest agent binary (default guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent when built); without it containers run cold only',
   FAAS_POOL_MODE:
@@ -247,8 +248,8 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     firecracker,
     qemu: {
       binaryPath: env.FAAS_QEMU_BINARY_PATH?.trim() || 'qemu-system-x86_64',
-      kernelPath,
-      rootfsDir: env.FAAS_ROOTFS_DIR?.trim() || '.cache/rootfs',
+      kernelPath: resolve(kernelPath ?? resolve(REPO_ROOT, '.cache/kernel/vmlinux')),
+      rootfsDir: resolve(env.FAAS_ROOTFS_DIR?.trim() || resolve(REPO_ROOT, '.cache/rootfs')),
     },
     timeouts: { defaultMs: defaultTimeoutMs, maxMs: maxTimeoutMs },
     agentPath: resolveAgentPath(env.FAAS_AGENT_PATH),

@@ -1,3 +1,6 @@
 export * from './docker/executor.js';
 export * from './executor.js';
+export * from './firecracker/firecracker-executor.js';
 export * from './output.js';
+export * from './qemu/qemu-executor.js';
+export * from './vm/rootfs.js';

@@ -92,6 +92,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     .filter(|n| (1024..=protocol::MAX_FRAME_BYTES).contains(n))
                     .ok_or_else(|| format!("bad --max-frame-bytes {v:?}"))?;
             }
+            // As a VM's init, the kernel hands over command-line words it does not know itself
+            // (`quiet`, `nomodule`, ...); they are not for us.
+            other if std::process::id() == 1 && !other.starts_with('-') => {}
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }

@@ -1,0 +1,109 @@
+/**
+ * Boots a real Firecracker VM; needs KVM and a firecracker binary, so on hosts without them the
+ * suite skips with one line (see docs/microvm.md for running it). The parts that need no KVM (API
+ * client, vsock handshake, jailer layout) have their own tests that always run.
+ */
+import assert from 'node:assert/strict';
+import { constants, existsSync } from 'node:fs';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Sandbox } from '../executor.js';
+import { bootArgs, evenVcpus, FirecrackerExecutor } from './firecracker-executor.js';
+import { jailLayout } from './jailer.js';
+
+const MIB = 1024 * 1024;
+const limits = { memoryBytes: 128 * MIB, cpus: 1, pids: 64, tmpBytes: 16 * MIB, outputBytes: MIB };
+const repo = resolve(import.meta.dirname, '../../..');
+
+test('boot arguments select the vsock transport and a read-only root', () => {
+  const words = bootArgs(16).split(' ');
+  for (const word of ['ro', 'root=/dev/vda', 'init=/faas/agent', 'faas.transport=vsock:52', 'faas.tmp_mb=16'])
+    assert.ok(words.includes(word), word);
+});
+
+test('vCPU counts are 1 or even', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 40].map(evenVcpus), [1, 2, 4, 4, 6, 32]);
+});
+
+test('the jail keeps sockets, kernel and rootfs inside the state dir', () => {
+  const layout = jailLayout(
+    { jailerPath: '/usr/bin/jailer', firecrackerPath: '/opt/firecracker', uid: 123, gid: 100 },
+    'abc123',
+    '/run/vm/abc123',
+  );
+  assert.equal(layout.root, '/run/vm/abc123/jail/firecracker/abc123/root');
+  assert.equal(layout.vsockSocket.host, '/run/vm/abc123/jail/firecracker/abc123/root/v.sock');
+  assert.equal(layout.kernel.inJail, '/vmlinux');
+  assert.deepEqual(layout.args.slice(layout.args.indexOf('--')), ['--', '--api-sock', '/api.sock']);
+  assert.throws(() => jailLayout({ jailerPath: '/j', firecrackerPath: '/opt/vmm' }, 'abc', '/run'), /firecracker/);
+});
+
+async function missingPrerequisite(): Promise<string | undefined> {
+  const binary = process.env.FAAS_FC_BINARY_PATH;
+  if (!binary || !existsSync(binary)) return 'FAAS_FC_BINARY_PATH';
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return '/dev/kvm';
+  }
+  return undefined;
+}
+
+const missing = await missingPrerequisite();
+if (missing) {
+  console.log('skipping: firecracker tests need /dev/kvm and FAAS_FC_BINARY_PATH; see docs/microvm.md');
+} else {
+  const kernelPath = process.env.FAAS_FC_KERNEL_PATH ?? join(repo, '.cache/kernel/vmlinux');
+  const agentPath = process.env.FAAS_AGENT_PATH ?? join(repo, 'guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent');
+  let runtimeDir: string;
+  let executor: FirecrackerExecutor;
+
+  before(async () => {
+    runtimeDir = await mkdtemp(join(tmpdir(), 'fc-'));
+    executor = new FirecrackerExecutor({
+      binaryPath: process.env.FAAS_FC_BINARY_PATH as string,
+      kernelPath,
+      ...(process.env.FAAS_FC_ROOTFS_PATH
+        ? { rootfsPath: process.env.FAAS_FC_ROOTFS_PATH }
+        : { rootfsDir: process.env.FAAS_ROOTFS_DIR ?? join(repo, '.cache/rootfs'), agentPath }),
+      ...(process.env.FAAS_FC_JAILER_PATH ? { jailer: { path: process.env.FAAS_FC_JAILER_PATH } } : {}),
+      runtimeDir,
+      bootTimeoutMs: 10_000,
+    });
+    await executor.init();
+  });
+
+  after(async () => {
+    await executor?.close();
+    await rm(runtimeDir, { recursive: true, force: true });
+  });
+
+  test('a Firecracker VM runs a command, is reused after release, and leaves nothing behind', async () => {
+    let sandbox: Sandbox | undefined;
+    try {
+      sandbox = await executor.acquire({ functionId: 'fc-test', image: 'faas/busybox:latest', limits });
+      const first = await executor.invoke(sandbox, {
+        invocationId: 'a',
+        command: ['sh', '-c', 'cat; echo done'],
+        env: [],
+        stdin: Buffer.from('in\n'),
+        timeoutMs: 5000,
+      });
+      assert.equal(first.stdout.toString(), 'in\ndone\n');
+      await executor.release(sandbox);
+      const second = await executor.invoke(sandbox, {
+        invocationId: 'b',
+        command: ['sh', '-c', 'exit 7'],
+        env: [],
+        stdin: Buffer.alloc(0),
+        timeoutMs: 5000,
+      });
+      assert.equal(second.exitCode, 7);
+    } finally {
+      if (sandbox) await executor.destroy(sandbox);
+    }
+    assert.deepEqual(await readdir(runtimeDir), []);
+  });
+}

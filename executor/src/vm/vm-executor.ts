@@ -1,0 +1,331 @@
+/**
+ * The lifecycle shared by the microVM executors (QEMU and Firecracker). They differ only in how a
+ * VM is launched and how the host reaches the agent's transport; everything else lives here once:
+ *
+ *   acquire  state dir -> root filesystem -> launch VMM -> connect transport -> agent HELLO
+ *   invoke   agent EXEC, with a host-side deadline beyond the agent's own timeout
+ *   release  agent RESET: the VM stays booted for the next invocation of the same function
+ *   destroy  agent SHUTDOWN -> grace -> SIGKILL the VMM -> remove the state dir
+ *
+ * Any fault of the guest or the VMM (it died, never answered, sent garbage) becomes
+ * FAAS_ERR_SANDBOX_FAILURE and the VM is torn down at once: a VM that misbehaved once is never
+ * reused, and nothing it owned (process, socket, file) outlives the call that noticed.
+ */
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
+import { AgentClient, MAX_OUTPUT_BYTES } from '../agent/client.js';
+import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
+import type { VmmProcess } from './process.js';
+import { createStateDir, defaultRuntimeDir, newVmId, recordVmmPid, removeStateDir, sweepRuntimeDir } from './state-dir.js';
+
+/** Options every microVM executor accepts. */
+export interface MicroVmOptions {
+  /** Folder of per-VM state dirs; default $TMPDIR/faas-<kind>-<uid>. Keep it short (socket paths). */
+  runtimeDir?: string;
+  logger?: Logger;
+  /** From VMM start to the agent's HELLO_OK (default 30 s: TCG boots are slow). */
+  bootTimeoutMs?: number;
+  /** How long the agent may take to confirm SHUTDOWN before its VMM is killed (default 2 s). */
+  shutdownGraceMs?: number;
+  /** Extra time past an invocation's timeout before the host gives up on the agent (default 5 s). */
+  hostDeadlineSlackMs?: number;
+  /** uid:gid that commands run as inside the VM (default 65534:65534, like the container executors). */
+  user?: string;
+}
+
+/** What a subclass hands back once its VMM runs. */
+export interface LaunchedVm {
+  vmm: VmmProcess;
+  /** Opens the host end of the agent transport; called once, with the boot deadline. */
+  connectAgent(deadline: number, signal?: AbortSignal): Promise<Duplex>;
+}
+
+/** A root filesystem and the image settings that commands inherit (Env, WorkingDir). */
+export interface VmRootfs {
+  path: string;
+  env: string[];
+  workingDir: string | undefined;
+}
+
+/** Everything one VM owns, kept by the executor so destroy and close can find it. */
+export interface VmSandbox extends Sandbox {
+  dir: string;
+  consoleLog: string;
+  rootfs?: VmRootfs;
+  vmm?: VmmProcess;
+  agent?: AgentClient;
+  /** Set after any fault: the VM is not reused and release throws. */
+  broken: boolean;
+}
+
+const CONSOLE_TAIL_BYTES = 2048;
+/** How long a VMM may take to exit by itself once its agent confirmed SHUTDOWN. */
+const EXIT_AFTER_SHUTDOWN_MS = 300;
+
+export abstract class MicroVmExecutor implements Executor {
+  /** A booted VM serves invocations through its agent, so pools keep spares booted. */
+  readonly warmable = true;
+  abstract readonly kind: ExecutorKind;
+  protected readonly log: Logger;
+  protected readonly runtimeDir: string;
+  private readonly live = new Map<string, VmSandbox>();
+  private readonly uid: number;
+  private readonly gid: number;
+
+  protected constructor(
+    kind: ExecutorKind,
+    private readonly base: MicroVmOptions,
+  ) {
+    this.log = base.logger ?? silentLogger;
+    this.runtimeDir = base.runtimeDir ?? defaultRuntimeDir(kind);
+    const [uid, gid] = (base.user ?? '65534:65534').split(':').map(Number);
+    this.uid = uid ?? 65534;
+    this.gid = gid ?? this.uid;
+  }
+
+  /** Checks that binaries, kernel and host support exist; throws FAAS_ERR_EXECUTOR_UNAVAILABLE. */
+  protected abstract checkHost(): Promise<void>;
+  /** Finds or builds the root filesystem for an image. */
+  protected abstract prepareRootfs(spec: SandboxSpec, signal?: AbortSignal): Promise<VmRootfs>;
+  /**
+   * Starts the VMM for a prepared sandbox and sets `box.vmm` as soon as the process exists (so a
+   * later failure in launch still gets it killed); must not wait for the guest.
+   */
+  protected abstract launch(box: VmSandbox, rootfs: VmRootfs): Promise<LaunchedVm>;
+  /** Removes what launch created outside the state dir (jailer chroots); default nothing. */
+  protected async cleanupOutside(_box: VmSandbox): Promise<void> {}
+
+  async init(): Promise<void> {
+    await this.checkHost();
+    const removed = await sweepRuntimeDir(this.runtimeDir, this.log);
+    if (removed > 0) this.log.info({ removed, runtimeDir: this.runtimeDir }, 'removed VMs left behind by an earlier run');
+  }
+
+  async ping(): Promise<void> {
+    await this.checkHost();
+  }
+
+  async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    const id = newVmId();
+    const dir = await createStateDir(this.runtimeDir, id);
+    const box: VmSandbox = { id, executor: this.kind, spec, reusable: true, dir, consoleLog: join(dir, 'console.log'), broken: false };
+    this.live.set(id, box);
+    const started = Date.now();
+    try {
+      const rootfs = await this.prepareRootfs(spec, signal);
+      box.rootfs = rootfs;
+      const deadline = Date.now() + (this.base.bootTimeoutMs ?? 30_000);
+      const launched = await this.launch(box, rootfs);
+      box.vmm ??= launched.vmm;
+      if (launched.vmm.pid !== undefined) await recordVmmPid(dir, launched.vmm.pid);
+      const stream = await launched.connectAgent(deadline, signal);
+      // HELLO takes no signal: closing the stream is how an abort cuts it short.
+      const onAbort = () => stream.destroy();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        box.agent = await this.hello(box, stream, deadline);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+      signal?.throwIfAborted();
+      this.log.debug({ vm: id, image: spec.image, bootMs: Date.now() - started }, 'VM ready');
+      return box;
+    } catch (err) {
+      box.broken = true;
+      const failure = await this.describeFailure(box, err, 'boot');
+      await this.destroy(box);
+      throw failure;
+    }
+  }
+
+  /** HELLO, bounded by the boot deadline and cut short if the VMM dies meanwhile. */
+  private async hello(box: VmSandbox, stream: Duplex, deadline: number): Promise<AgentClient> {
+    const vmmGone = box.vmm?.exited.then(() => {
+      stream.destroy();
+      throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `the VMM ${box.vmm?.describeExit()} during boot`);
+    });
+    vmmGone?.catch(() => {});
+    try {
+      const connecting = AgentClient.connect(stream, { helloTimeoutMs: Math.max(1, deadline - Date.now()) });
+      return await (vmmGone ? Promise.race([connecting, vmmGone]) : connecting);
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+  }
+
+  async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
+    const box = this.own(sandbox);
+    const agent = box.agent;
+    if (!agent || box.broken) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} is not usable`);
+    const slack = this.base.hostDeadlineSlackMs ?? 5000;
+    const consoleStart = await fileSize(box.consoleLog);
+    try {
+      const result = await agent.exec(
+        {
+          command: request.command,
+          env: mergeEnv(box.rootfs?.env ?? [], request.env),
+          ...(box.rootfs?.workingDir ? { cwd: box.rootfs.workingDir } : {}),
+          uid: this.uid,
+          gid: this.gid,
+          stdin: request.stdin,
+          timeoutMs: request.timeoutMs,
+          // The agent's cap per frame; larger configured limits are cut to it (and reported truncated).
+          maxOutputBytes: Math.min(box.spec.limits.outputBytes, MAX_OUTPUT_BYTES),
+        },
+        { ...(request.signal ? { signal: request.signal } : {}), deadlineMs: request.timeoutMs + slack },
+      );
+      const oomKilled = result.signal === 'SIGKILL' && !result.timedOut && (await consoleMentionsOom(box.consoleLog, consoleStart));
+      return {
+        stdout: result.stdout,
+        stderr: result.stderr,
+        combined: result.combined,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        truncated: result.truncated,
+        timedOut: result.timedOut,
+        ...(result.startError !== undefined ? { startError: result.startError } : {}),
+        ...(oomKilled ? { oomKilled } : {}),
+      };
+    } catch (err) {
+      // A refusal of the request itself (too large) leaves the VM in step and reusable.
+      if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE' && !request.signal?.aborted) throw err;
+      box.broken = true;
+      // Kill now rather than at destroy: the contract is that every process of the invocation ends.
+      box.vmm?.signal('SIGKILL');
+      // Aborted (client gone, shutdown): the client hung up, so the guest killed the command.
+      if (request.signal?.aborted) return killedResult();
+      throw await this.describeFailure(box, err, 'invoke');
+    }
+  }
+
+  async release(sandbox: Sandbox): Promise<void> {
+    const box = this.own(sandbox);
+    if (box.broken || !box.agent) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} cannot be reused`);
+    try {
+      await box.agent.reset();
+    } catch (err) {
+      box.broken = true;
+      throw await this.describeFailure(box, err, 'reset');
+    }
+  }
+
+  async destroy(sandbox: Sandbox): Promise<void> {
+    const box = this.live.get(sandbox.id);
+    if (!box) return;
+    this.live.delete(sandbox.id);
+    let confirmed = false;
+    if (box.agent && !box.broken && box.vmm?.running) {
+      // SHUTDOWN makes the agent kill every process and sync; a guest that does not answer is killed.
+      confirmed = await withTimeout(box.agent.shutdown(), this.base.shutdownGraceMs ?? 2000).then(
+        () => true,
+        () => false,
+      );
+    }
+    box.agent?.close();
+    // After a confirmed SHUTDOWN nothing in the guest is worth waiting for (the root disk is
+    // read-only, the overlay is thrown away), so the VMM gets only a moment to exit by itself: a
+    // guest without ACPI halts rather than powers off, and would otherwise hold us a full grace.
+    await box.vmm?.stop(confirmed ? EXIT_AFTER_SHUTDOWN_MS : 0);
+    await this.cleanupOutside(box).catch((err: Error) => this.log.warn({ vm: box.id, err: err.message }, 'VM cleanup failed'));
+    await removeStateDir(box.dir);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
+  }
+
+  /** Ids of the VMs this executor currently owns, for tests and diagnostics. */
+  liveSandboxIds(): string[] {
+    return [...this.live.keys()];
+  }
+
+  private own(sandbox: Sandbox): VmSandbox {
+    const box = this.live.get(sandbox.id);
+    if (!box) throw new FaasError('FAAS_ERR_INTERNAL', `sandbox ${sandbox.id} is not live in the ${this.kind} executor`);
+    return box;
+  }
+
+  /**
+   * Turns any fault into one clear FaasError. The VMM's own account (exit status, stderr) wins over
+   * the symptom seen on the transport, and the console tail goes to the log (not to callers).
+   */
+  private async describeFailure(box: VmSandbox, err: unknown, step: string): Promise<FaasError> {
+    if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE' && err.code !== 'FAAS_ERR_INTERNAL') return err;
+    if (err instanceof Error && err.name === 'AbortError')
+      return new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id}: ${step} aborted`);
+    // Give a dying VMM a moment to be reaped so that its exit status is known.
+    if (box.vmm?.running) await withTimeout(box.vmm.exited, 200).catch(() => {});
+    const vmmExit = box.vmm?.describeExit();
+    const cause = (err as Error)?.message ?? String(err);
+    const message = vmmExit ? `VM ${box.id} failed during ${step}: the VMM ${vmmExit}` : `VM ${box.id} failed during ${step}: ${cause}`;
+    this.log.warn({ vm: box.id, image: box.spec.image, step, cause, console: await this.consoleTail(box) }, 'VM failure');
+    return new FaasError('FAAS_ERR_SANDBOX_FAILURE', message, { cause: err });
+  }
+
+  private async consoleTail(box: VmSandbox): Promise<string> {
+    const size = await fileSize(box.consoleLog);
+    return readConsole(box.consoleLog, Math.max(0, size - CONSOLE_TAIL_BYTES));
+  }
+}
+
+/** The guest kernel reports OOM kills on the console (there is no cgroup to ask); only new lines count. */
+async function consoleMentionsOom(path: string, from: number): Promise<boolean> {
+  return /Out of memory: Killed process|oom-kill:/.test(await readConsole(path, from));
+}
+
+async function fileSize(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
+}
+
+/** Up to 64 KiB of the console log from `from`; empty when there is none. */
+async function readConsole(path: string, from: number): Promise<string> {
+  try {
+    const file = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, from);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+function killedResult(): ExecResult {
+  const empty = Buffer.alloc(0);
+  return { stdout: empty, stderr: empty, combined: empty, exitCode: null, signal: 'SIGKILL', truncated: false, timedOut: false };
+}
+
+/** The image's environment with the request's variables on top (same key: the request wins). */
+export function mergeEnv(imageEnv: readonly string[], requestEnv: readonly string[]): string[] {
+  const merged = new Map<string, string>();
+  for (const entry of [...imageEnv, ...requestEnv]) {
+    const eq = entry.indexOf('=');
+    merged.set(eq < 0 ? entry : entry.slice(0, eq), entry);
+  }
+  return [...merged.values()];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
