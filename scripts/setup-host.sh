@@ -88,7 +88,7 @@ start_docker() {
 
 packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
-  packages+=(qemu-system-x86 e2fsprogs)
+  packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils)
 fi
 apt_install "${packages[@]}"
 configure_docker
@@ -106,4 +106,10 @@ log "building"
 npx tsc -b
 log "building runtime images"
 bash tools/images/build-images.sh
+if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
+  log "building the guest kernel (cached in .cache/kernel; a first build takes 10-15 minutes on 2 cores)"
+  bash tools/firecracker-rootfs-builder/build-kernel.sh
+  log "building VM root filesystems for faas/busybox and faas/python (cached in .cache/rootfs)"
+  node tools/firecracker-rootfs-builder/build-rootfs.mjs --image faas/busybox:latest --image faas/python:latest
+fi
 log "host ready"

@@ -205,7 +205,8 @@ export abstract class MicroVmExecutor implements Executor {
     const box = this.own(sandbox);
     if (box.broken || !box.agent) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} cannot be reused`);
     try {
-      await box.agent.reset();
+      // Kills what the invocation left running and empties the tmpfs /tmp, the only writable place.
+      await box.agent.reset({ scratchDir: '/tmp' });
     } catch (err) {
       box.broken = true;
       throw await this.describeFailure(box, err, 'reset');
