@@ -54,3 +54,12 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('docs/CONFIGURATION.md', () => {
+  it('lists every variable loadConfig reads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { CONFIG_VARIABLES } = await import('./config.js');
+    const doc = readFileSync(new URL('../../docs/CONFIGURATION.md', import.meta.url), 'utf8');
+    for (const name of Object.keys(CONFIG_VARIABLES)) assert.ok(doc.includes(`\`${name}\``), `${name} is not documented`);
+  });
+});
