@@ -5,8 +5,11 @@
  * cold and warm invocations next to Docker baselines (CLI run, raw Engine API, exec) and the guest
  * agent alone, interleaved round-robin so drift hits every variant alike; then throughput with
  * autocannon (cold levels, reuse levels, a sustained reuse run, a sustained single-use run) while
- * sampling each platform's RSS. Writes bench/results/<timestamp>.md, latest.md and latest.svg.
- * Every loop is bounded in count and time; every container it makes is labelled and removed. See
+ * sampling each platform's RSS; then the microVM section (QEMU, and Firecracker on KVM: boot to agent
+ * ready, first and warm invoke, destroy, restore from a snapshot, and the same through the gateway
+ * next to the docker platforms). Writes bench/results/<timestamp>.md, latest.md and latest.svg.
+ * Every loop is bounded in count and time; every container it makes is labelled and removed, and
+ * every VM is destroyed and checked for. See
  * bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,13 +26,15 @@ import { acceptance, renderMarkdown, renderSvg } from './lib/report.mjs';
 import { summarize } from './lib/stats.mjs';
 import { measureThroughput } from './lib/throughput.mjs';
 import { latencyVariants } from './lib/variants.mjs';
+import { measureVms } from './lib/vm.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: npm run bench -- [options]
 
   --iterations N         measured latency rounds (default 40; --quick 10)
   --warmup N             unrecorded rounds first (default 3; --quick 2)
-  --only LIST            phases: latency (alias cold), throughput, warm-throughput (default all)
+  --only LIST            phases: latency (alias cold), throughput, warm-throughput, vm (default all)
+  --skip LIST            phases to leave out (e.g. --skip vm)
   --variants LIST        latency variants to run, by name (default all)
   --duration S           seconds per throughput level (default 10; --quick 3)
   --concurrency LIST     connection counts against the cold platform (default 1,4,16)
@@ -38,6 +43,9 @@ const USAGE = `usage: npm run bench -- [options]
   --sustained-connections N   its connections (default 32)
   --single-use-duration S     seconds of the sustained single-use run at 8 connections (default 20; --quick 5)
   --max-minutes M        wall-clock bound on the latency phase (default 20)
+  --vm-boots N           microVMs: sandboxes booted per executor, and gateway cold samples (default 10; --quick 3)
+  --vm-warm N            microVMs: warm invokes after RESET per executor, and gateway reuse samples (default 30)
+  --vm-max-minutes M     wall-clock bound on the vm phase (default 8)
   --quick                a short smoke run
   --no-write             print only; write nothing under bench/results/
 
@@ -55,6 +63,7 @@ function options() {
       iterations: { type: 'string' },
       warmup: { type: 'string' },
       only: { type: 'string' },
+      skip: { type: 'string' },
       variants: { type: 'string' },
       duration: { type: 'string' },
       concurrency: { type: 'string' },
@@ -63,6 +72,9 @@ function options() {
       'sustained-connections': { type: 'string' },
       'single-use-duration': { type: 'string' },
       'max-minutes': { type: 'string' },
+      'vm-boots': { type: 'string' },
+      'vm-warm': { type: 'string' },
+      'vm-max-minutes': { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -84,9 +96,12 @@ function options() {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const phases = ['latency', 'throughput', 'warm-throughput'];
-  const only = (list(values.only) ?? phases).map((p) => (p === 'cold' ? 'latency' : p));
-  for (const p of only) if (!phases.includes(p)) throw new UsageError(`--only ${p}: use ${phases.join(', ')}`);
+  const phases = ['latency', 'throughput', 'warm-throughput', 'vm'];
+  const phaseList = (name) => (list(values[name]) ?? []).map((p) => (p === 'cold' ? 'latency' : p));
+  for (const name of ['only', 'skip'])
+    for (const p of phaseList(name)) if (!phases.includes(p)) throw new UsageError(`--${name} ${p}: use ${phases.join(', ')}`);
+  const skip = phaseList('skip');
+  const only = (values.only ? phaseList('only') : phases).filter((p) => !skip.includes(p));
   const levels = (name, fallback) => {
     const xs = (list(values[name]) ?? fallback).map(Number);
     if (xs.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) throw new UsageError(`--${name} ${values[name]}: integers 1..1024`);
@@ -105,6 +120,9 @@ function options() {
     singleUseS: int('single-use-duration', values.quick ? 5 : 20, 1, 3600),
     warmConcurrency,
     maxMinutes: int('max-minutes', 20, 1, 240),
+    vmBoots: int('vm-boots', values.quick ? 3 : 10, 1, 1000),
+    vmWarm: int('vm-warm', 30, 1, 10_000),
+    vmMaxMinutes: int('vm-max-minutes', 8, 1, 240),
     only,
     variants: list(values.variants),
     concurrency,
@@ -230,7 +248,8 @@ async function main() {
   const platforms = new Map();
   const watchers = [];
   const platformEnv = (name) => ({ ...baseEnv(gvisor), ...PLATFORMS[name] });
-  const startNamed = async (name) => {
+  // extraEnv: settings of the bench's own that the report does not list (a VM platform's TMPDIR).
+  const startNamed = async (name, extraEnv = {}) => {
     if (platforms.has(name)) return platforms.get(name);
     if (!PLATFORMS[name]) throw new Error(`no platform configuration named ${name}`);
     log(
@@ -238,7 +257,7 @@ async function main() {
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')})`,
     );
-    const p = await startPlatform({ root: ROOT, env: platformEnv(name) });
+    const p = await startPlatform({ root: ROOT, env: { ...platformEnv(name), ...extraEnv } });
     p.name = name;
     p.env = PLATFORMS[name];
     p.oneShot = new Set();
@@ -286,7 +305,12 @@ async function main() {
       }
     },
   };
-  run.platforms = Object.fromEntries(Object.keys(PLATFORMS).map((name) => [name, platformEnv(name)]));
+  run.platforms = Object.fromEntries(
+    Object.keys(PLATFORMS)
+      // The VM platforms, with what the bench adds to them, are listed in the MicroVMs section.
+      .filter((name) => PLATFORMS[name].FAAS_EXECUTOR_TYPE === undefined)
+      .map((name) => [name, platformEnv(name)]),
+  );
   let variants = [];
   try {
     const coldPlatform = await startNamed('cold');
@@ -339,6 +363,11 @@ async function main() {
         label: 'single-use, sustained',
       });
       run.memory.set('single-use: after sustained load', readMemory(single.pid));
+    }
+    if (opts.only.includes('vm') && !interrupted) {
+      run.vm = await measureVms(ctx, { boots: opts.vmBoots, warm: opts.vmWarm, maxMinutes: opts.vmMaxMinutes }, log);
+      run.errors.push(...run.vm.errors);
+      for (const [when, m] of run.vm.memory) run.memory.set(when, m);
     }
   } finally {
     for (const v of variants) await v.teardown?.().catch((err) => run.errors.push(`${v.name} teardown: ${err.message}`));

@@ -9,11 +9,27 @@
  *   also waits for them and drops any call that did not; see variants.mjs).
  * - reuse: the function's sandboxes are reset and kept. MAX_CONCURRENCY and MAX_IDLE 48 let the
  *   pool hold the 32 sandboxes that 32 connections keep busy, plus the spares MIN_IDLE asks for.
+ * - qemu-cold, qemu-restore, qemu-reuse (the `vm` section only): the qemu executor (a microVM per
+ *   sandbox), pool off (a VM booted, or restored from a snapshot, per invocation: the bench adds
+ *   FAAS_VM_SNAPSHOTS=off / on where the build accepts it) and reuse (the function's VM kept and
+ *   reset). MIN_IDLE 0: no
+ *   spare VM boots in the background while another is measured (under TCG a boot takes a core for
+ *   seconds), so a reuse call hits the function's own VM. The bench gives them a TMPDIR of its own,
+ *   so their VM state dirs are found and checked at the end.
  */
 export const PLATFORMS = {
   cold: { FAAS_POOL_MODE: 'off' },
   'single-use': { FAAS_POOL_MODE: 'single-use', FAAS_POOL_MIN_IDLE: '3', FAAS_POOL_MAX_IDLE: '16' },
   reuse: { FAAS_POOL_MODE: 'reuse', FAAS_POOL_MIN_IDLE: '2', FAAS_POOL_MAX_IDLE: '48', FAAS_MAX_CONCURRENCY: '48' },
+  'qemu-cold': { FAAS_EXECUTOR_TYPE: 'qemu', FAAS_ALLOWED_EXECUTORS: 'qemu', FAAS_POOL_MODE: 'off' },
+  'qemu-restore': { FAAS_EXECUTOR_TYPE: 'qemu', FAAS_ALLOWED_EXECUTORS: 'qemu', FAAS_POOL_MODE: 'off' },
+  'qemu-reuse': {
+    FAAS_EXECUTOR_TYPE: 'qemu',
+    FAAS_ALLOWED_EXECUTORS: 'qemu',
+    FAAS_POOL_MODE: 'reuse',
+    FAAS_POOL_MIN_IDLE: '0',
+    FAAS_POOL_MAX_IDLE: '2',
+  },
 };
 
 /** Settings the bench sets on every platform. */

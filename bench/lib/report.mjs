@@ -1,5 +1,6 @@
 /** Renders one run's results as Markdown (stdout and bench/results/) and as a hand-written SVG chart. */
 import { machineLine } from './machine.mjs';
+import { FC_GOALS, VM_MEASURES } from './vm.mjs';
 
 const ms = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
 const mib = (kb) => (Number.isFinite(kb) ? (kb / 1024).toFixed(1) : '-');
@@ -122,6 +123,36 @@ export function acceptance(run) {
       ok: () => false,
     });
   }
+  if (run.vm) {
+    // Firecracker on KVM only: QEMU under TCG is software emulation and has no timing goal.
+    const fc = run.vm.targets.find((t) => t.kind === 'firecracker')?.stats;
+    const restore = run.vm.snapshot?.stats?.get('restore-result')?.p50;
+    goals.push(
+      {
+        group: 'microvm',
+        goal: `firecracker (KVM) boot to agent ready p50 <= ${FC_GOALS.bootP50Ms} ms`,
+        value: fc?.get('boot')?.p50 ?? Number.NaN,
+        fmt: (v) => `${ms(v)} ms`,
+        ok: (v) => v <= FC_GOALS.bootP50Ms,
+      },
+      {
+        group: 'microvm',
+        goal: `firecracker (KVM) restore to result p50 <= ${FC_GOALS.restoreResultP50Ms} ms`,
+        value: fc ? (fc.get('restore-result')?.p50 ?? Number.NaN) : Number.NaN,
+        fmt: (v) => `${ms(v)} ms`,
+        ok: (v) => v <= FC_GOALS.restoreResultP50Ms,
+      },
+    );
+    // Shown, not judged: QEMU restore under whatever accelerator ran.
+    if (Number.isFinite(restore) && run.vm.accel === 'kvm')
+      goals.push({
+        group: 'microvm',
+        goal: `qemu (KVM) restore to result p50 <= ${FC_GOALS.restoreResultP50Ms} ms`,
+        value: restore,
+        fmt: (v) => `${ms(v)} ms`,
+        ok: (v) => v <= FC_GOALS.restoreResultP50Ms,
+      });
+  }
   return goals.map((g) => ({
     group: g.group,
     goal: g.goal,
@@ -144,12 +175,12 @@ export function renderMarkdown(run) {
         ? ` Latency: ${settings.iterations} round-robin rounds after ${settings.warmup} warm-up rounds${gvisorNote}; fast variants run several times in a row per round (n below).`
         : ''),
     '',
-    'Platforms (each its own `faas serve`, FAAS_EXECUTOR_TYPE=docker):',
+    'Platforms (each its own `faas serve`, FAAS_EXECUTOR_TYPE=docker unless listed):',
     '',
     ...Object.entries(run.platforms ?? {}).map(
       ([name, env]) =>
         `- \`${name}\`: ${Object.entries(env)
-          .filter(([k]) => k !== 'FAAS_EXECUTOR_TYPE')
+          .filter(([k, v]) => !(k === 'FAAS_EXECUTOR_TYPE' && v === 'docker'))
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')}`,
     ),
@@ -170,6 +201,19 @@ export function renderMarkdown(run) {
     );
     if (cold.has('gateway-gvisor'))
       out.push(`| gvisor (runsc) | ${cell('gateway-gvisor', 'p50')} | ${cell('gateway-gvisor', 'p99')} | n/a | n/a | n/a | n/a |`);
+    const vmGw = run.vm?.gatewayStats;
+    if (vmGw?.size) {
+      const g = (key, k) => (vmGw.has(key) ? ms(vmGw.get(key)[k]) : 'not measured');
+      const a = run.vm.accel ?? '?';
+      if (vmGw.has('qemu:cold') || vmGw.has('qemu:reuse'))
+        out.push(
+          `| qemu (${a}, boot; \`vm\` section) | ${g('qemu:cold', 'p50')} | ${g('qemu:cold', 'p99')} | not measured | not measured | ${g('qemu:reuse', 'p50')} | ${g('qemu:reuse', 'p99')} |`,
+        );
+      if (vmGw.has('qemu:restore'))
+        out.push(
+          `| qemu (${a}, restore from snapshot; \`vm\` section) | ${g('qemu:restore', 'p50')} | ${g('qemu:restore', 'p99')} | not measured | not measured | - | - |`,
+        );
+    }
     out.push(
       '',
       'gVisor sandboxes are not warmable (runsc keeps the agent socket inside the sandbox), so gvisor stays one-shot in every mode.',
@@ -252,6 +296,7 @@ export function renderMarkdown(run) {
       '',
     );
   }
+  if (run.vm) out.push(...renderVmMarkdown(run));
   out.push('## Platform memory (each `faas serve` process, /proc/<pid>/status)', '', '| when | VmRSS MiB | VmHWM MiB |', '|---|--:|--:|');
   for (const [when, m] of memory) out.push(`| ${when} | ${mib(m?.rssKb)} | ${mib(m?.hwmKb)} |`);
   out.push('');
@@ -266,8 +311,150 @@ export function renderMarkdown(run) {
       '',
     );
   }
+  const vmc = run.vm?.cleanup;
+  if (vmc) {
+    if (run.cleanup?.length) out.pop();
+    else out.push('## Cleanup', '');
+    out.push(
+      `- microVMs: after every executor was closed and the VM platforms stopped, ${vmc.processes.length} VMM process(es) and ${vmc.dirs.length} VM state dir(s) of the bench remained${vmc.processes.length ? ` (killed by the bench: ${vmc.processes.join('; ')})` : ''}${vmc.dirs.length ? ` (${vmc.dirs.join(', ')})` : ''}; its folder ${vmc.removedRoot ? 'was removed' : 'could NOT be removed'}; afterwards ${vmc.after.processes.length} process(es) of the bench remain, and the machine runs ${vmc.after.qemuProcessesOnHost} qemu-system process(es) in all (anybody's).`,
+      '',
+    );
+  }
   if (run.errors.length) out.push('## Errors', '', ...run.errors.map((e) => `- ${e}`), '');
   return out.join('\n');
+}
+
+const VM_ROW_LABELS = {
+  boot: 'boot to agent ready (`acquire`)',
+  first: 'first invoke',
+  warm: 'warm invoke after RESET',
+  reset: 'RESET (`release`)',
+  destroy: 'destroy',
+  restore: 'restore from snapshot to ready',
+  'restore-first': 'first invoke after restore',
+  'restore-result': 'restore to first result',
+  'gateway-cold': 'gateway, pool off (boot per invocation)',
+  'gateway-cold (orchestrator)': '… its `duration_ms` (orchestrator)',
+  'gateway-restore': 'gateway, pool off (restore per invocation)',
+  'gateway-restore (orchestrator)': '… its `duration_ms` (orchestrator)',
+  'gateway-reuse': 'gateway, reuse (warm)',
+  'gateway-reuse (orchestrator)': '… its `duration_ms` (orchestrator)',
+};
+
+const VM_SVG_LABELS = {
+  boot: 'boot to agent ready',
+  'gateway-cold': 'gateway, pool off (boot per call)',
+  'gateway-restore': 'gateway, pool off (restore per call)',
+};
+
+/** The docker row a VM-only row is compared with in the ratio column. */
+const VM_DOCKER_PEER = { restore: 'boot', 'restore-first': 'first', 'restore-result': 'boot', 'gateway-restore': 'gateway-cold' };
+
+/** The accelerator in words, for the MicroVMs headings. */
+export function accelLine(vm) {
+  if (vm.accel === 'kvm') return 'QEMU accelerator: **kvm** (hardware virtualisation)';
+  if (vm.accel === 'tcg')
+    return `QEMU accelerator: **tcg** (software emulation${vm.kvmDevice ? ': /dev/kvm exists but a KVM guest cannot run on it, so the executor fell back' : ': no /dev/kvm'})`;
+  return 'QEMU: not available';
+}
+
+/** Stats of one row of one executor column: direct lifecycle rows, restore and gateway rows. */
+function vmStat(vm, kind, row) {
+  if (row.startsWith('gateway-')) {
+    const [, mode, extra] = /^gateway-(\w+)( \(orchestrator\))?$/.exec(row);
+    if (kind === 'docker' && mode === 'restore') return undefined;
+    return vm.gatewayStats?.get(`${kind}:${mode}${extra ?? ''}`);
+  }
+  if (row.startsWith('restore'))
+    return kind === 'qemu' ? vm.snapshot?.stats?.get(row) : vm.targets.find((t) => t.kind === kind)?.stats?.get(row);
+  return vm.targets.find((t) => t.kind === kind)?.stats?.get(row);
+}
+
+function renderVmMarkdown(run) {
+  const vm = run.vm;
+  const cols = vm.targets.filter((t) => t.stats?.size || t.kind === 'qemu');
+  const head = (t) => `${t.label}${t.accel ? ` (${t.accel})` : ''}`;
+  const out = [
+    `## MicroVMs (${accelLine(vm).replace(/\*\*/g, '')})`,
+    '',
+    `Machine: ${machineLine(run.machine)}. ${accelLine(vm)}.`,
+    '',
+    `\`${run.settings.command.join(' ')}\` on \`${run.settings.image}\`, default limits. Each executor directly (the platform's own classes from executor/dist, no HTTP): one unrecorded warm-up sandbox, then ${run.settings.vmBoots} sandboxes, each booted, invoked once, RESET and invoked again ${Math.max(1, Math.ceil(run.settings.vmWarm / run.settings.vmBoots))} time(s), destroyed; executors interleaved, one sandbox at a time. Then through the gateway: the docker and the qemu platform alternating, ${run.settings.vmBoots} pool-off calls and ${run.settings.vmWarm} reuse calls each. p50 / p99 in ms; qemu / docker is the p50 ratio.`,
+    '',
+    `| measure | ${cols.map(head).join(' | ')} | ${cols
+      .filter((t) => t.kind !== 'docker')
+      .map((t) => `${t.kind} / docker`)
+      .join(' | ')} | n |`,
+    `|---|${cols.map(() => '--:').join('|')}|${cols
+      .filter((t) => t.kind !== 'docker')
+      .map(() => '--:')
+      .join('|')}|--:|`,
+  ];
+  const rows = Object.keys(VM_ROW_LABELS);
+  for (const row of rows) {
+    if (row !== 'restore' && row.startsWith('restore') && !vm.snapshot?.stats) continue;
+    if (row.startsWith('gateway') && !cols.some((t) => vmStat(vm, t.kind, row)?.n) && !(row === 'gateway-cold' && vm.gatewayNote)) continue;
+    const cells = cols.map((t) => {
+      if (t.note) return t.note;
+      if ((row.startsWith('restore') || row === 'gateway-restore') && t.kind === 'docker') return 'n/a';
+      if (row.startsWith('restore') && t.kind === 'qemu' && !vm.snapshot?.stats) return vm.snapshot?.note ?? 'not measured';
+      if (row === 'gateway-cold' && t.kind === 'qemu' && vm.gatewayNote) return 'not measured (see below)';
+      if (row.startsWith('gateway') && t.kind === 'firecracker') return 'not measured';
+      const st = vmStat(vm, t.kind, row);
+      return st?.n ? `${ms(st.p50)} / ${ms(st.p99)}` : '-';
+    });
+    if (row.endsWith('(orchestrator)') && !cols.some((t) => vmStat(vm, t.kind, row)?.n)) continue;
+    const dockerP50 = vmStat(vm, 'docker', VM_DOCKER_PEER[row] ?? row)?.p50;
+    const ratios = cols.filter((t) => t.kind !== 'docker').map((t) => fmtRatio(ratio(vmStat(vm, t.kind, row)?.p50, dockerP50)));
+    const n = vmStat(vm, 'qemu', row)?.n ?? '-';
+    out.push(`| ${VM_ROW_LABELS[row]} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ${n || '-'} |`);
+  }
+  out.push('');
+  out.push(
+    `Firecracker: ${vm.firecracker?.measured ? 'measured (columns above); through the gateway not measured (a firecracker platform needs FAAS_FC_ROOTFS_PATH)' : (vm.firecracker?.note ?? 'not measured')}.`,
+  );
+  if (vm.snapshot && !vm.snapshot.stats) out.push('', `Restore from snapshot: ${vm.snapshot.note}.`);
+  if (vm.snapshot?.stats)
+    out.push(
+      '',
+      `Restore from snapshot: the qemu executor with \`snapshots: true\` and a snapshot folder of the bench's own; the snapshot was built by the first acquire (untimed, ${ms(vm.snapshot.buildMs)} ms for up to 3 warm-up sandboxes)${vm.snapshot.fellBack ? `; ${vm.snapshot.fellBack} acquire(s) booted instead of restoring and are not in the figures` : ''}. The boot rows above run with \`snapshots: false\`. Restore rows are compared with docker's start of a fresh agent container (\`boot\`, \`first invoke\`) and its pool-off call.`,
+    );
+  if (vm.gatewayNote) out.push('', `Gateway: ${vm.gatewayNote}.`);
+  const q = vm.targets.find((t) => t.kind === 'qemu');
+  if (vm.qemuRssKb)
+    out.push(
+      '',
+      `Memory of one QEMU VM (the qemu-system process's VmRSS after the first invoke): booted ${mib(vm.qemuRssKb)} MiB${q?.restoredRssKb ? `, restored from a snapshot ${mib(q.restoredRssKb)} MiB (before its first invoke)` : ''}.`,
+    );
+  if (vm.platformsUsed?.length)
+    out.push(
+      '',
+      'VM platforms (each its own `faas serve`, TMPDIR a folder of the bench so that its VMs are found):',
+      '',
+      ...vm.platformsUsed.map(
+        (p) =>
+          `- \`${p.name}\` (${p.key}): ${Object.entries(p.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+      ),
+    );
+  out.push('', 'Rows:', '', ...Object.entries(VM_MEASURES).map(([k, d]) => `- \`${k}\`: ${d}`), '');
+  out.push(
+    '### MicroVMs, every row (ms)',
+    '',
+    '| executor | measure | n | p50 | p90 | p99 | mean | min | max |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+  );
+  for (const t of vm.targets)
+    for (const row of rows) {
+      const st = vmStat(vm, t.kind, row);
+      if (st?.n)
+        out.push(
+          `| ${t.kind} | ${VM_ROW_LABELS[row]} | ${st.n} | ${ms(st.p50)} | ${ms(st.p90)} | ${ms(st.p99)} | ${ms(st.mean)} | ${ms(st.min)} | ${ms(st.max)} |`,
+        );
+    }
+  out.push('');
+  return out;
 }
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -286,9 +473,13 @@ export function renderSvg(run) {
   const accept = acceptance(run);
   const width = Math.max(960, 140 + rows.length * 84);
   const plot = { x: 70, y: 70, w: width - 100, h: 250 };
-  const tpTop = plot.y + plot.h + 110;
+  // Panels without data (a run with --only vm) collapse to a line.
+  if (!rows.length) plot.h = 0;
+  const tpTop = rows.length ? plot.y + plot.h + 110 : plot.y + 10;
   const tpRow = 20;
-  const textTop = tpTop + 30 + levels.length * tpRow + 30;
+  const vmTop = levels.length ? tpTop + 30 + levels.length * tpRow + 30 : tpTop;
+  const vmPanel = run.vm ? renderVmPanel(run, plot.x, vmTop, width) : { parts: [], height: 0 };
+  const textTop = vmTop + vmPanel.height;
   const height = textTop + 20 + accept.length * 16 + 20;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
@@ -351,7 +542,8 @@ export function renderSvg(run) {
     }
   }
   // Throughput bars, one per level, with the platform's RSS.
-  parts.push(`<text x="${plot.x}" y="${tpTop}" font-size="13">Throughput (autocannon, req/s with 2xx) and platform RSS</text>`);
+  if (levels.length)
+    parts.push(`<text x="${plot.x}" y="${tpTop}" font-size="13">Throughput (autocannon, req/s with 2xx) and platform RSS</text>`);
   const maxRate = Math.max(1, ...levels.map((l) => l.reqPerSec));
   const labelW = 230;
   const barMax = width - plot.x - labelW - 470;
@@ -366,6 +558,7 @@ export function renderSvg(run) {
       `<text x="${(plot.x + labelW + w + 6).toFixed(1)}" y="${yy + 12}">${l.reqPerSec.toFixed(1)} req/s, p50 ${ms(l.latency.p50)} ms, p99 ${ms(l.latency.p99)} ms, RSS max ${mib(l.memory.maxRssKb)} MiB${bad ? `, ${bad} failed` : ''}</text>`,
     );
   });
+  parts.push(...vmPanel.parts);
   parts.push(`<text x="${plot.x}" y="${textTop}" font-size="13">Acceptance and ratios</text>`);
   accept.forEach((a, i) => {
     const color = a.pass === undefined ? '#777' : a.pass ? '#2a7a2a' : '#b22';
@@ -375,6 +568,83 @@ export function renderSvg(run) {
   });
   parts.push('</svg>', '');
   return parts.join('\n');
+}
+
+const VM_COLORS = { docker: ['#666666', '#cccccc'], qemu: ['#e6811c', '#f8c48d'], firecracker: ['#8e44ad', '#d2b4de'] };
+
+/**
+ * The MicroVMs panel: one group of horizontal bars per measure, one bar per executor (p50 dark,
+ * extended to p99 light), on a log axis; the accelerator and the Firecracker line as text.
+ */
+function renderVmPanel(run, x0, top, width) {
+  const vm = run.vm;
+  const cols = vm.targets.filter((t) => t.stats?.size);
+  const measures = Object.keys(VM_ROW_LABELS).filter((r) => !r.endsWith('(orchestrator)'));
+  const groups = measures
+    .map((row) => ({
+      row,
+      bars: cols.map((t) => ({ kind: t.kind, st: vmStat(vm, t.kind, row) })).filter((b) => b.st?.n),
+    }))
+    .filter((g) => g.bars.length);
+  const parts = [
+    `<text x="${x0}" y="${top}" font-size="13">MicroVMs: sandbox lifecycle per executor and through the gateway, p50 (dark) to p99 (light), ms, log scale</text>`,
+    `<text x="${x0}" y="${top + 16}" fill="#555">${esc(`${accelLine(vm).replace(/\*\*/g, '')}; ${run.machine.cores} cores (${run.machine.cpuModel})`)}</text>`,
+  ];
+  let y = top + 40;
+  const labelW = 215;
+  const axisX = x0 + labelW;
+  const axisW = width - axisX - 260;
+  const values = groups.flatMap((g) => g.bars.flatMap((b) => [b.st.p50, b.st.p99])).filter((v) => v > 0);
+  if (values.length) {
+    const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
+    const hi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+    const sx = (v) => axisX + (Math.log10(Math.max(v, lo) / lo) / Math.log10(hi / lo)) * axisW;
+    const barH = 10;
+    const groupH = (g) => g.bars.length * (barH + 2) + 8;
+    const bottom = y + groups.reduce((a, g) => a + groupH(g), 0);
+    for (let d = lo; d <= hi; d *= 10) {
+      parts.push(`<line x1="${sx(d).toFixed(1)}" x2="${sx(d).toFixed(1)}" y1="${y - 4}" y2="${bottom}" stroke="#ddd"/>`);
+      parts.push(
+        `<text x="${sx(d).toFixed(1)}" y="${y - 6}" text-anchor="middle" font-size="9">${d >= 1000 ? `${d / 1000} s` : `${d} ms`}</text>`,
+      );
+    }
+    for (const g of groups) {
+      parts.push(`<text x="${x0}" y="${y + 10}">${esc(VM_SVG_LABELS[g.row] ?? VM_ROW_LABELS[g.row].replace(/`/g, ''))}</text>`);
+      for (const b of g.bars) {
+        const [dark, light] = VM_COLORS[b.kind] ?? VM_COLORS.docker;
+        parts.push(`<rect x="${axisX}" y="${y}" width="${(sx(b.st.p99) - axisX).toFixed(1)}" height="${barH}" fill="${light}"/>`);
+        parts.push(`<rect x="${axisX}" y="${y}" width="${(sx(b.st.p50) - axisX).toFixed(1)}" height="${barH}" fill="${dark}"/>`);
+        parts.push(
+          `<text x="${(sx(b.st.p99) + 4).toFixed(1)}" y="${y + 9}" font-size="9">${esc(`${b.kind}: ${ms(b.st.p50)} / ${ms(b.st.p99)}`)}</text>`,
+        );
+        y += barH + 2;
+      }
+      y += 8;
+    }
+  }
+  const notes = [];
+  let lx = x0;
+  for (const t of cols) {
+    const [dark, light] = VM_COLORS[t.kind] ?? VM_COLORS.docker;
+    parts.push(
+      `<rect x="${lx}" y="${y + 2}" width="10" height="10" fill="${dark}"/><rect x="${lx + 11}" y="${y + 2}" width="10" height="10" fill="${light}"/>`,
+    );
+    const label = `${t.label}${t.accel ? ` (${t.accel})` : ''}`;
+    parts.push(`<text x="${lx + 26}" y="${y + 11}">${esc(label)}</text>`);
+    lx += 40 + label.length * 6;
+  }
+  y += 30;
+  // The chart keeps the first clause of a note; the report has the detail.
+  const short = (note) => (note ?? 'not measured').replace(/ \(.*$/, '');
+  notes.push(`Firecracker: ${vm.firecracker?.measured ? 'measured (purple)' : short(vm.firecracker?.note)}`);
+  if (!vm.snapshot?.stats) notes.push(`Restore from snapshot: ${short(vm.snapshot?.note)}`);
+  if (vm.gatewayNote)
+    notes.push('Gateway, QEMU pool off: restored per call (faas serve has no setting to turn snapshots off), boot per call not measured');
+  for (const n of notes) {
+    parts.push(`<text x="${x0}" y="${y}" fill="#555">${esc(n)}</text>`);
+    y += 16;
+  }
+  return { parts, height: y - top + 24 };
 }
 
 const COLORS = { cold: ['#4c78a8', '#9ecae9'], warm: ['#2ca02c', '#98df8a'], base: ['#666666', '#bbbbbb'] };
