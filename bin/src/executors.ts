@@ -35,6 +35,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         agentPath: requireAgent(config, kind),
         dockerHost: config.dockerHost,
         user: config.sandboxUser,
+        ...(config.vmSnapshots !== undefined ? { snapshots: config.vmSnapshots } : {}),
         logger: logs.for(kind),
       });
     case 'firecracker': {
@@ -50,6 +51,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         rootfsPath: fc.rootfsPath,
         ...(config.agentPath ? { agentPath: config.agentPath, rootfsDir: config.qemu.rootfsDir, dockerHost: config.dockerHost } : {}),
         ...(fc.jailerPath ? { jailer: { path: fc.jailerPath } } : {}),
+        ...(config.vmSnapshots !== undefined ? { snapshots: config.vmSnapshots } : {}),
         user: config.sandboxUser,
         logger: logs.for(kind),
       });

@@ -39,6 +39,8 @@ export interface Config {
   timeouts: { defaultMs: number; maxMs: number };
   /** Static guest agent binary; bind-mounted into containers and baked into VM rootfs images. */
   agentPath: string | undefined;
+  /** Start VMs by restoring a per-image snapshot instead of booting (undefined: executor default). */
+  vmSnapshots: boolean | undefined;
   pool: {
     mode: 'off' | 'single-use' | 'reuse';
     minIdle: number;
@@ -79,6 +81,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_ROOTFS_DIR: 'folder of rootfs images built per image by the rootfs builder (default .cache/rootfs in the repository)',
   FAAS_AGENT_PATH:
     'static guest agent binary (default guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent when built); without it containers run cold only',
+  FAAS_VM_SNAPSHOTS:
+    'on: start microVMs by restoring a snapshot taken once per image at agent-ready; off: boot every VM (default on for qemu, off for firecracker until verified on KVM)',
   FAAS_POOL_MODE:
     'warm sandboxes: "single-use" (a fresh pre-started sandbox per invocation, default), "reuse" (a sandbox serves later invocations of the same function, reset in between) or "off"',
   FAAS_POOL_MIN_IDLE: 'spare sandboxes kept ready per recently used image and limits (default 2)',
@@ -253,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     },
     timeouts: { defaultMs: defaultTimeoutMs, maxMs: maxTimeoutMs },
     agentPath: resolveAgentPath(env.FAAS_AGENT_PATH),
+    vmSnapshots: readOnOff(env, 'FAAS_VM_SNAPSHOTS'),
     pool: {
       mode: readPoolMode(env.FAAS_POOL_MODE),
       minIdle: readInt(env, 'FAAS_POOL_MIN_IDLE', 2, 0, 1000),
@@ -290,6 +295,14 @@ function resolveAgentPath(raw: string | undefined): string | undefined {
   }
   const fallback = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
   return existsSync(fallback) ? fallback : undefined;
+}
+
+function readOnOff(env: Record<string, string | undefined>, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  configError(`${name}="${env[name]}" is invalid: use on or off`);
 }
 
 function readPoolMode(raw: string | undefined): 'off' | 'single-use' | 'reuse' {

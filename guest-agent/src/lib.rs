@@ -6,6 +6,7 @@ pub mod init;
 pub mod messages;
 pub mod procs;
 pub mod protocol;
+pub mod refresh;
 pub mod serve;
 pub mod sys;
 pub mod transport;

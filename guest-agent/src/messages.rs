@@ -86,6 +86,16 @@ pub struct ResetOk {
     pub killed: u64,
 }
 
+/// REFRESH: a VM restored from a snapshot shares its RNG state and clock with every sibling
+/// restored from the same file until the host gives it fresh entropy and the current time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refresh {
+    pub entropy: Bytes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_time_ms: Option<u64>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}

@@ -25,10 +25,13 @@ pub enum FrameType {
     Exec = 0x02,
     Reset = 0x03,
     Shutdown = 0x04,
+    // 0x05 stays unassigned: the shared vectors pin it as an unknown type.
+    Refresh = 0x06,
     HelloOk = 0x81,
     ExecResult = 0x82,
     ResetOk = 0x83,
     ShutdownOk = 0x84,
+    RefreshOk = 0x86,
     Error = 0xff,
 }
 
@@ -39,10 +42,12 @@ impl FrameType {
             0x02 => FrameType::Exec,
             0x03 => FrameType::Reset,
             0x04 => FrameType::Shutdown,
+            0x06 => FrameType::Refresh,
             0x81 => FrameType::HelloOk,
             0x82 => FrameType::ExecResult,
             0x83 => FrameType::ResetOk,
             0x84 => FrameType::ShutdownOk,
+            0x86 => FrameType::RefreshOk,
             0xff => FrameType::Error,
             _ => return None,
         })
@@ -55,10 +60,12 @@ pub enum Frame {
     Exec(Exec),
     Reset(Reset),
     Shutdown(Empty),
+    Refresh(Refresh),
     HelloOk(HelloOk),
     ExecResult(ExecResult),
     ResetOk(ResetOk),
     ShutdownOk(Empty),
+    RefreshOk(Empty),
     Error(ErrorBody),
 }
 
@@ -98,10 +105,12 @@ impl Frame {
             Frame::Exec(_) => FrameType::Exec,
             Frame::Reset(_) => FrameType::Reset,
             Frame::Shutdown(_) => FrameType::Shutdown,
+            Frame::Refresh(_) => FrameType::Refresh,
             Frame::HelloOk(_) => FrameType::HelloOk,
             Frame::ExecResult(_) => FrameType::ExecResult,
             Frame::ResetOk(_) => FrameType::ResetOk,
             Frame::ShutdownOk(_) => FrameType::ShutdownOk,
+            Frame::RefreshOk(_) => FrameType::RefreshOk,
             Frame::Error(_) => FrameType::Error,
         }
     }
@@ -111,7 +120,10 @@ impl Frame {
             Frame::Hello(b) => serde_json::to_vec(b),
             Frame::Exec(b) => serde_json::to_vec(b),
             Frame::Reset(b) => serde_json::to_vec(b),
-            Frame::Shutdown(b) | Frame::ShutdownOk(b) => serde_json::to_vec(b),
+            Frame::Shutdown(b) | Frame::ShutdownOk(b) | Frame::RefreshOk(b) => {
+                serde_json::to_vec(b)
+            }
+            Frame::Refresh(b) => serde_json::to_vec(b),
             Frame::HelloOk(b) => serde_json::to_vec(b),
             Frame::ExecResult(b) => serde_json::to_vec(b),
             Frame::ResetOk(b) => serde_json::to_vec(b),
@@ -145,10 +157,12 @@ impl Frame {
             FrameType::Exec => Frame::Exec(parse(body)?),
             FrameType::Reset => Frame::Reset(parse(body)?),
             FrameType::Shutdown => Frame::Shutdown(parse(body)?),
+            FrameType::Refresh => Frame::Refresh(parse(body)?),
             FrameType::HelloOk => Frame::HelloOk(parse(body)?),
             FrameType::ExecResult => Frame::ExecResult(parse(body)?),
             FrameType::ResetOk => Frame::ResetOk(parse(body)?),
             FrameType::ShutdownOk => Frame::ShutdownOk(parse(body)?),
+            FrameType::RefreshOk => Frame::RefreshOk(parse(body)?),
             FrameType::Error => Frame::Error(parse(body)?),
         })
     }

@@ -4,10 +4,10 @@
 //! the byte stream cannot be trusted to be in step, end the connection.
 
 use crate::exec::{self, Outcome};
-use crate::procs;
 use crate::protocol::{
     self, error_frame, Empty, Frame, HelloOk, ReadOutcome, Reset, ResetOk, PROTOCOL_VERSION,
 };
+use crate::{procs, refresh};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -21,6 +21,7 @@ pub const CAPABILITIES: &[&str] = &[
     "uid_gid",
     "process_group_kill",
     "scratch_wipe",
+    "refresh",
 ];
 
 /// What should happen after a connection ends.
@@ -70,6 +71,10 @@ pub fn serve(conn: &mut File, max_frame: u32) -> Next {
                 },
             },
             Frame::Reset(req) => reset(&req),
+            Frame::Refresh(req) => match refresh::apply(&req) {
+                Ok(()) => Frame::RefreshOk(Empty {}),
+                Err(msg) => error_frame("refresh_failed", msg),
+            },
             Frame::Shutdown(_) => {
                 send(conn, &Frame::ShutdownOk(Empty {}));
                 return Next::Shutdown;

@@ -30,6 +30,8 @@ fn frame_type(name: &str) -> FrameType {
         "EXEC_RESULT" => FrameType::ExecResult,
         "RESET_OK" => FrameType::ResetOk,
         "SHUTDOWN_OK" => FrameType::ShutdownOk,
+        "REFRESH" => FrameType::Refresh,
+        "REFRESH_OK" => FrameType::RefreshOk,
         "ERROR" => FrameType::Error,
         other => panic!("unknown type name {other}"),
     }
@@ -66,5 +68,5 @@ fn every_vector() {
         assert_eq!(decoded.as_ref(), Ok(&expected), "decode {name}");
         assert_eq!(expected.encode(), bytes, "encode {name}");
     }
-    assert_eq!(valid_types.len(), 9, "every frame type has a vector");
+    assert_eq!(valid_types.len(), 11, "every frame type has a vector");
 }

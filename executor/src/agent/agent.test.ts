@@ -186,6 +186,16 @@ describe('guest agent (real binary over a unix socket)', { timeout: 120_000 }, (
     assert.equal((await run(['true'])).exitCode, 0);
   });
 
+  // A valid REFRESH would reseed this host's CRNG and set its clock, so only refusals run here;
+  // the qemu snapshot suite checks a real one inside a VM.
+  it('advertises refresh and refuses bad entropy or time before touching the system', async () => {
+    assert.ok(client.capabilities.includes('refresh'));
+    const refused = (err: unknown) => isFaasError(err) && err.details?.agentCode === 'refresh_failed';
+    await assert.rejects(client.refresh({ entropy: Buffer.alloc(8) }), refused);
+    await assert.rejects(client.refresh({ entropy: randomBytes(32), unixTimeMs: 5 }), refused);
+    assert.equal((await run(['true'])).exitCode, 0);
+  });
+
   it('runs many requests in sequence on one connection, and serves sequential connections', async () => {
     for (let i = 0; i < 30; i++) {
       assert.equal((await run(['echo', String(i)])).stdout.toString(), `${i}\n`);

@@ -121,6 +121,19 @@ export class AgentClient {
     await this.serial(() => this.conn.request(frame, 'RESET_OK', this.conn.controlTimeoutMs, SMALL_RESPONSE_BYTES));
   }
 
+  /**
+   * Gives a VM restored from a snapshot its own identity: `entropy` is mixed into the guest
+   * kernel's CRNG, which is reseeded at once, and the guest clock is set to `unixTimeMs`.
+   * Needs the agent capability `refresh`; the agent answers `refresh_failed` if it cannot.
+   */
+  async refresh(options: { entropy: Buffer; unixTimeMs?: number }): Promise<void> {
+    const frame: Frame =
+      options.unixTimeMs === undefined
+        ? { type: 'REFRESH', entropy: options.entropy }
+        : { type: 'REFRESH', entropy: options.entropy, unixTimeMs: options.unixTimeMs };
+    await this.serial(() => this.conn.request(frame, 'REFRESH_OK', this.conn.controlTimeoutMs, SMALL_RESPONSE_BYTES));
+  }
+
   /** Resolves once the agent confirmed, or once it hung up after receiving the request (powering off). */
   async shutdown(): Promise<void> {
     await this.serial(async () => {

@@ -6,7 +6,18 @@
  */
 import { decodeStrictBase64 } from '@faas/common';
 
-export type FrameTypeName = 'HELLO' | 'EXEC' | 'RESET' | 'SHUTDOWN' | 'HELLO_OK' | 'EXEC_RESULT' | 'RESET_OK' | 'SHUTDOWN_OK' | 'ERROR';
+export type FrameTypeName =
+  | 'HELLO'
+  | 'EXEC'
+  | 'RESET'
+  | 'SHUTDOWN'
+  | 'REFRESH'
+  | 'HELLO_OK'
+  | 'EXEC_RESULT'
+  | 'RESET_OK'
+  | 'SHUTDOWN_OK'
+  | 'REFRESH_OK'
+  | 'ERROR';
 
 export interface HelloFrame {
   type: 'HELLO';
@@ -55,6 +66,15 @@ export interface ShutdownFrame {
 export interface ShutdownOkFrame {
   type: 'SHUTDOWN_OK';
 }
+/** Sent to a VM restored from a snapshot: fresh entropy for its CRNG and the current time. */
+export interface RefreshFrame {
+  type: 'REFRESH';
+  entropy: Buffer;
+  unixTimeMs?: number;
+}
+export interface RefreshOkFrame {
+  type: 'REFRESH_OK';
+}
 export interface ErrorFrame {
   type: 'ERROR';
   code: string;
@@ -70,6 +90,8 @@ export type Frame =
   | ResetOkFrame
   | ShutdownFrame
   | ShutdownOkFrame
+  | RefreshFrame
+  | RefreshOkFrame
   | ErrorFrame;
 
 /** Decode failure codes; the same strings appear in ERROR frames and in the shared vectors. */
@@ -126,6 +148,11 @@ const SCHEMAS: Readonly<Record<FrameTypeName, readonly Field[]>> = {
   RESET_OK: [['killed', 'killed', 'u64']],
   SHUTDOWN: [],
   SHUTDOWN_OK: [],
+  REFRESH: [
+    ['entropy', 'entropy', 'bytes'],
+    ['unix_time_ms', 'unixTimeMs', 'u64', OPTIONAL],
+  ],
+  REFRESH_OK: [],
   ERROR: [
     ['code', 'code', 'code'],
     ['message', 'message', 'string'],
@@ -133,7 +160,7 @@ const SCHEMAS: Readonly<Record<FrameTypeName, readonly Field[]>> = {
 };
 
 /** Types only the guest sends: their strings get the tighter size limits. */
-const FROM_GUEST = new Set<FrameTypeName>(['HELLO_OK', 'EXEC_RESULT', 'RESET_OK', 'SHUTDOWN_OK', 'ERROR']);
+const FROM_GUEST = new Set<FrameTypeName>(['HELLO_OK', 'EXEC_RESULT', 'RESET_OK', 'SHUTDOWN_OK', 'REFRESH_OK', 'ERROR']);
 
 class SchemaError extends Error {}
 

@@ -19,10 +19,13 @@ export const FRAME_TYPES: Readonly<Record<FrameTypeName, number>> = Object.freez
   EXEC: 0x02,
   RESET: 0x03,
   SHUTDOWN: 0x04,
+  // 0x05 stays unassigned: the shared vectors pin it as an unknown type.
+  REFRESH: 0x06,
   HELLO_OK: 0x81,
   EXEC_RESULT: 0x82,
   RESET_OK: 0x83,
   SHUTDOWN_OK: 0x84,
+  REFRESH_OK: 0x86,
   ERROR: 0xff,
 });
 

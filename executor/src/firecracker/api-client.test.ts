@@ -20,6 +20,23 @@ const SCHEMA: Record<string, { required: string[]; allowed: string[] }> = {
   },
   '/vsock': { required: ['guest_cid', 'uds_path'], allowed: ['guest_cid', 'uds_path', 'vsock_id'] },
   '/actions': { required: ['action_type'], allowed: ['action_type'] },
+  '/vm': { required: ['state'], allowed: ['state'] },
+  '/snapshot/create': { required: ['snapshot_path', 'mem_file_path'], allowed: ['snapshot_type', 'snapshot_path', 'mem_file_path'] },
+  '/snapshot/load': {
+    required: ['snapshot_path'],
+    allowed: [
+      'enable_diff_snapshots',
+      'track_dirty_pages',
+      'mem_file_path',
+      'mem_backend',
+      'snapshot_path',
+      'resume_vm',
+      'network_overrides',
+      'vsock_override',
+      'clock_realtime',
+      'huge_pages',
+    ],
+  },
 };
 
 let dir: string;
@@ -79,6 +96,23 @@ test('the boot sequence sends schema-conformant PUTs', async () => {
     ['PUT /machine-config', 'PUT /boot-source', 'PUT /drives/rootfs', 'PUT /vsock', 'PUT /actions'],
   );
   assert.equal((await api.describeInstance()).state, 'Not started');
+});
+
+test('the snapshot calls send schema-conformant bodies with the right methods', async () => {
+  const api = new FirecrackerClient(join(dir, 'api.sock'));
+  seen.length = 0;
+  await api.patchVm('Paused');
+  await api.createSnapshot({ snapshot_type: 'Full', snapshot_path: '/snapshot.state', mem_file_path: '/snapshot.mem' });
+  await api.loadSnapshot({
+    snapshot_path: '/snapshot.state',
+    mem_backend: { backend_type: 'File', backend_path: '/snapshot.mem' },
+    resume_vm: true,
+  });
+  assert.deepEqual(
+    seen.map((s) => `${s.method} ${s.path}`),
+    ['PATCH /vm', 'PUT /snapshot/create', 'PUT /snapshot/load'],
+  );
+  assert.deepEqual(seen[2]?.body.mem_backend, { backend_type: 'File', backend_path: '/snapshot.mem' });
 });
 
 test('an error answer becomes a FirecrackerApiError with the fault message', async () => {

@@ -13,6 +13,9 @@ import type {
   InstanceInfo,
   LoggerConfig,
   MachineConfiguration,
+  SnapshotCreateParams,
+  SnapshotLoadParams,
+  VmState,
   Vsock,
 } from './api-types.js';
 
@@ -60,6 +63,18 @@ export class FirecrackerClient {
 
   action(action: InstanceActionInfo['action_type']): Promise<void> {
     return this.put('/actions', { action_type: action } satisfies InstanceActionInfo);
+  }
+
+  async patchVm(state: VmState['state']): Promise<void> {
+    await this.request('PATCH', '/vm', { state } satisfies VmState);
+  }
+
+  createSnapshot(params: SnapshotCreateParams): Promise<void> {
+    return this.put('/snapshot/create', params);
+  }
+
+  loadSnapshot(params: SnapshotLoadParams): Promise<void> {
+    return this.put('/snapshot/load', params);
   }
 
   async describeInstance(): Promise<InstanceInfo> {

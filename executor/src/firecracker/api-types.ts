@@ -67,3 +67,30 @@ export interface InstanceInfo {
 export interface ApiError {
   fault_message: string;
 }
+
+/** PATCH /vm: pausing is required before PUT /snapshot/create. */
+export interface VmState {
+  state: 'Paused' | 'Resumed';
+}
+
+/** PUT /snapshot/create (VM must be Paused). Paths are as Firecracker sees them (in the jail). */
+export interface SnapshotCreateParams {
+  /** "Full" writes all guest memory; "Diff" needs track_dirty_pages and a base to merge onto. */
+  snapshot_type?: 'Full' | 'Diff';
+  snapshot_path: string;
+  mem_file_path: string;
+}
+
+/**
+ * PUT /snapshot/load: only allowed on a fresh Firecracker that has not been configured (logger and
+ * metrics aside). `mem_backend` replaced `mem_file_path` in 1.1; `vsock_override` exists from 1.16
+ * on and is not sent, because the executor keeps the saved uds_path valid per VM instead (a path
+ * relative to each VM's working directory, or the jail root).
+ */
+export interface SnapshotLoadParams {
+  snapshot_path: string;
+  mem_backend: { backend_type: 'File' | 'Uffd'; backend_path: string };
+  resume_vm?: boolean;
+  track_dirty_pages?: boolean;
+  vsock_override?: { uds_path: string };
+}

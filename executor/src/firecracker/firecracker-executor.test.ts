@@ -106,4 +106,48 @@ if (missing) {
     }
     assert.deepEqual(await readdir(runtimeDir), []);
   });
+
+  test('VMs restored from a snapshot run commands and get their own randomness', async () => {
+    const snapshotDir = await mkdtemp(join(tmpdir(), 'fc-snap-'));
+    const snapshotting = new FirecrackerExecutor({
+      binaryPath: process.env.FAAS_FC_BINARY_PATH as string,
+      kernelPath,
+      ...(process.env.FAAS_FC_ROOTFS_PATH
+        ? { rootfsPath: process.env.FAAS_FC_ROOTFS_PATH }
+        : { rootfsDir: process.env.FAAS_ROOTFS_DIR ?? join(repo, '.cache/rootfs'), agentPath }),
+      ...(process.env.FAAS_FC_JAILER_PATH ? { jailer: { path: process.env.FAAS_FC_JAILER_PATH } } : {}),
+      runtimeDir,
+      bootTimeoutMs: 10_000,
+      snapshots: true,
+      snapshotDir,
+    });
+    const boxes: Sandbox[] = [];
+    try {
+      await snapshotting.init();
+      for (const functionId of ['fc-snap-a', 'fc-snap-b'])
+        boxes.push(await snapshotting.acquire({ functionId, image: 'faas/busybox:latest', limits }));
+      assert.ok(
+        (await readdir(snapshotDir)).some((n) => n.endsWith('.memory')),
+        'a snapshot was built',
+      );
+      const outputs: string[] = [];
+      for (const box of boxes) {
+        const result = await snapshotting.invoke(box, {
+          invocationId: 'r',
+          command: ['sh', '-c', 'head -c 32 /dev/urandom | od -An -tx1; echo ok'],
+          env: [],
+          stdin: Buffer.alloc(0),
+          timeoutMs: 5000,
+        });
+        assert.match(result.stdout.toString(), /ok\n$/);
+        outputs.push(result.stdout.toString());
+      }
+      assert.notEqual(outputs[0], outputs[1], 'two restored VMs read the same random bytes');
+    } finally {
+      for (const box of boxes) await snapshotting.destroy(box);
+      await snapshotting.close();
+      await rm(snapshotDir, { recursive: true, force: true });
+    }
+    assert.deepEqual(await readdir(runtimeDir), []);
+  });
 }

@@ -7,17 +7,28 @@
  * unprivileged user. The lifecycle itself lives in MicroVmExecutor.
  */
 import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { type ExecutorKind, FaasError } from '@faas/common';
+import { AgentClient } from '../agent/client.js';
 import type { SandboxSpec } from '../executor.js';
 import { connectUnixSocket } from '../vm/connect.js';
 import { VmmProcess } from '../vm/process.js';
 import { ensureRootfs, GUEST_AGENT_PATH } from '../vm/rootfs.js';
-import { vmSize } from '../vm/size.js';
-import { type LaunchedVm, MicroVmExecutor, type MicroVmOptions, type VmRootfs, type VmSandbox } from '../vm/vm-executor.js';
+import { type VmSize, vmSize } from '../vm/size.js';
+import { fileIdentity, hashKey, SNAPSHOT_FORMAT, SnapshotCache, type SnapshotEntry } from '../vm/snapshot-cache.js';
+import { createStateDir, newVmId, recordVmmPid, removeStateDir } from '../vm/state-dir.js';
+import {
+  type LaunchedVm,
+  type LaunchOptions,
+  MicroVmExecutor,
+  type MicroVmOptions,
+  type VmRootfs,
+  type VmSandbox,
+} from '../vm/vm-executor.js';
 import { FirecrackerClient } from './api-client.js';
-import { jailLayout, populateJail } from './jailer.js';
+import { hostCpu, JAIL_MEMORY, JAIL_STATE, moveOut, snapshotPathsFor } from './fc-snapshot.js';
+import { type JailLayout, jailLayout, populateJail } from './jailer.js';
 import { connectVsock } from './vsock.js';
 
 export interface FirecrackerExecutorOptions extends MicroVmOptions {
@@ -33,6 +44,13 @@ export interface FirecrackerExecutorOptions extends MicroVmOptions {
   dockerHost?: string;
   /** FAAS_FC_JAILER_PATH; uid/gid Firecracker runs as under the jailer (default 65534). */
   jailer?: { path: string; uid?: number; gid?: number };
+  /**
+   * Start VMs from snapshots (default false: not yet verified on a KVM host; FAAS_VM_SNAPSHOTS).
+   * Needs Firecracker 1.1 or later (mem_backend). See docs/microvm.md, "Snapshots".
+   */
+  snapshots?: boolean;
+  /** Where snapshots are cached (default `<rootfsDir>/snapshots`, else next to rootfsPath). */
+  snapshotDir?: string;
 }
 
 /** The guest agent's vsock port (faas.transport=vsock:52). */
@@ -43,11 +61,20 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 export class FirecrackerExecutor extends MicroVmExecutor {
   readonly kind: ExecutorKind = 'firecracker';
+  private readonly snapshots: SnapshotCache | undefined;
+  /** Firecrackers of snapshots being built, killed by close(). */
+  private readonly builders = new Set<VmmProcess>();
 
   constructor(private readonly options: FirecrackerExecutorOptions) {
     super('firecracker', options);
     if (!options.rootfsPath && !(options.rootfsDir && options.agentPath)) {
       throw new FaasError('FAAS_ERR_CONFIG', 'the firecracker executor needs rootfsPath (FAAS_FC_ROOTFS_PATH) or rootfsDir and agentPath');
+    }
+    if (options.snapshots === true) {
+      const dir =
+        options.snapshotDir ??
+        (options.rootfsDir ? join(options.rootfsDir, 'snapshots') : join(dirname(options.rootfsPath as string), 'snapshots'));
+      this.snapshots = new SnapshotCache(dir, 'firecracker', ['state', 'memory'], this.log);
     }
   }
 
@@ -91,28 +118,31 @@ export class FirecrackerExecutor extends MicroVmExecutor {
     return { path: this.options.rootfsPath as string, env: [DEFAULT_PATH], workingDir: undefined };
   }
 
-  protected async launch(box: VmSandbox, rootfs: VmRootfs): Promise<LaunchedVm> {
-    const paths = await this.preparePaths(box, rootfs);
-    // Firecracker writes the guest's serial console to its stdout.
-    const console = await open(box.consoleLog, 'a', 0o600);
-    let vmm: VmmProcess;
-    try {
-      vmm = new VmmProcess(paths.binary, paths.args, { cwd: box.dir, stdoutFd: console.fd });
-      // Registered at once so that a failure in the configuration calls below still kills it.
-      box.vmm = vmm;
-    } finally {
-      await console.close();
-    }
-    const deadline = Date.now() + 10_000;
-    const probe = await connectUnixSocket(paths.apiSocket, { vmm, deadline, what: 'the Firecracker API socket' });
-    probe.destroy();
-    const api = new FirecrackerClient(paths.apiSocket);
+  protected async launch(box: VmSandbox, rootfs: VmRootfs, options: LaunchOptions): Promise<LaunchedVm> {
     const size = vmSize(box.spec.limits);
-    await api.putMachineConfig({ vcpu_count: evenVcpus(size.cpus), mem_size_mib: size.memoryMib, smt: false });
-    await api.putBootSource({ kernel_image_path: paths.kernel, boot_args: bootArgs(size.tmpMib) });
-    await api.putDrive({ drive_id: 'rootfs', path_on_host: paths.rootfs, is_root_device: true, is_read_only: true });
-    await api.putVsock({ guest_cid: GUEST_CID, uds_path: paths.vsock });
-    await api.action('InstanceStart');
+    const snapshot = options.allowSnapshot ? await this.snapshotFor(rootfs, size) : undefined;
+    if (snapshot && this.snapshots) {
+      const cache = this.snapshots;
+      box.restoredFrom = { key: snapshot.key, invalidate: (reason) => cache.invalidate(snapshot.key, reason) };
+    }
+    const paths = await this.preparePaths(box.dir, box.id, rootfs, this.snapshots !== undefined);
+    const { vmm, api } = await this.startFirecracker(box.dir, box.consoleLog, paths, (started) => {
+      // Registered at once so that a failure in the configuration calls below still kills it.
+      box.vmm = started;
+    });
+    if (snapshot) {
+      const files = await snapshotPathsFor(paths.layout, {
+        state: snapshot.files.state as string,
+        memory: snapshot.files.memory as string,
+      });
+      await api.loadSnapshot({
+        snapshot_path: files.state,
+        mem_backend: { backend_type: 'File', backend_path: files.memory },
+        resume_vm: true,
+      });
+    } else {
+      await configureAndStart(api, size, paths);
+    }
     return {
       vmm,
       connectAgent: (agentDeadline, signal) =>
@@ -120,24 +150,119 @@ export class FirecrackerExecutor extends MicroVmExecutor {
     };
   }
 
-  /** Where everything lives, directly in the state dir or inside the jailer's chroot. */
-  private async preparePaths(box: VmSandbox, rootfs: VmRootfs) {
+  override async close(): Promise<void> {
+    for (const vmm of this.builders) vmm.signal('SIGKILL');
+    await Promise.all([super.close(), this.snapshots?.settle()]);
+  }
+
+  private async startFirecracker(dir: string, consoleLog: string, paths: VmPaths, onStart: (vmm: VmmProcess) => void) {
+    // Firecracker writes the guest's serial console to its stdout.
+    const console = await open(consoleLog, 'a', 0o600);
+    let vmm: VmmProcess;
+    try {
+      vmm = new VmmProcess(paths.binary, paths.args, { cwd: dir, stdoutFd: console.fd });
+      onStart(vmm);
+    } finally {
+      await console.close();
+    }
+    const deadline = Date.now() + 10_000;
+    const probe = await connectUnixSocket(paths.apiSocket, { vmm, deadline, what: 'the Firecracker API socket' });
+    probe.destroy();
+    return { vmm, api: new FirecrackerClient(paths.apiSocket) };
+  }
+
+  /**
+   * The snapshot for this image and VM shape, built on first use; undefined means boot cold. The
+   * key covers the Firecracker (and jailer) build, the host CPU, the kernel, root filesystem and
+   * agent files, the machine size and the kernel command line.
+   */
+  private async snapshotFor(rootfs: VmRootfs, size: VmSize): Promise<SnapshotEntry | undefined> {
+    const cache = this.snapshots;
+    if (!cache) return undefined;
+    let inputs: Record<string, unknown>;
+    try {
+      inputs = {
+        format: SNAPSHOT_FORMAT,
+        firecracker: await fileIdentity(this.options.binaryPath),
+        jailer: this.options.jailer
+          ? [await fileIdentity(this.options.jailer.path), this.options.jailer.uid, this.options.jailer.gid]
+          : null,
+        cpu: await hostCpu(),
+        kernel: await fileIdentity(this.options.kernelPath),
+        rootfs: await fileIdentity(rootfs.path),
+        agent: this.options.agentPath ? await fileIdentity(this.options.agentPath) : null,
+        vcpus: evenVcpus(size.cpus),
+        memoryMib: size.memoryMib,
+        bootArgs: bootArgs(size.tmpMib),
+      };
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot key a VM snapshot; booting cold');
+      return undefined;
+    }
+    const group = hashKey({ rootfs: rootfs.path, size });
+    return cache.ensure(hashKey(inputs), group, inputs, (files) => this.buildSnapshot(rootfs, size, files));
+  }
+
+  /** Boots a VM to agent ready, hangs up, pauses it and writes a full snapshot to `target`. */
+  private async buildSnapshot(rootfs: VmRootfs, size: VmSize, target: Record<string, string>): Promise<void> {
+    const id = newVmId();
+    const dir = await createStateDir(this.runtimeDir, id);
+    let vmm: VmmProcess | undefined;
+    try {
+      const paths = await this.preparePaths(dir, id, rootfs, true);
+      const started = await this.startFirecracker(dir, join(dir, 'console.log'), paths, (v) => {
+        vmm = v;
+        this.builders.add(v);
+      });
+      if (started.vmm.pid !== undefined) await recordVmmPid(dir, started.vmm.pid);
+      await configureAndStart(started.api, size, paths);
+      const deadline = Date.now() + (this.options.bootTimeoutMs ?? 30_000);
+      const stream = await connectVsock(paths.vsockHost, AGENT_VSOCK_PORT, { vmm: started.vmm, deadline });
+      const agent = await AgentClient.connect(stream, { helloTimeoutMs: Math.max(1, deadline - Date.now()) });
+      const refreshable = agent.capabilities.includes('refresh');
+      agent.close();
+      if (!refreshable) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'the guest agent cannot refresh a restored VM');
+      await started.api.patchVm('Paused');
+      const out = paths.layout
+        ? { state: `/${JAIL_STATE}`, memory: `/${JAIL_MEMORY}` }
+        : { state: target.state as string, memory: target.memory as string };
+      await started.api.createSnapshot({ snapshot_type: 'Full', snapshot_path: out.state, mem_file_path: out.memory });
+      if (paths.layout) {
+        await moveOut(join(paths.layout.root, JAIL_STATE), target.state as string);
+        await moveOut(join(paths.layout.root, JAIL_MEMORY), target.memory as string);
+      }
+    } finally {
+      if (vmm) {
+        await vmm.stop(0);
+        this.builders.delete(vmm);
+      }
+      await removeStateDir(dir);
+    }
+  }
+
+  /**
+   * Where everything lives, directly in the state dir or inside the jailer's chroot. With
+   * `relativeVsock`, the vsock socket is named relative to Firecracker's working directory (the
+   * state dir), so that a snapshot's saved uds_path resolves to each restored VM's own socket.
+   */
+  private async preparePaths(dir: string, id: string, rootfs: VmRootfs, relativeVsock: boolean): Promise<VmPaths> {
     const jailer = this.options.jailer;
+    // A failed restore in this state dir leaves its sockets and jail; the cold boot starts clean.
+    await Promise.all(['api.sock', 'v.sock', 'jail'].map((name) => rm(join(dir, name), { recursive: true, force: true })));
     if (!jailer) {
-      const vsock = join(box.dir, 'v.sock');
       return {
         binary: this.options.binaryPath,
-        args: ['--api-sock', join(box.dir, 'api.sock'), '--id', box.id],
-        apiSocket: join(box.dir, 'api.sock'),
+        args: ['--api-sock', join(dir, 'api.sock'), '--id', id],
+        apiSocket: join(dir, 'api.sock'),
         kernel: this.options.kernelPath,
         rootfs: rootfs.path,
-        vsock,
-        vsockHost: vsock,
+        vsock: relativeVsock ? 'v.sock' : join(dir, 'v.sock'),
+        vsockHost: join(dir, 'v.sock'),
       };
     }
     const uid = jailer.uid ?? 65534;
     const gid = jailer.gid ?? 65534;
-    const layout = jailLayout({ jailerPath: jailer.path, firecrackerPath: this.options.binaryPath, uid, gid }, box.id, box.dir);
+    const layout = jailLayout({ jailerPath: jailer.path, firecrackerPath: this.options.binaryPath, uid, gid }, id, dir);
     await populateJail(layout, this.options.kernelPath, rootfs.path, uid, gid);
     return {
       binary: jailer.path,
@@ -147,8 +272,30 @@ export class FirecrackerExecutor extends MicroVmExecutor {
       rootfs: layout.rootfs.inJail,
       vsock: layout.vsockSocket.inJail,
       vsockHost: layout.vsockSocket.host,
+      layout,
     };
   }
+}
+
+interface VmPaths {
+  binary: string;
+  args: string[];
+  apiSocket: string;
+  kernel: string;
+  rootfs: string;
+  /** uds_path as Firecracker is told it; vsockHost is where the host connects. */
+  vsock: string;
+  vsockHost: string;
+  layout?: JailLayout;
+}
+
+/** A cold boot: machine, kernel, read-only root drive, vsock, start. */
+async function configureAndStart(api: FirecrackerClient, size: VmSize, paths: VmPaths): Promise<void> {
+  await api.putMachineConfig({ vcpu_count: evenVcpus(size.cpus), mem_size_mib: size.memoryMib, smt: false });
+  await api.putBootSource({ kernel_image_path: paths.kernel, boot_args: bootArgs(size.tmpMib) });
+  await api.putDrive({ drive_id: 'rootfs', path_on_host: paths.rootfs, is_root_device: true, is_read_only: true });
+  await api.putVsock({ guest_cid: GUEST_CID, uds_path: paths.vsock });
+  await api.action('InstanceStart');
 }
 
 /** The guest kernel command line; Firecracker appends the virtio-mmio device list itself. */

@@ -5,9 +5,8 @@
  * virtualisation; the agent is reached over a virtio-serial port because vhost-vsock needs a host
  * kernel module that such hosts often lack. The lifecycle itself lives in MicroVmExecutor.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ExecutorKind, FaasError } from '@faas/common';
 import type { SandboxSpec } from '../executor.js';
@@ -15,8 +14,18 @@ import { connectUnixSocket } from '../vm/connect.js';
 import { VmmProcess } from '../vm/process.js';
 import { ensureRootfs, GUEST_AGENT_PATH } from '../vm/rootfs.js';
 import { vmSize } from '../vm/size.js';
-import { type LaunchedVm, MicroVmExecutor, type MicroVmOptions, type VmRootfs, type VmSandbox } from '../vm/vm-executor.js';
+import { fileIdentity, hashKey, SNAPSHOT_FORMAT, SnapshotCache, type SnapshotEntry } from '../vm/snapshot-cache.js';
+import {
+  type LaunchedVm,
+  type LaunchOptions,
+  MicroVmExecutor,
+  type MicroVmOptions,
+  type VmRootfs,
+  type VmSandbox,
+} from '../vm/vm-executor.js';
 import { qemuArgs } from './qemu-args.js';
+import { argsTemplate, buildQemuSnapshot, type QemuVmShape, vmPaths } from './qemu-snapshot.js';
+import { createOverlay, mustRead, runQuiet, versionLine } from './qemu-tools.js';
 
 export interface QemuExecutorOptions extends MicroVmOptions {
   /** Default qemu-system-x86_64 from PATH. */
@@ -32,6 +41,13 @@ export interface QemuExecutorOptions extends MicroVmOptions {
   dockerHost?: string;
   /** 'auto' (default) uses KVM when /dev/kvm is usable, else TCG. */
   accel?: 'auto' | 'kvm' | 'tcg';
+  /**
+   * Start VMs by restoring a snapshot of a booted VM instead of booting (default true; the
+   * config variable FAAS_VM_SNAPSHOTS=on|off). See docs/microvm.md, "Snapshots".
+   */
+  snapshots?: boolean;
+  /** Where snapshots are cached (default `<rootfsDir>/snapshots`). */
+  snapshotDir?: string;
 }
 
 /** Unix socket paths are limited to 108 bytes including the terminating NUL. */
@@ -41,12 +57,20 @@ export class QemuExecutor extends MicroVmExecutor {
   readonly kind: ExecutorKind = 'qemu';
   private accel: 'kvm' | 'tcg' | undefined;
   private qemuChecked = false;
+  private qemuVersion: Promise<string> | undefined;
+  private readonly snapshots: SnapshotCache | undefined;
+  /** QEMUs of snapshots being built, killed by close(). */
+  private readonly builders = new Set<VmmProcess>();
 
   constructor(private readonly options: QemuExecutorOptions) {
     super('qemu', options);
     const longest = join(this.runtimeDir, 'x'.repeat(12), 'agent.sock');
     if (longest.length > MAX_SOCKET_PATH) {
       throw new FaasError('FAAS_ERR_CONFIG', `runtime dir ${this.runtimeDir} is too long for Unix socket paths: use a shorter one`);
+    }
+    if (options.snapshots !== false) {
+      const dir = options.snapshotDir ?? join(options.rootfsDir, 'snapshots');
+      this.snapshots = new SnapshotCache(dir, 'qemu', ['state'], this.log);
     }
   }
 
@@ -78,41 +102,83 @@ export class QemuExecutor extends MicroVmExecutor {
     return { path: info.path, env: info.env, workingDir: info.workingDir };
   }
 
-  protected async launch(box: VmSandbox, rootfs: VmRootfs): Promise<LaunchedVm> {
-    const rootDisk = join(box.dir, 'root.qcow2');
-    // The overlay is the VM's only writable disk; its backing image is opened read-only.
-    await runQuiet(
-      this.options.qemuImgBinary ?? 'qemu-img',
-      ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', rootfs.path, rootDisk],
-      'apt-get install qemu-utils',
-    );
-    const agentSocket = join(box.dir, 'agent.sock');
-    const args = qemuArgs(
-      {
-        kernelPath: this.options.kernelPath,
-        rootDisk,
-        consoleLog: box.consoleLog,
-        agentSocket,
-        ...vmSize(box.spec.limits),
-        accel: this.accel ?? 'tcg',
-      },
-      GUEST_AGENT_PATH,
-    );
-    const vmm = new VmmProcess(this.options.qemuBinary ?? 'qemu-system-x86_64', args, { cwd: box.dir });
+  protected async launch(box: VmSandbox, rootfs: VmRootfs, options: LaunchOptions): Promise<LaunchedVm> {
+    const shape = this.shape(box);
+    const snapshot = options.allowSnapshot ? await this.snapshotFor(rootfs, shape) : undefined;
+    const paths = vmPaths(box.dir);
+    // A failed restore attempt in this state dir may have left a socket behind.
+    await rm(paths.agentSocket, { force: true });
+    await createOverlay(this.options.qemuImgBinary ?? 'qemu-img', rootfs.path, paths.rootDisk);
+    const args = qemuArgs({ ...shape, ...paths }, GUEST_AGENT_PATH);
+    const binary = this.options.qemuBinary ?? 'qemu-system-x86_64';
+    let vmm: VmmProcess;
+    if (snapshot && this.snapshots) {
+      const cache = this.snapshots;
+      box.restoredFrom = { key: snapshot.key, invalidate: (reason) => cache.invalidate(snapshot.key, reason) };
+      // QEMU reads the state from an inherited descriptor: no path to it, nothing to spawn.
+      const state = await open(snapshot.files.state as string, 'r');
+      try {
+        vmm = new VmmProcess(binary, [...args, '-incoming', 'fd:3'], { cwd: box.dir, extraFds: [state.fd] });
+      } finally {
+        await state.close();
+      }
+    } else {
+      vmm = new VmmProcess(binary, args, { cwd: box.dir });
+    }
     box.vmm = vmm;
     return {
       vmm,
       connectAgent: (deadline, signal) =>
-        connectUnixSocket(agentSocket, { vmm, deadline, ...(signal ? { signal } : {}), what: 'the agent socket' }),
+        connectUnixSocket(paths.agentSocket, { vmm, deadline, ...(signal ? { signal } : {}), what: 'the agent socket' }),
     };
   }
-}
 
-async function mustRead(path: string, what: string, fix: string): Promise<void> {
-  try {
-    await access(path, constants.R_OK);
-  } catch {
-    throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `${what} ${path} is missing: ${fix}`);
+  override async close(): Promise<void> {
+    for (const vmm of this.builders) vmm.signal('SIGKILL');
+    await Promise.all([super.close(), this.snapshots?.settle()]);
+  }
+
+  private shape(box: VmSandbox): QemuVmShape {
+    return { kernelPath: this.options.kernelPath, ...vmSize(box.spec.limits), accel: this.accel ?? 'tcg' };
+  }
+
+  /**
+   * The snapshot for this image and VM shape, built on first use; undefined means boot cold. The
+   * key covers everything the saved state depends on: the QEMU build, the command line (devices,
+   * memory, vCPUs, kernel arguments, accelerator) and the kernel, root filesystem and agent files.
+   */
+  private async snapshotFor(rootfs: VmRootfs, shape: QemuVmShape): Promise<SnapshotEntry | undefined> {
+    const cache = this.snapshots;
+    if (!cache) return undefined;
+    const binary = this.options.qemuBinary ?? 'qemu-system-x86_64';
+    let inputs: Record<string, unknown>;
+    try {
+      this.qemuVersion ??= versionLine(binary);
+      inputs = {
+        format: SNAPSHOT_FORMAT,
+        qemu: await this.qemuVersion,
+        args: argsTemplate(shape),
+        kernel: await fileIdentity(shape.kernelPath),
+        rootfs: await fileIdentity(rootfs.path),
+        agent: await fileIdentity(this.options.agentPath),
+      };
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot key a VM snapshot; booting cold');
+      return undefined;
+    }
+    const group = hashKey({ rootfs: rootfs.path, memoryMib: shape.memoryMib, cpus: shape.cpus, tmpMib: shape.tmpMib });
+    return cache.ensure(hashKey(inputs), group, inputs, (files) =>
+      buildQemuSnapshot({
+        qemuBinary: binary,
+        qemuImgBinary: this.options.qemuImgBinary ?? 'qemu-img',
+        runtimeDir: this.runtimeDir,
+        baseImage: rootfs.path,
+        shape,
+        target: files.state as string,
+        timeoutMs: this.options.bootTimeoutMs ?? 30_000,
+        running: this.builders,
+      }),
+    );
   }
 }
 
@@ -157,20 +223,4 @@ async function kvmProblem(qemuBinary: string): Promise<string | undefined> {
   const survived = await probe.stop(KVM_PROBE_MS).then(() => probe.describeExit());
   // stop() kills a survivor with SIGKILL: that is the good outcome.
   return survived?.startsWith('was killed by SIGKILL') ? undefined : `a test VM ${survived}`;
-}
-
-/** Runs a short helper command; a missing binary or a failure becomes EXECUTOR_UNAVAILABLE. */
-function runQuiet(binary: string, args: string[], fix: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-1000);
-    });
-    child.once('error', (err) => reject(new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `cannot run ${binary} (${err.message}): ${fix}`)));
-    child.once('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new FaasError('FAAS_ERR_SANDBOX_FAILURE', `${binary} ${args[0]} failed (code ${code}): ${stderr.trim()}`));
-    });
-  });
 }

@@ -33,7 +33,8 @@ export async function missingPrerequisite(images: string[]): Promise<string | un
 export async function newExecutor(options: Partial<QemuExecutorOptions> = {}): Promise<{ executor: QemuExecutor; runtimeDir: string }> {
   // Short: socket paths must stay under 108 bytes.
   const runtimeDir = options.runtimeDir ?? (await mkdtemp(join(tmpdir(), 'qv-')));
-  const executor = new QemuExecutor({ kernelPath, agentPath, rootfsDir, runtimeDir, bootTimeoutMs: 60_000, ...options });
+  // Cold boots unless a suite asks for snapshots: the fault cases are about booting.
+  const executor = new QemuExecutor({ kernelPath, agentPath, rootfsDir, runtimeDir, bootTimeoutMs: 60_000, snapshots: false, ...options });
   return { executor, runtimeDir };
 }
 

@@ -26,13 +26,19 @@ export class VmmProcess {
   /**
    * @param options.stdoutFd where the VMM's stdout goes (Firecracker writes the guest console there);
    *   the caller may close its copy once the constructor returns.
+   * @param options.extraFds passed on as fds 3, 4, ... (QEMU's `-incoming fd:3` reads a snapshot
+   *   this way, so the VMM needs no path to it and no permission to open it); closable likewise.
    */
-  constructor(binary: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdoutFd?: number } = {}) {
+  constructor(
+    binary: string,
+    args: string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; stdoutFd?: number; extraFds?: number[] } = {},
+  ) {
     this.child = spawn(binary, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       // stdin closed so the VMM never reads the terminal; stderr kept for error messages.
-      stdio: ['ignore', options.stdoutFd ?? 'ignore', 'pipe'],
+      stdio: ['ignore', options.stdoutFd ?? 'ignore', 'pipe', ...(options.extraFds ?? [])],
     });
     this.pid = this.child.pid;
     this.child.stderr?.on('data', (chunk: Buffer) => {

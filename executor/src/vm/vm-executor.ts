@@ -11,12 +11,13 @@
  * FAAS_ERR_SANDBOX_FAILURE and the VM is torn down at once: a VM that misbehaved once is never
  * reused, and nothing it owned (process, socket, file) outlives the call that noticed.
  */
-import { open, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient, MAX_OUTPUT_BYTES } from '../agent/client.js';
 import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
+import { consoleMentionsOom, fileSize, killedResult, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
 import { createStateDir, defaultRuntimeDir, newVmId, recordVmmPid, removeStateDir, sweepRuntimeDir } from './state-dir.js';
 
@@ -33,6 +34,26 @@ export interface MicroVmOptions {
   hostDeadlineSlackMs?: number;
   /** uid:gid that commands run as inside the VM (default 65534:65534, like the container executors). */
   user?: string;
+  /**
+   * From VMM start to agent ready when restoring a snapshot (default 10 s); past it the VM is
+   * booted cold instead. A restore takes a fraction of a boot, so waiting a full boot deadline
+   * for one that hangs would only add to the cold boot that follows.
+   */
+  restoreTimeoutMs?: number;
+}
+
+/** What a subclass is asked to start. */
+export interface LaunchOptions {
+  /** False when retrying after a failed restore: boot cold, whatever the snapshot cache says. */
+  allowSnapshot: boolean;
+}
+
+/** Set by a subclass on the sandbox when it starts the VM from a snapshot instead of booting it. */
+export interface RestoredFrom {
+  /** The snapshot's cache key, for logs. */
+  key: string;
+  /** Called once if the restored VM never became ready: drop the snapshot so it is rebuilt. */
+  invalidate(reason: string): Promise<void>;
 }
 
 /** What a subclass hands back once its VMM runs. */
@@ -56,6 +77,8 @@ export interface VmSandbox extends Sandbox {
   rootfs?: VmRootfs;
   vmm?: VmmProcess;
   agent?: AgentClient;
+  /** Set while the VM runs from a snapshot: its identity is refreshed after HELLO. */
+  restoredFrom?: RestoredFrom;
   /** Set after any fault: the VM is not reused and release throws. */
   broken: boolean;
 }
@@ -91,9 +114,10 @@ export abstract class MicroVmExecutor implements Executor {
   protected abstract prepareRootfs(spec: SandboxSpec, signal?: AbortSignal): Promise<VmRootfs>;
   /**
    * Starts the VMM for a prepared sandbox and sets `box.vmm` as soon as the process exists (so a
-   * later failure in launch still gets it killed); must not wait for the guest.
+   * later failure in launch still gets it killed); must not wait for the guest. A subclass that
+   * restores a snapshot sets `box.restoredFrom` before it starts the VMM.
    */
-  protected abstract launch(box: VmSandbox, rootfs: VmRootfs): Promise<LaunchedVm>;
+  protected abstract launch(box: VmSandbox, rootfs: VmRootfs, options: LaunchOptions): Promise<LaunchedVm>;
   /** Removes what launch created outside the state dir (jailer chroots); default nothing. */
   protected async cleanupOutside(_box: VmSandbox): Promise<void> {}
 
@@ -116,21 +140,20 @@ export abstract class MicroVmExecutor implements Executor {
     try {
       const rootfs = await this.prepareRootfs(spec, signal);
       box.rootfs = rootfs;
-      const deadline = Date.now() + (this.base.bootTimeoutMs ?? 30_000);
-      const launched = await this.launch(box, rootfs);
-      box.vmm ??= launched.vmm;
-      if (launched.vmm.pid !== undefined) await recordVmmPid(dir, launched.vmm.pid);
-      const stream = await launched.connectAgent(deadline, signal);
-      // HELLO takes no signal: closing the stream is how an abort cuts it short.
-      const onAbort = () => stream.destroy();
-      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        box.agent = await this.hello(box, stream, deadline);
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
+        await this.start(box, rootfs, true, signal);
+      } catch (err) {
+        const restored = box.restoredFrom;
+        if (!restored || signal?.aborted) throw err;
+        // The snapshot cache is an optimisation: a restore that fails costs a cold boot, never the call.
+        const reason = (err as Error)?.message ?? String(err);
+        this.log.warn({ vm: id, image: spec.image, snapshot: restored.key, reason }, 'VM restore failed; booting cold');
+        await this.discardAttempt(box);
+        await restored.invalidate(reason).catch(() => {});
+        await this.start(box, rootfs, false, signal);
       }
-      signal?.throwIfAborted();
-      this.log.debug({ vm: id, image: spec.image, bootMs: Date.now() - started }, 'VM ready');
+      const how = box.restoredFrom ? 'restored' : 'booted';
+      this.log.debug({ vm: id, image: spec.image, how, readyMs: Date.now() - started }, 'VM ready');
       return box;
     } catch (err) {
       box.broken = true;
@@ -138,6 +161,51 @@ export abstract class MicroVmExecutor implements Executor {
       await this.destroy(box);
       throw failure;
     }
+  }
+
+  /** Launches the VM, connects, says HELLO and, for a restored VM, refreshes its identity. */
+  private async start(box: VmSandbox, rootfs: VmRootfs, allowSnapshot: boolean, signal?: AbortSignal): Promise<void> {
+    const launched = await this.launch(box, rootfs, { allowSnapshot });
+    box.vmm ??= launched.vmm;
+    if (launched.vmm.pid !== undefined) await recordVmmPid(box.dir, launched.vmm.pid);
+    // Counted from here: launch may have waited for a snapshot build shared with other acquires.
+    const deadline = Date.now() + (box.restoredFrom ? (this.base.restoreTimeoutMs ?? 10_000) : (this.base.bootTimeoutMs ?? 30_000));
+    const stream = await launched.connectAgent(deadline, signal);
+    // HELLO takes no signal: closing the stream is how an abort cuts it short.
+    const onAbort = () => stream.destroy();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      box.agent = await this.hello(box, stream, deadline);
+      if (box.restoredFrom) await this.refreshIdentity(box.agent);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    signal?.throwIfAborted();
+  }
+
+  /**
+   * Every VM restored from one snapshot resumes with the same kernel RNG state and the clock of
+   * the moment the snapshot was taken; fresh host entropy (the guest reseeds at once) and the
+   * host's time make it its own. A VM whose agent cannot do that is not used.
+   */
+  private async refreshIdentity(agent: AgentClient): Promise<void> {
+    if (!agent.capabilities.includes('refresh')) {
+      throw new FaasError(
+        'FAAS_ERR_SANDBOX_FAILURE',
+        'the guest agent in the snapshot cannot refresh its identity (no "refresh" capability)',
+      );
+    }
+    await agent.refresh({ entropy: randomBytes(64), unixTimeMs: Date.now() });
+  }
+
+  /** Ends a failed restore attempt so that the same sandbox can boot cold in its place. */
+  private async discardAttempt(box: VmSandbox): Promise<void> {
+    box.agent?.close();
+    box.agent = undefined;
+    await box.vmm?.stop(0);
+    box.vmm = undefined;
+    box.restoredFrom = undefined;
+    await this.cleanupOutside(box).catch((err: Error) => this.log.warn({ vm: box.id, err: err.message }, 'VM cleanup failed'));
   }
 
   /** HELLO, bounded by the boot deadline and cut short if the VMM dies meanwhile. */
@@ -272,39 +340,6 @@ export abstract class MicroVmExecutor implements Executor {
   }
 }
 
-/** The guest kernel reports OOM kills on the console (there is no cgroup to ask); only new lines count. */
-async function consoleMentionsOom(path: string, from: number): Promise<boolean> {
-  return /Out of memory: Killed process|oom-kill:/.test(await readConsole(path, from));
-}
-
-async function fileSize(path: string): Promise<number> {
-  return stat(path).then(
-    (s) => s.size,
-    () => 0,
-  );
-}
-
-/** Up to 64 KiB of the console log from `from`; empty when there is none. */
-async function readConsole(path: string, from: number): Promise<string> {
-  try {
-    const file = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(64 * 1024);
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, from);
-      return buffer.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return '';
-  }
-}
-
-function killedResult(): ExecResult {
-  const empty = Buffer.alloc(0);
-  return { stdout: empty, stderr: empty, combined: empty, exitCode: null, signal: 'SIGKILL', truncated: false, timedOut: false };
-}
-
 /** The image's environment with the request's variables on top (same key: the request wins). */
 export function mergeEnv(imageEnv: readonly string[], requestEnv: readonly string[]): string[] {
   const merged = new Map<string, string>();
@@ -313,20 +348,4 @@ export function mergeEnv(imageEnv: readonly string[], requestEnv: readonly strin
     merged.set(eq < 0 ? entry : entry.slice(0, eq), entry);
   }
   return [...merged.values()];
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
