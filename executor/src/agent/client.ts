@@ -8,6 +8,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FaasError } from '@faas/common';
+import type { ExecResult } from '../executor.js';
 import { Connection, failure, SMALL_RESPONSE_BYTES } from './connection.js';
 import { type ExecResultFrame, type Frame, PROTOCOL_VERSION } from './protocol.js';
 
@@ -218,4 +219,19 @@ function openSocket(path: string): Promise<net.Socket> {
     });
     socket.once('error', reject);
   });
+}
+
+/** The executor-facing result of an EXEC: the same fields, without the agent's own timing. */
+export function toExecResult(result: AgentExecResult, extra: { oomKilled?: boolean } = {}): ExecResult {
+  return {
+    stdout: result.stdout,
+    stderr: result.stderr,
+    combined: result.combined,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    truncated: result.truncated,
+    timedOut: result.timedOut,
+    ...(result.startError !== undefined ? { startError: result.startError } : {}),
+    ...(extra.oomKilled ? { oomKilled: true } : {}),
+  };
 }

@@ -9,9 +9,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
-import { type AgentClient, connectUnix } from '../agent/client.js';
+import { type AgentClient, connectUnix, toExecResult } from '../agent/client.js';
 import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
 import { OutputCollector } from '../output.js';
+import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
 import { DockerDemuxer } from './demux.js';
@@ -98,7 +99,7 @@ export class DockerExecutor implements Executor {
     }
     for (const name of entries) {
       const match = /^(?:docker|gvisor)-(\d+)$/.exec(name);
-      if (match && !isAlive(Number(match[1]))) removeRunDir(join(this.runRoot, name));
+      if (match && !pidAlive(Number(match[1]))) removeRunDir(join(this.runRoot, name));
     }
   }
 
@@ -118,7 +119,7 @@ export class DockerExecutor implements Executor {
       'GET',
       `/containers/json?all=1&filters=${filters}`,
     );
-    const stale = list.filter((c) => !isAlive(Number(c.Labels[LABEL_PID])));
+    const stale = list.filter((c) => !pidAlive(Number(c.Labels[LABEL_PID])));
     await Promise.all(stale.map((c) => this.removeContainer(c.Id)));
     return stale.length;
   }
@@ -213,16 +214,7 @@ export class DockerExecutor implements Executor {
       },
       { ...(request.signal ? { signal: request.signal } : {}), deadlineMs: request.timeoutMs + 5000 },
     );
-    return {
-      stdout: result.stdout,
-      stderr: result.stderr,
-      combined: result.combined,
-      exitCode: result.exitCode,
-      signal: result.signal,
-      truncated: result.truncated,
-      timedOut: result.timedOut,
-      ...(result.startError ? { startError: result.startError } : {}),
-    };
+    return toExecResult(result);
   }
 
   private async create(image: string, body: Record<string, unknown>, name: string): Promise<string> {
@@ -394,16 +386,6 @@ function startFailure(message: string): ExecResult {
     timedOut: false,
     startError: message,
   };
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentLogger } from '@faas/common';
-import { pidAlive } from './process.js';
+import { pidAlive } from '../pids.js';
 import { createStateDir, recordVmmPid, sweepRuntimeDir } from './state-dir.js';
 
 /** A pid that certainly belongs to no running process: one of a child that has exited. */

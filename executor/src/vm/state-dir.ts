@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@faas/common';
-import { pidAlive } from './process.js';
+import { pidAlive } from '../pids.js';
 
 const OWNER_FILE = 'owner.json';
 

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
-import { AgentClient, MAX_OUTPUT_BYTES } from '../agent/client.js';
+import { AgentClient, MAX_OUTPUT_BYTES, toExecResult } from '../agent/client.js';
 import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
 import { consoleMentionsOom, fileSize, killedResult, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
@@ -246,17 +246,7 @@ export abstract class MicroVmExecutor implements Executor {
         { ...(request.signal ? { signal: request.signal } : {}), deadlineMs: request.timeoutMs + slack },
       );
       const oomKilled = result.signal === 'SIGKILL' && !result.timedOut && (await consoleMentionsOom(box.consoleLog, consoleStart));
-      return {
-        stdout: result.stdout,
-        stderr: result.stderr,
-        combined: result.combined,
-        exitCode: result.exitCode,
-        signal: result.signal,
-        truncated: result.truncated,
-        timedOut: result.timedOut,
-        ...(result.startError !== undefined ? { startError: result.startError } : {}),
-        ...(oomKilled ? { oomKilled } : {}),
-      };
+      return toExecResult(result, { oomKilled });
     } catch (err) {
       // A refusal of the request itself (too large) leaves the VM in step and reusable.
       if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE' && !request.signal?.aborted) throw err;
