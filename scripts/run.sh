@@ -18,7 +18,7 @@ for _ in $(seq 1 100); do
 done
 
 request='{"image":"faas/busybox:latest","command":["sh","-c","echo \"stdin: $(cat)\"; echo \"GREETING=$GREETING\""],"env_vars":["GREETING=hello"],"payload_base64":"SGVsbG8gd29ybGQh"}'
-printf '\n\033[1mfirst invocation:\033[0m curl -X POST http://127.0.0.1:%s/functions/hello/invoke -H "content-type: application/json" -d %q\n' "$port" "$request"
+printf "\n\033[1mfirst invocation:\033[0m curl -X POST http://127.0.0.1:%s/functions/hello/invoke -H 'content-type: application/json' -d '%s'\n" "$port" "$request"
 response=$(curl -sS -X POST "http://127.0.0.1:$port/functions/hello/invoke" -H 'content-type: application/json' -d "$request")
 printf '%s\n' "$response"
 printf '\033[1mdecoded stdout:\033[0m\n'
