@@ -7,17 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
 import { type AgentClient, connectUnix, toExecResult } from '../agent/client.js';
 import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
-import { OutputCollector } from '../output.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
-import { DockerDemuxer } from './demux.js';
 import { DockerEngine, EngineError } from './engine.js';
 import { ImageResolver } from './images.js';
+import { engineFault, runOneShot } from './one-shot.js';
 
 export interface DockerExecutorOptions {
   kind?: Extract<ExecutorKind, 'docker' | 'gvisor'>;
@@ -47,9 +45,6 @@ interface DockerSandbox extends Sandbox {
 
 /** How long a new agent container may take to answer HELLO. */
 const AGENT_START_TIMEOUT_MS = 15_000;
-
-/** tini, the container's init, reports an exec failure on stderr and exits 127 / 126. */
-const INIT_EXEC_FAILURE = /^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)$/m;
 
 export class DockerExecutor implements Executor {
   readonly kind: ExecutorKind;
@@ -170,7 +165,7 @@ export class DockerExecutor implements Executor {
     try {
       await this.engine.request('POST', `/containers/${box.containerId}/start`);
     } catch (err) {
-      throw this.engineFault(err, 'start agent container');
+      throw engineFault(err, 'start agent container');
     }
     signal?.throwIfAborted();
     box.agent = await connectUnix(join(box.runDir, AGENT_SOCKET), {
@@ -196,7 +191,7 @@ export class DockerExecutor implements Executor {
       labels: this.labels(box.spec.functionId, request.invocationId),
     });
     box.containerId = await this.create(box.spec.image, body, `faas-${request.invocationId}`);
-    return this.run(box.containerId, request, box.spec.limits.outputBytes);
+    return runOneShot(this.engine, box.containerId, request, box.spec.limits.outputBytes);
   }
 
   private async invokeAgent(box: DockerSandbox, agent: AgentClient, request: ExecRequest): Promise<ExecResult> {
@@ -222,104 +217,13 @@ export class DockerExecutor implements Executor {
     try {
       return (await attempt()).Id;
     } catch (err) {
-      if (!(err instanceof EngineError && err.statusCode === 404)) throw this.engineFault(err, 'create container');
+      if (!(err instanceof EngineError && err.statusCode === 404)) throw engineFault(err, 'create container');
     }
     await this.images.ensure(image);
     try {
       return (await attempt()).Id;
     } catch (err) {
-      throw this.engineFault(err, 'create container');
-    }
-  }
-
-  private async run(id: string, request: ExecRequest, outputLimit: number): Promise<ExecResult> {
-    const output = new OutputCollector(outputLimit);
-    let stream: Duplex;
-    try {
-      stream = await this.engine.attach(id);
-    } catch (err) {
-      throw this.engineFault(err, 'attach');
-    }
-    const demux = new DockerDemuxer((which, data) => output.push(which, data));
-    const streamDone = new Promise<void>((resolve) => {
-      stream.on('data', (chunk: Buffer) => demux.write(chunk));
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', resolve);
-    });
-
-    let timedOut = false;
-    let aborted = false;
-    const kill = () => {
-      this.engine.request('POST', `/containers/${id}/kill?signal=SIGKILL`).catch(() => {
-        // Already stopped: nothing to kill.
-      });
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, request.timeoutMs);
-    const onAbort = () => {
-      aborted = true;
-      kill();
-    };
-    request.signal?.addEventListener('abort', onAbort, { once: true });
-    // An abort during create or attach fired before the listener existed.
-    if (request.signal?.aborted) onAbort();
-
-    try {
-      try {
-        await this.engine.request('POST', `/containers/${id}/start`);
-      } catch (err) {
-        stream.destroy();
-        if (err instanceof EngineError && err.statusCode < 500) {
-          return startFailure(err.message);
-        }
-        throw this.engineFault(err, 'start');
-      }
-      // Stdin goes in after start; half-closing tells the engine the payload is complete.
-      stream.end(request.stdin);
-      const waited = await this.engine.request<{ StatusCode: number; Error?: { Message?: string } | null }>(
-        'POST',
-        `/containers/${id}/wait?condition=not-running`,
-        undefined,
-        { timeoutMs: 0 },
-      );
-      await withTimeout(streamDone, 2000);
-      stream.destroy();
-      const stderr = output.stderr;
-      const execFailure = waited.StatusCode >= 126 && waited.StatusCode <= 127 ? INIT_EXEC_FAILURE.exec(stderr.toString('utf8')) : null;
-      const killed = timedOut || aborted;
-      const oomKilled = !killed && waited.StatusCode === 137 ? await this.wasOomKilled(id) : false;
-      return {
-        stdout: output.stdout,
-        stderr,
-        combined: output.combined,
-        exitCode: killed || oomKilled ? null : waited.StatusCode,
-        signal: killed || oomKilled ? 'SIGKILL' : null,
-        truncated: output.truncated,
-        timedOut,
-        oomKilled,
-        ...(execFailure
-          ? {
-              startError: execFailure[2]?.includes('No such file')
-                ? `command not found: ${execFailure[1]}`
-                : `cannot execute ${execFailure[1]}: ${execFailure[2]}`,
-            }
-          : {}),
-      };
-    } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  private async wasOomKilled(id: string): Promise<boolean> {
-    try {
-      const info = await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`);
-      return info.State?.OOMKilled === true;
-    } catch {
-      return false;
+      throw engineFault(err, 'create container');
     }
   }
 
@@ -365,35 +269,4 @@ export class DockerExecutor implements Executor {
     if (!box) throw new FaasError('FAAS_ERR_INTERNAL', `sandbox ${sandbox.id} is not live in the ${this.kind} executor`);
     return box;
   }
-
-  private engineFault(err: unknown, step: string): FaasError {
-    if (err instanceof FaasError) return err;
-    const message = (err as Error).message;
-    return new FaasError('FAAS_ERR_SANDBOX_FAILURE', `Docker ${step} failed: ${message}`, { cause: err });
-  }
-}
-
-/** A start the engine refused for reasons of the request (bad command path, not executable). */
-function startFailure(message: string): ExecResult {
-  const notFound = /no such file|not found/i.test(message);
-  return {
-    stdout: Buffer.alloc(0),
-    stderr: Buffer.from(message),
-    combined: Buffer.from(message),
-    exitCode: notFound ? 127 : 126,
-    signal: null,
-    truncated: false,
-    timedOut: false,
-    startError: message,
-  };
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    promise.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
