@@ -23,17 +23,8 @@ export interface AgentExecRequest {
   maxOutputBytes: number;
 }
 
-export interface AgentExecResult {
-  stdout: Buffer;
-  stderr: Buffer;
-  combined: Buffer;
-  exitCode: number | null;
-  signal: string | null;
-  truncated: boolean;
-  timedOut: boolean;
-  startError?: string;
-  durationMs: number;
-}
+/** What an EXEC answers: the EXEC_RESULT frame's fields. */
+export type AgentExecResult = Omit<ExecResultFrame, 'type'>;
 
 export interface AgentConnectOptions {
   helloTimeoutMs: number;
