@@ -200,7 +200,9 @@ export function renderMarkdown(run) {
       `| docker (runc) | ${cell('gateway-docker', 'p50')} | ${cell('gateway-docker', 'p99')} | ${cell('gateway-docker-single-use', 'p50')} | ${cell('gateway-docker-single-use', 'p99')} | ${cell('gateway-docker-reuse', 'p50')} | ${cell('gateway-docker-reuse', 'p99')} |`,
     );
     if (cold.has('gateway-gvisor'))
-      out.push(`| gvisor (runsc) | ${cell('gateway-gvisor', 'p50')} | ${cell('gateway-gvisor', 'p99')} | n/a | n/a | n/a | n/a |`);
+      out.push(
+        `| gvisor (runsc) | ${cell('gateway-gvisor', 'p50')} | ${cell('gateway-gvisor', 'p99')} | not measured | not measured | not measured | not measured |`,
+      );
     const vmGw = run.vm?.gatewayStats;
     if (vmGw?.size) {
       const g = (key, k) => (vmGw.has(key) ? ms(vmGw.get(key)[k]) : 'not measured');
@@ -216,7 +218,7 @@ export function renderMarkdown(run) {
     }
     out.push(
       '',
-      'gVisor sandboxes are not warmable (runsc keeps the agent socket inside the sandbox), so gvisor stays one-shot in every mode.',
+      "gVisor sandboxes are warm in the pooled modes too (runsc keeps sockets inside the sandbox, so their agent speaks over the container's attached stdio), but this bench measures gvisor cold only.",
       '',
       '| baseline | p50 | p99 |',
       '|---|--:|--:|',

@@ -16,6 +16,8 @@ transports (exactly one; as the VM's init the kernel command line may give it in
   --unix-mode MODE     octal permissions of the unix socket (default 0600)
   --vsock PORT         listen on AF_VSOCK, any CID (Firecracker)
   --serial PATH        serve a virtio-serial port (/dev/vport0p1, /dev/hvc1, or a port name)
+  --stdio              serve frames on stdin/stdout for the life of the process (logs stay on
+                       stderr; exits when stdin closes)
 
 init mode (--init, or PID 1 with no /proc mounted): mounts /proc, /sys, /dev, /dev/pts, /tmp and
 /dev/shm, reaps orphans, powers off on SHUTDOWN. Kernel command line settings:
@@ -84,6 +86,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 let path = value("--serial")?.into();
                 set(Transport::Serial { path }, &mut args.transport)?;
             }
+            "--stdio" => set(Transport::Stdio, &mut args.transport)?,
             "--max-frame-bytes" => {
                 let v = value("--max-frame-bytes")?;
                 args.max_frame = v

@@ -8,8 +8,7 @@ use crate::protocol::{
     self, error_frame, Empty, Frame, HelloOk, ReadOutcome, Reset, ResetOk, PROTOCOL_VERSION,
 };
 use crate::{procs, refresh};
-use std::fs::File;
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
@@ -31,7 +30,9 @@ pub enum Next {
     Shutdown,
 }
 
-pub fn serve(conn: &mut File, max_frame: u32) -> Next {
+/// Serves one connection: `conn` is read and written, and its descriptor is watched for a hang-up
+/// while an EXEC runs.
+pub fn serve<C: Read + Write + AsRawFd>(conn: &mut C, max_frame: u32) -> Next {
     let mut greeted = false;
     loop {
         let frame = match protocol::read_frame(conn, max_frame) {
@@ -101,7 +102,7 @@ pub fn hello_ok() -> Frame {
     })
 }
 
-fn send(conn: &mut File, frame: &Frame) -> bool {
+fn send(conn: &mut impl Write, frame: &Frame) -> bool {
     protocol::write_frame(conn, frame).is_ok()
 }
 

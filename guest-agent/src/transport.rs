@@ -1,11 +1,11 @@
-//! The three ways a host reaches the agent. Every transport ends up as a plain file descriptor
+//! The four ways a host reaches the agent. Every transport ends up as a plain file descriptor
 //! handed to `serve`, so the request loop knows nothing about sockets or devices.
 
 use crate::serve::{self, Next};
-use crate::{log, sys};
+use crate::{log, procs, sys};
 use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -18,14 +18,24 @@ pub type Shutdown = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transport {
-    Unix { path: PathBuf, mode: u32 },
-    Vsock { port: u32 },
-    Serial { path: PathBuf },
+    Unix {
+        path: PathBuf,
+        mode: u32,
+    },
+    Vsock {
+        port: u32,
+    },
+    Serial {
+        path: PathBuf,
+    },
+    /// Frames on fd 0 (requests) and fd 1 (answers) for the life of the process: containers
+    /// whose sockets the host cannot see (gVisor), reached over the engine's attach stream.
+    Stdio,
 }
 
 impl Transport {
     /// Parses the kernel command line form: `vsock:52`, `serial:/dev/vport0p1`, `serial:NAME`
-    /// (a virtio-serial port name), `unix:/run/agent.sock`.
+    /// (a virtio-serial port name), `unix:/run/agent.sock`. (`--stdio` is a command-line flag only.)
     pub fn parse(spec: &str) -> Result<Transport, String> {
         let (kind, arg) = spec
             .split_once(':')
@@ -50,6 +60,7 @@ impl Transport {
             Transport::Unix { path, mode } => run_unix(path, *mode, max_frame, on_shutdown),
             Transport::Vsock { port } => run_vsock(*port, max_frame, on_shutdown),
             Transport::Serial { path } => run_serial(path, max_frame, on_shutdown),
+            Transport::Stdio => run_stdio(max_frame, on_shutdown),
         }
     }
 }
@@ -175,6 +186,62 @@ fn accept_loop(
             log(&format!("cannot start a connection thread: {e}"));
         }
     }
+}
+
+/// The standard descriptors as one connection: requests are read from `input` (fd 0), answers
+/// written to `output` (fd 1). A hang-up of `input` is the host going away.
+struct StdioConn {
+    input: File,
+    output: File,
+}
+
+impl Read for StdioConn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for StdioConn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.output.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.output.flush()
+    }
+}
+
+impl AsRawFd for StdioConn {
+    fn as_raw_fd(&self) -> RawFd {
+        self.input.as_raw_fd()
+    }
+}
+
+/// One session on stdin/stdout for the life of the process. The frame stream moves to private
+/// descriptors first; fd 1 then points at stderr and fd 0 at /dev/null, so that a stray write to
+/// stdout can never corrupt a frame. Ends the agent (through `on_shutdown`) after SHUTDOWN or when
+/// stdin closes, killing whatever commands are still running.
+fn run_stdio(max_frame: u32, on_shutdown: Shutdown) -> io::Result<()> {
+    let null = File::open("/dev/null")?;
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) returns fresh descriptors we own; dup2 only repoints 0 and 1.
+    let mut conn = unsafe {
+        let input = sys::cvt(libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3))?;
+        let input = File::from(OwnedFd::from_raw_fd(input));
+        let output = sys::cvt(libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3))?;
+        let output = File::from(OwnedFd::from_raw_fd(output));
+        sys::cvt(libc::dup2(2, 1))?;
+        sys::cvt(libc::dup2(null.as_raw_fd(), 0))?;
+        StdioConn { input, output }
+    };
+    drop(null);
+    log("serving stdio");
+    let next = serve::serve(&mut conn, max_frame);
+    if next == Next::Continue {
+        log("stdin closed; exiting");
+    }
+    procs::kill_descendants();
+    drop(conn);
+    on_shutdown();
+    Ok(())
 }
 
 /// A virtio-serial port is one long-lived device, not a listener: the host side attaches and

@@ -1,7 +1,9 @@
 /**
  * Warm container sandboxes: the container's main process is the guest agent (the static binary,
- * bind-mounted read-only), listening on a Unix socket in a per-sandbox host folder. Invocations
- * reach the agent directly over that socket, never through `docker exec`.
+ * bind-mounted read-only), listening on a Unix socket in a per-sandbox host folder, or, under
+ * gVisor (whose sockets the host cannot see), serving its stdin/stdout over the engine's attach
+ * stream (`--stdio`, attach-duplex.ts). Invocations reach the agent directly, never through
+ * `docker exec`.
  *
  * The agent runs as root inside the container but with only the capabilities it needs to run
  * commands as the sandbox user and clean up after them (SETUID, SETGID, KILL, DAC_OVERRIDE,
@@ -24,12 +26,15 @@ export interface AgentContainerInput {
   hostRunDir: string;
   runtime: string;
   labels: Record<string, string>;
+  /** `unix` (default): a socket in `hostRunDir`; `stdio`: frames over the container's attached stdio. */
+  transport?: 'unix' | 'stdio';
 }
 
 export function agentContainerSpec(input: AgentContainerInput): Record<string, unknown> {
+  const stdio = input.transport === 'stdio';
   const base = containerSpec({
     image: input.image,
-    command: [AGENT_MOUNT, '--unix', `${AGENT_RUN_DIR}/${AGENT_SOCKET}`],
+    command: stdio ? [AGENT_MOUNT, '--stdio'] : [AGENT_MOUNT, '--unix', `${AGENT_RUN_DIR}/${AGENT_SOCKET}`],
     env: [],
     limits: input.limits,
     user: '0:0',
@@ -37,17 +42,21 @@ export function agentContainerSpec(input: AgentContainerInput): Record<string, u
     labels: input.labels,
   });
   const host = base.HostConfig as Record<string, unknown>;
+  const agentBind = `${input.agentPath}:${AGENT_MOUNT}:ro`;
   return {
     ...base,
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
-    OpenStdin: false,
-    StdinOnce: false,
+    // stdio: stdin stays open while the host is attached and closes when it detaches
+    // (StdinOnce), which ends the agent; frames must not pass through a TTY.
+    AttachStdin: stdio,
+    AttachStdout: stdio,
+    AttachStderr: stdio,
+    OpenStdin: stdio,
+    StdinOnce: stdio,
+    Tty: false,
     HostConfig: {
       ...host,
       CapAdd: ['SETUID', 'SETGID', 'KILL', 'DAC_OVERRIDE', 'FOWNER'],
-      Binds: [`${input.agentPath}:${AGENT_MOUNT}:ro`, `${input.hostRunDir}:${AGENT_RUN_DIR}:rw`],
+      Binds: stdio ? [agentBind] : [agentBind, `${input.hostRunDir}:${AGENT_RUN_DIR}:rw`],
     },
   };
 }

@@ -1,17 +1,20 @@
 /**
  * Runs each invocation in a fresh, hardened container over the Docker Engine API (runc by default,
- * gVisor's runsc for the `gvisor` kind). Sandboxes are single-use: acquire reserves a name, invoke
- * creates, attaches, starts and waits, and destroy removes the container.
+ * gVisor's runsc for the `gvisor` kind). Without a guest agent, sandboxes are one-shot: acquire
+ * reserves a name, invoke creates, attaches, starts and waits, and destroy removes the container.
+ * With one, acquire starts a warm container running the agent (agent-container.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
-import { type AgentClient, connectUnix, toExecResult } from '../agent/client.js';
+import { AgentClient, connectUnix, toExecResult } from '../agent/client.js';
 import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
+import { AttachDuplex } from './attach-duplex.js';
 import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
 import { DockerEngine, EngineError } from './engine.js';
 import { ImageResolver } from './images.js';
@@ -28,8 +31,8 @@ export interface DockerExecutorOptions {
   outputLimitBytes: number;
   /**
    * The static guest agent. With it, sandboxes are warm: acquire starts a container running the
-   * agent and invocations go to the agent over a Unix socket. Without it, every invocation is a
-   * one-shot container.
+   * agent and invocations go to the agent over a Unix socket (runc) or the container's attached
+   * stdio (runsc). Without it, every invocation is a one-shot container.
    */
   agentPath?: string | undefined;
   /** Host folder for per-sandbox agent sockets (default /run/faas). */
@@ -55,6 +58,8 @@ export class DockerExecutor implements Executor {
   private readonly live = new Map<string, DockerSandbox>();
   private readonly hostLabel = hostname();
   readonly warmable: boolean;
+  /** The agent serves its stdio over the attach stream instead of a socket in a host folder. */
+  private readonly stdioAgent: boolean;
   private readonly runRoot: string;
   private readonly runDir: string;
 
@@ -64,8 +69,10 @@ export class DockerExecutor implements Executor {
     this.engine = new DockerEngine({ host: options.dockerHost });
     this.log = options.logger ?? silentLogger;
     this.images = new ImageResolver(this.engine, options.imagePull, this.log);
-    // gVisor keeps sockets made inside the sandbox out of the host's view, so it stays one-shot.
-    this.warmable = Boolean(options.agentPath) && this.runtime !== 'runsc';
+    this.warmable = Boolean(options.agentPath);
+    // gVisor keeps sockets made inside the sandbox out of the host's view: its agents speak over
+    // the container's stdio instead.
+    this.stdioAgent = this.kind === 'gvisor' || this.runtime === 'runsc';
     this.runRoot = options.runRoot ?? '/run/faas';
     this.runDir = join(this.runRoot, `${this.kind}-${process.pid}`);
   }
@@ -152,27 +159,55 @@ export class DockerExecutor implements Executor {
 
   /** Starts a container whose main process is the guest agent and connects to it. */
   private async startAgent(box: DockerSandbox, signal?: AbortSignal): Promise<void> {
-    box.runDir = makeRunDir(this.runDir, box.id);
+    const runDir = this.stdioAgent ? '' : makeRunDir(this.runDir, box.id);
+    if (runDir) box.runDir = runDir;
     const body = agentContainerSpec({
       image: box.spec.image,
       limits: box.spec.limits,
       agentPath: this.options.agentPath as string,
-      hostRunDir: box.runDir,
+      hostRunDir: runDir,
       runtime: this.runtime,
       labels: this.labels(box.spec.functionId),
+      transport: this.stdioAgent ? 'stdio' : 'unix',
     });
     box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
+    if (this.stdioAgent) {
+      await this.startStdioAgent(box, box.containerId, signal);
+      return;
+    }
     try {
       await this.engine.request('POST', `/containers/${box.containerId}/start`);
     } catch (err) {
       throw engineFault(err, 'start agent container');
     }
     signal?.throwIfAborted();
-    box.agent = await connectUnix(join(box.runDir, AGENT_SOCKET), {
+    box.agent = await connectUnix(join(runDir, AGENT_SOCKET), {
       helloTimeoutMs: AGENT_START_TIMEOUT_MS,
       connectTimeoutMs: AGENT_START_TIMEOUT_MS,
       retryIntervalMs: 5,
     });
+  }
+
+  /** Attaches before start (the agent's stdin closes when this attach ends), then says HELLO. */
+  private async startStdioAgent(box: DockerSandbox, id: string, signal?: AbortSignal): Promise<void> {
+    let raw: Duplex;
+    try {
+      raw = await this.engine.attach(id);
+    } catch (err) {
+      throw engineFault(err, 'attach agent container');
+    }
+    const stream = new AttachDuplex(raw, {
+      onStderr: (data) => this.log.debug({ sandbox: box.id, agent: data.toString('utf8').trimEnd() }, 'agent log'),
+    });
+    try {
+      await this.engine.request('POST', `/containers/${id}/start`);
+    } catch (err) {
+      stream.destroy();
+      throw engineFault(err, 'start agent container');
+    }
+    if (signal?.aborted) stream.destroy();
+    signal?.throwIfAborted();
+    box.agent = await AgentClient.connect(stream, { helloTimeoutMs: AGENT_START_TIMEOUT_MS });
   }
 
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {

@@ -1,29 +1,42 @@
-/** The executor contract for DockerExecutor with gVisor's runsc runtime (executor kind `gvisor`). */
+/**
+ * The executor contract for DockerExecutor with gVisor's runsc runtime (executor kind `gvisor`), in
+ * both of its mechanisms: one-shot containers (no guest agent) and warm, agent-backed, reusable
+ * containers whose agent speaks over the attached stdio (runsc keeps its sockets out of view).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { DockerExecutor } from '@faas/executor';
 import { DOCKER_HOST, runtimeUnavailableReason } from '../support/docker.js';
 import { dockerLeftovers, ONE_SHOT_KNOWN_ISSUES } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
 
 const unavailable = await runtimeUnavailableReason('runsc');
+const agentPath = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
+const base = {
+  kind: 'gvisor',
+  runtime: 'runsc',
+  dockerHost: DOCKER_HOST,
+  user: '65534:65534',
+  imagePull: 'never',
+  outputLimitBytes: 1024 * 1024,
+} as const;
+const skipReason = () => `${unavailable}: install gVisor (scripts/setup-host.sh)`;
+
+// gVisor under ptrace takes about a second per container; three at a time suits two cores.
+await runExecutorContract('gvisor', async () => (unavailable ? undefined : new DockerExecutor(base)), {
+  skipReason,
+  leftovers: dockerLeftovers('gvisor'),
+  todo: ONE_SHOT_KNOWN_ISSUES,
+  concurrency: 3,
+});
 
 await runExecutorContract(
-  'gvisor',
-  async () =>
-    unavailable
-      ? undefined
-      : new DockerExecutor({
-          kind: 'gvisor',
-          runtime: 'runsc',
-          dockerHost: DOCKER_HOST,
-          user: '65534:65534',
-          imagePull: 'never',
-          outputLimitBytes: 1024 * 1024,
-        }),
-  // gVisor under ptrace takes about a second per container; three at a time suits two cores.
+  'gvisor warm (guest agent)',
+  async () => (unavailable || !existsSync(agentPath) ? undefined : new DockerExecutor({ ...base, agentPath })),
   {
-    skipReason: () => `${unavailable}: install gVisor (scripts/setup-host.sh)`,
+    skipReason: () => (unavailable ? skipReason() : `no guest agent at ${agentPath}: build it with \`bash guest-agent/build.sh\``),
     leftovers: dockerLeftovers('gvisor'),
-    todo: ONE_SHOT_KNOWN_ISSUES,
     concurrency: 3,
   },
 );

@@ -1,14 +1,20 @@
 /**
  * The gvisor executor end to end over HTTP: FAAS_EXECUTOR_TYPE=gvisor runs functions under
- * gVisor's kernel, and a request may still pick docker when both are allowed.
+ * gVisor's kernel, and a request may still pick docker when both are allowed. With the guest agent
+ * built, gVisor sandboxes are warm (the agent speaks over the container's attached stdio) and, in
+ * reuse mode, reset and reused.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { runtimeUnavailableReason } from '../support/docker.js';
 import { BUSYBOX } from '../support/images.js';
 import { usePlatform } from '../support/platform.js';
 
 const unavailable = await runtimeUnavailableReason('runsc');
+const agentPath = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
 
 /** A defect of the gvisor executor, reported TODO until fixed. */
 describe('gvisor executor over HTTP', { skip: unavailable && `${unavailable}: install gVisor (scripts/setup-host.sh)` }, () => {
@@ -53,5 +59,43 @@ describe('gvisor executor over HTTP', { skip: unavailable && `${unavailable}: in
       assert.equal(result.exit_code, 0, `exit ${result.exit_code}, stdout ${JSON.stringify(result.stdout.toString())}`);
       assert.equal(result.stdout.toString(), 'one\nthree\n');
     });
+  });
+});
+
+describe('gvisor warm sandboxes over HTTP (reuse mode)', {
+  skip:
+    (unavailable && `${unavailable}: install gVisor (scripts/setup-host.sh)`) ||
+    (!existsSync(agentPath) && `no guest agent at ${agentPath}: build it with \`bash guest-agent/build.sh\``),
+}, () => {
+  const p = usePlatform({ FAAS_EXECUTOR_TYPE: 'gvisor', FAAS_ALLOWED_EXECUTORS: 'gvisor', FAAS_POOL_MODE: 'reuse' });
+
+  it('runs under the stdio guest agent inside gVisor, and a reused sandbox starts clean', async () => {
+    const script = [
+      "tr '\\0' ' ' </proc/1/cmdline; echo",
+      'uname -r',
+      'id -u',
+      'ls -A /tmp | wc -l',
+      'touch /tmp/left-behind',
+      'sleep 60 >/dev/null 2>&1 &',
+      'cat',
+    ].join('\n');
+    const lines = async (payload: string): Promise<string[]> => {
+      const result = await p.client.run('gvisor-warm', {
+        image: BUSYBOX,
+        command: ['sh', '-c', script],
+        payload_base64: Buffer.from(payload).toString('base64'),
+      });
+      assert.equal(result.executor, 'gvisor');
+      assert.equal(result.exit_code, 0, result.stderr.toString());
+      return result.stdout.toString().split('\n');
+    };
+    const first = await lines('one');
+    // PID 1 is the container's init running the agent: the call went to a warm sandbox.
+    assert.match(first[0] ?? '', /\/faas\/agent --stdio/);
+    assert.deepEqual(first.slice(1), ['4.4.0', '65534', '0', 'one']);
+    // The same function's next call gets the reset sandbox: /tmp empty again, its own stdin.
+    const second = await lines('two');
+    assert.match(second[0] ?? '', /\/faas\/agent --stdio/);
+    assert.deepEqual(second.slice(1), ['4.4.0', '65534', '0', 'two']);
   });
 });
