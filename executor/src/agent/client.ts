@@ -10,18 +10,10 @@ import type { Duplex } from 'node:stream';
 import { FaasError } from '@faas/common';
 import type { ExecResult } from '../executor.js';
 import { Connection, failure, SMALL_RESPONSE_BYTES } from './connection.js';
-import { type ExecResultFrame, type Frame, PROTOCOL_VERSION } from './protocol.js';
+import { type ExecFrame, type ExecResultFrame, type Frame, PROTOCOL_VERSION } from './protocol.js';
 
-export interface AgentExecRequest {
-  command: string[];
-  env: string[];
-  cwd?: string;
-  uid?: number;
-  gid?: number;
-  stdin: Buffer;
-  timeoutMs: number;
-  maxOutputBytes: number;
-}
+/** What an EXEC asks: the EXEC frame's fields. */
+export type AgentExecRequest = Omit<ExecFrame, 'type'>;
 
 /** What an EXEC answers: the EXEC_RESULT frame's fields. */
 export type AgentExecResult = Omit<ExecResultFrame, 'type'>;
