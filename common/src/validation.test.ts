@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig, validationPolicy } from './config.js';
 import { type ErrorCode, FaasError } from './errors.js';
-import { validateFunctionId, validateSandboxConfig } from './validation.js';
+import { isWellFormedText, validateFunctionId, validateSandboxConfig } from './validation.js';
 
 const policy = validationPolicy(loadConfig({}, 2));
 const ok = { image: 'faas/busybox:latest', command: ['echo', 'hi'] };
@@ -111,5 +111,65 @@ describe('SandboxConfig', () => {
     rejects('FAAS_ERR_EXECUTOR_NOT_ALLOWED', { ...ok, executor: 'lambda' });
     const both = validationPolicy(loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker,gvisor' }, 2));
     assert.equal(validateSandboxConfig('f', { ...ok, executor: 'gvisor' }, both).executor, 'gvisor');
+  });
+
+  it('decodes a payload of several megabytes (4,000,000 bytes of "A")', () => {
+    const bytes = Buffer.alloc(4_000_000, 'A');
+    const req = validateSandboxConfig('f', { ...ok, command: ['wc', '-c'], payload_base64: bytes.toString('base64') }, policy);
+    assert.deepEqual(req.stdin, bytes);
+  });
+});
+
+describe('text no process can receive', () => {
+  const LONE = ['\ud800', 'a\udfffb', 'x\udbff', '\udc00\ud800'];
+  const expectations: Array<[string, ErrorCode, string, (s: string) => unknown]> = [
+    ['image', 'FAAS_ERR_INVALID_IMAGE', 'image', (s) => ({ ...ok, image: `faas/busybox${s}` })],
+    ['command[0]', 'FAAS_ERR_INVALID_COMMAND', 'command', (s) => ({ ...ok, command: [`echo${s}`] })],
+    ['command[2]', 'FAAS_ERR_INVALID_COMMAND', 'command', (s) => ({ ...ok, command: ['echo', 'a', s] })],
+    ['env_vars[1]', 'FAAS_ERR_INVALID_ENV', 'env_vars', (s) => ({ ...ok, env_vars: ['A=1', `B=${s}`] })],
+  ];
+
+  it('a NUL or a lone surrogate in any string field is refused, naming the field, the same way everywhere', () => {
+    for (const [label, code, field, body] of expectations) {
+      for (const [bad, what] of [['\u0000', /NUL/], ...LONE.map((s) => [s, /lone UTF-16 surrogate/] as const)] as const) {
+        assert.throws(
+          () => validateSandboxConfig('f', body(bad), policy),
+          (err: unknown) =>
+            err instanceof FaasError &&
+            err.code === code &&
+            err.toJSON().field === field &&
+            err.message.startsWith(`${label} contains`) &&
+            what.test(err.message),
+          `${label} with ${JSON.stringify(bad)}`,
+        );
+      }
+    }
+    for (const bad of ['a\u0000b', ...LONE.map((s) => `fn${s}`)]) {
+      assert.throws(
+        () => validateFunctionId(bad),
+        (err: unknown) =>
+          err instanceof FaasError &&
+          err.code === 'FAAS_ERR_INVALID_FUNCTION_ID' &&
+          err.toJSON().field === 'function_id' &&
+          err.message.startsWith('function_id contains'),
+      );
+    }
+  });
+
+  it('paired surrogates (astral characters) are text and pass', () => {
+    const req = validateSandboxConfig('f', { ...ok, command: ['echo', '\u{1F600} ok'], env_vars: ['E=\ud83d\ude00'] }, policy);
+    assert.deepEqual(req.command, ['echo', '\u{1F600} ok']);
+    assert.deepEqual(req.env, ['E=\u{1F600}']);
+  });
+
+  it('echoes of caller text in messages and fields are well-formed', () => {
+    assert.throws(
+      () => validateSandboxConfig('f', { ...ok, ['x\ud800']: 1 }, policy),
+      (err: unknown) => err instanceof FaasError && err.toJSON().field === 'x\ufffd' && isWellFormedText(err.message),
+    );
+    assert.throws(
+      () => validateSandboxConfig('f', { ...ok, executor: [[[[['docker']]]]] }, policy),
+      (err: unknown) => err instanceof FaasError && err.code === 'FAAS_ERR_EXECUTOR_NOT_ALLOWED' && /of type object/.test(err.message),
+    );
   });
 });

@@ -51,11 +51,44 @@ function fail(code: ErrorCode, message: string, field?: string): never {
   throw new FaasError(code, message, field ? { details: { field } } : undefined);
 }
 
+/** `String.prototype.isWellFormed` (ES2024, in Node 20) is missing from the ES2023 lib the build targets. */
+type WellFormedString = string & { isWellFormed(): boolean; toWellFormed(): string };
+
+/** False when the text holds an unpaired UTF-16 surrogate, which has no UTF-8 encoding. */
+export function isWellFormedText(value: string): boolean {
+  return (value as WellFormedString).isWellFormed();
+}
+
+/** The text with unpaired surrogates replaced by U+FFFD, safe to echo in a message. */
+export function toWellFormedText(value: string): string {
+  return (value as WellFormedString).toWellFormed();
+}
+
+/**
+ * Every string that reaches a sandbox (image, argv, environment, function id) must be text a
+ * process can receive: no NUL byte (C strings end there) and no lone UTF-16 surrogate (a JSON
+ * escape such as "\ud800" with no UTF-8 form). One rule and one wording for every field.
+ */
+function requireRepresentable(value: string, label: string, code: ErrorCode, field: string): void {
+  if (value.includes('\0')) {
+    fail(code, `${label} contains a NUL character (\\u0000), which no process can receive; remove it`, field);
+  }
+  if (!isWellFormedText(value)) {
+    fail(
+      code,
+      `${label} contains a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which has no UTF-8 form; send valid Unicode text`,
+      field,
+    );
+  }
+}
+
 export function validateFunctionId(id: unknown): string {
+  if (typeof id === 'string') requireRepresentable(id, 'function_id', 'FAAS_ERR_INVALID_FUNCTION_ID', 'function_id');
   if (typeof id !== 'string' || !FUNCTION_ID.test(id) || id.includes('..')) {
     fail(
       'FAAS_ERR_INVALID_FUNCTION_ID',
       'function_id must be 1-128 characters of letters, digits, ".", "_" or "-", start with a letter or digit, and not contain ".."',
+      'function_id',
     );
   }
   return id;
@@ -69,8 +102,13 @@ function validateImage(image: unknown): string {
   if (typeof image !== 'string' || image.length === 0) {
     fail('FAAS_ERR_INVALID_IMAGE', 'image is required and must be a non-empty string such as "faas/busybox:latest"', 'image');
   }
+  requireRepresentable(image, 'image', 'FAAS_ERR_INVALID_IMAGE', 'image');
   if (image.length > 255 || !IMAGE_REF.test(image)) {
-    fail('FAAS_ERR_INVALID_IMAGE', `image "${image.slice(0, 80)}" is not a valid image reference (name[:tag][@sha256:digest])`, 'image');
+    fail(
+      'FAAS_ERR_INVALID_IMAGE',
+      `image "${toWellFormedText(image.slice(0, 80))}" is not a valid image reference (name[:tag][@sha256:digest])`,
+      'image',
+    );
   }
   return image;
 }
@@ -85,7 +123,7 @@ function validateCommand(command: unknown): string[] {
   let total = 0;
   for (const [i, arg] of command.entries()) {
     if (typeof arg !== 'string') fail('FAAS_ERR_INVALID_COMMAND', `command[${i}] must be a string`, 'command');
-    if (arg.includes('\0')) fail('FAAS_ERR_INVALID_COMMAND', `command[${i}] contains a NUL byte`, 'command');
+    requireRepresentable(arg, `command[${i}]`, 'FAAS_ERR_INVALID_COMMAND', 'command');
     total += Buffer.byteLength(arg);
   }
   if ((command[0] as string).length === 0) {
@@ -106,15 +144,16 @@ function validateEnv(env: unknown): string[] {
   let total = 0;
   for (const [i, entry] of env.entries()) {
     if (typeof entry !== 'string') fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] must be a string`, 'env_vars');
-    if (entry.includes('\0')) fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] contains a NUL byte`, 'env_vars');
+    requireRepresentable(entry, `env_vars[${i}]`, 'FAAS_ERR_INVALID_ENV', 'env_vars');
+    // Size first, so the key pattern only ever runs on a bounded string.
+    const size = Buffer.byteLength(entry);
+    if (size > ENV_MAX_ENTRY_BYTES) {
+      fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] is ${size} bytes; at most ${ENV_MAX_ENTRY_BYTES} are allowed`, 'env_vars');
+    }
     const eq = entry.indexOf('=');
     const key = eq > 0 ? entry.slice(0, eq) : '';
     if (!ENV_KEY.test(key)) {
       fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] must look like KEY=VALUE with KEY matching [A-Za-z_][A-Za-z0-9_]*`, 'env_vars');
-    }
-    const size = Buffer.byteLength(entry);
-    if (size > ENV_MAX_ENTRY_BYTES) {
-      fail('FAAS_ERR_INVALID_ENV', `env_vars[${i}] is ${size} bytes; at most ${ENV_MAX_ENTRY_BYTES} are allowed`, 'env_vars');
     }
     total += size;
   }
@@ -162,7 +201,7 @@ function validateExecutor(executor: unknown, policy: ValidationPolicy): Executor
   if (!isExecutorKind(executor) || !policy.allowedExecutors.includes(executor)) {
     fail(
       'FAAS_ERR_EXECUTOR_NOT_ALLOWED',
-      `executor "${String(executor).slice(0, 40)}" is not enabled here; allowed: ${policy.allowedExecutors.join(', ')} (FAAS_ALLOWED_EXECUTORS)`,
+      `executor ${typeof executor === 'string' ? `"${toWellFormedText(executor.slice(0, 40))}"` : `of type ${typeof executor}`} is not enabled here; allowed: ${policy.allowedExecutors.join(', ')} (FAAS_ALLOWED_EXECUTORS)`,
       'executor',
     );
   }
@@ -185,8 +224,10 @@ function validateLimits(limits: unknown, policy: ValidationPolicy): ResourceLimi
   if (limits === undefined || limits === null) return resolved;
   if (!isPlainObject(limits)) fail('FAAS_ERR_INVALID_LIMITS', 'limits must be an object', 'limits');
   for (const key of Object.keys(limits)) {
-    if (!KNOWN_LIMITS.has(key))
-      fail('FAAS_ERR_INVALID_LIMITS', `limits.${key} is not a known limit (memory_mb, cpus, pids)`, `limits.${key}`);
+    if (!KNOWN_LIMITS.has(key)) {
+      const name = toWellFormedText(key.slice(0, 64));
+      fail('FAAS_ERR_INVALID_LIMITS', `limits.${name} is not a known limit (memory_mb, cpus, pids)`, `limits.${name}`);
+    }
   }
   if (limits.memory_mb !== undefined) {
     resolved.memoryBytes = numberInRange(limits.memory_mb, 'memory_mb', 16, policy.maxMemoryBytes / MIB, true) * MIB;
@@ -204,11 +245,8 @@ export function validateSandboxConfig(functionId: unknown, body: unknown, policy
   }
   for (const key of Object.keys(body)) {
     if (!KNOWN_FIELDS.has(key)) {
-      fail(
-        'FAAS_ERR_INVALID_REQUEST',
-        `unknown field "${key.slice(0, 64)}"; known fields: ${[...KNOWN_FIELDS].join(', ')}`,
-        key.slice(0, 64),
-      );
+      const name = toWellFormedText(key.slice(0, 64));
+      fail('FAAS_ERR_INVALID_REQUEST', `unknown field "${name}"; known fields: ${[...KNOWN_FIELDS].join(', ')}`, name);
     }
   }
   const config = body as Partial<SandboxConfig>;
