@@ -56,4 +56,24 @@ describe('OpenAPI conformance checker', () => {
     assert.notDeepEqual(notFound({ error: 'Bad Request', code: 'FST_ERR_BAD_URL' }), []);
     assert.notDeepEqual(conformanceProblems({ method: 'GET', path: '/nope', status: 200, headers: json, body: '{}' }), []);
   });
+
+  it('holds 405 answers to an Allow header listing exactly the documented methods, and undeclared methods to 405', () => {
+    const on = (method: string, path: string, status: number, headers: Record<string, string>) =>
+      conformanceProblems({ method, path, status, headers, body: JSON.stringify({ error: 'x', code: 'FAAS_ERR_METHOD_NOT_ALLOWED' }) });
+    assert.deepEqual(on('GET', '/functions/f/invoke', 405, { ...json, allow: 'POST' }), []);
+    assert.deepEqual(on('DELETE', '/health', 405, { ...json, allow: 'GET, HEAD' }), []);
+    assert.notDeepEqual(on('GET', '/functions/f/invoke', 405, json), []);
+    assert.notDeepEqual(on('GET', '/functions/f/invoke', 405, { ...json, allow: 'POST, GET' }), []);
+    assert.notDeepEqual(on('PUT', '/health', 404, json), []);
+    assert.notDeepEqual(on('GET', '/nope', 405, { ...json, allow: 'GET' }), []);
+  });
+
+  it('holds error answers of the invoke operation to carry the invocation id, the same in header and body', () => {
+    const error = { error: 'bad', code: 'FAAS_ERR_INVALID_COMMAND', field: 'command' };
+    assert.deepEqual(invoke(400, { ...error, invocation_id: 'id' }), []);
+    assert.notDeepEqual(invoke(400, error), []);
+    assert.notDeepEqual(invoke(400, { ...error, invocation_id: 'other' }), []);
+    assert.notDeepEqual(invoke(415, { ...error, invocation_id: 'id' }, { 'content-type': 'application/json' }), []);
+    assert.notDeepEqual(invoke(200, { ...result, invocation_id: 'other' }), []);
+  });
 });

@@ -5,7 +5,8 @@
  * cannot silently fall behind the server.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { OPENAPI_PATH } from './paths.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -14,6 +15,9 @@ type JsonObject = { [key: string]: Json };
 interface Operation {
   responses?: Record<string, JsonObject>;
 }
+
+/** The keys of a path item that are operations. */
+const METHODS = ['get', 'head', 'post', 'put', 'delete', 'patch', 'options', 'trace'];
 
 /** The document as it is on disk; the gateway must serve exactly this. */
 export const openApiDocument: JsonObject = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8'));
@@ -36,8 +40,10 @@ function rewriteRefs(value: Json): Json {
   return out;
 }
 
-// `nullable` (OpenAPI 3.0) is one of ajv's built-in keywords: `{type: X, nullable: true}` admits null.
-const ajv = new Ajv({ allErrors: true, strict: true });
+// OpenAPI 3.1 schemas are JSON Schema 2020-12 (`prefixItems`, `type: [X, "null"]`). `format: byte`
+// (base64) only appears in request schemas, which this checker never validates against.
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+ajv.addFormat('byte', true);
 const components = (openApiDocument.components as JsonObject | undefined) ?? {};
 ajv.addSchema({ $id: SPEC_ID, $defs: rewriteRefs(components.schemas ?? {}) } as object);
 
@@ -52,14 +58,21 @@ function validatorFor(key: string, schema: Json): ValidateFunction {
   return validate;
 }
 
-function resolveResponse(response: JsonObject): JsonObject {
-  const ref = response.$ref;
-  if (typeof ref !== 'string') return response;
-  const name = ref.replace('#/components/responses/', '');
-  const responses = (components.responses as JsonObject | undefined) ?? {};
-  const target = responses[name];
+/** Follows a `#/components/<kind>/<name>` reference (responses, headers); other objects are returned as they are. */
+function resolve(object: JsonObject, kind: 'responses' | 'headers'): JsonObject {
+  const ref = object.$ref;
+  if (typeof ref !== 'string') return object;
+  const prefix = `#/components/${kind}/`;
+  const table = (components[kind] as JsonObject | undefined) ?? {};
+  const target = ref.startsWith(prefix) ? table[ref.slice(prefix.length)] : undefined;
   if (!target || typeof target !== 'object' || Array.isArray(target)) throw new Error(`openapi.json: unresolved ${ref}`);
   return target;
+}
+
+/** The methods the document declares for a path, upper-case, as an `Allow` header lists them. */
+export function documentedMethods(template: string): string[] {
+  const item = ((openApiDocument.paths as JsonObject)[template] as JsonObject | undefined) ?? {};
+  return METHODS.filter((m) => m in item).map((m) => m.toUpperCase());
 }
 
 /** Finds the spec path whose template matches a raw request path (query removed, still percent-encoded). */
@@ -67,7 +80,8 @@ export function matchPath(rawPath: string): string | undefined {
   const path = rawPath.split('?')[0] ?? '';
   const paths = Object.keys((openApiDocument.paths as JsonObject | undefined) ?? {});
   return paths.find((template) => {
-    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+');
+    // A parameter is one path segment, possibly empty (the server routes `/functions//invoke` and refuses the id).
+    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]*');
     return new RegExp(`^${pattern}$`).test(path);
   });
 }
@@ -87,7 +101,8 @@ function describe(errors: ValidateFunction['errors']): string {
 /**
  * Returns the ways a response departs from the spec; empty when it conforms. A route the spec
  * does not list (unknown path, or a method the path does not offer) must still answer with the
- * documented Error shape.
+ * documented Error shape, and a 405 must carry `Allow` with exactly the path's documented methods.
+ * Wherever both are present, the `x-faas-invocation-id` header and the body's `invocation_id` agree.
  */
 export function conformanceProblems(observed: ObservedResponse): string[] {
   const where = `${observed.method} ${observed.path} -> ${observed.status}`;
@@ -95,33 +110,43 @@ export function conformanceProblems(observed: ObservedResponse): string[] {
   const pathItem = template ? ((openApiDocument.paths as JsonObject)[template] as JsonObject) : undefined;
   const operation = pathItem?.[observed.method.toLowerCase()] as Operation | undefined;
   const contentType = String(observed.headers['content-type'] ?? '');
+  const problems: string[] = [];
 
   let schemaKey: string;
   let schema: Json;
-  let requiredHeaders: string[] = [];
   if (!template || !operation) {
     if (observed.status < 400) return [`${where}: the spec lists no such operation, yet it succeeded`];
     schemaKey = 'undocumented-error';
     schema = { $ref: `${COMPONENT_REF}Error` };
+    if (template && observed.status !== 405) problems.push(`${where}: a method ${template} does not declare must be answered 405`);
+    if (observed.status === 405) {
+      const allow = String(observed.headers.allow ?? '');
+      const expected = template ? documentedMethods(template).join(', ') : '(no such path: 404, not 405)';
+      if (allow !== expected) problems.push(`${where}: Allow is "${allow}", the document declares ${expected}`);
+    }
   } else {
     const documented = operation.responses?.[String(observed.status)] ?? operation.responses?.default;
     if (!documented) return [`${where}: status ${observed.status} is not documented for this operation`];
-    const response = resolveResponse(documented);
-    requiredHeaders = Object.keys((response.headers as JsonObject | undefined) ?? {});
+    const response = resolve(documented, 'responses');
+    for (const [name, declared] of Object.entries((response.headers as JsonObject | undefined) ?? {})) {
+      const header = resolve(declared as JsonObject, 'headers');
+      if (header.required === true && observed.headers[name.toLowerCase()] === undefined) {
+        problems.push(`${where}: documented header ${name} is missing`);
+      }
+    }
     const content = response.content as JsonObject | undefined;
     const media = content?.['application/json'] as JsonObject | undefined;
-    if (!media) return observed.body.length === 0 ? [] : [`${where}: the spec documents no body, got ${observed.body.length} bytes`];
+    if (!media) {
+      if (observed.body.length > 0) problems.push(`${where}: the spec documents no body, got ${observed.body.length} bytes`);
+      return problems;
+    }
     schemaKey = `${template} ${observed.method} ${observed.status}`;
     schema = (media.schema as Json) ?? {};
   }
 
   // HEAD answers carry the headers of the GET they stand for, never a body.
-  if (observed.method === 'HEAD') return observed.body.length === 0 ? [] : [`${where}: HEAD answered with a body`];
-  const problems: string[] = [];
+  if (observed.method === 'HEAD') return observed.body.length === 0 ? problems : [...problems, `${where}: HEAD answered with a body`];
   if (!contentType.startsWith('application/json')) problems.push(`${where}: content-type is "${contentType}", not application/json`);
-  for (const header of requiredHeaders) {
-    if (observed.headers[header.toLowerCase()] === undefined) problems.push(`${where}: documented header ${header} is missing`);
-  }
   let body: unknown;
   try {
     body = JSON.parse(observed.body);
@@ -131,5 +156,10 @@ export function conformanceProblems(observed: ObservedResponse): string[] {
   }
   const validate = validatorFor(schemaKey, schema);
   if (!validate(body)) problems.push(`${where}: body does not match the schema: ${describe(validate.errors)}`);
+  const headerId = observed.headers['x-faas-invocation-id'];
+  const bodyId = (body as { invocation_id?: unknown } | null)?.invocation_id;
+  if (headerId !== undefined && bodyId !== undefined && headerId !== bodyId) {
+    problems.push(`${where}: x-faas-invocation-id "${String(headerId)}" differs from the body's invocation_id "${String(bodyId)}"`);
+  }
   return problems;
 }
