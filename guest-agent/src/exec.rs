@@ -19,6 +19,13 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 const DRAIN_GRACE: Duration = Duration::from_millis(100);
 /// Poll tick when the kernel has no pidfd_open and exit cannot be waited for directly.
 const FALLBACK_TICK: Duration = Duration::from_millis(5);
+/// After the SIGKILL at the timeout, how long to wait for the exit status before answering
+/// anyway (a process stuck in uninterruptible sleep dies only when its I/O ends).
+const KILL_GRACE: Duration = Duration::from_millis(1000);
+/// How much nicer than the agent commands run (see `child_nice`).
+pub const CHILD_NICE_OFFSET: libc::c_int = 10;
+/// Largest chunk spliced to /dev/null at once when a stream is past its cap.
+const DISCARD_CHUNK: usize = 1 << 20;
 
 /// Rejects requests that could never run, before anything is spawned.
 pub fn validate(req: &Exec) -> Result<(), String> {
@@ -91,12 +98,15 @@ pub fn run(req: &Exec, conn: RawFd) -> Outcome {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: setsid, sigemptyset and sigprocmask are async-signal-safe and only touch the
-    // child's own stack. The mask matters: the agent blocks SIGCHLD for its reaper, and a mask
-    // survives exec, so without this every command would start with SIGCHLD blocked.
+    let nice = child_nice();
+    // SAFETY: setsid, sigemptyset, sigprocmask and setpriority are async-signal-safe and only
+    // touch the child's own stack. The mask matters: the agent blocks SIGCHLD for its reaper, and
+    // a mask survives exec, so without this every command would start with SIGCHLD blocked.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             sys::cvt(libc::setsid())?;
+            // Raising one's own nice value needs no privilege; failure only loses the headroom.
+            libc::setpriority(libc::PRIO_PROCESS, 0, nice);
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             sys::cvt(libc::sigprocmask(
@@ -132,6 +142,20 @@ pub fn run(req: &Exec, conn: RawFd) -> Outcome {
     outcome
 }
 
+/// The nice value commands start with: `CHILD_NICE_OFFSET` above the agent's own, at most 19.
+/// Under CFS a nice-10 task weighs about a tenth of a nice-0 one, so a command that spins on
+/// every CPU (or floods its output) cannot keep the agent from its deadline, its output pipes and
+/// its answer; alone on the CPU the command still gets all of it. Commands cannot lower it again
+/// (that needs CAP_SYS_NICE). Not SCHED_IDLE: at a weight of 3 against 1024, the agent draining
+/// a flood or any busy kernel worker would all but stop the command. Not SCHED_BATCH: it only
+/// stops the command from preempting on wake-up and leaves the shares of CPU time equal.
+pub fn child_nice() -> libc::c_int {
+    // SAFETY: getpriority has no memory-safety preconditions; -1 is a valid nice value, so errno
+    // is not consulted and a failure reads as the agent being at -1 (the result stays in range).
+    let own = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    (own + CHILD_NICE_OFFSET).clamp(-20, 19)
+}
+
 struct Pipes {
     stdin: Option<OwnedFd>,
     stdout: Option<OwnedFd>,
@@ -147,6 +171,11 @@ struct Capture {
 }
 
 impl Capture {
+    fn full(&self, is_err: bool, cap: usize) -> bool {
+        let stream = if is_err { &self.stderr } else { &self.stdout };
+        stream.len() >= cap
+    }
+
     /// Keeps at most `cap` bytes per stream; the rest is read and dropped so the child never
     /// blocks on a full pipe.
     fn push(&mut self, is_err: bool, data: &[u8], cap: usize) {
@@ -180,6 +209,8 @@ fn supervise(
     let mut timed_out = false;
     let mut drain_until: Option<Instant> = None;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut discard = Discard::default();
+    let mut killed_at: Option<Instant> = None;
     if req.stdin.0.is_empty() {
         io.stdin = None;
     } else if let Some(fd) = &io.stdin {
@@ -203,7 +234,15 @@ fn supervise(
         let now = Instant::now();
         if status.is_none() && !timed_out && now >= deadline {
             timed_out = true;
+            killed_at = Some(now);
             sys::kill_group(pid);
+        }
+        if status.is_none() && killed_at.is_some_and(|t| now >= t + KILL_GRACE) {
+            // Killed but not gone: answer now; the reaper collects it whenever it dies.
+            crate::log(&format!(
+                "pid {pid} outlived SIGKILL by {KILL_GRACE:?}; answering"
+            ));
+            break;
         }
 
         let mut fds = Vec::with_capacity(5);
@@ -255,10 +294,25 @@ fn supervise(
             } else {
                 &mut io.stdout
             };
-            let n = slot
-                .as_ref()
-                .map_or(Ok(0), |fd| sys::read(fd.as_raw_fd(), &mut buf));
-            match n {
+            let Some(fd) = slot.as_ref().map(|f| f.as_raw_fd()) else {
+                continue;
+            };
+            // Past the cap the bytes are only counted: moved to /dev/null inside the kernel, a
+            // megabyte at a time, never copied through the agent.
+            if out.full(is_err, cap) {
+                match discard.drain(fd) {
+                    Drained::Eof => {
+                        *slot = None;
+                        continue;
+                    }
+                    Drained::Dropped(n) => {
+                        out.truncated |= n > 0;
+                        continue;
+                    }
+                    Drained::Unsupported => {}
+                }
+            }
+            match sys::read(fd, &mut buf) {
                 Ok(n) if n > 0 => out.push(is_err, &buf[..n], cap),
                 _ => *slot = None,
             }
@@ -268,7 +322,8 @@ fn supervise(
         }
     }
 
-    let status = status.unwrap_or(0);
+    // No status only when the kill grace ran out: report the SIGKILL that was sent.
+    let status = status.unwrap_or(libc::SIGKILL);
     let st = ExitStatus::from_raw(status);
     Outcome::Done(ExecResult {
         stdout: Bytes(out.stdout),
@@ -281,6 +336,49 @@ fn supervise(
         start_error: None,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// Discards output past the cap with splice(2) into /dev/null, opened on first use. `None` when
+/// splicing is not possible (no /dev/null, a kernel without splice); the caller then reads.
+#[derive(Default)]
+struct Discard {
+    null: Option<std::fs::File>,
+    unusable: bool,
+}
+
+enum Drained {
+    Eof,
+    Dropped(usize),
+    Unsupported,
+}
+
+impl Discard {
+    fn drain(&mut self, from: RawFd) -> Drained {
+        if self.unusable {
+            return Drained::Unsupported;
+        }
+        if self.null.is_none() {
+            match std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                Ok(f) => self.null = Some(f),
+                Err(_) => {
+                    self.unusable = true;
+                    return Drained::Unsupported;
+                }
+            }
+        }
+        let Some(to) = self.null.as_ref().map(|f| f.as_raw_fd()) else {
+            return Drained::Unsupported;
+        };
+        match sys::splice_out(from, to, DISCARD_CHUNK) {
+            Ok(0) => Drained::Eof,
+            Ok(n) => Drained::Dropped(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Drained::Dropped(0),
+            Err(_) => {
+                self.unusable = true;
+                Drained::Unsupported
+            }
+        }
+    }
 }
 
 /// Writes as much stdin as the pipe takes; closes it when done or when the child stopped reading.

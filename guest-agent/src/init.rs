@@ -85,6 +85,15 @@ pub fn setup() -> Result<BootConfig, String> {
     let size = format!("size={}m,mode=1777", cfg.tmp_mb);
     mount("tmpfs", "/tmp", "tmpfs", nosuid_nodev, &size);
     mount("tmpfs", "/dev/shm", "tmpfs", nosuid_nodev, &size);
+    // POSIX message queues exist without this mount (mq_open works regardless); mounted, RESET
+    // can list and remove them. Its root is mode 1777, like /tmp.
+    mount(
+        "mqueue",
+        "/dev/mqueue",
+        "mqueue",
+        nosuid_nodev | libc::MS_NOEXEC,
+        "",
+    );
     // SAFETY: the pointer and length describe a live byte string.
     unsafe { libc::sethostname(cfg.hostname.as_ptr().cast(), cfg.hostname.len()) };
     Ok(cfg)

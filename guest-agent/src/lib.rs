@@ -7,6 +7,7 @@ pub mod messages;
 pub mod procs;
 pub mod protocol;
 pub mod refresh;
+pub mod reset;
 pub mod serve;
 pub mod sys;
 pub mod transport;

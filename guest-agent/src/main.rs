@@ -3,7 +3,7 @@
 //! plain process in a container or test.
 
 use faas_guest_agent::transport::{self, Transport};
-use faas_guest_agent::{init, log, procs, protocol, serve};
+use faas_guest_agent::{init, log, procs, protocol, reset, serve};
 use std::sync::Arc;
 
 const USAGE: &str = "\
@@ -19,8 +19,8 @@ transports (exactly one; as the VM's init the kernel command line may give it in
   --stdio              serve frames on stdin/stdout for the life of the process (logs stay on
                        stderr; exits when stdin closes)
 
-init mode (--init, or PID 1 with no /proc mounted): mounts /proc, /sys, /dev, /dev/pts, /tmp and
-/dev/shm, reaps orphans, powers off on SHUTDOWN. Kernel command line settings:
+init mode (--init, or PID 1 with no /proc mounted): mounts /proc, /sys, /dev, /dev/pts, /tmp,
+/dev/shm and /dev/mqueue, reaps orphans, powers off on SHUTDOWN. Kernel command line settings:
   faas.transport=vsock:52 | serial:/dev/vport0p1 | serial:NAME   (default vsock:52)
   faas.tmp_mb=64       size of the /tmp tmpfs in MiB
   faas.hostname=NAME   hostname (default sandbox)
@@ -140,6 +140,7 @@ fn main() {
     if !is_init {
         procs::become_subreaper();
     }
+    reset::configure(is_init);
     procs::start_reaper();
     let on_shutdown: transport::Shutdown = Arc::new(move || {
         if is_init {

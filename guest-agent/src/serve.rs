@@ -7,8 +7,8 @@ use crate::exec::{self, Outcome};
 use crate::protocol::{
     self, error_frame, Empty, Frame, HelloOk, ReadOutcome, Reset, ResetOk, PROTOCOL_VERSION,
 };
-use crate::{procs, refresh};
-use std::io::{self, Read, Write};
+use crate::{procs, refresh, reset};
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
@@ -22,6 +22,8 @@ pub const CAPABILITIES: &[&str] = &[
     "scratch_wipe",
     "refresh",
 ];
+/// Advertised when RESET also empties /dev/shm, /dev/mqueue and System V IPC (`reset::owns_ipc`).
+pub const IPC_RESET: &str = "ipc_reset";
 
 /// What should happen after a connection ends.
 #[derive(Debug, PartialEq, Eq)]
@@ -98,7 +100,12 @@ pub fn hello_ok() -> Frame {
     Frame::HelloOk(HelloOk {
         protocol_version: PROTOCOL_VERSION,
         agent_version: AGENT_VERSION.to_string(),
-        capabilities: CAPABILITIES.iter().map(|s| s.to_string()).collect(),
+        capabilities: CAPABILITIES
+            .iter()
+            .copied()
+            .chain(reset::owns_ipc().then_some(IPC_RESET))
+            .map(str::to_string)
+            .collect(),
     })
 }
 
@@ -106,47 +113,23 @@ fn send(conn: &mut impl Write, frame: &Frame) -> bool {
     protocol::write_frame(conn, frame).is_ok()
 }
 
+/// Kills every descendant, then empties the scratch directory and, when they are the sandbox's
+/// own, the IPC places (`reset.rs`). Every step runs even when an earlier one failed.
 fn reset(req: &Reset) -> Frame {
     let killed = procs::kill_descendants();
+    let mut failure = None;
     if let Some(dir) = &req.scratch_dir {
-        if let Err(msg) = wipe(Path::new(dir)) {
-            return error_frame("reset_failed", msg);
+        if let Err(msg) = reset::wipe(Path::new(dir)) {
+            failure = Some(format!("scratch_dir: {msg}"));
         }
     }
-    Frame::ResetOk(ResetOk { killed })
-}
-
-/// Empties a scratch directory but keeps it (its mount and ownership stay). Symlinks inside are
-/// removed, never followed, so a function cannot make RESET delete files outside the directory.
-fn wipe(dir: &Path) -> Result<(), String> {
-    if !dir.is_absolute()
-        || dir.parent().is_none()
-        || dir.as_os_str().as_encoded_bytes().contains(&0)
-    {
-        return Err(format!(
-            "scratch_dir must be an absolute path other than /: {dir:?}"
-        ));
-    }
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("scratch_dir {dir:?}: {e}"))?;
-    if !meta.is_dir() {
-        return Err(format!("scratch_dir {dir:?} is not a directory"));
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("scratch_dir {dir:?}: {e}"))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("scratch_dir {dir:?}: {e}"))?;
-        let path = entry.path();
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        let res = if is_dir {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        match res {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(format!("cannot remove {path:?}: {e}"));
-            }
-            _ => {}
+    if reset::owns_ipc() {
+        if let Err(msg) = reset::clear_ipc() {
+            failure.get_or_insert(msg);
         }
     }
-    Ok(())
+    match failure {
+        Some(msg) => error_frame("reset_failed", msg),
+        None => Frame::ResetOk(ResetOk { killed }),
+    }
 }

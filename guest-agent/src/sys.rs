@@ -55,6 +55,31 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// splice(2) up to `len` bytes from a pipe to `to` without blocking, retrying EINTR; Ok(0) is
+/// end of file of the pipe.
+pub fn splice_out(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    loop {
+        // SAFETY: null offsets: both descriptors are used at their current positions.
+        let r = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a caller-owned descriptor.
     let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
