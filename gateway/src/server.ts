@@ -10,6 +10,7 @@ import type { Orchestrator } from '@faas/orchestrator';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
 import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, sendFault } from './errors.js';
+import { logInvocationEnd } from './invocation-log.js';
 import { documentedPath, isInvokePath, openApiDocument } from './routes.js';
 
 export { INVOCATION_HEADER, toFaasError } from './errors.js';
@@ -27,6 +28,7 @@ export interface GatewayOptions {
 export function buildGateway(options: GatewayOptions): FastifyInstance {
   const { config, orchestrator, logger } = options;
   const g = config.gateway;
+  const requestIds = new WeakMap<http.IncomingMessage, string>();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per invocation is logged by the route itself; per-request access logs are noise.
@@ -42,14 +44,23 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           connectionsCheckingInterval: Math.min(1000, g.headersTimeoutMs),
           maxHeaderSize: MAX_HEADER_BYTES,
         },
-        handler,
+        (req, res) => {
+          // The request id is a fresh UUID, and on the invoke route it is the invocation id. It is
+          // put on the raw response as soon as Node has the headers, before Fastify (which routes
+          // asynchronously) and before the parser reads on into the body, so every answer to an
+          // invocation carries it: parse errors and timeouts of the body included.
+          const id = randomUUID();
+          requestIds.set(req, id);
+          if (req.method === 'POST' && isInvokePath(req.url ?? '')) res.setHeader(INVOCATION_HEADER, id);
+          handler(req, res);
+        },
       ),
     // Requests Node's parser or timers refuse (408, 431, malformed HTTP) get registry errors too.
     clientErrorHandler: createClientErrorHandler(
       { requestTimeoutMs: g.requestTimeoutMs, headersTimeoutMs: g.headersTimeoutMs, maxHeaderBytes: MAX_HEADER_BYTES },
       logger as FastifyBaseLogger,
     ),
-    genReqId: () => randomUUID(),
+    genReqId: (req) => requestIds.get(req) ?? randomUUID(),
     // While draining, the orchestrator answers invocations 503 FAAS_ERR_SHUTTING_DOWN and /ready
     // 503; Fastify's own 503 would have no registry code.
     return503OnClosing: false,
@@ -58,10 +69,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     routerOptions: { maxParamLength: 4096 },
     // Router-level faults (malformed percent-encoding, absurdly long ids) answer with registry codes like the rest.
     frameworkErrors: (err, request, reply) => {
-      const fault = routerFault(err, request.raw.method ?? '', request.raw.url ?? '');
-      if (request.raw.method === 'POST' && isInvokePath(request.raw.url ?? ''))
-        (reply as FastifyReply).header(INVOCATION_HEADER, request.id);
-      sendFault(request, reply as FastifyReply, fault);
+      sendFault(request, reply as FastifyReply, routerFault(err, request.raw.method ?? '', request.raw.url ?? ''));
     },
   });
   app.server.on('connect', (req: http.IncomingMessage, socket) => answerConnect(req.url, socket));
@@ -101,33 +109,29 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
 
   app.get('/openapi.json', async () => openApiDocument);
 
-  app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', {
-    // Fastify's request id is a fresh UUID (genReqId), so it doubles as the invocation id. It is set
-    // before the body is read, so answers from body parsing (413, 415, invalid JSON) carry it too.
-    onRequest: async (request, reply) => {
-      reply.header(INVOCATION_HEADER, request.id);
-    },
-    handler: async (request, reply) => {
-      const invocationId = request.id;
-      // A caller that hangs up does not get to keep a sandbox busy.
-      const gone = new AbortController();
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) gone.abort(new Error('client closed the connection'));
+  app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
+    // The request id doubles as the invocation id; the server's request listener (above) has
+    // already put it in the x-faas-invocation-id header.
+    const invocationId = request.id;
+    // A caller that hangs up does not get to keep a sandbox busy.
+    const gone = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) gone.abort(new Error('client closed the connection'));
+    });
+    try {
+      const result = await orchestrator.scheduleExecution(request.params.function_id, request.body, {
+        invocationId,
+        signal: gone.signal,
       });
-      try {
-        const result = await orchestrator.scheduleExecution(request.params.function_id, request.body, {
-          invocationId,
-          signal: gone.signal,
-        });
-        request.log.info(
-          { invocationId, functionId: result.request_id, exitCode: result.exit_code, durationMs: result.duration_ms },
-          'invocation finished',
-        );
-        return result;
-      } catch (err) {
-        return sendFault(request, reply, err, gone.signal);
-      }
-    },
+      logInvocationEnd(
+        request.log,
+        { invocationId, functionId: result.request_id, exitCode: result.exit_code, durationMs: result.duration_ms },
+        gone.signal,
+      );
+      return result;
+    } catch (err) {
+      return sendFault(request, reply, err, gone.signal);
+    }
   });
 
   return app;

@@ -1,0 +1,191 @@
+/**
+ * The gateway's HTTP edge on a real listening server (port 0) with a scripted orchestrator: the
+ * faults no real executor produces on demand (an unexpected exception, a caller that hangs up
+ * while its invocation is pending), and the agreement between the routes and the document.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { createLoggerFactory, type InvocationResult, loadConfig } from '@faas/common';
+import type { InvokeOptions, Orchestrator } from '@faas/orchestrator';
+import type { FastifyInstance } from 'fastify';
+import { DOCUMENTED_PATHS } from './routes.js';
+import { buildGateway, INVOCATION_HEADER } from './server.js';
+
+type Script = (functionId: unknown, body: unknown, options: InvokeOptions) => Promise<InvocationResult>;
+
+interface LogLine {
+  level: number;
+  msg: string;
+  invocationId?: string;
+  err?: { type: string; message: string; stack: string };
+  [key: string]: unknown;
+}
+
+let script: Script = async () => {
+  throw new Error('no script');
+};
+const lines: LogLine[] = [];
+let app: FastifyInstance;
+let port: number;
+
+const orchestrator = {
+  scheduleExecution: (functionId: unknown, body: unknown, options: InvokeOptions = {}) => script(functionId, body, options),
+  ready: async () => undefined,
+  stats: { running: 0, queued: 0, cleanupPending: 0, draining: false },
+} as unknown as Orchestrator;
+
+before(async () => {
+  const config = loadConfig({ FAAS_GATEWAY_PORT: '0' }, 2);
+  const logs = createLoggerFactory('debug', { write: (line: string) => lines.push(JSON.parse(line)) });
+  app = buildGateway({ config, orchestrator, logger: logs.for('gateway') });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  port = (app.server.address() as AddressInfo).port;
+});
+
+after(() => app.close());
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, unknown>;
+}
+
+function invoke(body: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/functions/fn/invoke',
+        headers: { 'content-type': 'application/json' },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Sends an invocation and hangs up once the orchestrator has it; resolves with the invocation id. */
+function invokeAndHangUp(started: Promise<string>): Promise<string> {
+  const req = http.request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/functions/fn/invoke',
+    headers: { 'content-type': 'application/json' },
+    agent: false,
+  });
+  req.on('error', () => undefined);
+  req.end(JSON.stringify({ image: 'faas/busybox:latest', command: ['sleep', '60'] }));
+  return started.then((id) => {
+    req.destroy();
+    return id;
+  });
+}
+
+async function logged(predicate: (line: LogLine) => boolean, withinMs = 5000): Promise<LogLine> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const line = lines.find(predicate);
+    if (line) return line;
+    if (Date.now() > deadline) assert.fail(`no such log line; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('gateway HTTP edge', () => {
+  it('routes exactly the documented operations (HEAD included), and nothing else', () => {
+    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'] as const;
+    assert.ok(DOCUMENTED_PATHS.length >= 4);
+    for (const path of DOCUMENTED_PATHS) {
+      const url = path.template.replace(/\{([^}]+)\}/g, ':$1');
+      for (const method of methods) {
+        assert.equal(app.hasRoute({ method, url }), path.methods.includes(method), `${method} ${path.template}`);
+      }
+    }
+  });
+
+  it('an unexpected exception is a 500 FAAS_ERR_INTERNAL naming the invocation, logged at error with its stack, cause and invocation id', async () => {
+    script = async () => {
+      throw new TypeError('cannot read properties of undefined', { cause: new Error('engine answered garbage') });
+    };
+    const res = await invoke({ image: 'faas/busybox:latest', command: ['true'] });
+    assert.equal(res.status, 500);
+    assert.equal(res.body.code, 'FAAS_ERR_INTERNAL');
+    const id = res.headers[INVOCATION_HEADER];
+    assert.ok(typeof id === 'string' && id.length > 0);
+    assert.equal(res.body.invocation_id, id);
+    assert.doesNotMatch(JSON.stringify(res.body), /cannot read|engine answered|at /, 'the answer leaks no internals');
+    const line = await logged((l) => l.invocationId === id && l.level === 50);
+    assert.match(line.msg, /unexpected fault: TypeError: cannot read properties of undefined/);
+    assert.match(line.err?.stack ?? '', /TypeError: cannot read properties of undefined\n\s+at /);
+    assert.match(line.err?.stack ?? '', /caused by: Error: engine answered garbage/);
+  });
+
+  it('a caller that hangs up while its invocation waits is logged as cancelled at info, not as an error', async () => {
+    let started!: (id: string) => void;
+    const ids = new Promise<string>((resolve) => {
+      started = resolve;
+    });
+    script = (_f, _b, options) =>
+      new Promise((_resolve, reject) => {
+        // What the limiter does with a queued invocation whose caller leaves: reject with the abort reason.
+        options.signal?.addEventListener('abort', () => reject(options.signal?.reason));
+        started(options.invocationId ?? '');
+      });
+    const id = await invokeAndHangUp(ids);
+    const line = await logged((l) => l.invocationId === id && /cancelled/.test(l.msg));
+    assert.equal(line.level, 30);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      lines.filter((l) => l.invocationId === id && l.level >= 40),
+      [],
+    );
+  });
+
+  it('a caller that hangs up while its function runs is logged as a cancelled invocation at info', async () => {
+    let started!: (id: string) => void;
+    const ids = new Promise<string>((resolve) => {
+      started = resolve;
+    });
+    script = (_f, _b, options) =>
+      new Promise((resolve) => {
+        // What the orchestrator does with a running function whose caller leaves: kill it, answer its result.
+        options.signal?.addEventListener('abort', () =>
+          resolve({
+            request_id: 'fn',
+            invocation_id: options.invocationId ?? '',
+            response_base64: '',
+            logs_base64: '',
+            stderr_base64: '',
+            error: 'Command was killed by signal SIGKILL',
+            exit_code: null,
+            signal: 'SIGKILL',
+            truncated: false,
+            duration_ms: 5,
+            executor: 'docker',
+          }),
+        );
+        started(options.invocationId ?? '');
+      });
+    const id = await invokeAndHangUp(ids);
+    const line = await logged((l) => l.invocationId === id && /cancelled/.test(l.msg));
+    assert.equal(line.level, 30);
+    assert.equal(
+      lines.some((l) => l.invocationId === id && l.msg === 'invocation finished'),
+      false,
+    );
+  });
+});
