@@ -4,11 +4,10 @@
 //!
 //!   ipc-objects create   one System V shared memory segment, message queue (holding a message)
 //!                        and semaphore set, and the POSIX message queue /faas-probe
-//!   ipc-objects count    prints `shm=N msg=N sem=N mq=N`: System V objects visible in this IPC
-//!                        namespace, and 1 when /faas-probe exists
-//!
-//! Counting uses the *_STAT_ANY calls and mq_open, so it works without /proc/sysvipc or a mounted
-//! /dev/mqueue (gVisor has neither).
+//!   ipc-objects count    prints `shm=N msg=N sem=N mq=N`: System V objects of this IPC namespace
+//!                        (by /proc/sysvipc; where that is missing, as under gVisor, 1 when the
+//!                        object with the helper's key exists), and 1 when /faas-probe exists
+//!                        (by mq_open, so no mounted /dev/mqueue is needed)
 
 use std::ffi::CStr;
 
@@ -63,39 +62,40 @@ pub fn create() -> Result<String, String> {
     }
 }
 
-/// Counts what exists now, as `shm=N msg=N sem=N mq=N`.
+/// Counts what exists now, as `shm=N msg=N sem=N mq=N`: the rows of /proc/sysvipc where the
+/// kernel has it, else (gVisor) whether the object with this helper's key still exists.
 pub fn count() -> String {
-    const SHM_INFO: libc::c_int = 14;
-    const SHM_STAT_ANY: libc::c_int = 15;
-    const MSG_INFO: libc::c_int = 12;
-    const MSG_STAT_ANY: libc::c_int = 13;
-    const SEM_INFO: libc::c_int = 19;
-    const SEM_STAT_ANY: libc::c_int = 20;
-    // SAFETY: the buffers are larger than any struct these commands write.
-    unsafe {
-        let mut buf = [0u64; 64];
-        let p = buf.as_mut_ptr();
-        let scan = |max: libc::c_int, stat: &dyn Fn(libc::c_int) -> libc::c_int| {
-            (0..=max.min(1 << 16)).filter(|&i| stat(i) >= 0).count()
+    // SAFETY: lookups by key without IPC_CREAT, and mq_open without O_CREAT: nothing is created.
+    let by_key = |kind: &str| unsafe {
+        let id = match kind {
+            "shm" => libc::shmget(KEY, 0, 0),
+            "msg" => libc::msgget(KEY, 0),
+            _ => libc::semget(KEY, 0, 0),
         };
-        let shm = scan(libc::shmctl(0, SHM_INFO, p.cast()), &|i| {
-            libc::shmctl(i, SHM_STAT_ANY, p.cast())
-        });
-        let msg = scan(libc::msgctl(0, MSG_INFO, p.cast()), &|i| {
-            libc::msgctl(i, MSG_STAT_ANY, p.cast())
-        });
-        let sem = scan(libc::semctl(0, 0, SEM_INFO, p), &|i| {
-            libc::semctl(i, 0, SEM_STAT_ANY, p)
-        });
+        usize::from(id >= 0)
+    };
+    let sysv = |kind: &str| match std::fs::read_to_string(format!("/proc/sysvipc/{kind}")) {
+        Ok(text) => text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count(),
+        Err(_) => by_key(kind),
+    };
+    // SAFETY: as above.
+    let mq = unsafe {
         let mq = libc::mq_open(MQ_NAME.as_ptr(), libc::O_RDONLY);
-        let mq = if mq >= 0 {
+        if mq >= 0 {
             libc::mq_close(mq);
-            1
-        } else {
-            0
-        };
-        format!("shm={shm} msg={msg} sem={sem} mq={mq}")
-    }
+        }
+        usize::from(mq >= 0)
+    };
+    format!(
+        "shm={} msg={} sem={} mq={mq}",
+        sysv("shm"),
+        sysv("msg"),
+        sysv("sem")
+    )
 }
 
 #[allow(dead_code)]

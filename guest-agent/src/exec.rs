@@ -73,6 +73,7 @@ pub fn run(req: &Exec, conn: RawFd) -> Outcome {
             ));
         }
     }
+    crate::reset::note_command_uid(req.uid);
     let mut cmd = Command::new(program);
     cmd.args(&req.command[1..]).env_clear();
     let has_path = req.env.iter().any(|e| e.starts_with("PATH="));

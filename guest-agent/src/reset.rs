@@ -188,59 +188,61 @@ impl SysV {
         }
     }
 
-    /// `<kind>_STAT_ANY` (Linux 4.17+), else `<kind>_STAT`: turns an index into an id without
-    /// the read permission check of IPC_STAT. Used only where /proc/sysvipc is missing (gVisor).
-    fn stat_index(self, index: libc::c_int) -> Option<(libc::c_int, libc::uid_t, libc::uid_t)> {
-        const SHM_STAT: libc::c_int = 13;
-        const SHM_STAT_ANY: libc::c_int = 15;
-        const MSG_STAT: libc::c_int = 11;
-        const MSG_STAT_ANY: libc::c_int = 13;
-        const SEM_STAT: libc::c_int = 18;
-        const SEM_STAT_ANY: libc::c_int = 20;
-        // SAFETY: each *_ds is plain old data the kernel fills for the matching command.
+    /// A new private object of this kind, owned by the agent (removed again by the caller).
+    fn create_probe(self) -> io::Result<libc::c_int> {
+        // SAFETY: plain System V calls with integer arguments.
+        let id = unsafe {
+            match self {
+                SysV::Shm => libc::shmget(libc::IPC_PRIVATE, 1, libc::IPC_CREAT | 0o600),
+                SysV::Msg => libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600),
+                SysV::Sem => libc::semget(libc::IPC_PRIVATE, 1, libc::IPC_CREAT | 0o600),
+            }
+        };
+        if id < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(id)
+        }
+    }
+
+    /// Owner and creator uid by IPC_STAT; None when the object is gone or not readable.
+    fn owners(self, id: libc::c_int) -> Option<(libc::uid_t, libc::uid_t)> {
+        // SAFETY: each *_ds is plain old data the kernel fills for IPC_STAT.
         unsafe {
             match self {
                 SysV::Shm => {
                     let mut ds: libc::shmid_ds = std::mem::zeroed();
-                    [SHM_STAT_ANY, SHM_STAT].iter().find_map(|&cmd| {
-                        let id = libc::shmctl(index, cmd, &mut ds);
-                        (id >= 0).then_some((id, ds.shm_perm.uid, ds.shm_perm.cuid))
-                    })
+                    (libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0)
+                        .then_some((ds.shm_perm.uid, ds.shm_perm.cuid))
                 }
                 SysV::Msg => {
                     let mut ds: libc::msqid_ds = std::mem::zeroed();
-                    [MSG_STAT_ANY, MSG_STAT].iter().find_map(|&cmd| {
-                        let id = libc::msgctl(index, cmd, &mut ds);
-                        (id >= 0).then_some((id, ds.msg_perm.uid, ds.msg_perm.cuid))
-                    })
+                    (libc::msgctl(id, libc::IPC_STAT, &mut ds) == 0)
+                        .then_some((ds.msg_perm.uid, ds.msg_perm.cuid))
                 }
                 SysV::Sem => {
                     let mut ds: libc::semid_ds = std::mem::zeroed();
-                    [SEM_STAT_ANY, SEM_STAT].iter().find_map(|&cmd| {
-                        let id = libc::semctl(index, 0, cmd, &mut ds as *mut libc::semid_ds);
-                        (id >= 0).then_some((id, ds.sem_perm.uid, ds.sem_perm.cuid))
-                    })
+                    (libc::semctl(id, 0, libc::IPC_STAT, &mut ds as *mut libc::semid_ds) == 0)
+                        .then_some((ds.sem_perm.uid, ds.sem_perm.cuid))
                 }
             }
         }
     }
 
-    /// Highest index in use (IPC_INFO-family return value), for the STAT scan.
-    fn max_index(self) -> libc::c_int {
-        const SHM_INFO: libc::c_int = 14;
-        const MSG_INFO: libc::c_int = 12;
-        const SEM_INFO: libc::c_int = 19;
-        // SAFETY: the buffers are large enough for the *_INFO structs the kernel writes
-        // (shm_info, msginfo, seminfo are all smaller than 256 bytes).
-        unsafe {
-            let mut buf = [0u64; 32];
-            let p = buf.as_mut_ptr();
-            match self {
-                SysV::Shm => libc::shmctl(0, SHM_INFO, p.cast()),
-                SysV::Msg => libc::msgctl(0, MSG_INFO, p.cast()),
-                SysV::Sem => libc::semctl(0, 0, SEM_INFO, p),
-            }
+    /// Whether an object with this id exists: IPC_STAT fails with EINVAL (or EIDRM) only when
+    /// there is none; EACCES means it exists but is not readable.
+    fn exists(self, id: libc::c_int) -> bool {
+        if self.owners(id).is_some() {
+            return true;
         }
+        !matches!(
+            io::Error::last_os_error().raw_os_error(),
+            Some(libc::EINVAL) | Some(libc::EIDRM)
+        )
+    }
+
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -276,50 +278,131 @@ pub fn parse_sysvipc(text: &str, id_column: &str) -> Vec<SysVObject> {
         .collect()
 }
 
-fn list_sysv(kind: SysV) -> Vec<SysVObject> {
-    if let Ok(text) = std::fs::read_to_string(format!("/proc/sysvipc/{}", kind.name())) {
-        return parse_sysvipc(&text, kind.id_column());
-    }
-    let max = kind.max_index();
-    (0..=max.clamp(-1, 1 << 16))
-        .filter_map(|i| kind.stat_index(i))
-        .map(|(id, uid, cuid)| SysVObject { id, uid, cuid })
-        .collect()
-}
-
-/// Removes every object of one kind. The agent in a container is root without CAP_SYS_ADMIN,
-/// and IPC_RMID wants the caller's effective uid to be the object's owner or creator: on EPERM
-/// it takes that uid for this thread only (see `as_euid`) and tries again.
+/// Removes every object of one kind: listed by /proc/sysvipc where the kernel has it, else
+/// found by scanning ids (`remove_sysv_by_scan`).
 fn remove_sysv(kind: SysV) -> Result<u64, String> {
+    let path = format!("/proc/sysvipc/{}", kind.name());
+    if std::fs::metadata(&path).is_err() {
+        return remove_sysv_by_scan(kind);
+    }
     let mut removed = 0;
-    // Objects created while the list was read (nothing should run now) are caught by a second pass.
+    // A second pass catches objects created while the list was read (nothing should run now).
     for _ in 0..3 {
-        let objects = list_sysv(kind);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let objects = parse_sysvipc(&text, kind.id_column());
         if objects.is_empty() {
             break;
         }
         for obj in &objects {
-            let res = match kind.rmid(obj.id) {
-                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                    as_euid(obj.uid, || kind.rmid(obj.id))
-                        .or_else(|_| as_euid(obj.cuid, || kind.rmid(obj.id)))
-                }
-                other => other,
-            };
-            match res {
-                Ok(true) => removed += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    return Err(format!(
-                        "cannot remove System V {} {}: {e}",
-                        kind.name(),
-                        obj.id
-                    ))
-                }
-            }
+            removed += u64::from(remove_one(kind, obj.id, &[obj.uid, obj.cuid])?);
         }
     }
     Ok(removed)
+}
+
+/// Ids handed out since the last RESET are scanned, at most this many at once; more and RESET
+/// fails (the host then destroys the sandbox instead of reusing it).
+const MAX_SCAN_IDS: i64 = 1 << 20;
+
+/// Where /proc/sysvipc is missing (gVisor), the objects cannot be listed, and the *_INFO and
+/// *_STAT calls do not enumerate them either. gVisor hands out ids of each kind in increasing
+/// order (the last one used plus one), so a private object created now gets an id above every
+/// existing one; every object that existed at the previous RESET was removed then, so only the
+/// ids between the previous probe and this one can be in use.
+fn remove_sysv_by_scan(kind: SysV) -> Result<u64, String> {
+    static LAST_PROBE: std::sync::Mutex<[i64; 3]> = std::sync::Mutex::new([-1; 3]);
+    let mut last = LAST_PROBE.lock().unwrap_or_else(|p| p.into_inner());
+    let probe = kind
+        .create_probe()
+        .map_err(|e| format!("cannot create a System V {} to scan ids: {e}", kind.name()))?;
+    let _ = kind.rmid(probe);
+    let from = last[kind.index()] + 1;
+    let to = i64::from(probe);
+    if to < from || to - from > MAX_SCAN_IDS {
+        // Ids wrapped around, or too many to scan: cannot vouch for the namespace being empty.
+        return Err(format!(
+            "System V {} ids jumped from {from} to {to}: not scanned",
+            kind.name()
+        ));
+    }
+    let uids = command_uids();
+    let mut removed = 0;
+    for id in from..to {
+        let id = id as libc::c_int;
+        if !kind.exists(id) {
+            continue;
+        }
+        // gVisor answers IPC_RMID from a uid that is neither owner nor creator with success and
+        // leaves the object (a semaphore set then cannot be removed at all), so the owner is
+        // found first (IPC_STAT, as root or as a uid commands ran as) and asked first, and
+        // every attempt is checked.
+        let owner = kind.owners(id).or_else(|| {
+            uids.iter()
+                .find_map(|&u| as_euid(u, || Ok(kind.owners(id))).ok().flatten())
+        });
+        let mut candidates: Vec<libc::uid_t> = owner.map(|(u, c)| vec![u, c]).unwrap_or_default();
+        candidates.extend(&uids);
+        candidates.push(0);
+        let mut tried = Vec::new();
+        for uid in candidates {
+            if tried.contains(&uid) {
+                continue;
+            }
+            tried.push(uid);
+            let _ = as_euid(uid, || kind.rmid(id));
+            if !kind.exists(id) {
+                removed += 1;
+                break;
+            }
+        }
+        if kind.exists(id) {
+            return Err(format!(
+                "cannot remove System V {} {id} (tried uids {tried:?})",
+                kind.name()
+            ));
+        }
+    }
+    last[kind.index()] = to;
+    Ok(removed)
+}
+
+/// IPC_RMID of one object; Ok(false) when it was already gone. The agent in a container is root
+/// without CAP_SYS_ADMIN, and IPC_RMID wants the caller's effective uid to be the object's owner
+/// or creator: on EPERM it takes each candidate uid for this thread only (`as_euid`) in turn.
+fn remove_one(kind: SysV, id: libc::c_int, owners: &[libc::uid_t]) -> Result<bool, String> {
+    let mut res = kind.rmid(id);
+    for &uid in owners {
+        match &res {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => res = as_euid(uid, || kind.rmid(id)),
+            _ => break,
+        }
+    }
+    res.map_err(|e| format!("cannot remove System V {} {id}: {e}", kind.name()))
+}
+
+/// The uids commands ran as (EXEC `uid`, else the agent's own): the owners that objects found
+/// without /proc/sysvipc most likely have.
+fn command_uids() -> Vec<libc::uid_t> {
+    let mut uids: Vec<libc::uid_t> = COMMAND_UIDS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    uids.sort_unstable();
+    uids
+}
+
+static COMMAND_UIDS: std::sync::Mutex<Vec<libc::uid_t>> = std::sync::Mutex::new(Vec::new());
+
+/// Called by EXEC with the uid a command runs as.
+pub fn note_command_uid(uid: Option<u32>) {
+    // SAFETY: geteuid cannot fail.
+    let uid = uid.unwrap_or_else(|| unsafe { libc::geteuid() });
+    let mut uids = COMMAND_UIDS.lock().unwrap_or_else(|p| p.into_inner());
+    if !uids.contains(&uid) && uids.len() < 64 {
+        uids.push(uid);
+    }
 }
 
 /// Runs `f` with this thread's effective uid set to `uid`, then restores it. The raw system call
@@ -331,8 +414,9 @@ fn as_euid<T>(uid: libc::uid_t, f: impl FnOnce() -> io::Result<T>) -> io::Result
     if old != 0 || uid == old {
         return f();
     }
-    let keep = libc::uid_t::MAX; // -1: leave unchanged
-                                 // SAFETY: setresuid takes integers only.
+    // -1 leaves a uid unchanged.
+    let keep = libc::uid_t::MAX;
+    // SAFETY: setresuid takes integers only.
     if unsafe { libc::syscall(libc::SYS_setresuid, keep, uid, keep) } != 0 {
         return Err(io::Error::last_os_error());
     }
