@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
 
-port=${FAAS_GATEWAY_PORT:-8080}
-node bin/dist/main.js serve &
+# The port as faas itself reads it (.env and the environment); a bad configuration stops here, with
+# the one-line message `faas config` prints.
+port=$(node bin/faas.mjs config | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).gateway.port)}catch{process.exit(1)}})')
+# `faas serve`, as the set-up put it on the PATH; run through this checkout's own copy so that another
+# checkout's link cannot be picked up.
+node bin/faas.mjs serve &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
 

@@ -103,6 +103,14 @@ command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https
 bash guest-agent/build.sh >/dev/null
 log "building"
 npx tsc -b
+# The `faas` command (bin/package.json "bin": bin/faas.mjs) on the PATH, pointing at this checkout.
+# npm link replaces an older link, so running the set-up again (or from another checkout) is safe.
+log "linking the faas command onto the PATH (npm link -w bin)"
+npm link -w bin --no-audit --no-fund --loglevel=error >/dev/null
+faas_bin="$(npm prefix -g)/bin/faas"
+if [ "$(command -v faas || true)" != "$faas_bin" ]; then
+  log "note: $faas_bin is not first on this shell's PATH; run it as $faas_bin or add $(dirname "$faas_bin") to PATH"
+fi
 log "building runtime images"
 bash tools/images/build-images.sh
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from './config.js';
+import { AGENT_MAX_OUTPUT_BYTES, defaultMaxBodyBytes, editDistance, loadConfig, nearest, redactConfig } from './config.js';
 import { FaasError } from './errors.js';
+
+const MIB = 1024 * 1024;
 
 function configError(env: Record<string, string>, mentions: RegExp) {
   assert.throws(
@@ -35,7 +37,7 @@ describe('loadConfig', () => {
   it('names the bad variable and the fix', () => {
     configError({ FAAS_GATEWAY_PORT: 'abc' }, /FAAS_GATEWAY_PORT="abc".*integer/);
     configError({ FAAS_GATEWAY_PORT: '70000' }, /FAAS_GATEWAY_PORT/);
-    configError({ FAAS_EXECUTOR_TYPE: 'lambda' }, /FAAS_EXECUTOR_TYPE.*docker, gvisor, qemu, firecracker/);
+    configError({ FAAS_EXECUTOR_TYPE: 'lambda' }, /FAAS_EXECUTOR_TYPE.*docker, gvisor, qemu or firecracker/);
     configError({ FAAS_ALLOWED_EXECUTORS: 'docker,xen' }, /FAAS_ALLOWED_EXECUTORS.*xen/);
     configError({ DOCKER_HOST: 'ssh://box' }, /DOCKER_HOST/);
     configError({ FAAS_SANDBOX_USER: '0:0' }, /root/);
@@ -50,8 +52,108 @@ describe('loadConfig', () => {
     configError({ FAAS_EXECUTOR_TYPE: 'firecracker' }, /FAAS_FC_BINARY_PATH/);
     configError(
       { FAAS_EXECUTOR_TYPE: 'firecracker', FAAS_FC_BINARY_PATH: '/bin/sh', FAAS_FC_KERNEL_PATH: '/nonexistent/vmlinux' },
-      /FAAS_FC_KERNEL_PATH=\/nonexistent\/vmlinux: no such file.*rootfs/,
+      /FAAS_FC_KERNEL_PATH="\/nonexistent\/vmlinux" \(from the environment\): no such file.*npm run kernel/,
     );
+  });
+});
+
+describe('configuration messages', () => {
+  it('name the source, the variable, the bad value and the accepted values', () => {
+    configError(
+      { FAAS_GATEWAY_PORT: 'abc' },
+      /^FAAS_GATEWAY_PORT="abc" \(from the environment\) is invalid: use an integer from 0 to 65535$/,
+    );
+    assert.throws(
+      () => loadConfig({ FAAS_POOL_MODE: 'reus' }, 2, { sources: { FAAS_POOL_MODE: '/srv/faas/.env:4' } }),
+      (e: unknown) =>
+        e instanceof FaasError &&
+        e.message === 'FAAS_POOL_MODE="reus" (from /srv/faas/.env:4) is invalid: use single-use, reuse or off (did you mean "reuse"?)',
+    );
+  });
+  it('suggest the nearest known name for a typo', () => {
+    configError({ FAAS_POOL_MOD: 'reuse' }, /unknown variable FAAS_POOL_MOD \(from the environment\): did you mean FAAS_POOL_MODE\?/);
+    configError({ FAAS_GATEWAY_PROT: '1' }, /did you mean FAAS_GATEWAY_PORT\?/);
+    configError({ FAAS_LOGLEVEL: 'info' }, /did you mean FAAS_LOG_LEVEL\?/);
+    configError({ faas_pool_mode: 'reuse' }, /faas_pool_mode.*upper case.*FAAS_POOL_MODE/);
+    configError({ FAAS_EXECUTOR_TYPE: 'dokcer' }, /did you mean "docker"\?/);
+    configError({ FAAS_ALLOWED_EXECUTORS: 'docker,gviser' }, /"gviser".*did you mean "gvisor"\?/);
+    // Far from every known name: no suggestion, but the list of variables.
+    configError({ FAAS_ZZZZZZZZZZZZ: '1' }, /unknown variable FAAS_ZZZZZZZZZZZZ \(from the environment\): every supported/);
+  });
+  it('only flag unknown non-FAAS names that come from a .env file', () => {
+    assert.doesNotThrow(() => loadConfig({ GATEWAY_PORT: '1', HOME: '/root' }, 2));
+    assert.throws(
+      () => loadConfig({ GATEWAY_PORT: '1' }, 2, { sources: { GATEWAY_PORT: '.env:1' } }),
+      /unknown variable GATEWAY_PORT \(from .env:1\): did you mean FAAS_GATEWAY_PORT\?/,
+    );
+    assert.doesNotThrow(() => loadConfig({ TMPDIR: '/var/tmp' }, 2, { sources: { TMPDIR: '.env:1' } }));
+  });
+  it('reject a bad log filter as a configuration error (FAAS_LOG_LEVEL=verbose, any bad RUST_LOG)', () => {
+    configError(
+      { FAAS_LOG_LEVEL: 'verbose' },
+      /FAAS_LOG_LEVEL="verbose" \(from the environment\) is invalid: unknown level "verbose".*did you mean "debug"/,
+    );
+    configError({ RUST_LOG: 'info,gateway=loud' }, /RUST_LOG="info,gateway=loud".*unknown level "loud".*FAAS_LOG_LEVEL/);
+    configError({ RUST_LOG: '=debug' }, /RUST_LOG.*names no component/);
+    assert.equal(loadConfig({ RUST_LOG: 'warn,gateway=debug' }, 2).logFilter, 'warn,gateway=debug');
+    assert.equal(loadConfig({ FAAS_LOG_LEVEL: 'debug', RUST_LOG: 'nonsense' }, 2).logFilter, 'debug');
+  });
+  it('treat an empty value as unset', () => {
+    assert.equal(loadConfig({ FAAS_POOL_MODE: '', FAAS_GATEWAY_PORT: ' ' }, 2).pool.mode, 'single-use');
+  });
+});
+
+describe('body and payload limits', () => {
+  it('derive the body limit from the payload limit, so an oversized payload is reported as one', () => {
+    const config = loadConfig({}, 2);
+    assert.equal(config.maxPayloadBytes, 6 * MIB);
+    // 6 MiB in base64 is exactly 8 MiB; env_vars 256 KiB + command 128 KiB + 64 KiB for the rest.
+    assert.equal(config.gateway.maxBodyBytes, 8 * MIB + 448 * 1024);
+    assert.equal(defaultMaxBodyBytes(6 * MIB), 8 * MIB + 448 * 1024);
+    const overBody = JSON.stringify({
+      image: 'faas/busybox:latest',
+      command: ['cat'],
+      payload_base64: Buffer.alloc(6 * MIB + 1).toString('base64'),
+    });
+    assert.ok(Buffer.byteLength(overBody) < config.gateway.maxBodyBytes, 'a payload one byte over the limit reaches validation');
+    assert.equal(loadConfig({ FAAS_MAX_PAYLOAD_BYTES: '3' }, 2).gateway.maxBodyBytes, 4 + 448 * 1024);
+  });
+  it('keep FAAS_MAX_BODY_BYTES as an explicit override, refused when an oversized payload could not reach validation', () => {
+    assert.equal(loadConfig({ FAAS_MAX_BODY_BYTES: String(16 * MIB) }, 2).gateway.maxBodyBytes, 16 * MIB);
+    assert.equal(loadConfig({ FAAS_MAX_BODY_BYTES: '4096', FAAS_MAX_PAYLOAD_BYTES: '1024' }, 2).gateway.maxBodyBytes, 4096);
+    configError(
+      { FAAS_MAX_BODY_BYTES: String(8 * MIB) },
+      /FAAS_MAX_BODY_BYTES="8388608" \(from the environment\) is too small.*Unset FAAS_MAX_BODY_BYTES/,
+    );
+  });
+  it('bound FAAS_MAX_OUTPUT_BYTES by what the guest agent protocol carries (8 MiB per stream)', () => {
+    assert.equal(AGENT_MAX_OUTPUT_BYTES, 8 * MIB);
+    assert.equal(loadConfig({ FAAS_MAX_OUTPUT_BYTES: String(8 * MIB) }, 2).defaultLimits.outputBytes, 8 * MIB);
+    configError(
+      { FAAS_MAX_OUTPUT_BYTES: String(16 * MIB) },
+      /FAAS_MAX_OUTPUT_BYTES="16777216".*from 1024 to 8388608.*guest agent protocol/,
+    );
+  });
+});
+
+describe('redactConfig', () => {
+  it('masks credentials in URLs and fields named like secrets', () => {
+    const config = loadConfig({ DOCKER_HOST: 'tcp://admin:hunter2@10.0.0.5:2376' }, 2);
+    const printed = JSON.stringify(redactConfig(config));
+    assert.ok(!printed.includes('hunter2'), printed);
+    assert.match(printed, /tcp:\/\/\[redacted\]@10\.0\.0\.5:2376/);
+    assert.deepEqual(redactConfig({ operator: { privateKey: '0xabc', rpcUrl: 'http://x' } } as never), {
+      operator: { privateKey: '[redacted]', rpcUrl: 'http://x' },
+    });
+  });
+});
+
+describe('editDistance and nearest', () => {
+  it('count swaps of neighbours as one edit and ignore case', () => {
+    assert.equal(editDistance('dokcer', 'docker'), 1);
+    assert.equal(editDistance('REUSE', 'reuse'), 0);
+    assert.equal(nearest('FAAS_POOL_MOD', ['FAAS_POOL_MODE', 'FAAS_POOL_MIN_IDLE']), 'FAAS_POOL_MODE');
+    assert.equal(nearest('xyz', ['docker', 'qemu']), undefined);
   });
 });
 

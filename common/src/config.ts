@@ -8,6 +8,11 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaasError } from './errors.js';
+import { parseLogFilter } from './log.js';
+
+// The strict .env reader is part of configuration; re-exported here so the package index stays as it is.
+export { type DotenvEntry, type DotenvFile, mergeDotenv, parseDotenv, readDotenv } from './dotenv.js';
+
 import { EXECUTOR_KINDS, type ExecutorKind, isExecutorKind, type ResourceLimits } from './types.js';
 import type { ValidationPolicy } from './validation.js';
 
@@ -66,7 +71,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_ALLOWED_EXECUTORS: 'comma-separated executors a request may pick with "executor" (default: only FAAS_EXECUTOR_TYPE)',
   FAAS_GATEWAY_HOST: 'address the gateway binds (default 127.0.0.1)',
   FAAS_GATEWAY_PORT: 'port the gateway listens on (default 8080; 0 picks a free port)',
-  FAAS_MAX_BODY_BYTES: 'largest accepted request body (default 8 MiB)',
+  FAAS_MAX_BODY_BYTES:
+    'largest accepted request body (default: derived from FAAS_MAX_PAYLOAD_BYTES, its base64 size plus 448 KiB for env_vars, command and the other fields; 8 MiB + 448 KiB for the default payload limit)',
   FAAS_REQUEST_TIMEOUT_MS: 'time a client has to send a whole request (headers and body); slower clients get 408 (default 10000)',
   FAAS_LOG_LEVEL: 'log filter, RUST_LOG syntax: "info" or "warn,gateway=debug" (default info; RUST_LOG is read too)',
   FAAS_IMAGE_PULL: '"auto" pulls images missing locally when a registry is reachable, "never" does not (default auto)',
@@ -95,7 +101,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_MAX_QUEUE: 'invocations waiting for a slot before 429 (default 64)',
   FAAS_SHUTDOWN_GRACE_MS: 'time in-flight invocations get to finish on SIGTERM (default 30000)',
   FAAS_MAX_PAYLOAD_BYTES: 'largest decoded stdin payload (default 6 MiB)',
-  FAAS_MAX_OUTPUT_BYTES: 'cap on each captured output stream, stdout and stderr (default 1 MiB)',
+  FAAS_MAX_OUTPUT_BYTES:
+    'cap on each captured output stream, stdout and stderr (default 1 MiB; at most 8 MiB, what the guest agent protocol carries)',
   FAAS_DEFAULT_MEMORY_MB: 'memory limit of a sandbox (default 256)',
   FAAS_MAX_MEMORY_MB: 'largest limits.memory_mb a request may ask for (default 2048)',
   FAAS_DEFAULT_CPUS: 'CPU quota of a sandbox in cores (default 1)',
@@ -113,171 +120,390 @@ const RENAMED: Record<string, string> = {
   FAAS_CONCURRENCY: 'FAAS_MAX_CONCURRENCY',
 };
 
-function configError(message: string): never {
-  throw new FaasError('FAAS_ERR_CONFIG', message);
+/** Variables without the FAAS_ prefix that the platform reads (the design document's names). */
+export const OTHER_VARIABLES: Record<string, string> = {
+  DOCKER_HOST: 'Docker engine address: unix:///var/run/docker.sock (default) or tcp://host:port',
+  RUST_LOG: 'log filter, read when FAAS_LOG_LEVEL is unset',
+};
+
+/**
+ * The most the guest agent protocol carries per output stream (docs/guest-agent-protocol.md;
+ * MAX_OUTPUT_BYTES in executor/src/agent/client.ts, which common cannot import).
+ */
+export const AGENT_MAX_OUTPUT_BYTES = 8 * MIB;
+
+/**
+ * Room in a request body for everything but the payload: env_vars (256 KiB), command (128 KiB)
+ * and 64 KiB for the other fields and JSON escaping. See `defaultMaxBodyBytes`.
+ */
+export const BODY_ROOM_BYTES = 256 * 1024 + 128 * 1024 + 64 * 1024;
+
+/** Smallest explicit FAAS_MAX_BODY_BYTES: a payload one byte over the limit must still reach validation. */
+function minimumBodyBytes(maxPayloadBytes: number): number {
+  return base64Length(maxPayloadBytes + 1) + 1024;
 }
 
-function readInt(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isInteger(value) || value < min || value > max) {
-    configError(`${name}="${raw}" is invalid: use an integer from ${min} to ${max}`);
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/**
+ * The default body limit: a request carrying the largest payload (base64) plus the largest env and
+ * command still fits, so an oversized payload is answered FAAS_ERR_PAYLOAD_TOO_LARGE, never
+ * FAAS_ERR_BODY_TOO_LARGE. 8 MiB + 448 KiB for the default 6 MiB payload.
+ */
+export function defaultMaxBodyBytes(maxPayloadBytes: number): number {
+  return base64Length(maxPayloadBytes) + BODY_ROOM_BYTES;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off', 'silent'];
+/** Level names from other loggers, mapped to ours for "did you mean". */
+const LEVEL_ALIASES: Record<string, string> = {
+  verbose: 'debug',
+  warning: 'warn',
+  err: 'error',
+  critical: 'fatal',
+  none: 'off',
+  quiet: 'off',
+};
+
+/**
+ * Edit distance (optimal string alignment: insertions, deletions, substitutions and swaps of two
+ * neighbours each cost 1), case-insensitive.
+ */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => [i, ...new Array<number>(t.length).fill(0)]);
+  for (let j = 1; j <= t.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= s.length; i++) {
+    const row = d[i] as number[];
+    const prev = d[i - 1] as number[];
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) {
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+    }
   }
-  return value;
+  return (d[s.length] as number[])[t.length] as number;
 }
 
-function readNumber(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isFinite(value) || value < min || value > max) {
-    configError(`${name}="${raw}" is invalid: use a number from ${min} to ${max}`);
+/** The candidate closest to `word`, if it is close enough to be a typo of it. */
+export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(word, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
   }
-  return value;
+  const allowed = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  return bestDistance <= allowed ? best : undefined;
 }
 
-function requireFile(name: string, path: string | undefined, howToBuild: string): string {
-  if (!path) configError(`${name} is required when FAAS_EXECUTOR_TYPE=firecracker: ${howToBuild}`);
+function didYouMean(word: string, candidates: Iterable<string>, aliases: Record<string, string> = {}): string {
+  const match = aliases[word.trim().toLowerCase()] ?? nearest(word.trim(), candidates);
+  return match !== undefined && match !== word ? ` (did you mean "${match}"?)` : '';
+}
+
+function configError(message: string, details?: Record<string, unknown>): never {
+  throw new FaasError('FAAS_ERR_CONFIG', message, details ? { details } : undefined);
+}
+
+/**
+ * Reads variables and reports a bad one with where it was set: "the environment", or the `.env`
+ * file and line (`sources`, filled by `mergeDotenv`).
+ */
+class Variables {
+  constructor(
+    private readonly env: Record<string, string | undefined>,
+    private readonly sources: Record<string, string>,
+  ) {}
+
+  /** The trimmed value, or undefined when unset or empty (an empty value means the default). */
+  get(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  /** "the environment" or "FILE:LINE". */
+  source(name: string): string {
+    return this.sources[name] ?? 'the environment';
+  }
+
+  /** `NAME="value" (from SOURCE)`: what every message about a variable starts with. */
+  describe(name: string): string {
+    return `${name}="${this.env[name] ?? ''}" (from ${this.source(name)})`;
+  }
+
+  fail(name: string, fix: string): never {
+    configError(`${this.describe(name)} is invalid: ${fix}`, { variable: name, value: this.env[name], source: this.source(name) });
+  }
+
+  int(name: string, fallback: number, min: number, max: number, why = ''): number {
+    const raw = this.get(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^[+-]?[0-9]+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      this.fail(name, `use an integer from ${min} to ${max}${why}`);
+    }
+    return value;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.get(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(raw) || !Number.isFinite(value) || value < min || value > max) {
+      this.fail(name, `use a number from ${min} to ${max}`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, accepted: readonly T[], aliases: Record<string, T> = {}): T {
+    const raw = this.get(name);
+    if (raw === undefined) return fallback;
+    const value = raw.toLowerCase();
+    if ((accepted as readonly string[]).includes(value)) return value as T;
+    if (aliases[value] !== undefined) return aliases[value];
+    this.fail(name, `use ${orList(accepted)}${didYouMean(raw, accepted)}`);
+  }
+}
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+/** Where to read how to set up Firecracker; checked to exist by common/src/doc-links.test.ts. */
+const FIRECRACKER_DOCS = 'docs/microvm.md "Running with Firecracker (KVM hosts)"';
+
+function requireFile(vars: Variables, name: string, howToFix: string): string {
+  const path = vars.get(name);
+  if (!path) {
+    configError(`${name} is not set, and the firecracker executor needs it (FAAS_EXECUTOR_TYPE or FAAS_ALLOWED_EXECUTORS): ${howToFix}`, {
+      variable: name,
+    });
+  }
   if (!existsSync(path) || !statSync(path).isFile()) {
-    configError(`${name}=${path}: no such file. ${howToBuild}`);
+    configError(`${vars.describe(name)}: no such file. ${howToFix}`, { variable: name, value: path, source: vars.source(name) });
   }
   return path;
 }
 
-function parseExecutorList(raw: string, name: string): ExecutorKind[] {
+function parseExecutorList(vars: Variables, name: string): ExecutorKind[] {
+  const raw = vars.get(name);
+  if (raw === undefined) return [];
   const list = raw
     .split(',')
-    .map((s) => s.trim())
+    .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   for (const item of list) {
-    if (!isExecutorKind(item)) configError(`${name} lists "${item}": use any of ${EXECUTOR_KINDS.join(', ')}`);
+    if (!isExecutorKind(item)) {
+      configError(
+        `${vars.describe(name)} lists "${item}": use any of ${EXECUTOR_KINDS.join(', ')}, comma-separated${didYouMean(item, EXECUTOR_KINDS)}`,
+        {
+          variable: name,
+          value: raw,
+          source: vars.source(name),
+        },
+      );
+    }
   }
   return [...new Set(list)] as ExecutorKind[];
 }
 
-export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1): Readonly<Config> {
+/** Rejects names the platform does not read, suggesting the nearest one it does. */
+function checkNames(env: Record<string, string | undefined>, sources: Record<string, string>): void {
+  const known = [...Object.keys(CONFIG_VARIABLES), ...Object.keys(OTHER_VARIABLES)];
   for (const name of Object.keys(env)) {
-    if (!name.startsWith('FAAS_')) continue;
-    if (RENAMED[name]) configError(`${name} is not supported: use ${RENAMED[name]} instead`);
+    const source = sources[name] ?? 'the environment';
+    const upper = name.toUpperCase();
+    if (upper.startsWith('FAAS_') && name !== upper) {
+      configError(`${name} (from ${source}): variable names are upper case: use ${upper}`, { variable: name, source });
+    }
+    if (!name.startsWith('FAAS_')) {
+      // The environment holds many unrelated variables; a .env file holds the platform's own, so a
+      // name there that is one typo away from a known one (or lacks the FAAS_ prefix) is a mistake.
+      if (sources[name] === undefined || known.includes(name)) continue;
+      const match = CONFIG_VARIABLES[`FAAS_${name}`] !== undefined ? `FAAS_${name}` : nearest(name, known);
+      if (match) configError(`unknown variable ${name} (from ${source}): did you mean ${match}?`, { variable: name, source });
+      continue;
+    }
+    if (RENAMED[name]) configError(`${name} (from ${source}) is not supported: use ${RENAMED[name]} instead`, { variable: name, source });
     if (!(name in CONFIG_VARIABLES)) {
-      configError(`unknown variable ${name}: the supported FAAS_* variables are listed in docs/CONFIGURATION.md`);
+      const match = nearest(name, Object.keys(CONFIG_VARIABLES));
+      configError(
+        `unknown variable ${name} (from ${source}): ${match ? `did you mean ${match}? ` : ''}every supported FAAS_* variable is listed in docs/CONFIGURATION.md`,
+        { variable: name, source },
+      );
     }
   }
+}
 
-  const executorRaw = (env.FAAS_EXECUTOR_TYPE ?? 'docker').trim().toLowerCase();
-  if (!isExecutorKind(executorRaw)) {
-    configError(`FAAS_EXECUTOR_TYPE="${executorRaw}" is invalid: use one of ${EXECUTOR_KINDS.join(', ')}`);
+/** Checks a RUST_LOG-style filter ("info", "warn,gateway=debug") the way `parseLogFilter` reads it. */
+function readLogFilter(vars: Variables): string {
+  const name = vars.get('FAAS_LOG_LEVEL') !== undefined ? 'FAAS_LOG_LEVEL' : 'RUST_LOG';
+  const filter = vars.get(name);
+  if (filter === undefined) return 'info';
+  const fix = `use trace, debug, info, warn, error or off, optionally per component as "warn,gateway=debug"${
+    name === 'RUST_LOG' ? ' (or set FAAS_LOG_LEVEL, which takes precedence over RUST_LOG)' : ''
+  }`;
+  for (const part of filter
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const component = eq < 0 ? undefined : part.slice(0, eq).trim();
+    const level = (eq < 0 ? part : part.slice(eq + 1)).trim();
+    if (component !== undefined && !/^[A-Za-z0-9_:.-]+$/.test(component)) {
+      vars.fail(name, `"${part}" names no component: ${fix}`);
+    }
+    if (!LOG_LEVELS.includes(level.toLowerCase())) {
+      vars.fail(name, `unknown level "${level}": ${fix}${didYouMean(level, LOG_LEVELS.slice(0, 7), LEVEL_ALIASES)}`);
+    }
   }
-  const executorType = executorRaw;
-  const allowed = env.FAAS_ALLOWED_EXECUTORS ? parseExecutorList(env.FAAS_ALLOWED_EXECUTORS, 'FAAS_ALLOWED_EXECUTORS') : [];
+  try {
+    parseLogFilter(filter);
+  } catch (err) {
+    vars.fail(name, `${(err as Error).message}`);
+  }
+  return filter;
+}
+
+export interface LoadConfigOptions {
+  /** Where variables that did not come from the environment were set ("FILE:LINE"), for messages. */
+  sources?: Record<string, string>;
+}
+
+export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1, options: LoadConfigOptions = {}): Readonly<Config> {
+  const sources = options.sources ?? {};
+  checkNames(env, sources);
+  const vars = new Variables(env, sources);
+
+  const executorType = vars.oneOf<ExecutorKind>('FAAS_EXECUTOR_TYPE', 'docker', EXECUTOR_KINDS);
+  const allowed = parseExecutorList(vars, 'FAAS_ALLOWED_EXECUTORS');
   if (!allowed.includes(executorType)) allowed.unshift(executorType);
 
-  const host = (env.FAAS_GATEWAY_HOST ?? '127.0.0.1').trim();
-  if (host === '') configError('FAAS_GATEWAY_HOST is empty: use an address such as 127.0.0.1 or 0.0.0.0');
+  const host = vars.get('FAAS_GATEWAY_HOST') ?? '127.0.0.1';
+  if (/\s|\//.test(host)) vars.fail('FAAS_GATEWAY_HOST', 'use an address such as 127.0.0.1 or 0.0.0.0');
 
-  const imagePull = (env.FAAS_IMAGE_PULL ?? 'auto').trim();
-  if (imagePull !== 'auto' && imagePull !== 'never') configError(`FAAS_IMAGE_PULL="${imagePull}" is invalid: use auto or never`);
+  const imagePull = vars.oneOf('FAAS_IMAGE_PULL', 'auto', ['auto', 'never'] as const);
 
-  const sandboxUser = (env.FAAS_SANDBOX_USER ?? '65534:65534').trim();
+  const sandboxUser = vars.get('FAAS_SANDBOX_USER') ?? '65534:65534';
   if (!/^[0-9]+(?::[0-9]+)?$/.test(sandboxUser)) {
-    configError(`FAAS_SANDBOX_USER="${sandboxUser}" is invalid: use numeric uid:gid such as 65534:65534`);
+    vars.fail('FAAS_SANDBOX_USER', 'use a numeric uid:gid such as 65534:65534');
   }
-  if (/^0(?::|$)/.test(sandboxUser)) {
-    configError('FAAS_SANDBOX_USER=0 would run untrusted code as root: use a non-zero uid such as 65534:65534');
+  if (/^0+(?::|$)/.test(sandboxUser)) {
+    vars.fail('FAAS_SANDBOX_USER', 'uid 0 would run untrusted code as root: use a non-zero uid such as 65534:65534');
   }
 
-  const dockerHost = (env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').trim();
+  const dockerHost = vars.get('DOCKER_HOST') ?? 'unix:///var/run/docker.sock';
   if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:[0-9]+\/?|http:\/\/[^/]+:[0-9]+\/?)$/.test(dockerHost)) {
-    configError(`DOCKER_HOST="${dockerHost}" is invalid: use unix:///path/to/docker.sock or tcp://host:port`);
+    vars.fail('DOCKER_HOST', 'use unix:///path/to/docker.sock or tcp://host:port');
   }
 
-  const kernelPath = env.FAAS_FC_KERNEL_PATH?.trim() || undefined;
+  const kernelPath = vars.get('FAAS_FC_KERNEL_PATH');
   let firecracker: FirecrackerConfig | undefined;
   if (allowed.includes('firecracker')) {
-    const hint =
-      'build it with `npm run rootfs -- --kernel` / `npm run rootfs -- --image IMAGE` (tools/firecracker-rootfs-builder) or see README "MicroVMs"';
     firecracker = {
-      binaryPath: requireFile(
-        'FAAS_FC_BINARY_PATH',
-        env.FAAS_FC_BINARY_PATH?.trim(),
-        'install Firecracker (see README "MicroVMs") and point this at its binary',
+      binaryPath: requireFile(vars, 'FAAS_FC_BINARY_PATH', `install Firecracker and point this at its binary: see ${FIRECRACKER_DOCS}`),
+      kernelPath: requireFile(
+        vars,
+        'FAAS_FC_KERNEL_PATH',
+        `build the kernel with \`npm run kernel\` (.cache/kernel/vmlinux): see ${FIRECRACKER_DOCS}`,
       ),
-      kernelPath: requireFile('FAAS_FC_KERNEL_PATH', kernelPath, hint),
-      rootfsPath: requireFile('FAAS_FC_ROOTFS_PATH', env.FAAS_FC_ROOTFS_PATH?.trim(), hint),
-      jailerPath: env.FAAS_FC_JAILER_PATH?.trim()
-        ? requireFile('FAAS_FC_JAILER_PATH', env.FAAS_FC_JAILER_PATH.trim(), 'point this at the jailer binary shipped with Firecracker')
+      rootfsPath: requireFile(
+        vars,
+        'FAAS_FC_ROOTFS_PATH',
+        `build one with \`npm run rootfs -- --image faas/busybox:latest --output .cache/rootfs/busybox.ext4\`: see ${FIRECRACKER_DOCS}`,
+      ),
+      jailerPath: vars.get('FAAS_FC_JAILER_PATH')
+        ? requireFile(vars, 'FAAS_FC_JAILER_PATH', `point this at the jailer binary shipped with Firecracker: see ${FIRECRACKER_DOCS}`)
         : undefined,
     };
   }
 
-  const defaultTimeoutMs = readInt(env, 'FAAS_DEFAULT_TIMEOUT_MS', 30_000, 1, 3_600_000);
-  const maxTimeoutMs = readInt(env, 'FAAS_MAX_TIMEOUT_MS', 300_000, 1, 3_600_000);
+  const defaultTimeoutMs = vars.int('FAAS_DEFAULT_TIMEOUT_MS', 30_000, 1, 3_600_000);
+  const maxTimeoutMs = vars.int('FAAS_MAX_TIMEOUT_MS', 300_000, 1, 3_600_000);
   if (defaultTimeoutMs > maxTimeoutMs) {
     configError(
-      `FAAS_DEFAULT_TIMEOUT_MS=${defaultTimeoutMs} exceeds FAAS_MAX_TIMEOUT_MS=${maxTimeoutMs}: lower the default or raise the maximum`,
+      `${vars.describe('FAAS_DEFAULT_TIMEOUT_MS')} exceeds ${vars.describe('FAAS_MAX_TIMEOUT_MS')}: lower the default or raise the maximum`,
+      { variable: 'FAAS_DEFAULT_TIMEOUT_MS' },
     );
   }
-  const maxMemoryMb = readInt(env, 'FAAS_MAX_MEMORY_MB', 2048, 16, 1_048_576);
-  const maxCpus = readNumber(env, 'FAAS_MAX_CPUS', Math.max(1, hostCpus), 0.01, 1024);
-  const maxPids = readInt(env, 'FAAS_MAX_PIDS', 1024, 1, 1_000_000);
-  const defaultMemoryMb = readInt(env, 'FAAS_DEFAULT_MEMORY_MB', Math.min(256, maxMemoryMb), 16, maxMemoryMb);
-  const defaultCpus = readNumber(env, 'FAAS_DEFAULT_CPUS', Math.min(1, maxCpus), 0.01, maxCpus);
-  const defaultPids = readInt(env, 'FAAS_DEFAULT_PIDS', Math.min(128, maxPids), 1, maxPids);
-  const maxBodyBytes = readInt(env, 'FAAS_MAX_BODY_BYTES', 8 * MIB, 1024, 1024 * MIB);
-  const maxPayloadBytes = readInt(env, 'FAAS_MAX_PAYLOAD_BYTES', 6 * MIB, 0, 1024 * MIB);
-  if (Math.ceil(maxPayloadBytes / 3) * 4 > maxBodyBytes) {
+  const maxMemoryMb = vars.int('FAAS_MAX_MEMORY_MB', 2048, 16, 1_048_576);
+  const maxCpus = vars.number('FAAS_MAX_CPUS', Math.max(1, hostCpus), 0.01, 1024);
+  const maxPids = vars.int('FAAS_MAX_PIDS', 1024, 1, 1_000_000);
+  const defaultMemoryMb = vars.int('FAAS_DEFAULT_MEMORY_MB', Math.min(256, maxMemoryMb), 16, maxMemoryMb, ' (at most FAAS_MAX_MEMORY_MB)');
+  const defaultCpus = vars.number('FAAS_DEFAULT_CPUS', Math.min(1, maxCpus), 0.01, maxCpus);
+  const defaultPids = vars.int('FAAS_DEFAULT_PIDS', Math.min(128, maxPids), 1, maxPids, ' (at most FAAS_MAX_PIDS)');
+  const maxPayloadBytes = vars.int('FAAS_MAX_PAYLOAD_BYTES', 6 * MIB, 0, 1024 * MIB);
+  const derivedBodyBytes = defaultMaxBodyBytes(maxPayloadBytes);
+  const maxBodyBytes = vars.int('FAAS_MAX_BODY_BYTES', derivedBodyBytes, 1024, 2048 * MIB);
+  if (vars.get('FAAS_MAX_BODY_BYTES') !== undefined && maxBodyBytes < minimumBodyBytes(maxPayloadBytes)) {
     configError(
-      `FAAS_MAX_PAYLOAD_BYTES=${maxPayloadBytes} cannot fit in FAAS_MAX_BODY_BYTES=${maxBodyBytes} once base64-encoded: raise the body limit to at least ${Math.ceil(maxPayloadBytes / 3) * 4 + 65536}`,
+      `${vars.describe('FAAS_MAX_BODY_BYTES')} is too small for FAAS_MAX_PAYLOAD_BYTES=${maxPayloadBytes}: a payload that size is ${base64Length(maxPayloadBytes)} bytes in base64, so an oversized payload would be refused as an oversized body. Unset FAAS_MAX_BODY_BYTES (it defaults to ${derivedBodyBytes}, derived from FAAS_MAX_PAYLOAD_BYTES), set it to at least ${minimumBodyBytes(maxPayloadBytes)}, or lower FAAS_MAX_PAYLOAD_BYTES to at most ${Math.max(0, Math.floor((maxBodyBytes - 1024) / 4) * 3 - 1)}`,
+      { variable: 'FAAS_MAX_BODY_BYTES', value: env.FAAS_MAX_BODY_BYTES, source: vars.source('FAAS_MAX_BODY_BYTES') },
     );
   }
-  const requestTimeoutMs = readInt(env, 'FAAS_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = vars.int('FAAS_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000);
+  const outputBytes = vars.int(
+    'FAAS_MAX_OUTPUT_BYTES',
+    MIB,
+    1024,
+    AGENT_MAX_OUTPUT_BYTES,
+    ' (8 MiB: the guest agent protocol carries at most 8 MiB per output stream, so warm sandboxes could not honour more)',
+  );
 
   const config: Config = {
     executorType,
     allowedExecutors: Object.freeze(allowed),
     gateway: {
       host,
-      port: readInt(env, 'FAAS_GATEWAY_PORT', 8080, 0, 65535),
+      port: vars.int('FAAS_GATEWAY_PORT', 8080, 0, 65535),
       maxBodyBytes,
       requestTimeoutMs,
       headersTimeoutMs: Math.min(requestTimeoutMs, 10_000),
       keepAliveTimeoutMs: 5_000,
     },
-    logFilter: (env.FAAS_LOG_LEVEL ?? env.RUST_LOG ?? 'info').trim() || 'info',
+    logFilter: readLogFilter(vars),
     dockerHost,
     imagePull,
     sandboxUser,
-    gvisorRuntime: (env.FAAS_GVISOR_RUNTIME ?? 'runsc').trim(),
+    gvisorRuntime: vars.get('FAAS_GVISOR_RUNTIME') ?? 'runsc',
     firecracker,
     qemu: {
-      binaryPath: env.FAAS_QEMU_BINARY_PATH?.trim() || 'qemu-system-x86_64',
+      binaryPath: vars.get('FAAS_QEMU_BINARY_PATH') ?? 'qemu-system-x86_64',
       kernelPath: resolve(kernelPath ?? resolve(REPO_ROOT, '.cache/kernel/vmlinux')),
-      rootfsDir: resolve(env.FAAS_ROOTFS_DIR?.trim() || resolve(REPO_ROOT, '.cache/rootfs')),
+      rootfsDir: resolve(vars.get('FAAS_ROOTFS_DIR') ?? resolve(REPO_ROOT, '.cache/rootfs')),
     },
     timeouts: { defaultMs: defaultTimeoutMs, maxMs: maxTimeoutMs },
-    agentPath: resolveAgentPath(env.FAAS_AGENT_PATH),
-    vmSnapshots: readOnOff(env, 'FAAS_VM_SNAPSHOTS'),
+    agentPath: resolveAgentPath(vars),
+    vmSnapshots: readOnOff(vars, 'FAAS_VM_SNAPSHOTS'),
     pool: {
-      mode: readPoolMode(env.FAAS_POOL_MODE),
-      minIdle: readInt(env, 'FAAS_POOL_MIN_IDLE', 2, 0, 1000),
-      maxIdle: readInt(env, 'FAAS_POOL_MAX_IDLE', 32, 0, 100_000),
-      idleMs: readInt(env, 'FAAS_POOL_IDLE_MS', 300_000, 1000, 86_400_000),
-      prewarmImages: (env.FAAS_POOL_PREWARM ?? '')
+      mode: vars.oneOf('FAAS_POOL_MODE', 'single-use', ['single-use', 'reuse', 'off'] as const),
+      minIdle: vars.int('FAAS_POOL_MIN_IDLE', 2, 0, 1000),
+      maxIdle: vars.int('FAAS_POOL_MAX_IDLE', 32, 0, 100_000),
+      idleMs: vars.int('FAAS_POOL_IDLE_MS', 300_000, 1000, 86_400_000),
+      prewarmImages: (vars.get('FAAS_POOL_PREWARM') ?? '')
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
     },
-    maxConcurrency: readInt(env, 'FAAS_MAX_CONCURRENCY', 16, 1, 10_000),
-    maxQueue: readInt(env, 'FAAS_MAX_QUEUE', 64, 0, 1_000_000),
-    shutdownGraceMs: readInt(env, 'FAAS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
+    maxConcurrency: vars.int('FAAS_MAX_CONCURRENCY', 16, 1, 10_000),
+    maxQueue: vars.int('FAAS_MAX_QUEUE', 64, 0, 1_000_000),
+    shutdownGraceMs: vars.int('FAAS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     maxPayloadBytes,
     defaultLimits: {
       memoryBytes: defaultMemoryMb * MIB,
       cpus: defaultCpus,
       pids: defaultPids,
-      tmpBytes: readInt(env, 'FAAS_TMP_SIZE_MB', 64, 1, 65536) * MIB,
-      outputBytes: readInt(env, 'FAAS_MAX_OUTPUT_BYTES', MIB, 1024, 256 * MIB),
+      tmpBytes: vars.int('FAAS_TMP_SIZE_MB', 64, 1, 65536) * MIB,
+      outputBytes,
     },
     maxLimits: { memoryBytes: maxMemoryMb * MIB, cpus: maxCpus, pids: maxPids },
   };
@@ -287,30 +513,53 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
 /** Where `guest-agent/build.sh` puts the agent, relative to the repository root. */
 export const DEFAULT_AGENT_PATH = 'guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent';
 
-function resolveAgentPath(raw: string | undefined): string | undefined {
-  const explicit = raw?.trim();
+function resolveAgentPath(vars: Variables): string | undefined {
+  const explicit = vars.get('FAAS_AGENT_PATH');
   if (explicit) {
-    if (!existsSync(explicit)) configError(`FAAS_AGENT_PATH=${explicit}: no such file. Build the agent with \`bash guest-agent/build.sh\``);
+    if (!existsSync(explicit)) {
+      configError(
+        `${vars.describe('FAAS_AGENT_PATH')}: no such file. Build the agent with \`bash guest-agent/build.sh\` or unset FAAS_AGENT_PATH`,
+        {
+          variable: 'FAAS_AGENT_PATH',
+          value: explicit,
+          source: vars.source('FAAS_AGENT_PATH'),
+        },
+      );
+    }
     return resolve(explicit);
   }
   const fallback = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
   return existsSync(fallback) ? fallback : undefined;
 }
 
-function readOnOff(env: Record<string, string | undefined>, name: string): boolean | undefined {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return undefined;
+function readOnOff(vars: Variables, name: string): boolean | undefined {
+  const raw = vars.get(name)?.toLowerCase();
+  if (raw === undefined) return undefined;
   if (raw === 'on' || raw === 'true' || raw === '1') return true;
   if (raw === 'off' || raw === 'false' || raw === '0') return false;
-  configError(`${name}="${env[name]}" is invalid: use on or off`);
+  vars.fail(name, `use on or off${didYouMean(raw, ['on', 'off', 'true', 'false'])}`);
 }
 
-function readPoolMode(raw: string | undefined): 'off' | 'single-use' | 'reuse' {
-  const mode = (raw ?? 'single-use').trim();
-  if (mode !== 'off' && mode !== 'single-use' && mode !== 'reuse') {
-    configError(`FAAS_POOL_MODE="${mode}" is invalid: use single-use, reuse or off`);
-  }
-  return mode;
+/**
+ * A copy of the configuration for printing (`faas config`): values of fields whose name suggests a
+ * secret are replaced, and credentials in URLs (user:password@) are masked.
+ */
+export function redactConfig(config: Readonly<Config>): unknown {
+  const secretName = /secret|password|passphrase|token|private|credential|apikey|api_key/i;
+  const walk = (value: unknown, key: string): unknown => {
+    if (typeof value === 'string') {
+      if (secretName.test(key)) return '[redacted]';
+      return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1[redacted]@');
+    }
+    if (Array.isArray(value)) return value.map((v) => walk(v, key));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, secretName.test(k) && v !== undefined ? '[redacted]' : walk(v, k)]),
+      );
+    }
+    return value;
+  };
+  return walk(config, '');
 }
 
 /** The validation bounds that follow from a configuration. */

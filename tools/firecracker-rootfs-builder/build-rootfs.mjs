@@ -7,6 +7,8 @@
 //   node tools/firecracker-rootfs-builder/build-rootfs.mjs --kernel
 //   options: --out DIR (default $FAAS_ROOTFS_DIR or .cache/rootfs), --agent PATH, --force,
 //            --output FILE (also place the single built image at FILE, e.g. for FAAS_FC_ROOTFS_PATH)
+// The cache records no absolute path (each sidecar names its image relative to its own folder), so
+// a copied or moved cache folder or checkout keeps working with its own files.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +46,8 @@ for (let i = 0; i < argv.length; i++) {
   else usage(`unknown argument ${arg}`);
 }
 if (!args.kernel && args.images.length === 0) usage('give --kernel and/or --image IMAGE');
+// Relative paths are taken from the current folder, as faas serve takes FAAS_ROOTFS_DIR.
+args.out = resolve(args.out);
 if (args.output && args.images.length !== 1) usage('--output needs exactly one --image');
 
 if (args.kernel) {

@@ -6,14 +6,15 @@
  * Steps: `docker create` + export (Engine API) into a folder, add the agent and the few /etc files a
  * VM needs, then `mkfs.ext4 -d` (no loop mounts, no root-only mount calls). The result is cached as
  * <rootfsDir>/<image id>.ext4 with a sidecar <image id>.json that records the agent's digest and
- * the image's Env/WorkingDir; a changed agent or builder version rebuilds. Writes go to a temporary
+ * the image's Env/WorkingDir, and names the image relative to its own folder, so a copied or moved
+ * cache uses its own files; a changed agent or builder version rebuilds. Writes go to a temporary
  * name and are renamed into place, so a running VM, which holds its image open, is never disturbed.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { join, resolve as resolvePath } from 'node:path';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FaasError } from '@faas/common';
 import { DockerEngine, EngineError } from '../docker/engine.js';
@@ -68,7 +69,7 @@ export async function ensureRootfs(options: RootfsOptions): Promise<RootfsInfo> 
       );
     });
     const key = image.id.replace(/^sha256:/, '');
-    const cached = options.force ? undefined : await readCached(options.rootfsDir, key, agentSha256);
+    const cached = options.force ? undefined : await readCachedRootfs(options.rootfsDir, key, agentSha256);
     if (cached) return cached;
     let pending = inflight.get(key);
     if (!pending) {
@@ -103,12 +104,27 @@ async function inspectImage(engine: DockerEngine, image: string): Promise<ImageC
   }
 }
 
-async function readCached(rootfsDir: string, key: string, agentSha256: string): Promise<RootfsInfo | undefined> {
+/**
+ * The cached image of `key` in `rootfsDir`, if its sidecar matches this agent and builder version.
+ * The sidecar names its image relative to its own folder (`file`), and the image is always looked
+ * up in the folder being read: a copied or moved cache resolves to its own files, never to those
+ * of the checkout that built it. Sidecars of older builds, which recorded an absolute `path`, are
+ * only trusted for their metadata; the image must still be `<key>.ext4` in this folder and have the
+ * recorded size.
+ */
+export async function readCachedRootfs(rootfsDir: string, key: string, agentSha256: string): Promise<RootfsInfo | undefined> {
+  const dir = resolvePath(rootfsDir);
   try {
-    const info = JSON.parse(await readFile(join(rootfsDir, `${key}.json`), 'utf8')) as RootfsInfo;
-    if (info.agentSha256 !== agentSha256 || info.builderVersion !== BUILDER_VERSION) return undefined;
-    const stat = await lstat(info.path);
-    return stat.isFile() ? info : undefined;
+    const sidecar = JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8')) as Partial<RootfsInfo> & { file?: string };
+    if (sidecar.agentSha256 !== agentSha256 || sidecar.builderVersion !== BUILDER_VERSION) return undefined;
+    if (sidecar.imageId !== undefined && sidecar.imageId.replace(/^sha256:/, '') !== key) return undefined;
+    const file = sidecar.file ?? `${key}.ext4`;
+    if (file !== basename(file) || file === '..' || file === '.') return undefined;
+    const path = join(dir, file);
+    const stat = await lstat(path);
+    if (!stat.isFile() || (sidecar.bytes !== undefined && stat.size !== sidecar.bytes)) return undefined;
+    const { file: _file, path: _recorded, ...info } = sidecar;
+    return { ...(info as Omit<RootfsInfo, 'path'>), path };
   } catch {
     return undefined;
   }
@@ -168,7 +184,10 @@ async function build(
       builderVersion: BUILDER_VERSION,
       bytes,
     };
-    await writeFile(join(rootfsDir, `${key}.json.tmp`), `${JSON.stringify(info, null, 2)}\n`);
+    // The sidecar names the image relative to its own folder, so the cache can be copied or moved.
+    const { path: _absolute, ...portable } = info;
+    const sidecar = { file: basename(imagePath), ...portable };
+    await writeFile(join(rootfsDir, `${key}.json.tmp`), `${JSON.stringify(sidecar, null, 2)}\n`);
     await rename(join(rootfsDir, `${key}.json.tmp`), join(rootfsDir, `${key}.json`));
     progress(`rootfs ready: ${imagePath} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return info;

@@ -1,0 +1,41 @@
+/**
+ * The `faas` command line: one file per command under commands/, registered here. Every command has
+ * --help and --version; usage errors exit 2, like start-up failures.
+ */
+import { Command, CommanderError } from 'commander';
+import { configCommand } from './commands/config.js';
+import { serveCommand } from './commands/serve.js';
+import { EXIT_STARTUP } from './startup.js';
+import { VERSION } from './version.js';
+
+export function createProgram(): Command {
+  const program = new Command('faas')
+    .description('A self-hostable Function-as-a-Service platform: runs commands in isolated sandboxes over HTTP.')
+    .version(VERSION, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help and exit')
+    .helpCommand('help [command]', 'show help for a command')
+    .addHelpText('after', '\nDocumentation: README.md; every configuration variable: docs/CONFIGURATION.md.')
+    .showSuggestionAfterError(true);
+  program.addCommand(serveCommand());
+  program.addCommand(configCommand());
+  return program;
+}
+
+/** Parses argv and runs the command; usage errors (unknown command or option) exit 2. */
+export async function run(argv: readonly string[]): Promise<void> {
+  const program = createProgram();
+  if (argv.length === 0) {
+    program.outputHelp();
+    return;
+  }
+  program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exit(err.exitCode === 0 ? 0 : EXIT_STARTUP);
+    }
+    throw err;
+  }
+}
