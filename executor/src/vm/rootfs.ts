@@ -20,7 +20,7 @@ import { FaasError } from '@faas/common';
 import { DockerEngine, EngineError } from '../docker/engine.js';
 
 /** Bumped when the image layout changes, so cached images built by older code are rebuilt. */
-const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 1;
 const MIB = 1024 * 1024;
 /** Path of the agent inside the guest; the kernel command line names it with init=. */
 export const GUEST_AGENT_PATH = '/faas/agent';
