@@ -1,4 +1,5 @@
 export * from './docker/executor.js';
+export * from './exec-request.js';
 export * from './executor.js';
 export * from './firecracker/firecracker-executor.js';
 export * from './output.js';
