@@ -27,7 +27,7 @@ export function coreDispatch(options: CoreOptions): Dispatch {
     if (!executor) throw new FaasError('FAAS_ERR_EXECUTOR_NOT_ALLOWED', `executor "${invocation.executor}" is not enabled`);
     const { signal, phases } = context;
     signal.throwIfAborted();
-    const spec = { functionId: invocation.functionId, image: invocation.image, limits: invocation.limits };
+    const spec = { functionId: invocation.functionId, image: invocation.image, limits: invocation.limits, invocationId: invocation.id };
     const acquiring = performance.now();
     const lease = await sandboxes.acquire(executor, invocation.isolation ?? options.defaultIsolation, spec, signal);
     phases.acquireMs = round(performance.now() - acquiring);

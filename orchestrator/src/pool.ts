@@ -128,7 +128,9 @@ export class SandboxPool {
   }
 
   private newKey(spec: SandboxSpec): KeyState {
-    return { spec, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now() };
+    // Spares are started for the key, not for the invocation that created it.
+    const { invocationId: _invocation, oneShot: _oneShot, ...shared } = spec;
+    return { spec: shared, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now() };
   }
 
   private waitForReset(state: KeyState): Promise<Sandbox | undefined> {

@@ -22,7 +22,7 @@ import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { AttachDuplex } from './attach-duplex.js';
 import { ContainerOomProbe } from './cgroup.js';
-import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
+import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
 import { DockerEngine, EngineError, engineFault } from './engine.js';
 import { ImageResolver } from './images.js';
 
@@ -151,13 +151,14 @@ export class DockerExecutor implements Executor {
     return sandbox;
   }
 
-  private labels(functionId: string): Record<string, string> {
+  private labels(spec: SandboxSpec): Record<string, string> {
     return {
       [LABEL_MANAGED]: 'true',
       [LABEL_HOST]: this.hostLabel,
       [LABEL_PID]: String(process.pid),
       [LABEL_EXECUTOR]: this.kind,
-      [LABEL_FUNCTION]: functionId,
+      [LABEL_FUNCTION]: spec.functionId,
+      ...(spec.invocationId ? { [LABEL_INVOCATION]: spec.invocationId } : {}),
     };
   }
 
@@ -172,7 +173,7 @@ export class DockerExecutor implements Executor {
       agentPath: this.options.agentPath,
       hostRunDir: runDir,
       runtime: this.runtime,
-      labels: this.labels(box.spec.functionId),
+      labels: this.labels(box.spec),
       transport: stdio ? 'stdio' : 'unix',
     });
     box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
@@ -233,8 +234,13 @@ export class DockerExecutor implements Executor {
     }
   }
 
+  /**
+   * The engine's record, for a container whose cgroup is gone (gVisor sandboxes die whole at their
+   * memory limit). The engine sets OOMKilled when the container stops, so wait for that first.
+   */
   private async engineSaysOomKilled(id: string): Promise<boolean> {
     try {
+      await this.engine.request('POST', `/containers/${id}/wait?condition=not-running`, undefined, { timeoutMs: 3000 });
       const info = await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`);
       return info.State?.OOMKilled === true;
     } catch {

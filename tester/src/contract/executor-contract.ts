@@ -298,13 +298,9 @@ export async function runExecutorContract(
       });
 
       check('caps each output stream and says it truncated', async () => {
-        const result = await run(
-          ['sh', '-c', 'head -c 100000 /dev/zero; head -c 100000 /dev/zero >&2; echo done >&2'],
-          {},
-          {
-            outputBytes: OUTPUT_CAP,
-          },
-        );
+        const result = await run(['sh', '-c', 'head -c 100000 /dev/zero; head -c 100000 /dev/zero >&2; echo done >&2'], {
+          outputBytes: OUTPUT_CAP,
+        });
         assert.equal(result.exitCode, 0, `a capped command must still run to completion: ${summary(result)}`);
         assert.equal(result.truncated, true);
         assert.equal(result.stdout.length, OUTPUT_CAP);

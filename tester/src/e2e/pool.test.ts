@@ -46,7 +46,7 @@ const IDENTIFY = "head -1 /proc/self/mountinfo | sed -n 's/.*upperdir=\\([^,]*\\
 
 async function waitForSpare(p: { platform: { orchestrator: { poolStats: Record<string, { idle: number }> } } }, min: number) {
   for (let i = 0; i < 200; i++) {
-    if ((p.platform.orchestrator.poolStats.docker?.idle ?? 0) >= min) return;
+    if ((p.platform.orchestrator.poolStats['docker/single-use']?.idle ?? 0) >= min) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.fail(`the pool never held ${min} spare sandbox(es)`);
