@@ -10,7 +10,7 @@
  * (kernel Documentation/admin-guide/cgroup-v1/memory.rst and cgroup-v2.rst; the `oom_kill` field
  * exists since Linux 4.13.)
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { OomProbe } from '../agent/run.js';
 
 const ROOT = '/sys/fs/cgroup';
@@ -33,6 +33,9 @@ export function parseOomKills(text: string): number | undefined {
 /**
  * A probe for one container. The file is found on first use and remembered; where no cgroup file
  * can be read (a remote engine), the probe falls back to asking the engine's `State.OOMKilled`.
+ * Reads are synchronous on purpose: a cgroup file is served from kernel memory in microseconds,
+ * while an asynchronous read waits for a libuv pool thread, which under load cost the warm path
+ * milliseconds per invocation (bench/compare.mjs).
  */
 export class ContainerOomProbe implements OomProbe<number | undefined> {
   private path: string | undefined;
@@ -43,15 +46,15 @@ export class ContainerOomProbe implements OomProbe<number | undefined> {
     private readonly engineSaysOomKilled: () => Promise<boolean>,
   ) {}
 
-  private async read(): Promise<number | undefined> {
+  private read(): number | undefined {
     if (this.path) {
-      const value = await readFile(this.path, 'utf8').then(parseOomKills, () => undefined);
+      const value = readCounter(this.path);
       if (value !== undefined) return value;
     }
     if (this.searched && !this.path) return undefined;
     this.searched = true;
     for (const path of candidates(this.containerId)) {
-      const value = await readFile(path, 'utf8').then(parseOomKills, () => undefined);
+      const value = readCounter(path);
       if (value !== undefined) {
         this.path = path;
         return value;
@@ -66,9 +69,17 @@ export class ContainerOomProbe implements OomProbe<number | undefined> {
   }
 
   async killedSince(mark: number | undefined): Promise<boolean> {
-    const now = await this.read();
+    const now = this.read();
     if (now !== undefined && mark !== undefined) return now > mark;
     // A container that died with its cgroup (gVisor) or a host without readable cgroups.
     return this.engineSaysOomKilled();
+  }
+}
+
+function readCounter(path: string): number | undefined {
+  try {
+    return parseOomKills(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
   }
 }

@@ -12,6 +12,7 @@
  * reused, and nothing it owned (process, socket, file) outlives the call that noticed.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
@@ -235,7 +236,8 @@ export abstract class MicroVmExecutor implements Executor {
     if (!agent || box.broken) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} is not usable`);
     // The guest kernel reports OOM kills on the console (there is no host cgroup to ask).
     const oom: OomProbe<number> = {
-      mark: () => fileSize(box.consoleLog),
+      // Synchronous: a stat on the hot path must not wait for a libuv pool thread.
+      mark: async () => fileSizeSync(box.consoleLog),
       killedSince: (from) => consoleMentionsOom(box.consoleLog, from),
     };
     try {
@@ -323,5 +325,13 @@ export abstract class MicroVmExecutor implements Executor {
   private async consoleTail(box: VmSandbox): Promise<string> {
     const size = await fileSize(box.consoleLog);
     return readConsole(box.consoleLog, Math.max(0, size - CONSOLE_TAIL_BYTES));
+  }
+}
+
+function fileSizeSync(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

@@ -88,7 +88,7 @@ interface Target {
   oomSkip?: string;
 }
 
-const dockerBase = { dockerHost: DOCKER_HOST, user: '65534:65534', imagePull: 'never', outputLimitBytes: MIB } as const;
+const dockerBase = { dockerHost: DOCKER_HOST, imagePull: 'never' } as const;
 
 const targets: Target[] = [
   {
