@@ -30,11 +30,27 @@ function platformEnv(port, extra) {
   return { ...env, FAAS_LOG_LEVEL: 'warn', FAAS_GATEWAY_HOST: '127.0.0.1', FAAS_GATEWAY_PORT: String(port), ...extra };
 }
 
-export async function startPlatform({ root, env = {}, readyTimeoutMs = 30_000 }) {
+/**
+ * `onStdoutLine`, when given, receives every line the platform writes to stdout (its JSON log at
+ * the level the env asks for); without it stdout is discarded.
+ */
+export async function startPlatform({ root, env = {}, readyTimeoutMs = 30_000, onStdoutLine }) {
   const main = join(root, 'bin/dist/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: build first with \`npx tsc -b\``);
   const port = await freePort();
-  const child = spawn(process.execPath, [main, 'serve'], { cwd: root, env: platformEnv(port, env), stdio: ['ignore', 'ignore', 'pipe'] });
+  const stdout = onStdoutLine ? 'pipe' : 'ignore';
+  const child = spawn(process.execPath, [main, 'serve'], { cwd: root, env: platformEnv(port, env), stdio: ['ignore', stdout, 'pipe'] });
+  if (onStdoutLine) {
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        onStdoutLine(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    });
+  }
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr = (stderr + d).slice(-4000);

@@ -95,7 +95,7 @@ export function warmInvoke(ctx, mode, { repeat }) {
 }
 
 /** Waits until `platform` runs at least `count` containers that carry no invocation (spares). */
-async function waitSpares(ctx, platform, count, timeoutMs) {
+export async function waitSpares(ctx, platform, count, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const list = await ctx.engine.listByLabel(`dev.faas.pid=${platform.pid}`);

@@ -119,11 +119,11 @@ export async function measureVms(ctx, opts, log) {
   };
   const executors = [];
   try {
-    const { DockerExecutor, QemuExecutor, FirecrackerExecutor } = await import(join(ctx.root, 'executor/dist/index.js'));
+    const { DockerExecutor, QemuExecutor, FirecrackerExecutor, execRequest } = await import(join(ctx.root, 'executor/dist/index.js'));
     const cfg = ctx.config;
     const limits = cfg.defaultLimits;
     const spec = { functionId: 'bench-vm', image: ctx.image, limits };
-    const request = () => ({ invocationId: 'bench-vm', command: ctx.command, env: [], stdin: Buffer.alloc(0), timeoutMs: 30_000 });
+    const request = () => execRequest(ctx.command, { invocationId: 'bench-vm' });
     const target = (kind, label, make) => ({ kind, label, make, rows: new Map(), errors: [], executor: undefined });
     const targets = [];
     const snap = await snapshotSupport(ctx.root);
@@ -138,9 +138,7 @@ export async function measureVms(ctx, opts, log) {
               kind: 'docker',
               dockerHost: cfg.dockerHost,
               runtime: 'runc',
-              user: cfg.sandboxUser,
               imagePull: cfg.imagePull,
-              outputLimitBytes: limits.outputBytes,
               agentPath: cfg.agentPath,
               runRoot: join(root, 'run'),
             }),
@@ -156,7 +154,6 @@ export async function measureVms(ctx, opts, log) {
           rootfsDir: cfg.qemu.rootfsDir,
           agentPath: cfg.agentPath ?? join(ctx.root, 'guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent'),
           dockerHost: cfg.dockerHost,
-          user: cfg.sandboxUser,
           runtimeDir: join(root, 'q'),
           // A boot, not a restore: this build may restore from a snapshot by default.
           ...(snap.option ? { snapshots: false } : {}),
@@ -192,7 +189,6 @@ export async function measureVms(ctx, opts, log) {
             rootfsDir: cfg.qemu.rootfsDir,
             agentPath: cfg.agentPath,
             dockerHost: cfg.dockerHost,
-            user: cfg.sandboxUser,
             runtimeDir: join(root, 'f'),
           }),
       );
@@ -329,7 +325,6 @@ async function measureRestore({ QemuExecutor, cfg, spec, request, root, opts, la
       rootfsDir: cfg.qemu.rootfsDir,
       agentPath: cfg.agentPath,
       dockerHost: cfg.dockerHost,
-      user: cfg.sandboxUser,
       runtimeDir: join(root, 's'),
       snapshots: true,
       ...(snap.dirOption ? { snapshotDir: join(root, 'snap') } : {}),

@@ -21,10 +21,8 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         kind,
         dockerHost: config.dockerHost,
         runtime: kind === 'gvisor' ? config.gvisorRuntime : 'runc',
-        user: config.sandboxUser,
         imagePull: config.imagePull,
-        outputLimitBytes: config.defaultLimits.outputBytes,
-        agentPath: config.agentPath,
+        agentPath: requireAgent(config, kind),
         logger: logs.for(kind),
       });
     case 'qemu':
@@ -34,7 +32,6 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         rootfsDir: config.qemu.rootfsDir,
         agentPath: requireAgent(config, kind),
         dockerHost: config.dockerHost,
-        user: config.sandboxUser,
         ...(config.vmSnapshots !== undefined ? { snapshots: config.vmSnapshots } : {}),
         logger: logs.for(kind),
       });
@@ -52,7 +49,6 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         ...(config.agentPath ? { agentPath: config.agentPath, rootfsDir: config.qemu.rootfsDir, dockerHost: config.dockerHost } : {}),
         ...(fc.jailerPath ? { jailer: { path: fc.jailerPath } } : {}),
         ...(config.vmSnapshots !== undefined ? { snapshots: config.vmSnapshots } : {}),
-        user: config.sandboxUser,
         logger: logs.for(kind),
       });
     }

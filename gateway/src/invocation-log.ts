@@ -3,13 +3,17 @@
  * logged as a cancellation (info), which is what it is: neither the function's failure nor the
  * platform's.
  */
+import type { InvocationPhases, OutcomeStatus } from '@faas/common';
 import type { FastifyBaseLogger } from 'fastify';
 
 export interface FinishedInvocation {
   invocationId: string;
   functionId: string;
+  status?: OutcomeStatus;
   exitCode: number | null;
+  signal?: string | null;
   durationMs: number;
+  phases?: InvocationPhases;
 }
 
 export function logInvocationEnd(log: FastifyBaseLogger, finished: FinishedInvocation, signal: AbortSignal): void {

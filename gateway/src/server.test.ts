@@ -1,19 +1,21 @@
 /**
- * The gateway's HTTP edge on a real listening server (port 0) with a scripted orchestrator: the
- * faults no real executor produces on demand (an unexpected exception, a caller that hangs up
- * while its invocation is pending), and the agreement between the routes and the document.
+ * The gateway's HTTP edge on a real listening server (port 0) in front of the real invocation core,
+ * whose executor is the in-memory fake with a scripted run: the faults no real executor produces on
+ * demand (an unexpected exception, a caller that hangs up while its invocation is pending), and the
+ * agreement between the routes and the document.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createLoggerFactory, type InvocationResult, loadConfig } from '@faas/common';
-import type { InvokeOptions, Orchestrator } from '@faas/orchestrator';
+import { createLoggerFactory, loadConfig } from '@faas/common';
+import { type ExecRequest, type ExecResult, FakeExecutor, facts } from '@faas/executor';
+import { Orchestrator } from '@faas/orchestrator';
 import type { FastifyInstance } from 'fastify';
 import { DOCUMENTED_PATHS } from './routes.js';
 import { buildGateway, INVOCATION_HEADER } from './server.js';
 
-type Script = (functionId: unknown, body: unknown, options: InvokeOptions) => Promise<InvocationResult>;
+type Script = (request: ExecRequest) => Promise<ExecResult>;
 
 interface LogLine {
   level: number;
@@ -30,21 +32,23 @@ const lines: LogLine[] = [];
 let app: FastifyInstance;
 let port: number;
 
-const orchestrator = {
-  scheduleExecution: (functionId: unknown, body: unknown, options: InvokeOptions = {}) => script(functionId, body, options),
-  ready: async () => undefined,
-  stats: { running: 0, queued: 0, cleanupPending: 0, draining: false },
-} as unknown as Orchestrator;
+let orchestrator: Orchestrator;
 
 before(async () => {
-  const config = loadConfig({ FAAS_GATEWAY_PORT: '0' }, 2);
+  const config = loadConfig({ FAAS_GATEWAY_PORT: '0', FAAS_POOL_MODE: 'off' }, 2);
   const logs = createLoggerFactory('debug', { write: (line: string) => lines.push(JSON.parse(line)) });
+  const executor = new FakeExecutor({ run: (request) => script(request) });
+  orchestrator = new Orchestrator({ config, executors: new Map([['docker', executor]]), logger: logs.for('orchestrator') });
+  await orchestrator.start();
   app = buildGateway({ config, orchestrator, logger: logs.for('gateway') });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 });
 
-after(() => app.close());
+after(async () => {
+  await app.close();
+  await orchestrator.drain(1000);
+});
 
 interface Answer {
   status: number;
@@ -139,11 +143,11 @@ describe('gateway HTTP edge', () => {
     const ids = new Promise<string>((resolve) => {
       started = resolve;
     });
-    script = (_f, _b, options) =>
+    script = (request) =>
       new Promise((_resolve, reject) => {
         // What the limiter does with a queued invocation whose caller leaves: reject with the abort reason.
-        options.signal?.addEventListener('abort', () => reject(options.signal?.reason));
-        started(options.invocationId ?? '');
+        request.signal?.addEventListener('abort', () => reject(request.signal?.reason));
+        started(request.invocationId);
       });
     const id = await invokeAndHangUp(ids);
     const line = await logged((l) => l.invocationId === id && /cancelled/.test(l.msg));
@@ -160,25 +164,11 @@ describe('gateway HTTP edge', () => {
     const ids = new Promise<string>((resolve) => {
       started = resolve;
     });
-    script = (_f, _b, options) =>
+    script = (request) =>
       new Promise((resolve) => {
-        // What the orchestrator does with a running function whose caller leaves: kill it, answer its result.
-        options.signal?.addEventListener('abort', () =>
-          resolve({
-            request_id: 'fn',
-            invocation_id: options.invocationId ?? '',
-            response_base64: '',
-            logs_base64: '',
-            stderr_base64: '',
-            error: 'Command was killed by signal SIGKILL',
-            exit_code: null,
-            signal: 'SIGKILL',
-            truncated: false,
-            duration_ms: 5,
-            executor: 'docker',
-          }),
-        );
-        started(options.invocationId ?? '');
+        // What an executor does with a running function whose caller leaves: kill it, report the kill.
+        request.signal?.addEventListener('abort', () => resolve(facts({ exitCode: null, signal: 'SIGKILL', cancelled: true })));
+        started(request.invocationId);
       });
     const id = await invokeAndHangUp(ids);
     const line = await logged((l) => l.invocationId === id && /cancelled/.test(l.msg));

@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { type Config, FaasError, type Logger } from '@faas/common';
+import { type Config, FaasError, type Logger, validateSandboxConfig, validationPolicy } from '@faas/common';
 import type { Orchestrator } from '@faas/orchestrator';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
 import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
+import { toHttpAnswer } from './results.js';
 import { documentedPath, isInvokePath, openApiDocument } from './routes.js';
 
 export { INVOCATION_HEADER, toFaasError } from './errors.js';
@@ -29,6 +30,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   const { config, orchestrator, logger } = options;
   const g = config.gateway;
   const requestIds = new WeakMap<http.IncomingMessage, string>();
+  const policy = validationPolicy(config);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per invocation is logged by the route itself; per-request access logs are noise.
@@ -119,16 +121,25 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       if (!reply.raw.writableFinished) gone.abort(new Error('client closed the connection'));
     });
     try {
-      const result = await orchestrator.scheduleExecution(request.params.function_id, request.body, {
-        invocationId,
-        signal: gone.signal,
-      });
+      if (orchestrator.draining) throw new FaasError('FAAS_ERR_SHUTTING_DOWN');
+      const input = validateSandboxConfig(request.params.function_id, request.body, policy);
+      const outcome = await orchestrator.invoke({ id: invocationId, ...input }, { signal: gone.signal });
       logInvocationEnd(
         request.log,
-        { invocationId, functionId: result.request_id, exitCode: result.exit_code, durationMs: result.duration_ms },
+        {
+          invocationId,
+          functionId: outcome.functionId,
+          status: outcome.status,
+          exitCode: outcome.exitCode,
+          signal: outcome.signal,
+          durationMs: outcome.durationMs,
+          phases: outcome.phases,
+        },
         gone.signal,
       );
-      return result;
+      const answer = toHttpAnswer(outcome, input.timeoutMs);
+      if ('body' in answer) return answer.body;
+      return sendFault(request, reply, answer.error, gone.signal);
     } catch (err) {
       return sendFault(request, reply, err, gone.signal);
     }

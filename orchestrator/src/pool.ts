@@ -12,7 +12,9 @@
  *   (keyed by function id as well). If release fails, the sandbox is destroyed instead.
  *
  * The pool keeps `minIdle` spares per recently used key, refills in the background, expires spares
- * idle for longer than `idleMs`, and never holds more than `maxIdle` idle sandboxes in total.
+ * idle for longer than `idleMs`, and never holds more than `maxIdle` idle sandboxes in total: when
+ * the cap is reached, the idle sandbox of the least recently used other key is destroyed to make
+ * room, so a busy function is never starved by spares nobody calls.
  */
 import type { Logger } from '@faas/common';
 import type { Executor, Sandbox, SandboxSpec } from '@faas/executor';
@@ -23,7 +25,7 @@ export interface PoolOptions {
   mode: PoolMode;
   /** Spares kept ready per key that was used within `idleMs`. */
   minIdle: number;
-  /** Idle sandboxes across all keys; beyond it, released sandboxes are destroyed. */
+  /** Idle sandboxes across all keys; beyond it, the least recently used key's idle sandbox is evicted. */
   maxIdle: number;
   /** A spare unused for this long is destroyed; a key unused for this long is no longer refilled. */
   idleMs: number;
@@ -57,6 +59,8 @@ export interface PoolStats {
   keys: number;
   hits: number;
   misses: number;
+  /** Idle sandboxes destroyed to make room for a more recently used key. */
+  evictions: number;
 }
 
 export class SandboxPool {
@@ -65,6 +69,7 @@ export class SandboxPool {
   private closed = false;
   private hits = 0;
   private misses = 0;
+  private evictions = 0;
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
@@ -82,7 +87,7 @@ export class SandboxPool {
       idle += state.idle.length;
       starting += state.starting;
     }
-    return { idle, starting, keys: this.keys.size, hits: this.hits, misses: this.misses };
+    return { idle, starting, keys: this.keys.size, hits: this.hits, misses: this.misses, evictions: this.evictions };
   }
 
   private keyOf(spec: SandboxSpec): string {
@@ -123,7 +128,9 @@ export class SandboxPool {
   }
 
   private newKey(spec: SandboxSpec): KeyState {
-    return { spec, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now() };
+    // Spares are started for the key, not for the invocation that created it.
+    const { invocationId: _invocation, oneShot: _oneShot, ...shared } = spec;
+    return { spec: shared, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now() };
   }
 
   private waitForReset(state: KeyState): Promise<Sandbox | undefined> {
@@ -148,7 +155,7 @@ export class SandboxPool {
       waiter(sandbox);
       return true;
     }
-    if (this.closed || this.totalIdle() >= this.options.maxIdle) return false;
+    if (this.closed || !this.makeRoom(state)) return false;
     state.idle.push({ sandbox, since: Date.now() });
     return true;
   }
@@ -181,6 +188,26 @@ export class SandboxPool {
     if (!state || !this.returnSandbox(state, sandbox)) await this.executor.destroy(sandbox);
   }
 
+  /**
+   * True if one more idle sandbox fits for `state`, evicting the oldest idle sandbox of the least
+   * recently used other key when the total cap is reached.
+   */
+  private makeRoom(state: KeyState): boolean {
+    if (this.totalIdle() < this.options.maxIdle) return true;
+    let victim: KeyState | undefined;
+    for (const other of this.keys.values()) {
+      if (other === state || other.idle.length === 0) continue;
+      if (!victim || other.lastUsed < victim.lastUsed) victim = other;
+    }
+    // Only a key used less recently than this one gives up its sandbox.
+    if (!victim || victim.lastUsed > state.lastUsed) return false;
+    const evicted = victim.idle.shift();
+    if (!evicted) return false;
+    this.evictions++;
+    this.track(this.executor.destroy(evicted.sandbox).catch(() => undefined));
+    return true;
+  }
+
   private totalIdle(): number {
     let total = 0;
     for (const state of this.keys.values()) total += state.idle.length + state.starting;
@@ -195,7 +222,7 @@ export class SandboxPool {
       // pool from growing by a container per invocation.
       state.idle.length + state.starting + state.resetting < this.options.minIdle &&
       state.starting < this.options.refillConcurrency &&
-      this.totalIdle() < this.options.maxIdle
+      this.makeRoom(state)
     ) {
       state.starting++;
       const started = this.executor

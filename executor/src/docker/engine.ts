@@ -138,3 +138,9 @@ export class DockerEngine {
     this.agent.destroy();
   }
 }
+
+/** An engine failure outside the function's control, as the registry's sandbox fault. */
+export function engineFault(err: unknown, step: string): FaasError {
+  if (err instanceof FaasError) return err;
+  return new FaasError('FAAS_ERR_SANDBOX_FAILURE', `Docker ${step} failed: ${(err as Error).message}`, { cause: err });
+}

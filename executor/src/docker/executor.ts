@@ -1,8 +1,13 @@
 /**
- * Runs each invocation in a fresh, hardened container over the Docker Engine API (runc by default,
- * gVisor's runsc for the `gvisor` kind). Without a guest agent, sandboxes are one-shot: acquire
- * reserves a name, invoke creates, attaches, starts and waits, and destroy removes the container.
- * With one, acquire starts a warm container running the agent (agent-container.ts).
+ * Runs invocations in hardened containers over the Docker Engine API (runc by default, gVisor's
+ * runsc for the `gvisor` kind). Every container's main process is the guest agent
+ * (agent-container.ts), so every path (a spare kept warm, a reused sandbox, a one-shot container)
+ * runs the command the same way and reports the same raw facts: the wait status as the agent saw
+ * it, and OOM kills from the container's memory cgroup (cgroup.ts).
+ *
+ * Transports: runc sandboxes kept warm serve the agent on a Unix socket in a host folder; gVisor
+ * sandboxes (whose sockets the host cannot see) and one-shot sandboxes speak over the container's
+ * attached stdio, which needs no socket and no polling.
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -10,44 +15,44 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
-import { AgentClient, connectUnix, toExecResult } from '../agent/client.js';
-import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
+import { AgentClient, connectUnix } from '../agent/client.js';
+import { execOnAgent } from '../agent/run.js';
+import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, ImageConfig, Sandbox, SandboxSpec } from '../executor.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { AttachDuplex } from './attach-duplex.js';
-import { containerSpec, LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
-import { DockerEngine, EngineError } from './engine.js';
+import { ContainerOomProbe } from './cgroup.js';
+import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
+import { DockerEngine, EngineError, engineFault } from './engine.js';
 import { ImageResolver } from './images.js';
-import { engineFault, runOneShot } from './one-shot.js';
 
 export interface DockerExecutorOptions {
   kind?: Extract<ExecutorKind, 'docker' | 'gvisor'>;
   dockerHost: string;
   /** Docker runtime name: runc, or runsc for gVisor. */
   runtime?: string;
-  /** uid:gid the function runs as. */
-  user: string;
   imagePull: 'auto' | 'never';
-  outputLimitBytes: number;
-  /**
-   * The static guest agent. With it, sandboxes are warm: acquire starts a container running the
-   * agent and invocations go to the agent over a Unix socket (runc) or the container's attached
-   * stdio (runsc). Without it, every invocation is a one-shot container.
-   */
-  agentPath?: string | undefined;
+  /** The static guest agent, bind-mounted read-only into every container as its main process. */
+  agentPath: string;
   /** Host folder for per-sandbox agent sockets (default /run/faas). */
   runRoot?: string;
   logger?: Logger;
 }
 
 interface DockerSandbox extends Sandbox {
+  image: ImageConfig;
   containerId: string | undefined;
   agent?: AgentClient;
+  oom?: ContainerOomProbe;
   runDir?: string;
+  /** Set after a fault or a run that left the agent unusable: never reused. */
+  broken: boolean;
 }
 
 /** How long a new agent container may take to answer HELLO. */
 const AGENT_START_TIMEOUT_MS = 15_000;
+/** Time past a command's timeout before the host stops waiting for the agent's answer. */
+const HOST_DEADLINE_SLACK_MS = 5_000;
 
 export class DockerExecutor implements Executor {
   readonly kind: ExecutorKind;
@@ -57,7 +62,7 @@ export class DockerExecutor implements Executor {
   private readonly log: Logger;
   private readonly live = new Map<string, DockerSandbox>();
   private readonly hostLabel = hostname();
-  readonly warmable: boolean;
+  readonly capabilities: ExecutorCapabilities = { warm: true };
   /** The agent serves its stdio over the attach stream instead of a socket in a host folder. */
   private readonly stdioAgent: boolean;
   private readonly runRoot: string;
@@ -69,7 +74,6 @@ export class DockerExecutor implements Executor {
     this.engine = new DockerEngine({ host: options.dockerHost });
     this.log = options.logger ?? silentLogger;
     this.images = new ImageResolver(this.engine, options.imagePull, this.log);
-    this.warmable = Boolean(options.agentPath);
     // gVisor keeps sockets made inside the sandbox out of the host's view: its agents speak over
     // the container's stdio instead.
     this.stdioAgent = this.kind === 'gvisor' || this.runtime === 'runsc';
@@ -127,51 +131,55 @@ export class DockerExecutor implements Executor {
   }
 
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    const image = await this.images.config(spec.image);
     const sandbox: DockerSandbox = {
       id: randomUUID(),
       executor: this.kind,
       spec,
-      reusable: this.warmable && !spec.oneShot,
+      image,
+      reusable: !spec.oneShot,
       containerId: undefined,
+      broken: false,
     };
     this.live.set(sandbox.id, sandbox);
-    if (sandbox.reusable) {
-      try {
-        await this.startAgent(sandbox, signal);
-      } catch (err) {
-        await this.destroy(sandbox);
-        throw err;
-      }
+    try {
+      await this.startAgent(sandbox, signal);
+    } catch (err) {
+      await this.destroy(sandbox);
+      throw err;
     }
     return sandbox;
   }
 
-  private labels(functionId: string, invocationId?: string): Record<string, string> {
+  private labels(spec: SandboxSpec): Record<string, string> {
     return {
       [LABEL_MANAGED]: 'true',
       [LABEL_HOST]: this.hostLabel,
       [LABEL_PID]: String(process.pid),
       [LABEL_EXECUTOR]: this.kind,
-      [LABEL_FUNCTION]: functionId,
-      ...(invocationId ? { [LABEL_INVOCATION]: invocationId } : {}),
+      [LABEL_FUNCTION]: spec.functionId,
+      ...(spec.invocationId ? { [LABEL_INVOCATION]: spec.invocationId } : {}),
     };
   }
 
   /** Starts a container whose main process is the guest agent and connects to it. */
   private async startAgent(box: DockerSandbox, signal?: AbortSignal): Promise<void> {
-    const runDir = this.stdioAgent ? '' : makeRunDir(this.runDir, box.id);
+    const stdio = this.stdioAgent || box.spec.oneShot === true;
+    const runDir = stdio ? '' : makeRunDir(this.runDir, box.id);
     if (runDir) box.runDir = runDir;
     const body = agentContainerSpec({
       image: box.spec.image,
       limits: box.spec.limits,
-      agentPath: this.options.agentPath as string,
+      agentPath: this.options.agentPath,
       hostRunDir: runDir,
       runtime: this.runtime,
-      labels: this.labels(box.spec.functionId),
-      transport: this.stdioAgent ? 'stdio' : 'unix',
+      labels: this.labels(box.spec),
+      transport: stdio ? 'stdio' : 'unix',
     });
     box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
-    if (this.stdioAgent) {
+    const containerId = box.containerId;
+    box.oom = new ContainerOomProbe(containerId, () => this.engineSaysOomKilled(containerId));
+    if (stdio) {
       await this.startStdioAgent(box, box.containerId, signal);
       return;
     }
@@ -212,39 +220,32 @@ export class DockerExecutor implements Executor {
 
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     const box = this.own(sandbox);
-    // A caller that is already gone gets nothing started on its behalf.
-    request.signal?.throwIfAborted();
-    if (box.agent) return this.invokeAgent(box, box.agent, request);
-    if (box.containerId) throw new FaasError('FAAS_ERR_INTERNAL', 'a one-shot Docker sandbox runs exactly one invocation');
-    const body = containerSpec({
-      image: box.spec.image,
-      command: request.command,
-      env: request.env,
-      limits: box.spec.limits,
-      user: this.options.user,
-      runtime: this.runtime,
-      labels: this.labels(box.spec.functionId, request.invocationId),
-    });
-    box.containerId = await this.create(box.spec.image, body, `faas-${request.invocationId}`);
-    return runOneShot(this.engine, box.containerId, request, box.spec.limits.outputBytes);
+    if (!box.agent || box.broken) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} is not usable`);
+    try {
+      const run = await execOnAgent(box.agent, request, {
+        slackMs: HOST_DEADLINE_SLACK_MS,
+        ...(box.oom ? { oom: box.oom } : {}),
+      });
+      if (!run.healthy) box.broken = true;
+      return run.facts;
+    } catch (err) {
+      box.broken = true;
+      throw err;
+    }
   }
 
-  private async invokeAgent(box: DockerSandbox, agent: AgentClient, request: ExecRequest): Promise<ExecResult> {
-    const [uid, gid] = this.options.user.split(':').map(Number);
-    const result = await agent.exec(
-      {
-        command: request.command,
-        env: ['HOME=/tmp', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...request.env],
-        cwd: '/tmp',
-        uid: uid ?? 65534,
-        gid: gid ?? uid ?? 65534,
-        stdin: request.stdin,
-        timeoutMs: request.timeoutMs,
-        maxOutputBytes: box.spec.limits.outputBytes,
-      },
-      { ...(request.signal ? { signal: request.signal } : {}), deadlineMs: request.timeoutMs + 5000 },
-    );
-    return toExecResult(result);
+  /**
+   * The engine's record, for a container whose cgroup is gone (gVisor sandboxes die whole at their
+   * memory limit). The engine sets OOMKilled when the container stops, so wait for that first.
+   */
+  private async engineSaysOomKilled(id: string): Promise<boolean> {
+    try {
+      await this.engine.request('POST', `/containers/${id}/wait?condition=not-running`, undefined, { timeoutMs: 3000 });
+      const info = await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`);
+      return info.State?.OOMKilled === true;
+    } catch {
+      return false;
+    }
   }
 
   private async create(image: string, body: Record<string, unknown>, name: string): Promise<string> {
@@ -264,13 +265,16 @@ export class DockerExecutor implements Executor {
 
   async release(sandbox: Sandbox): Promise<void> {
     const box = this.own(sandbox);
-    if (!box.agent) {
-      // One-shot: a container never runs a second invocation.
-      await this.destroy(sandbox);
-      return;
+    if (!box.agent || box.broken || !box.reusable) {
+      throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} cannot be reused`);
     }
-    // Kills every process the invocation left behind and empties /tmp.
-    await box.agent.reset({ scratchDir: '/tmp' });
+    // Kills every process the invocation left behind, empties /tmp and the IPC namespace.
+    try {
+      await box.agent.reset({ scratchDir: '/tmp' });
+    } catch (err) {
+      box.broken = true;
+      throw err;
+    }
   }
 
   async destroy(sandbox: Sandbox): Promise<void> {

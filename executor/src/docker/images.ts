@@ -4,14 +4,18 @@
  * to build it. Failed pulls are remembered briefly so a burst of requests does not retry each time.
  */
 import { FaasError, type Logger } from '@faas/common';
+import type { ImageConfig } from '../executor.js';
 import { type DockerEngine, EngineError } from './engine.js';
 
 const NEGATIVE_CACHE_MS = 30_000;
+/** An image's settings are re-read after this long, so a re-tagged image is picked up. */
+const CONFIG_CACHE_MS = 30_000;
 const PULL_TIMEOUT_MS = 120_000;
 
 export class ImageResolver {
   private readonly failures = new Map<string, { at: number; reason: string }>();
   private readonly inflight = new Map<string, Promise<void>>();
+  private readonly configs = new Map<string, { at: number; config: Promise<ImageConfig> }>();
 
   constructor(
     private readonly engine: DockerEngine,
@@ -31,6 +35,33 @@ export class ImageResolver {
       this.inflight.set(image, pending);
     }
     await pending;
+  }
+
+  /**
+   * The image's own Env and WorkingDir (pulling it first if allowed and missing); cached briefly.
+   * Throws FAAS_ERR_IMAGE_NOT_FOUND when the image cannot be had.
+   */
+  async config(image: string): Promise<ImageConfig> {
+    const cached = this.configs.get(image);
+    if (cached && Date.now() - cached.at < CONFIG_CACHE_MS) return cached.config;
+    const config = this.inspect(image);
+    this.configs.set(image, { at: Date.now(), config });
+    config.catch(() => this.configs.delete(image));
+    return config;
+  }
+
+  private async inspect(image: string): Promise<ImageConfig> {
+    const read = () =>
+      this.engine.request<{ Config?: { Env?: string[] | null; WorkingDir?: string } }>('GET', `/images/${encodeURIComponent(image)}/json`);
+    let info: Awaited<ReturnType<typeof read>>;
+    try {
+      info = await read();
+    } catch (err) {
+      if (!(err instanceof EngineError && err.statusCode === 404)) throw err;
+      await this.ensure(image);
+      info = await read();
+    }
+    return { env: info.Config?.Env ?? [], workingDir: info.Config?.WorkingDir || undefined };
   }
 
   private async exists(image: string): Promise<boolean> {

@@ -9,6 +9,7 @@ import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { execRequest } from '../exec-request.js';
 import type { Sandbox } from '../executor.js';
 import { bootArgs, evenVcpus, FirecrackerExecutor } from './firecracker-executor.js';
 import { jailLayout } from './jailer.js';
@@ -84,22 +85,16 @@ if (missing) {
     let sandbox: Sandbox | undefined;
     try {
       sandbox = await executor.acquire({ functionId: 'fc-test', image: 'faas/busybox:latest', limits });
-      const first = await executor.invoke(sandbox, {
-        invocationId: 'a',
-        command: ['sh', '-c', 'cat; echo done'],
-        env: [],
-        stdin: Buffer.from('in\n'),
-        timeoutMs: 5000,
-      });
+      const first = await executor.invoke(
+        sandbox,
+        execRequest(['sh', '-c', 'cat; echo done'], { invocationId: 'a', stdin: Buffer.from('in\n'), timeoutMs: 5000 }),
+      );
       assert.equal(first.stdout.toString(), 'in\ndone\n');
       await executor.release(sandbox);
-      const second = await executor.invoke(sandbox, {
-        invocationId: 'b',
-        command: ['sh', '-c', 'exit 7'],
-        env: [],
-        stdin: Buffer.alloc(0),
-        timeoutMs: 5000,
-      });
+      const second = await executor.invoke(
+        sandbox,
+        execRequest(['sh', '-c', 'exit 7'], { invocationId: 'b', stdin: Buffer.alloc(0), timeoutMs: 5000 }),
+      );
       assert.equal(second.exitCode, 7);
     } finally {
       if (sandbox) await executor.destroy(sandbox);
@@ -132,13 +127,10 @@ if (missing) {
       );
       const outputs: string[] = [];
       for (const box of boxes) {
-        const result = await snapshotting.invoke(box, {
-          invocationId: 'r',
-          command: ['sh', '-c', 'head -c 32 /dev/urandom | od -An -tx1; echo ok'],
-          env: [],
-          stdin: Buffer.alloc(0),
-          timeoutMs: 5000,
-        });
+        const result = await snapshotting.invoke(
+          box,
+          execRequest(['sh', '-c', 'head -c 32 /dev/urandom | od -An -tx1; echo ok'], { invocationId: 'r', timeoutMs: 5000 }),
+        );
         assert.match(result.stdout.toString(), /ok\n$/);
         outputs.push(result.stdout.toString());
       }

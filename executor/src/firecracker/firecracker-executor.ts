@@ -307,6 +307,9 @@ export function bootArgs(tmpMib: number): string {
     'panic=-1',
     'pci=off',
     'random.trust_cpu=on',
+    // Like a container's memory cgroup: an allocation succeeds and the OOM killer ends the command
+    // when its pages are touched past the limit, rather than the guest refusing large allocations.
+    'sysctl.vm.overcommit_memory=1',
     'root=/dev/vda',
     'rootfstype=ext4',
     'ro',

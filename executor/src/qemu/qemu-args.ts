@@ -36,6 +36,9 @@ export function kernelCmdline(config: Pick<QemuVmConfig, 'tmpMib'>, agentInit: s
     'ro',
     `init=${agentInit}`,
     'random.trust_cpu=on',
+    // Like a container's memory cgroup: an allocation succeeds and the OOM killer ends the command
+    // when its pages are touched past the limit, rather than the guest refusing large allocations.
+    'sysctl.vm.overcommit_memory=1',
     `faas.transport=serial:${AGENT_PORT_NAME}`,
     `faas.tmp_mb=${config.tmpMib}`,
   ].join(' ');

@@ -2,12 +2,14 @@
  * Shared fixtures of the QEMU suites: prerequisites (with the one line a skip prints), an
  * executor on a private runtime dir, and the check that a test left no process, socket or file.
  */
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execRequest } from '../exec-request.js';
 import type { ExecRequest } from '../executor.js';
 import { QemuExecutor, type QemuExecutorOptions } from './qemu-executor.js';
 
@@ -39,7 +41,7 @@ export async function newExecutor(options: Partial<QemuExecutorOptions> = {}): P
 }
 
 export function request(command: string[], extra: Partial<ExecRequest> = {}): ExecRequest {
-  return { invocationId: `t-${Date.now()}`, command, env: [], stdin: Buffer.alloc(0), timeoutMs: 20_000, ...extra };
+  return execRequest(command, { timeoutMs: 20_000, ...extra });
 }
 
 /** Pids of processes whose command line mentions `text` (a runtime dir: only our VMMs do). */

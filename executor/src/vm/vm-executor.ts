@@ -12,12 +12,14 @@
  * reused, and nothing it owned (process, socket, file) outlives the call that noticed.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
-import { AgentClient, MAX_OUTPUT_BYTES, toExecResult } from '../agent/client.js';
-import type { ExecRequest, ExecResult, Executor, Sandbox, SandboxSpec } from '../executor.js';
-import { consoleMentionsOom, fileSize, killedResult, readConsole, withTimeout } from './console.js';
+import { AgentClient } from '../agent/client.js';
+import { execOnAgent, type OomProbe } from '../agent/run.js';
+import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, ImageConfig, Sandbox, SandboxSpec } from '../executor.js';
+import { consoleMentionsOom, fileSize, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
 import { createStateDir, defaultRuntimeDir, newVmId, recordVmmPid, removeStateDir, sweepRuntimeDir } from './state-dir.js';
 
@@ -32,8 +34,6 @@ export interface MicroVmOptions {
   shutdownGraceMs?: number;
   /** Extra time past an invocation's timeout before the host gives up on the agent (default 5 s). */
   hostDeadlineSlackMs?: number;
-  /** uid:gid that commands run as inside the VM (default 65534:65534, like the container executors). */
-  user?: string;
   /**
    * From VMM start to agent ready when restoring a snapshot (default 10 s); past it the VM is
    * booted cold instead. A restore takes a fraction of a boot, so waiting a full boot deadline
@@ -72,6 +72,7 @@ export interface VmRootfs {
 
 /** Everything one VM owns, kept by the executor so destroy and close can find it. */
 export interface VmSandbox extends Sandbox {
+  image: ImageConfig;
   dir: string;
   consoleLog: string;
   rootfs?: VmRootfs;
@@ -89,13 +90,11 @@ const EXIT_AFTER_SHUTDOWN_MS = 300;
 
 export abstract class MicroVmExecutor implements Executor {
   /** A booted VM serves invocations through its agent, so pools keep spares booted. */
-  readonly warmable = true;
+  readonly capabilities: ExecutorCapabilities = { warm: true };
   abstract readonly kind: ExecutorKind;
   protected readonly log: Logger;
   protected readonly runtimeDir: string;
   private readonly live = new Map<string, VmSandbox>();
-  private readonly uid: number;
-  private readonly gid: number;
 
   protected constructor(
     kind: ExecutorKind,
@@ -103,9 +102,6 @@ export abstract class MicroVmExecutor implements Executor {
   ) {
     this.log = base.logger ?? silentLogger;
     this.runtimeDir = base.runtimeDir ?? defaultRuntimeDir(kind);
-    const [uid, gid] = (base.user ?? '65534:65534').split(':').map(Number);
-    this.uid = uid ?? 65534;
-    this.gid = gid ?? this.uid;
   }
 
   /** Checks that binaries, kernel and host support exist; throws FAAS_ERR_EXECUTOR_UNAVAILABLE. */
@@ -134,12 +130,22 @@ export abstract class MicroVmExecutor implements Executor {
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
     const id = newVmId();
     const dir = await createStateDir(this.runtimeDir, id);
-    const box: VmSandbox = { id, executor: this.kind, spec, reusable: true, dir, consoleLog: join(dir, 'console.log'), broken: false };
+    const box: VmSandbox = {
+      id,
+      executor: this.kind,
+      spec,
+      reusable: true,
+      image: { env: [], workingDir: undefined },
+      dir,
+      consoleLog: join(dir, 'console.log'),
+      broken: false,
+    };
     this.live.set(id, box);
     const started = Date.now();
     try {
       const rootfs = await this.prepareRootfs(spec, signal);
       box.rootfs = rootfs;
+      box.image = { env: rootfs.env, workingDir: rootfs.workingDir };
       try {
         await this.start(box, rootfs, true, signal);
       } catch (err) {
@@ -228,33 +234,25 @@ export abstract class MicroVmExecutor implements Executor {
     const box = this.own(sandbox);
     const agent = box.agent;
     if (!agent || box.broken) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} is not usable`);
-    const slack = this.base.hostDeadlineSlackMs ?? 5000;
-    const consoleStart = await fileSize(box.consoleLog);
+    // The guest kernel reports OOM kills on the console (there is no host cgroup to ask).
+    const oom: OomProbe<number> = {
+      // Synchronous: a stat on the hot path must not wait for a libuv pool thread.
+      mark: async () => fileSizeSync(box.consoleLog),
+      killedSince: (from) => consoleMentionsOom(box.consoleLog, from),
+    };
     try {
-      const result = await agent.exec(
-        {
-          command: request.command,
-          env: mergeEnv(box.rootfs?.env ?? [], request.env),
-          ...(box.rootfs?.workingDir ? { cwd: box.rootfs.workingDir } : {}),
-          uid: this.uid,
-          gid: this.gid,
-          stdin: request.stdin,
-          timeoutMs: request.timeoutMs,
-          // The agent's cap per frame; larger configured limits are cut to it (and reported truncated).
-          maxOutputBytes: Math.min(box.spec.limits.outputBytes, MAX_OUTPUT_BYTES),
-        },
-        { ...(request.signal ? { signal: request.signal } : {}), deadlineMs: request.timeoutMs + slack },
-      );
-      const oomKilled = result.signal === 'SIGKILL' && !result.timedOut && (await consoleMentionsOom(box.consoleLog, consoleStart));
-      return toExecResult(result, { oomKilled });
+      const run = await execOnAgent(agent, request, { slackMs: this.base.hostDeadlineSlackMs ?? 5000, oom: oom as OomProbe });
+      if (!run.healthy) {
+        box.broken = true;
+        // Kill now rather than at destroy: the contract is that every process of the invocation ends.
+        box.vmm?.signal('SIGKILL');
+      }
+      return run.facts;
     } catch (err) {
       // A refusal of the request itself (too large) leaves the VM in step and reusable.
-      if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE' && !request.signal?.aborted) throw err;
+      if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE') throw err;
       box.broken = true;
-      // Kill now rather than at destroy: the contract is that every process of the invocation ends.
       box.vmm?.signal('SIGKILL');
-      // Aborted (client gone, shutdown): the client hung up, so the guest killed the command.
-      if (request.signal?.aborted) return killedResult();
       throw await this.describeFailure(box, err, 'invoke');
     }
   }
@@ -330,12 +328,10 @@ export abstract class MicroVmExecutor implements Executor {
   }
 }
 
-/** The image's environment with the request's variables on top (same key: the request wins). */
-export function mergeEnv(imageEnv: readonly string[], requestEnv: readonly string[]): string[] {
-  const merged = new Map<string, string>();
-  for (const entry of [...imageEnv, ...requestEnv]) {
-    const eq = entry.indexOf('=');
-    merged.set(eq < 0 ? entry : entry.slice(0, eq), entry);
+function fileSizeSync(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
-  return [...merged.values()];
 }

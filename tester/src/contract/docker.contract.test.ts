@@ -1,26 +1,29 @@
 /**
  * The executor contract for DockerExecutor with runc (executor kind `docker`), in both of its
- * mechanisms: one-shot containers (no guest agent) and warm, agent-backed, reusable containers.
+ * mechanisms: one-shot containers (the agent over the attached stdio) and warm, agent-backed, reusable containers.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { DockerExecutor } from '@faas/executor';
 import { DOCKER_HOST, dockerUnavailableReason } from '../support/docker.js';
-import { dockerLeftovers, ONE_SHOT_KNOWN_ISSUES } from './docker-support.js';
+import { dockerLeftovers, oneShotView } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
 
 const unavailable = await dockerUnavailableReason();
 const agentPath = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
-const base = { kind: 'docker', dockerHost: DOCKER_HOST, user: '65534:65534', imagePull: 'never', outputLimitBytes: 1024 * 1024 } as const;
+const base = { kind: 'docker', dockerHost: DOCKER_HOST, imagePull: 'never' } as const;
 const skipReason = () => `${unavailable}: start dockerd (scripts/setup-host.sh)`;
 
-await runExecutorContract('docker one-shot', async () => (unavailable ? undefined : new DockerExecutor(base)), {
-  skipReason,
-  leftovers: dockerLeftovers('docker'),
-  todo: ONE_SHOT_KNOWN_ISSUES,
-  concurrency: 4,
-});
+await runExecutorContract(
+  'docker one-shot',
+  async () => (unavailable || !existsSync(agentPath) ? undefined : oneShotView(new DockerExecutor({ ...base, agentPath }))),
+  {
+    skipReason,
+    leftovers: dockerLeftovers('docker'),
+    concurrency: 4,
+  },
+);
 
 await runExecutorContract(
   'docker warm (guest agent)',

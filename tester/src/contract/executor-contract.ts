@@ -7,10 +7,9 @@
  * and cases run concurrently to keep slow backends (gVisor, emulated VMs) bearable.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { ResourceLimits } from '@faas/common';
-import type { ExecRequest, ExecResult, Executor, Sandbox } from '@faas/executor';
+import { type ExecRequest, type ExecResult, type Executor, execRequest, type Sandbox } from '@faas/executor';
 
 export interface ContractOptions {
   /** Image the sandbox is created from; it must provide busybox (sh, cat, head, id, sleep). */
@@ -128,14 +127,7 @@ export async function runExecutorContract(
 
   /** One invocation in a sandbox the caller holds. */
   function exec(sandbox: Sandbox, command: string[], request: Partial<Omit<ExecRequest, 'command'>> = {}): Promise<ExecResult> {
-    return executor!.invoke(sandbox, {
-      invocationId: randomUUID(),
-      command,
-      env: [],
-      stdin: Buffer.alloc(0),
-      timeoutMs: 30_000,
-      ...request,
-    });
+    return executor!.invoke(sandbox, execRequest(command, request));
   }
 
   /** acquire -> invoke -> release, the orchestrator's happy path. */
@@ -306,13 +298,9 @@ export async function runExecutorContract(
       });
 
       check('caps each output stream and says it truncated', async () => {
-        const result = await run(
-          ['sh', '-c', 'head -c 100000 /dev/zero; head -c 100000 /dev/zero >&2; echo done >&2'],
-          {},
-          {
-            outputBytes: OUTPUT_CAP,
-          },
-        );
+        const result = await run(['sh', '-c', 'head -c 100000 /dev/zero; head -c 100000 /dev/zero >&2; echo done >&2'], {
+          outputBytes: OUTPUT_CAP,
+        });
         assert.equal(result.exitCode, 0, `a capped command must still run to completion: ${summary(result)}`);
         assert.equal(result.truncated, true);
         assert.equal(result.stdout.length, OUTPUT_CAP);

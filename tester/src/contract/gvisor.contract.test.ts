@@ -1,6 +1,6 @@
 /**
  * The executor contract for DockerExecutor with gVisor's runsc runtime (executor kind `gvisor`), in
- * both of its mechanisms: one-shot containers (no guest agent) and warm, agent-backed, reusable
+ * both of its mechanisms: one-shot containers (the agent over the attached stdio) and warm, agent-backed, reusable
  * containers whose agent speaks over the attached stdio (runsc keeps its sockets out of view).
  */
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { DockerExecutor } from '@faas/executor';
 import { DOCKER_HOST, runtimeUnavailableReason } from '../support/docker.js';
-import { dockerLeftovers, ONE_SHOT_KNOWN_ISSUES } from './docker-support.js';
+import { dockerLeftovers, oneShotView } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
 
 const unavailable = await runtimeUnavailableReason('runsc');
@@ -17,19 +17,20 @@ const base = {
   kind: 'gvisor',
   runtime: 'runsc',
   dockerHost: DOCKER_HOST,
-  user: '65534:65534',
   imagePull: 'never',
-  outputLimitBytes: 1024 * 1024,
 } as const;
 const skipReason = () => `${unavailable}: install gVisor (scripts/setup-host.sh)`;
 
 // gVisor under ptrace takes about a second per container; three at a time suits two cores.
-await runExecutorContract('gvisor', async () => (unavailable ? undefined : new DockerExecutor(base)), {
-  skipReason,
-  leftovers: dockerLeftovers('gvisor'),
-  todo: ONE_SHOT_KNOWN_ISSUES,
-  concurrency: 3,
-});
+await runExecutorContract(
+  'gvisor',
+  async () => (unavailable || !existsSync(agentPath) ? undefined : oneShotView(new DockerExecutor({ ...base, agentPath }))),
+  {
+    skipReason,
+    leftovers: dockerLeftovers('gvisor'),
+    concurrency: 3,
+  },
+);
 
 await runExecutorContract(
   'gvisor warm (guest agent)',

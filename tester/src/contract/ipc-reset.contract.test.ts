@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_AGENT_PATH, REPO_ROOT, type ResourceLimits } from '@faas/common';
-import { DockerExecutor, type ExecResult, type Executor, QemuExecutor, type Sandbox } from '@faas/executor';
+import { DockerExecutor, type ExecResult, type Executor, execRequest, QemuExecutor, type Sandbox } from '@faas/executor';
 import { DOCKER_HOST, dockerUnavailableReason, runtimeUnavailableReason } from '../support/docker.js';
 import { KERNEL_PATH, ROOTFS_DIR, testRuntimeDir, vmUnavailableReason } from './vm-support.js';
 
@@ -88,7 +88,7 @@ interface Target {
   oomSkip?: string;
 }
 
-const dockerBase = { dockerHost: DOCKER_HOST, user: '65534:65534', imagePull: 'never', outputLimitBytes: MIB } as const;
+const dockerBase = { dockerHost: DOCKER_HOST, imagePull: 'never' } as const;
 
 const targets: Target[] = [
   {
@@ -145,7 +145,7 @@ for (const target of targets) {
     }
 
     function exec(sandbox: Sandbox, command: string[], stdin = Buffer.alloc(0)): Promise<ExecResult> {
-      return executor.invoke(sandbox, { invocationId: randomUUID(), command, env: [], stdin, timeoutMs: 60_000 });
+      return executor.invoke(sandbox, execRequest(command, { stdin, timeoutMs: 60_000 }));
     }
 
     it('a reused sandbox holds no /dev/shm file, POSIX or System V IPC object of the previous invocation', async () => {

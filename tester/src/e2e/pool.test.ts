@@ -46,7 +46,7 @@ const IDENTIFY = "head -1 /proc/self/mountinfo | sed -n 's/.*upperdir=\\([^,]*\\
 
 async function waitForSpare(p: { platform: { orchestrator: { poolStats: Record<string, { idle: number }> } } }, min: number) {
   for (let i = 0; i < 200; i++) {
-    if ((p.platform.orchestrator.poolStats.docker?.idle ?? 0) >= min) return;
+    if ((p.platform.orchestrator.poolStats['docker/single-use']?.idle ?? 0) >= min) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.fail(`the pool never held ${min} spare sandbox(es)`);
@@ -98,4 +98,32 @@ describe('two functions never share a sandbox', () => {
       });
     });
   }
+});
+
+describe('reuse mode at the idle cap', () => {
+  const p = usePlatform({ FAAS_POOL_MODE: 'reuse', FAAS_POOL_MIN_IDLE: '0', FAAS_POOL_MAX_IDLE: '2' });
+
+  it('a function called after the cap is reached keeps its warm sandbox; the least recently used one is evicted', async () => {
+    const identity = async (fn: string) => {
+      const result = await p.client.run(fn, { image: BUSYBOX, command: ['sh', '-c', IDENTIFY] });
+      const id = result.stdout.toString().trim();
+      assert.match(id, /overlay2/, result.stderr.toString());
+      return id;
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    await identity('cap-a');
+    await settle();
+    await identity('cap-b');
+    await settle();
+    // Two idle sandboxes now fill the cap; a third function must not be starved of its own.
+    const first = await identity('cap-c');
+    await settle();
+    const again = [await identity('cap-c')];
+    await settle();
+    again.push(await identity('cap-c'));
+    assert.deepEqual(again, [first, first], 'cap-c got a fresh sandbox each time: the pool kept idle sandboxes nobody calls instead');
+    const stats = p.platform.orchestrator.poolStats['docker/reuse'];
+    assert.ok((stats?.evictions ?? 0) >= 1, `no eviction recorded: ${JSON.stringify(stats)}`);
+    assert.ok((stats?.idle ?? 0) <= 2, `more idle sandboxes than the cap: ${JSON.stringify(stats)}`);
+  });
 });

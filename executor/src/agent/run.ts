@@ -1,0 +1,103 @@
+/**
+ * One EXEC on a guest agent, turned into raw facts the same way for every executor that has one
+ * (Docker and gVisor containers, QEMU and Firecracker VMs). The host keeps its own deadline: when
+ * the agent does not answer within the command's timeout plus `slackMs` (a starved or stuck
+ * guest), the command is reported timed out and the sandbox must be destroyed. A transport that
+ * dies is a platform fault, unless the sandbox's OOM record explains it: then the command was
+ * killed at its memory limit (gVisor sandboxes die whole when they reach it).
+ */
+import { FaasError } from '@faas/common';
+import type { ExecRequest, ExecResult } from '../executor.js';
+import { type AgentClient, MAX_OUTPUT_BYTES } from './client.js';
+
+/** Tells whether the sandbox's kernel killed something for lack of memory since `mark()`. */
+export interface OomProbe<Mark = unknown> {
+  mark(): Promise<Mark>;
+  killedSince(mark: Mark): Promise<boolean>;
+}
+
+export interface AgentRun {
+  facts: ExecResult;
+  /** False when the agent connection is no longer usable: the sandbox must be destroyed. */
+  healthy: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function killed(extra: Partial<ExecResult>): ExecResult {
+  return {
+    stdout: EMPTY,
+    stderr: EMPTY,
+    combined: EMPTY,
+    exitCode: null,
+    signal: 'SIGKILL',
+    truncated: false,
+    timedOut: false,
+    ...extra,
+  };
+}
+
+export async function execOnAgent(
+  agent: AgentClient,
+  request: ExecRequest,
+  options: { slackMs: number; oom?: OomProbe },
+): Promise<AgentRun> {
+  if (request.outputBytes > MAX_OUTPUT_BYTES) {
+    throw new FaasError('FAAS_ERR_INTERNAL', `output cap ${request.outputBytes} exceeds the agent protocol's ${MAX_OUTPUT_BYTES} bytes`);
+  }
+  if (request.signal?.aborted) return { facts: killed({ cancelled: true }), healthy: true };
+  const mark = options.oom ? await options.oom.mark() : undefined;
+  const local = new AbortController();
+  let hostTimedOut = false;
+  const timer = setTimeout(
+    () => {
+      hostTimedOut = true;
+      local.abort();
+    },
+    Math.min(request.timeoutMs + options.slackMs, 0x7fff_ffff),
+  );
+  const onAbort = () => local.abort();
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await agent.exec(
+      {
+        command: request.command,
+        env: request.env,
+        cwd: request.cwd,
+        uid: request.uid,
+        gid: request.gid,
+        stdin: request.stdin,
+        timeoutMs: request.timeoutMs,
+        maxOutputBytes: request.outputBytes,
+      },
+      // The host deadline is ours (above); the client's own must never fire first.
+      { signal: local.signal, deadlineMs: request.timeoutMs + options.slackMs + 60_000 },
+    );
+    const oomKilled =
+      result.signal === 'SIGKILL' && !result.timedOut && options.oom ? await options.oom.killedSince(mark).catch(() => false) : false;
+    const facts: ExecResult = {
+      stdout: result.stdout,
+      stderr: result.stderr,
+      combined: result.combined,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      truncated: result.truncated,
+      timedOut: result.timedOut,
+      ...(result.startError !== undefined ? { startError: result.startError } : {}),
+      ...(oomKilled ? { oomKilled } : {}),
+    };
+    return { facts, healthy: true };
+  } catch (err) {
+    // Whatever happened, the client is failed for good: the sandbox is not reused.
+    if (hostTimedOut) return { facts: killed({ timedOut: true }), healthy: false };
+    if (request.signal?.aborted) return { facts: killed({ cancelled: true }), healthy: false };
+    if (err instanceof FaasError && err.code !== 'FAAS_ERR_SANDBOX_FAILURE') throw err;
+    if (options.oom && (await options.oom.killedSince(mark).catch(() => false))) {
+      return { facts: killed({ oomKilled: true }), healthy: false };
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    request.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * An in-memory executor for testing policy (pools, limits, the core, outcomes) in milliseconds,
+ * in the manner of undici's MockAgent. It starts nothing: `run` decides the facts of each
+ * invocation, and every lifecycle call is recorded so tests can assert what policy did.
+ */
+import type { ExecutorKind } from '@faas/common';
+import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, Sandbox, SandboxSpec } from '../executor.js';
+
+export interface FakeExecutorOptions {
+  kind?: ExecutorKind;
+  warm?: boolean;
+  /** The facts of one invocation; default: exit 0 with the command echoed on stdout. */
+  run?: (request: ExecRequest, sandbox: Sandbox) => Promise<ExecResult> | ExecResult;
+  /** Delay of acquire, in ms. */
+  acquireMs?: number;
+}
+
+export interface FakeEvent {
+  op: 'acquire' | 'invoke' | 'release' | 'destroy';
+  sandbox: string;
+  functionId: string;
+  oneShot?: boolean;
+}
+
+export function facts(extra: Partial<ExecResult> = {}): ExecResult {
+  const empty = Buffer.alloc(0);
+  return { stdout: empty, stderr: empty, combined: empty, exitCode: 0, signal: null, truncated: false, timedOut: false, ...extra };
+}
+
+export class FakeExecutor implements Executor {
+  readonly kind: ExecutorKind;
+  readonly capabilities: ExecutorCapabilities;
+  readonly events: FakeEvent[] = [];
+  readonly live = new Map<string, Sandbox>();
+  readonly requests: ExecRequest[] = [];
+  private next = 0;
+
+  constructor(private readonly options: FakeExecutorOptions = {}) {
+    this.kind = options.kind ?? 'docker';
+    this.capabilities = { warm: options.warm ?? true };
+  }
+
+  async init(): Promise<void> {}
+  async ping(): Promise<void> {}
+
+  async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    if (this.options.acquireMs) await new Promise((r) => setTimeout(r, this.options.acquireMs));
+    signal?.throwIfAborted();
+    const sandbox: Sandbox = {
+      id: `fake-${++this.next}`,
+      executor: this.kind,
+      spec,
+      reusable: !spec.oneShot,
+      image: { env: ['IMAGE=1', 'HOME=/root'], workingDir: undefined },
+    };
+    this.live.set(sandbox.id, sandbox);
+    this.events.push({ op: 'acquire', sandbox: sandbox.id, functionId: spec.functionId, ...(spec.oneShot ? { oneShot: true } : {}) });
+    return sandbox;
+  }
+
+  async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
+    this.events.push({ op: 'invoke', sandbox: sandbox.id, functionId: sandbox.spec.functionId });
+    this.requests.push(request);
+    if (this.options.run) return this.options.run(request, sandbox);
+    const out = Buffer.from(request.command.join(' '));
+    return facts({ stdout: out, combined: out });
+  }
+
+  async release(sandbox: Sandbox): Promise<void> {
+    this.events.push({ op: 'release', sandbox: sandbox.id, functionId: sandbox.spec.functionId });
+  }
+
+  async destroy(sandbox: Sandbox): Promise<void> {
+    if (!this.live.delete(sandbox.id)) return;
+    this.events.push({ op: 'destroy', sandbox: sandbox.id, functionId: sandbox.spec.functionId });
+  }
+
+  async close(): Promise<void> {
+    for (const sandbox of [...this.live.values()]) await this.destroy(sandbox);
+  }
+}
