@@ -20,6 +20,15 @@ export const LABEL_INVOCATION = 'dev.faas.invocation';
  */
 export const GVISOR_PIDS_HEADROOM = 64;
 
+/**
+ * Inodes of the /tmp tmpfs: one per 4 KiB of its size (at least 1024), the same rule the guest
+ * agent applies to a VM's /tmp (guest-agent/src/init.rs). Without it, tmpfs allows half the host's
+ * RAM pages in inodes: a container could make millions of empty files where a VM makes thousands.
+ */
+export function tmpInodes(tmpBytes: number): number {
+  return Math.max(1024, Math.floor(tmpBytes / 4096));
+}
+
 export interface ContainerSpecInput {
   image: string;
   command: string[];
@@ -55,7 +64,7 @@ export function containerSpec(input: ContainerSpecInput): Record<string, unknown
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpBytes},mode=1777` },
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpBytes},nr_inodes=${tmpInodes(limits.tmpBytes)},mode=1777` },
       Memory: limits.memoryBytes,
       // Equal to Memory: no swap, so the memory limit is a real limit.
       MemorySwap: limits.memoryBytes,
