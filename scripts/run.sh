@@ -10,8 +10,9 @@ bash scripts/setup-host.sh
 # the one-line message `faas config` prints.
 port=$(node bin/faas.mjs config | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).gateway.port)}catch{process.exit(1)}})')
 # `faas serve`, as the set-up put it on the PATH; run through this checkout's own copy so that another
-# checkout's link cannot be picked up.
-node bin/faas.mjs serve &
+# checkout's link cannot be picked up. It runs in a session of its own, so that Ctrl-C reaches only this
+# script, whose trap sends it one SIGTERM (a second signal would make it exit without draining).
+setsid node bin/faas.mjs serve &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
 

@@ -40,7 +40,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
       if (!fc)
         throw new FaasError(
           'FAAS_ERR_CONFIG',
-          'the firecracker executor needs FAAS_FC_BINARY_PATH, FAAS_FC_KERNEL_PATH and FAAS_FC_ROOTFS_PATH',
+          'the firecracker executor needs FAAS_FC_BINARY_PATH, FAAS_FC_KERNEL_PATH and FAAS_FC_ROOTFS_PATH: see docs/microvm.md "Running with Firecracker (KVM hosts)"',
         );
       return new FirecrackerExecutor({
         binaryPath: fc.binaryPath,

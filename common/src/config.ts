@@ -289,7 +289,7 @@ function requireFile(vars: Variables, name: string, howToFix: string): string {
     });
   }
   if (!existsSync(path) || !statSync(path).isFile()) {
-    configError(`${vars.describe(name)}: no such file. ${howToFix}`, { variable: name, value: path, source: vars.source(name) });
+    configError(`${vars.describe(name)}: no such file; ${howToFix}`, { variable: name, value: path, source: vars.source(name) });
   }
   return path;
 }
@@ -518,7 +518,7 @@ function resolveAgentPath(vars: Variables): string | undefined {
   if (explicit) {
     if (!existsSync(explicit)) {
       configError(
-        `${vars.describe('FAAS_AGENT_PATH')}: no such file. Build the agent with \`bash guest-agent/build.sh\` or unset FAAS_AGENT_PATH`,
+        `${vars.describe('FAAS_AGENT_PATH')}: no such file; build the agent with \`bash guest-agent/build.sh\` or unset FAAS_AGENT_PATH`,
         {
           variable: 'FAAS_AGENT_PATH',
           value: explicit,
