@@ -6,3 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FAAS_SETUP_VM=1 bash scripts/setup-host.sh
 npm test
+bash scripts/fuzz-api.sh

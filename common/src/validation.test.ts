@@ -67,6 +67,20 @@ describe('SandboxConfig', () => {
     for (const image of [undefined, '', 'UPPER/case', 'a b', 'x'.repeat(300), 'busybox:', '../x', 7])
       rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });
   });
+  it('rejects registry hosts Docker refuses (a label starting or ending with "-"), accepts the valid ones', () => {
+    for (const image of ['-reg.io/app', 'reg-.io/app', 'reg.-io/app', 'reg.io-/app', '-reg:5000/app', 'reg.io:/app']) {
+      rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });
+    }
+    for (const image of [
+      'reg.io/app',
+      'my-reg.example.com:5000/team/app:1.0',
+      'localhost/app',
+      'r-1:5000/a_b__c-d.e',
+      'a.b/c@sha256:' + 'f'.repeat(64),
+    ]) {
+      assert.equal(validateSandboxConfig('f', { ...ok, image }, policy).image, image);
+    }
+  });
   it('rejects bad commands', () => {
     for (const command of [undefined, [], [''], 'echo', [1], ['echo', null], ['ec\0ho'], Array(1025).fill('x')]) {
       rejects('FAAS_ERR_INVALID_COMMAND', { ...ok, command });

@@ -40,9 +40,15 @@ export const COMMAND_MAX_TOTAL_BYTES = 128 * 1024;
 /** Letters, digits, dot, underscore, dash; starts with a letter or digit; no "..". */
 const FUNCTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Docker reference: optional registry (a host with a dot or port, or localhost), lowercase path components, optional :tag and @digest. */
+/**
+ * Docker reference: optional registry (a host with a dot or port, or localhost; host labels start
+ * and end with a letter or digit), lowercase path components, optional :tag and @digest. Applied
+ * only to strings of at most 255 characters.
+ */
 const IMAGE_REF =
-  /^(?:(?:(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+|localhost)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+  /^(?:(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?::[0-9]+)?|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9]+|localhost)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+/** The image reference grammar, for the OpenAPI document's check against it. */
+export const IMAGE_REFERENCE: RegExp = IMAGE_REF;
 const KNOWN_FIELDS = new Set(['image', 'command', 'env_vars', 'payload_base64', 'timeout_ms', 'executor', 'limits']);
 const KNOWN_LIMITS = new Set(['memory_mb', 'cpus', 'pids']);
 const MIB = 1024 * 1024;

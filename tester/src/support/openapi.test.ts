@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { conformanceProblems, matchPath } from './openapi.js';
+import { IMAGE_REFERENCE, loadConfig } from '@faas/common';
+import { conformanceProblems, matchPath, openApiDocument } from './openapi.js';
 
 const json = { 'content-type': 'application/json; charset=utf-8', 'x-faas-invocation-id': 'id' };
 const result = {
@@ -75,5 +76,31 @@ describe('OpenAPI conformance checker', () => {
     assert.notDeepEqual(invoke(400, { ...error, invocation_id: 'other' }), []);
     assert.notDeepEqual(invoke(415, { ...error, invocation_id: 'id' }, { 'content-type': 'application/json' }), []);
     assert.notDeepEqual(invoke(200, { ...result, invocation_id: 'other' }), []);
+  });
+});
+
+describe('OpenAPI document and validation', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: a walk into a JSON document
+  const config = (openApiDocument as any).components.schemas.SandboxConfig.properties;
+
+  it('states the image grammar validation applies', () => {
+    assert.equal(config.image.pattern, IMAGE_REFERENCE.source.replaceAll('\\/', '/'));
+    const pattern = new RegExp(config.image.pattern, 'u');
+    for (const image of ['faas/busybox:latest', 'reg.io:5000/a/b:1', '-reg.io/app', 'UPPER/x']) {
+      assert.equal(pattern.test(image), IMAGE_REFERENCE.test(image), image);
+    }
+  });
+
+  it('bounds timeout_ms, memory_mb and pids by the highest maxima an operator can configure', () => {
+    const bounds: Array<[string, number]> = [
+      ['FAAS_MAX_TIMEOUT_MS', config.timeout_ms.maximum],
+      ['FAAS_MAX_MEMORY_MB', config.limits.properties.memory_mb.maximum],
+      ['FAAS_MAX_PIDS', config.limits.properties.pids.maximum],
+    ];
+    for (const [name, maximum] of bounds) {
+      assert.ok(Number.isInteger(maximum), name);
+      loadConfig({ [name]: String(maximum) }, 2);
+      assert.throws(() => loadConfig({ [name]: String(maximum + 1) }, 2), Error, `${name}=${maximum + 1} should be refused`);
+    }
   });
 });
