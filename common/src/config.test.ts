@@ -80,6 +80,13 @@ describe('configuration messages', () => {
     // Far from every known name: no suggestion, but the list of variables.
     configError({ FAAS_ZZZZZZZZZZZZ: '1' }, /unknown variable FAAS_ZZZZZZZZZZZZ \(from the environment\): every supported/);
   });
+  it('accept the FAAS_* variables of the repository scripts in the environment, not in .env', () => {
+    assert.doesNotThrow(() => loadConfig({ FAAS_SETUP_VM: '1', FAAS_REBUILD_IMAGES: '1', FAAS_BENCH_GVISOR: '0' }, 2));
+    assert.throws(
+      () => loadConfig({ FAAS_SETUP_VM: '1' }, 2, { sources: { FAAS_SETUP_VM: '.env:2' } }),
+      /FAAS_SETUP_VM \(from .env:2\) is read by scripts\/setup-host\.sh, not by faas/,
+    );
+  });
   it('only flag unknown non-FAAS names that come from a .env file', () => {
     assert.doesNotThrow(() => loadConfig({ GATEWAY_PORT: '1', HOME: '/root' }, 2));
     assert.throws(

@@ -120,6 +120,23 @@ const RENAMED: Record<string, string> = {
   FAAS_CONCURRENCY: 'FAAS_MAX_CONCURRENCY',
 };
 
+/**
+ * FAAS_* variables that the repository's scripts and tests read, not the platform: accepted in the
+ * environment (so that `FAAS_SETUP_VM=1 bash scripts/run.sh` works), refused in a .env file, where
+ * they would do nothing. FAAS_BENCH_* (bench/) is accepted as a prefix.
+ */
+export const TOOL_VARIABLES: Record<string, string> = {
+  FAAS_SETUP_VM: 'scripts/setup-host.sh',
+  FAAS_REBUILD_IMAGES: 'tools/images/build-images.sh',
+  FAAS_KVM_CHECK_FORCE: 'scripts/kvm-check.sh',
+  FAAS_FC_SWAGGER: 'scripts/kvm-check.sh and the Firecracker tests',
+  FAAS_GUEST_AGENT: 'the guest agent tests',
+};
+
+function toolVariable(name: string): string | undefined {
+  return TOOL_VARIABLES[name] ?? (name.startsWith('FAAS_BENCH_') ? 'bench/run.mjs' : undefined);
+}
+
 /** Variables without the FAAS_ prefix that the platform reads (the design document's names). */
 export const OTHER_VARIABLES: Record<string, string> = {
   DOCKER_HOST: 'Docker engine address: unix:///var/run/docker.sock (default) or tcp://host:port',
@@ -334,6 +351,14 @@ function checkNames(env: Record<string, string | undefined>, sources: Record<str
       continue;
     }
     if (RENAMED[name]) configError(`${name} (from ${source}) is not supported: use ${RENAMED[name]} instead`, { variable: name, source });
+    const tool = name in CONFIG_VARIABLES ? undefined : toolVariable(name);
+    if (tool !== undefined) {
+      if (sources[name] === undefined) continue;
+      configError(`${name} (from ${source}) is read by ${tool}, not by faas: remove it from the file and set it where you run that`, {
+        variable: name,
+        source,
+      });
+    }
     if (!(name in CONFIG_VARIABLES)) {
       const match = nearest(name, Object.keys(CONFIG_VARIABLES));
       configError(
