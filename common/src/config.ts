@@ -128,8 +128,8 @@ const RENAMED: Record<string, string> = {
 export const TOOL_VARIABLES: Record<string, string> = {
   FAAS_SETUP_VM: 'scripts/setup-host.sh',
   FAAS_REBUILD_IMAGES: 'tools/images/build-images.sh',
-  FAAS_KVM_CHECK_FORCE: 'scripts/kvm-check.sh',
-  FAAS_FC_SWAGGER: 'scripts/kvm-check.sh and the Firecracker tests',
+  FAAS_KVM_CHECK_FORCE: 'the KVM check script',
+  FAAS_FC_SWAGGER: 'the KVM check script and the Firecracker tests',
   FAAS_GUEST_AGENT: 'the guest agent tests',
 };
 
