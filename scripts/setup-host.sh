@@ -114,7 +114,7 @@ fi
 log "building runtime images"
 bash tools/images/build-images.sh
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
-  log "building the guest kernel (cached in .cache/kernel; a first build takes 10-15 minutes on 2 cores)"
+  log "building the guest kernel (cached outside the clone in /var/cache/faas/kernel/<key>, .cache/kernel/vmlinux links to it; a first build takes 3-15 minutes on 2 cores)"
   bash tools/firecracker-rootfs-builder/build-kernel.sh
   log "building VM root filesystems for faas/busybox and faas/python (cached in .cache/rootfs)"
   node tools/firecracker-rootfs-builder/build-rootfs.mjs --image faas/busybox:latest --image faas/python:latest
