@@ -13,8 +13,8 @@
  * - vsock: `v.sock` relative to Firecracker's working directory (each VM's state dir), or
  *   `/v.sock` in the jail, so identical saved paths resolve to a different socket per VM.
  */
-import { copyFile, link, readFile, rename, rm } from 'node:fs/promises';
-import type { JailLayout } from './jailer.js';
+import { copyFile, readFile, rename, rm } from 'node:fs/promises';
+import { type JailLayout, linkOrCopy } from './jailer.js';
 
 /** Names of the snapshot files as Firecracker sees them inside a jail. */
 export const JAIL_STATE = 'snapshot.state';
@@ -31,15 +31,8 @@ export async function hostCpu(): Promise<string> {
   return `${field('vendor_id')}|${field('model name')}|${field('flags')}`;
 }
 
-/** Hard-links (or copies across filesystems) a cached snapshot file into a VM's jail. */
-export async function linkInto(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-  }
-}
+/** Hard-links (or copies across filesystems) a cached snapshot file into a VM's jail, symlinks resolved. */
+export const linkInto = linkOrCopy;
 
 /** Moves a file Firecracker wrote (in a jail) to the cache, copying across filesystems. */
 export async function moveOut(from: string, to: string): Promise<void> {

@@ -13,7 +13,7 @@ import { type ExecutorKind, FaasError } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
 import type { SandboxSpec } from '../executor.js';
 import { connectUnixSocket } from '../vm/connect.js';
-import { VmmProcess } from '../vm/process.js';
+import type { VmmProcess } from '../vm/process.js';
 import { ensureRootfs, GUEST_AGENT_PATH } from '../vm/rootfs.js';
 import { type VmSize, vmSize } from '../vm/size.js';
 import { fileIdentity, hashKey, SNAPSHOT_FORMAT, SnapshotCache, type SnapshotEntry } from '../vm/snapshot-cache.js';
@@ -27,9 +27,13 @@ import {
   type VmSandbox,
 } from '../vm/vm-executor.js';
 import { FirecrackerClient } from './api-client.js';
+import type { SnapshotCreateParams, SnapshotLoadParams } from './api-types.js';
+import { FirecrackerProcess, LOG_FILE, logArgs, prepareLogFile, withLogCause } from './fc-log.js';
 import { hostCpu, JAIL_MEMORY, JAIL_STATE, moveOut, snapshotPathsFor } from './fc-snapshot.js';
-import { type JailLayout, jailLayout, populateJail } from './jailer.js';
+import { elfInterpreter, type JailLayout, populateJail, resolveJailLayout } from './jailer.js';
 import { connectVsock } from './vsock.js';
+
+export { kvmUnusableReason } from './kvm.js';
 
 export interface FirecrackerExecutorOptions extends MicroVmOptions {
   /** FAAS_FC_BINARY_PATH */
@@ -86,7 +90,16 @@ export class FirecrackerExecutor extends MicroVmExecutor {
       'Firecracker needs KVM: run on a host with virtualisation enabled',
     );
     await mustAccess(this.options.binaryPath, constants.X_OK, 'firecracker binary', 'set FAAS_FC_BINARY_PATH (see docs/microvm.md)');
-    if (this.options.jailer) await mustAccess(this.options.jailer.path, constants.X_OK, 'jailer binary', 'set FAAS_FC_JAILER_PATH');
+    if (this.options.jailer) {
+      await mustAccess(this.options.jailer.path, constants.X_OK, 'jailer binary', 'set FAAS_FC_JAILER_PATH');
+      const loader = await elfInterpreter(this.options.binaryPath).catch(() => undefined);
+      if (loader) {
+        throw new FaasError(
+          'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+          `firecracker binary ${this.options.binaryPath} is dynamically linked (loader ${loader}); the jailer runs it in an empty chroot where the loader does not exist: use a static build (the release binaries, or the musl target)`,
+        );
+      }
+    }
     await mustAccess(
       this.options.kernelPath,
       constants.R_OK,
@@ -130,23 +143,27 @@ export class FirecrackerExecutor extends MicroVmExecutor {
       // Registered at once so that a failure in the configuration calls below still kills it.
       box.vmm = started;
     });
-    if (snapshot) {
-      const files = await snapshotPathsFor(paths.layout, {
-        state: snapshot.files.state as string,
-        memory: snapshot.files.memory as string,
-      });
-      await api.loadSnapshot({
-        snapshot_path: files.state,
-        mem_backend: { backend_type: 'File', backend_path: files.memory },
-        resume_vm: true,
-      });
-    } else {
-      await configureAndStart(api, size, paths);
+    try {
+      if (snapshot) {
+        const files = await snapshotPathsFor(paths.layout, {
+          state: snapshot.files.state as string,
+          memory: snapshot.files.memory as string,
+        });
+        await api.loadSnapshot(snapshotLoadParams(files));
+      } else {
+        await configureAndStart(api, size, paths);
+      }
+    } catch (err) {
+      throw withLogCause(err, paths.logHost);
     }
     return {
       vmm,
       connectAgent: (agentDeadline, signal) =>
-        connectVsock(paths.vsockHost, AGENT_VSOCK_PORT, { vmm, deadline: agentDeadline, ...(signal ? { signal } : {}) }),
+        connectVsock(paths.vsockHost, AGENT_VSOCK_PORT, { vmm, deadline: agentDeadline, ...(signal ? { signal } : {}) }).catch(
+          (err: unknown) => {
+            throw withLogCause(err, paths.logHost);
+          },
+        ),
     };
   }
 
@@ -160,7 +177,7 @@ export class FirecrackerExecutor extends MicroVmExecutor {
     const console = await open(consoleLog, 'a', 0o600);
     let vmm: VmmProcess;
     try {
-      vmm = new VmmProcess(paths.binary, paths.args, { cwd: dir, stdoutFd: console.fd });
+      vmm = new FirecrackerProcess(paths.binary, paths.args, { cwd: dir, stdoutFd: console.fd }, paths.logHost);
       onStart(vmm);
     } finally {
       await console.close();
@@ -215,18 +232,23 @@ export class FirecrackerExecutor extends MicroVmExecutor {
         this.builders.add(v);
       });
       if (started.vmm.pid !== undefined) await recordVmmPid(dir, started.vmm.pid);
-      await configureAndStart(started.api, size, paths);
-      const deadline = Date.now() + (this.options.bootTimeoutMs ?? 30_000);
-      const stream = await connectVsock(paths.vsockHost, AGENT_VSOCK_PORT, { vmm: started.vmm, deadline });
-      const agent = await AgentClient.connect(stream, { helloTimeoutMs: Math.max(1, deadline - Date.now()) });
-      const refreshable = agent.capabilities.includes('refresh');
-      agent.close();
-      if (!refreshable) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'the guest agent cannot refresh a restored VM');
-      await started.api.patchVm('Paused');
-      const out = paths.layout
-        ? { state: `/${JAIL_STATE}`, memory: `/${JAIL_MEMORY}` }
-        : { state: target.state as string, memory: target.memory as string };
-      await started.api.createSnapshot({ snapshot_type: 'Full', snapshot_path: out.state, mem_file_path: out.memory });
+      try {
+        await configureAndStart(started.api, size, paths);
+        const deadline = Date.now() + (this.options.bootTimeoutMs ?? 30_000);
+        const stream = await connectVsock(paths.vsockHost, AGENT_VSOCK_PORT, { vmm: started.vmm, deadline });
+        const agent = await AgentClient.connect(stream, { helloTimeoutMs: Math.max(1, deadline - Date.now()) });
+        const refreshable = agent.capabilities.includes('refresh');
+        agent.close();
+        if (!refreshable) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'the guest agent cannot refresh a restored VM');
+        await pauseAndSnapshot(
+          started.api,
+          paths.layout
+            ? { state: `/${JAIL_STATE}`, memory: `/${JAIL_MEMORY}` }
+            : { state: target.state as string, memory: target.memory as string },
+        );
+      } catch (err) {
+        throw withLogCause(err, paths.logHost);
+      }
       if (paths.layout) {
         await moveOut(join(paths.layout.root, JAIL_STATE), target.state as string);
         await moveOut(join(paths.layout.root, JAIL_MEMORY), target.memory as string);
@@ -247,22 +269,25 @@ export class FirecrackerExecutor extends MicroVmExecutor {
    */
   private async preparePaths(dir: string, id: string, rootfs: VmRootfs, relativeVsock: boolean): Promise<VmPaths> {
     const jailer = this.options.jailer;
-    // A failed restore in this state dir leaves its sockets and jail; the cold boot starts clean.
-    await Promise.all(['api.sock', 'v.sock', 'jail'].map((name) => rm(join(dir, name), { recursive: true, force: true })));
+    // A failed restore in this state dir leaves its sockets, log and jail; the cold boot starts clean.
+    await Promise.all(['api.sock', 'v.sock', LOG_FILE, 'jail'].map((name) => rm(join(dir, name), { recursive: true, force: true })));
     if (!jailer) {
+      const log = join(dir, LOG_FILE);
+      await prepareLogFile(log);
       return {
         binary: this.options.binaryPath,
-        args: ['--api-sock', join(dir, 'api.sock'), '--id', id],
+        args: ['--api-sock', join(dir, 'api.sock'), '--id', id, ...logArgs(log)],
         apiSocket: join(dir, 'api.sock'),
         kernel: this.options.kernelPath,
         rootfs: rootfs.path,
         vsock: relativeVsock ? 'v.sock' : join(dir, 'v.sock'),
         vsockHost: join(dir, 'v.sock'),
+        logHost: log,
       };
     }
     const uid = jailer.uid ?? 65534;
     const gid = jailer.gid ?? 65534;
-    const layout = jailLayout({ jailerPath: jailer.path, firecrackerPath: this.options.binaryPath, uid, gid }, id, dir);
+    const layout = await resolveJailLayout({ jailerPath: jailer.path, firecrackerPath: this.options.binaryPath, uid, gid }, id, dir);
     await populateJail(layout, this.options.kernelPath, rootfs.path, uid, gid);
     return {
       binary: jailer.path,
@@ -272,6 +297,7 @@ export class FirecrackerExecutor extends MicroVmExecutor {
       rootfs: layout.rootfs.inJail,
       vsock: layout.vsockSocket.inJail,
       vsockHost: layout.vsockSocket.host,
+      logHost: layout.log.host,
       layout,
     };
   }
@@ -286,16 +312,40 @@ interface VmPaths {
   /** uds_path as Firecracker is told it; vsockHost is where the host connects. */
   vsock: string;
   vsockHost: string;
+  /** Firecracker's own log (--log-path) as the host sees it. */
+  logHost: string;
   layout?: JailLayout;
 }
 
-/** A cold boot: machine, kernel, read-only root drive, vsock, start. */
-async function configureAndStart(api: FirecrackerClient, size: VmSize, paths: VmPaths): Promise<void> {
+/**
+ * A cold boot: machine, kernel, read-only root drive, vsock, start. Paths are as Firecracker sees
+ * them (inside the jail under the jailer). Exported for the API conformance tests.
+ */
+export async function configureAndStart(
+  api: FirecrackerClient,
+  size: VmSize,
+  paths: { kernel: string; rootfs: string; vsock: string },
+): Promise<void> {
   await api.putMachineConfig({ vcpu_count: evenVcpus(size.cpus), mem_size_mib: size.memoryMib, smt: false });
   await api.putBootSource({ kernel_image_path: paths.kernel, boot_args: bootArgs(size.tmpMib) });
   await api.putDrive({ drive_id: 'rootfs', path_on_host: paths.rootfs, is_root_device: true, is_read_only: true });
   await api.putVsock({ guest_cid: GUEST_CID, uds_path: paths.vsock });
   await api.action('InstanceStart');
+}
+
+/** The snapshot builder's last two calls: pause the VM, write a full snapshot of it. */
+export async function pauseAndSnapshot(api: FirecrackerClient, out: { state: string; memory: string }): Promise<void> {
+  await api.patchVm('Paused');
+  await api.createSnapshot(snapshotCreateParams(out));
+}
+
+export function snapshotCreateParams(out: { state: string; memory: string }): SnapshotCreateParams {
+  return { snapshot_type: 'Full', snapshot_path: out.state, mem_file_path: out.memory };
+}
+
+/** A restore: the only configuration call a fresh Firecracker gets. */
+export function snapshotLoadParams(files: { state: string; memory: string }): SnapshotLoadParams {
+  return { snapshot_path: files.state, mem_backend: { backend_type: 'File', backend_path: files.memory }, resume_vm: true };
 }
 
 /** The guest kernel command line; Firecracker appends the virtio-mmio device list itself. */

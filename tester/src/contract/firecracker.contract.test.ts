@@ -1,26 +1,34 @@
 /**
- * The executor contract for FirecrackerExecutor. Firecracker needs a working /dev/kvm and a
- * firecracker binary (FAAS_FC_BINARY_PATH); where either is missing the suite skips with one line.
- * To run it on a KVM host, see docs/microvm.md ("Running the Firecracker tests").
+ * The executor contract for FirecrackerExecutor. Firecracker needs a /dev/kvm that boots guests
+ * and a firecracker binary (FAAS_FC_BINARY_PATH); where either is missing the suite skips with one
+ * line (a nested kvm-pvm device counts as missing: it cannot boot an ordinary guest kernel). The
+ * kernel is FAAS_FC_KERNEL_PATH or .cache/kernel/vmlinux. With FAAS_FC_ROOTFS_PATH every sandbox
+ * uses that root filesystem (it must hold busybox and the agent: build-rootfs.mjs --output), so
+ * neither Docker nor the agent binary is needed (this is how scripts/kvm-check.sh runs it on a bare
+ * KVM host); otherwise root filesystems are built per image from local Docker images.
+ * FAAS_FC_JAILER_PATH runs every VM under the jailer (as root). See docs/microvm.md.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { FirecrackerExecutor } from '@faas/executor';
+import { existsSync } from 'node:fs';
+import { FirecrackerExecutor, kvmUnusableReason } from '@faas/executor';
 import { DOCKER_HOST } from '../support/docker.js';
 import { runExecutorContract } from './executor-contract.js';
 import { AGENT_PATH, KERNEL_PATH, ROOTFS_DIR, testRuntimeDir, vmLeftovers } from './vm-support.js';
 
 const binary = process.env.FAAS_FC_BINARY_PATH;
-function unavailable(): string | undefined {
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
-    return 'skipping: firecracker tests need /dev/kvm and FAAS_FC_BINARY_PATH; see docs/microvm.md';
-  }
-  if (!binary || !existsSync(binary)) return 'skipping: firecracker tests need /dev/kvm and FAAS_FC_BINARY_PATH; see docs/microvm.md';
-  if (!existsSync(AGENT_PATH) || !existsSync(KERNEL_PATH)) return 'skipping: build the guest agent and kernel first; see docs/microvm.md';
+const kernel = process.env.FAAS_FC_KERNEL_PATH ?? KERNEL_PATH;
+const rootfsPath = process.env.FAAS_FC_ROOTFS_PATH;
+const jailer = process.env.FAAS_FC_JAILER_PATH;
+
+async function unavailable(): Promise<string | undefined> {
+  const kvm = await kvmUnusableReason();
+  if (kvm || !binary || !existsSync(binary))
+    return `skipping: firecracker tests need a booting /dev/kvm and FAAS_FC_BINARY_PATH (${kvm ?? 'no binary'}); see docs/microvm.md`;
+  if (!existsSync(kernel)) return `skipping: no guest kernel at ${kernel}; see docs/microvm.md`;
+  if (rootfsPath ? !existsSync(rootfsPath) : !existsSync(AGENT_PATH))
+    return `skipping: ${rootfsPath ? `no root filesystem at ${rootfsPath}` : 'build the guest agent first (or set FAAS_FC_ROOTFS_PATH)'}; see docs/microvm.md`;
   return undefined;
 }
-const reason = unavailable();
+const reason = await unavailable();
 const runtimeDir = reason ? '' : testRuntimeDir('fc');
 
 await runExecutorContract(
@@ -30,10 +38,9 @@ await runExecutorContract(
       ? undefined
       : new FirecrackerExecutor({
           binaryPath: binary as string,
-          kernelPath: KERNEL_PATH,
-          rootfsDir: ROOTFS_DIR,
-          agentPath: AGENT_PATH,
-          dockerHost: DOCKER_HOST,
+          kernelPath: kernel,
+          ...(rootfsPath ? { rootfsPath } : { rootfsDir: ROOTFS_DIR, agentPath: AGENT_PATH, dockerHost: DOCKER_HOST }),
+          ...(jailer ? { jailer: { path: jailer } } : {}),
           runtimeDir,
         }),
   { skipReason: () => `${reason}`, leftovers: vmLeftovers(runtimeDir), concurrency: 2 },
