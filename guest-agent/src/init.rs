@@ -96,7 +96,49 @@ pub fn setup() -> Result<BootConfig, String> {
     );
     // SAFETY: the pointer and length describe a live byte string.
     unsafe { libc::sethostname(cfg.hostname.as_ptr().cast(), cfg.hostname.len()) };
+    pin_tsc_clocksource(&cmdline);
     Ok(cfg)
+}
+
+const CLOCKSOURCE_DIR: &str = "/sys/devices/system/clocksource/clocksource0";
+
+/// The clocksource to pin, given the kernel command line and the available clocksources, or
+/// None to leave the kernel's choice alone.
+///
+/// Without a paravirtual clock (software emulation: QEMU TCG) the kernel's clocksource watchdog
+/// judges the TSC against jiffies, and under emulation jiffies lose ticks whenever the emulated
+/// CPU falls behind (a busy command is enough): the watchdog then declares the TSC unstable and
+/// the guest falls back to the jiffies clock, whose time runs slow from then on (12 % and more
+/// with a busy vCPU), so every timeout fires late in host time. An emulated TSC follows the
+/// host's clock, so the agent keeps it, as booting with `tsc=reliable` would: in a periodic-tick
+/// kernel a pinned clocksource stays selected even once the watchdog has marked it unstable.
+/// A paravirtual clock (kvm-clock under KVM, Firecracker included), or a `clocksource=` or `tsc=`
+/// on the command line, wins.
+pub fn clocksource_to_pin(cmdline: &str, available: &str) -> Option<&'static str> {
+    let set_by_host = cmdline
+        .split_whitespace()
+        .any(|w| w.starts_with("clocksource=") || w.starts_with("tsc="));
+    let names: Vec<&str> = available.split_whitespace().collect();
+    let paravirtual = names
+        .iter()
+        .any(|n| *n == "kvm-clock" || *n == "xen" || n.starts_with("hyperv"));
+    let has_tsc = names.iter().any(|n| *n == "tsc" || *n == "tsc-early");
+    (!set_by_host && !paravirtual && has_tsc).then_some("tsc")
+}
+
+fn pin_tsc_clocksource(cmdline: &str) {
+    let available = std::fs::read_to_string(format!("{CLOCKSOURCE_DIR}/available_clocksource"))
+        .unwrap_or_default();
+    let Some(name) = clocksource_to_pin(cmdline, &available) else {
+        return;
+    };
+    // Accepted even while only tsc-early exists: the kernel switches when "tsc" registers.
+    match std::fs::write(format!("{CLOCKSOURCE_DIR}/current_clocksource"), name) {
+        Ok(()) => log(&format!(
+            "clocksource pinned to {name} (no paravirtual clock)"
+        )),
+        Err(e) => log(&format!("cannot pin the clocksource to {name}: {e}")),
+    }
 }
 
 /// The kernel gives init /dev/console as stdio only if the root filesystem has that node; if it

@@ -120,3 +120,35 @@ fn exec_validation() {
     cwd.cwd = Some("relative".into());
     assert!(exec::validate(&cwd).is_err());
 }
+
+#[test]
+fn clocksource_pinned_only_without_a_paravirtual_clock() {
+    use faas_guest_agent::init::clocksource_to_pin;
+    let cmdline = "console=ttyS0 ro init=/faas/agent";
+    // QEMU TCG: the TSC, early or refined, next to jiffies.
+    assert_eq!(
+        clocksource_to_pin(cmdline, "tsc-early refined-jiffies jiffies \n"),
+        Some("tsc")
+    );
+    assert_eq!(
+        clocksource_to_pin(cmdline, "tsc refined-jiffies jiffies"),
+        Some("tsc")
+    );
+    // KVM (QEMU or Firecracker): kvm-clock stays.
+    assert_eq!(
+        clocksource_to_pin(cmdline, "kvm-clock tsc-early refined-jiffies jiffies"),
+        None
+    );
+    // The host chose: its word wins.
+    assert_eq!(
+        clocksource_to_pin(&format!("{cmdline} tsc=reliable"), "tsc refined-jiffies"),
+        None
+    );
+    assert_eq!(
+        clocksource_to_pin(&format!("{cmdline} clocksource=jiffies"), "tsc jiffies"),
+        None
+    );
+    // No TSC at all, or no sysfs.
+    assert_eq!(clocksource_to_pin(cmdline, "refined-jiffies jiffies"), None);
+    assert_eq!(clocksource_to_pin(cmdline, ""), None);
+}
