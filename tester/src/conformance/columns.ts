@@ -1,0 +1,131 @@
+/**
+ * The columns of the conformance matrix: one executor and pool mode each, with the environment
+ * its platform process starts with, and the one line that says why it cannot run here (or
+ * undefined when it can).
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_AGENT_PATH, type ExecutorKind, REPO_ROOT } from '@faas/common';
+import { vmUnavailableReason } from '../contract/vm-support.js';
+import { dockerUnavailableReason, runtimeUnavailableReason } from '../support/docker.js';
+import { BUSYBOX, PYTHON } from '../support/images.js';
+import { DOCKER_GET } from './leftovers.js';
+
+export type PoolMode = 'off' | 'single-use' | 'reuse';
+
+export interface Column {
+  /** Short name, used as the table header and to pick columns with CONFORMANCE_COLUMNS. */
+  id: string;
+  executor: ExecutorKind;
+  mode: PoolMode;
+  /** Extra FAAS_* variables of this column (the shared ones are in SHARED_ENV). */
+  env: Record<string, string>;
+  /** Why the column cannot run on this machine; undefined when it can. */
+  unavailable: () => Promise<string | undefined>;
+}
+
+/** Spares a pool may keep: the idle check after the rows allows this many sandboxes. */
+export const POOL_MAX_IDLE = 4;
+/** The per-stream output cap every column runs with (small, so the flood rows are quick). */
+export const OUTPUT_CAP = 65_536;
+/** The /tmp size every column runs with, in MiB. */
+export const TMP_MB = 8;
+
+/** Variables every column's platform starts with, whatever its executor. */
+export const SHARED_ENV: Record<string, string> = {
+  FAAS_MAX_OUTPUT_BYTES: String(OUTPUT_CAP),
+  FAAS_TMP_SIZE_MB: String(TMP_MB),
+  FAAS_DEFAULT_TIMEOUT_MS: '30000',
+  FAAS_MAX_CONCURRENCY: '4',
+  FAAS_POOL_MIN_IDLE: '1',
+  FAAS_POOL_MAX_IDLE: String(POOL_MAX_IDLE),
+  FAAS_SHUTDOWN_GRACE_MS: '5000',
+  FAAS_IMAGE_PULL: 'never',
+};
+
+const AGENT_PATH = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
+
+async function imagesMissing(): Promise<string | undefined> {
+  for (const image of [BUSYBOX, PYTHON]) {
+    const res = await DOCKER_GET(`/images/${encodeURIComponent(image)}/json`);
+    if (res.status !== 200) return `image ${image} is not on the host: bash tools/images/build-images.sh`;
+  }
+  return undefined;
+}
+
+async function containerReason(runtime: string | undefined, mode: PoolMode): Promise<string | undefined> {
+  const down = runtime ? await runtimeUnavailableReason(runtime) : await dockerUnavailableReason();
+  if (down) return down;
+  const images = await imagesMissing();
+  if (images) return images;
+  // Without the agent the pool silently runs containers cold: the column would not be what it says.
+  if (mode !== 'off' && !existsSync(AGENT_PATH)) return `no guest agent at ${AGENT_PATH} (bash guest-agent/build.sh): warm pools need it`;
+  return undefined;
+}
+
+function setupRunning(): boolean {
+  try {
+    execFileSync('pgrep', ['-f', 'scripts/setup-host.sh'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function qemuReason(): Promise<string | undefined> {
+  const vm = vmUnavailableReason('qemu-system-x86_64');
+  if (vm) return vm;
+  if (setupRunning()) return 'the host set-up (scripts/setup-host.sh) is still building the guest kernel or VM root filesystems';
+  const down = await dockerUnavailableReason();
+  if (down) return `${down} (root filesystems are built from local Docker images)`;
+  return imagesMissing();
+}
+
+/** Firecracker runs only where /dev/kvm is real hardware virtualisation and a firecracker binary is given. */
+async function firecrackerReason(): Promise<string | undefined> {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return 'no usable /dev/kvm on this host';
+  }
+  // A nested PVM device accepts every KVM call but cannot run an ordinary guest kernel.
+  if (existsSync('/sys/module/kvm_pvm')) return '/dev/kvm here is the nested kvm_pvm device, which cannot boot a guest kernel';
+  const binary = process.env.FAAS_FC_BINARY_PATH;
+  if (!binary || !existsSync(binary)) return 'no firecracker binary (set FAAS_FC_BINARY_PATH; docs/microvm.md)';
+  const rootfs = process.env.FAAS_FC_ROOTFS_PATH;
+  if (!rootfs || !existsSync(rootfs)) return 'no default rootfs (set FAAS_FC_ROOTFS_PATH; docs/microvm.md)';
+  return qemuReason();
+}
+
+function firecrackerEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['FAAS_FC_BINARY_PATH', 'FAAS_FC_KERNEL_PATH', 'FAAS_FC_ROOTFS_PATH', 'FAAS_FC_JAILER_PATH']) {
+    const value = process.env[name];
+    if (value) env[name] = value;
+  }
+  env.FAAS_FC_KERNEL_PATH ??= resolve(REPO_ROOT, '.cache/kernel/vmlinux');
+  return env;
+}
+
+function column(executor: ExecutorKind, mode: PoolMode, unavailable: () => Promise<string | undefined>): Column {
+  const extra = executor === 'firecracker' ? firecrackerEnv() : {};
+  return {
+    id: `${executor} ${mode}`,
+    executor,
+    mode,
+    env: { FAAS_EXECUTOR_TYPE: executor, FAAS_ALLOWED_EXECUTORS: executor, FAAS_POOL_MODE: mode, ...extra },
+    unavailable,
+  };
+}
+
+export const COLUMNS: Column[] = [
+  column('docker', 'off', () => containerReason(undefined, 'off')),
+  column('docker', 'single-use', () => containerReason(undefined, 'single-use')),
+  column('docker', 'reuse', () => containerReason(undefined, 'reuse')),
+  column('gvisor', 'single-use', () => containerReason('runsc', 'single-use')),
+  column('gvisor', 'reuse', () => containerReason('runsc', 'reuse')),
+  column('qemu', 'reuse', qemuReason),
+  column('qemu', 'single-use', qemuReason),
+  column('firecracker', 'reuse', firecrackerReason),
+];

@@ -1,0 +1,102 @@
+/**
+ * What a column's platform process leaves behind, looked at from the host: containers labelled
+ * with its pid, its per-executor run dir (/run/faas/<kind>-<pid>), VM state dirs in its own
+ * runtime dir, and processes (VMMs) that still name its scratch folder on their command line.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { DOCKER_HOST, describeContainers, managedContainers } from '../support/docker.js';
+
+/** A GET on the Docker Engine API (the support module keeps its own private). */
+export function DOCKER_GET(path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  return dockerApi('GET', path, timeoutMs);
+}
+
+/** One request to the Docker Engine API. */
+export function dockerApi(method: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  const target = DOCKER_HOST.startsWith('unix://')
+    ? { socketPath: DOCKER_HOST.slice('unix://'.length) }
+    : (() => {
+        const url = new URL(DOCKER_HOST.replace(/^tcp:/, 'http:'));
+        return { host: url.hostname, port: Number(url.port) };
+      })();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...target, path, method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Docker API ${method} ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Processes whose command line contains `needle` (the column's scratch folder), as short lines. */
+export function processesNaming(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(needle)) found.push(`pid ${pid} ${cmdline.replaceAll('\0', ' ').slice(0, 100)}`);
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return found;
+}
+
+/** Entries left in a folder (state dirs, sockets), or none if it is gone. */
+export function entriesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  try {
+    return readdirSync(dir).map((name) => join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+export interface Footprint {
+  containers: string[];
+  runDir: string[];
+  vmStateDirs: string[];
+  processes: string[];
+}
+
+/** Everything of one platform process that the host still shows. */
+export async function footprint(pid: number, kind: string, scratch: string): Promise<Footprint> {
+  const containers = await managedContainers({ 'dev.faas.pid': String(pid) });
+  const runDir = join('/run/faas', `${kind}-${pid}`);
+  return {
+    containers: containers.length > 0 ? describeContainers(containers).split('\n') : [],
+    runDir: entriesIn(runDir),
+    vmStateDirs: readdirSafe(scratch).flatMap((name) => (name.startsWith('faas-') ? entriesIn(join(scratch, name)) : [])),
+    processes: processesNaming(scratch),
+  };
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Polls until `ok` holds for the footprint or the time is up; returns the last one seen. */
+export async function waitForFootprint(
+  pid: number,
+  kind: string,
+  scratch: string,
+  ok: (f: Footprint) => boolean,
+  withinMs: number,
+): Promise<Footprint> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const f = await footprint(pid, kind, scratch);
+    if (ok(f) || Date.now() >= deadline) return f;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
