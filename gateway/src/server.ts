@@ -1,7 +1,8 @@
 /**
  * The HTTP gateway: the design document's `POST /functions/{function_id}/invoke`, plus health,
- * readiness and the OpenAPI document. It parses and bounds HTTP input and maps errors to the
- * registry; all validation and execution policy lives in the orchestrator.
+ * readiness and the OpenAPI document. It parses and bounds HTTP input, validates a SandboxConfig
+ * into an Invocation, hands it to the invocation core and maps outcomes and errors to the registry
+ * (errors.ts, results.ts); execution policy lives in the orchestrator.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -102,8 +103,12 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     try {
       await orchestrator.ready();
     } catch (err) {
-      const fault = err instanceof FaasError ? err : new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', (err as Error).message);
-      return reply.code(fault.status).send(errorBody(fault));
+      // Not ready is a 503 whatever the reason; a fault of another status is reported as the backend's.
+      const fault =
+        err instanceof FaasError && err.status === 503
+          ? err
+          : new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', String((err as Error)?.message ?? err).slice(0, 300));
+      return reply.code(503).send(errorBody(fault));
     }
     const stats = orchestrator.stats;
     return { status: 'ready', executor: config.executorType, running: stats.running, queued: stats.queued };
