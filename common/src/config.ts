@@ -14,7 +14,6 @@ import { parseLogFilter } from './log.js';
 export { type DotenvEntry, type DotenvFile, mergeDotenv, parseDotenv, readDotenv } from './dotenv.js';
 
 import { EXECUTOR_KINDS, type ExecutorKind, isExecutorKind, type ResourceLimits } from './types.js';
-import type { ValidationPolicy } from './validation.js';
 
 export interface FirecrackerConfig {
   binaryPath: string;
@@ -585,21 +584,6 @@ export function redactConfig(config: Readonly<Config>): unknown {
     return value;
   };
   return walk(config, '');
-}
-
-/** The validation bounds that follow from a configuration. */
-export function validationPolicy(config: Config): ValidationPolicy {
-  return {
-    defaultExecutor: config.executorType,
-    allowedExecutors: config.allowedExecutors,
-    defaultTimeoutMs: config.timeouts.defaultMs,
-    maxTimeoutMs: config.timeouts.maxMs,
-    maxPayloadBytes: config.maxPayloadBytes,
-    defaultLimits: config.defaultLimits,
-    maxMemoryBytes: config.maxLimits.memoryBytes,
-    maxCpus: config.maxLimits.cpus,
-    maxPids: config.maxLimits.pids,
-  };
 }
 
 function deepFreeze<T>(value: T): T {

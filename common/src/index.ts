@@ -4,4 +4,3 @@ export * from './errors.js';
 export * from './invocation.js';
 export * from './log.js';
 export * from './types.js';
-export * from './validation.js';

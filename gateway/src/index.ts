@@ -1,1 +1,3 @@
+export * from './results.js';
 export * from './server.js';
+export * from './validation.js';

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { type Config, FaasError, type Logger, validateSandboxConfig, validationPolicy } from '@faas/common';
+import { type Config, FaasError, type Logger } from '@faas/common';
 import type { Orchestrator } from '@faas/orchestrator';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
@@ -14,6 +14,7 @@ import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, 
 import { logInvocationEnd } from './invocation-log.js';
 import { toHttpAnswer } from './results.js';
 import { documentedPath, isInvokePath, openApiDocument } from './routes.js';
+import { validateSandboxConfig, validationPolicy } from './validation.js';
 
 export { INVOCATION_HEADER, toFaasError } from './errors.js';
 export { openApiDocument } from './routes.js';

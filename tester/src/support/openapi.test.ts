@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IMAGE_REFERENCE, loadConfig } from '@faas/common';
+import { loadConfig } from '@faas/common';
+import { IMAGE_REFERENCE } from '@faas/gateway';
 import { conformanceProblems, matchPath, openApiDocument } from './openapi.js';
 
 const json = { 'content-type': 'application/json; charset=utf-8', 'x-faas-invocation-id': 'id' };

@@ -1,12 +1,36 @@
 /**
- * Validation of everything a caller sends, before any of it reaches an executor. Each rule names
- * the field and the fix in its message, and maps to one registry code.
+ * Validation of an HTTP request body (a `SandboxConfig`) into the core's input, before any of it
+ * reaches the invocation core. Each rule names the field and the fix in its message, and maps to
+ * one registry code. This is the gateway's: other front doors (job calls, the async worker)
+ * validate their own input.
  */
-import { decodeStrictBase64 } from './base64.js';
-import { type ErrorCode, FaasError } from './errors.js';
-import { type ExecutorKind, isExecutorKind, type ResourceLimits, type SandboxConfig } from './types.js';
+import {
+  type Config,
+  decodeStrictBase64,
+  type ErrorCode,
+  type ExecutorKind,
+  FaasError,
+  isExecutorKind,
+  type ResourceLimits,
+  type SandboxConfig,
+} from '@faas/common';
 
-/** Bounds that come from configuration; the orchestrator builds this once from the frozen config. */
+/** The validation bounds that follow from a configuration. */
+export function validationPolicy(config: Config): ValidationPolicy {
+  return {
+    defaultExecutor: config.executorType,
+    allowedExecutors: config.allowedExecutors,
+    defaultTimeoutMs: config.timeouts.defaultMs,
+    maxTimeoutMs: config.timeouts.maxMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    defaultLimits: config.defaultLimits,
+    maxMemoryBytes: config.maxLimits.memoryBytes,
+    maxCpus: config.maxLimits.cpus,
+    maxPids: config.maxLimits.pids,
+  };
+}
+
+/** Bounds that come from configuration; the gateway builds this once from the frozen config. */
 export interface ValidationPolicy {
   defaultExecutor: ExecutorKind;
   allowedExecutors: readonly ExecutorKind[];

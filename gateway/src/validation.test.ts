@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, validationPolicy } from './config.js';
-import { type ErrorCode, FaasError } from './errors.js';
-import { isWellFormedText, validateFunctionId, validateSandboxConfig } from './validation.js';
+import { type ErrorCode, FaasError, loadConfig } from '@faas/common';
+import { isWellFormedText, validateFunctionId, validateSandboxConfig, validationPolicy } from './validation.js';
 
 const policy = validationPolicy(loadConfig({}, 2));
 const ok = { image: 'faas/busybox:latest', command: ['echo', 'hi'] };
