@@ -76,7 +76,7 @@ status=0
   cd .cache/fuzz-api
   SCHEMATHESIS_HOOKS="$root/scripts/fuzz-api-hooks.py" timeout --kill-after=10 "$TIME_LIMIT_S" \
     "$root/$VENV/bin/schemathesis" --no-color --config-file "$root/scripts/fuzz-api.toml" run "$base/openapi.json" \
-    --checks all --max-examples "$MAX_EXAMPLES" --request-timeout 30 --workers 2
+    --checks all --max-examples "$MAX_EXAMPLES" --request-timeout 30 --workers 2 --continue-on-failure
 ) || status=$?
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then log "schemathesis ran past ${TIME_LIMIT_S}s"; fi
 if [ "$status" -ne 0 ] && grep -q '"component":"gateway"' "$gateway_log"; then
