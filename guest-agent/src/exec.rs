@@ -26,6 +26,12 @@ const KILL_GRACE: Duration = Duration::from_millis(1000);
 pub const CHILD_NICE_OFFSET: libc::c_int = 10;
 /// Largest chunk spliced to /dev/null at once when a stream is past its cap.
 const DISCARD_CHUNK: usize = 1 << 20;
+/// Past its cap a stream's pipe is enlarged to `DISCARD_PIPE_BYTES`, and a drain that found it
+/// less than half full is followed by a pause of `DISCARD_INTERVAL` before the next: a flood of
+/// small writes then costs the agent at most 100 wake-ups a second instead of one per write, while
+/// a writer that fills the pipe between drains is drained as fast as it writes.
+const DISCARD_INTERVAL: Duration = Duration::from_millis(10);
+const DISCARD_PIPE_BYTES: libc::c_int = 1 << 20;
 
 /// Rejects requests that could never run, before anything is spawned.
 pub fn validate(req: &Exec) -> Result<(), String> {
@@ -211,6 +217,9 @@ fn supervise(
     let mut drain_until: Option<Instant> = None;
     let mut buf = vec![0u8; 64 * 1024];
     let mut discard = Discard::default();
+    // Per stream (stdout, stderr): not polled again before this instant once past the cap.
+    let mut next_drain: [Option<Instant>; 2] = [None, None];
+    let mut pipe_bytes: [usize; 2] = [0, 0];
     let mut killed_at: Option<Instant> = None;
     if req.stdin.0.is_empty() {
         io.stdin = None;
@@ -253,8 +262,17 @@ fn supervise(
                 fds.len() - 1
             })
         };
-        let i_out = slot(&mut fds, io.stdout.as_ref(), libc::POLLIN);
-        let i_err = slot(&mut fds, io.stderr.as_ref(), libc::POLLIN);
+        let resting = |i: usize| next_drain[i].is_some_and(|t| now < t);
+        let i_out = slot(
+            &mut fds,
+            io.stdout.as_ref().filter(|_| !resting(0)),
+            libc::POLLIN,
+        );
+        let i_err = slot(
+            &mut fds,
+            io.stderr.as_ref().filter(|_| !resting(1)),
+            libc::POLLIN,
+        );
         let i_in = slot(&mut fds, io.stdin.as_ref(), libc::POLLOUT);
         // Only wakes the poll; the exit status is collected at the top of the loop.
         let _ = slot(
@@ -275,6 +293,14 @@ fn supervise(
         };
         if status.is_none() && pidfd.is_none() {
             wait = wait.min(FALLBACK_TICK);
+        }
+        for (i, open) in [io.stdout.is_some(), io.stderr.is_some()]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(t) = next_drain[i].filter(|_| open && resting(i)) {
+                wait = wait.min(t.saturating_duration_since(now));
+            }
         }
         if sys::poll(&mut fds, Some(wait)).is_err() {
             std::thread::sleep(FALLBACK_TICK);
@@ -301,6 +327,16 @@ fn supervise(
             // Past the cap the bytes are only counted: moved to /dev/null inside the kernel, a
             // megabyte at a time, never copied through the agent.
             if out.full(is_err, cap) {
+                let i = usize::from(is_err);
+                if pipe_bytes[i] == 0 {
+                    // First time past the cap: a bigger pipe holds more between two drains.
+                    // SAFETY: fcntl on a descriptor this loop owns; failure keeps the old size.
+                    let size = unsafe {
+                        libc::fcntl(fd, libc::F_SETPIPE_SZ, DISCARD_PIPE_BYTES);
+                        libc::fcntl(fd, libc::F_GETPIPE_SZ)
+                    };
+                    pipe_bytes[i] = usize::try_from(size).unwrap_or(0).max(4096);
+                }
                 match discard.drain(fd) {
                     Drained::Eof => {
                         *slot = None;
@@ -308,6 +344,8 @@ fn supervise(
                     }
                     Drained::Dropped(n) => {
                         out.truncated |= n > 0;
+                        next_drain[i] =
+                            (n < pipe_bytes[i] / 2).then(|| Instant::now() + DISCARD_INTERVAL);
                         continue;
                     }
                     Drained::Unsupported => {}
@@ -339,8 +377,9 @@ fn supervise(
     })
 }
 
-/// Discards output past the cap with splice(2) into /dev/null, opened on first use. `None` when
-/// splicing is not possible (no /dev/null, a kernel without splice); the caller then reads.
+/// Discards output past the cap with splice(2) into /dev/null, opened on first use.
+/// `Unsupported` when splicing is not possible (no /dev/null, a kernel without splice); the
+/// caller then reads and drops.
 #[derive(Default)]
 struct Discard {
     null: Option<std::fs::File>,
