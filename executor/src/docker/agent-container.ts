@@ -30,6 +30,15 @@ export interface AgentContainerInput {
   transport?: 'unix' | 'stdio';
 }
 
+/**
+ * Tasks of the sandbox's own machinery in its pids cgroup, so that `limits.pids` counts the
+ * function's processes alone: the init (docker-init) and the agent's threads (measured: main,
+ * plus the socket listener and one worker with the unix transport; main and one worker over stdio).
+ */
+export function agentPidsHeadroom(transport: 'unix' | 'stdio'): number {
+  return transport === 'stdio' ? 3 : 4;
+}
+
 export function agentContainerSpec(input: AgentContainerInput): Record<string, unknown> {
   const stdio = input.transport === 'stdio';
   const base = containerSpec({
@@ -55,6 +64,7 @@ export function agentContainerSpec(input: AgentContainerInput): Record<string, u
     Tty: false,
     HostConfig: {
       ...host,
+      PidsLimit: (host.PidsLimit as number) + agentPidsHeadroom(stdio ? 'stdio' : 'unix'),
       CapAdd: ['SETUID', 'SETGID', 'KILL', 'DAC_OVERRIDE', 'FOWNER'],
       Binds: stdio ? [agentBind] : [agentBind, `${input.hostRunDir}:${AGENT_RUN_DIR}:rw`],
     },
