@@ -117,8 +117,15 @@ export async function prepareTree(root, sha, { log, buildTimeoutMs = 600_000 }) 
   const tree = join(dir, 'tree');
   try {
     await git(root, ['worktree', 'add', '--detach', tree, sha]);
-    log(`baseline: copying node_modules into ${tree}`);
-    await runCommand('cp', ['-a', join(root, 'node_modules'), join(tree, 'node_modules')], { timeoutMs: 300_000 });
+    const sameLock = readFileSync(join(root, 'package-lock.json'), 'utf8') === readFileSync(join(tree, 'package-lock.json'), 'utf8');
+    if (sameLock) {
+      log(`baseline: copying node_modules into ${tree}`);
+      await runCommand('cp', ['-a', join(root, 'node_modules'), join(tree, 'node_modules')], { timeoutMs: 300_000 });
+    } else {
+      // The ref depends on other packages: install its own lock (from npm's cache when it can).
+      log(`baseline: npm ci in ${tree} (its package-lock.json differs from this checkout's)`);
+      await runCommand('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: tree, timeoutMs: 600_000 });
+    }
     for (const path of ['guest-agent/target', '.cache']) {
       const from = join(root, path);
       if (existsSync(from) && !existsSync(join(tree, path))) symlinkSync(realpathSync(from), join(tree, path));
