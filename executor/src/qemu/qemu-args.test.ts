@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { vmSize } from '../vm/size.js';
-import { AGENT_PORT_NAME, escapeOption, kernelCmdline, qemuArgs } from './qemu-args.js';
+import { AGENT_PORT_NAME, escapeOption, hostTscKhz, kernelCmdline, qemuArgs } from './qemu-args.js';
 
 const MIB = 1024 * 1024;
 const base = {
@@ -61,4 +61,13 @@ test('VM size adds the kernel overhead to the memory limit and rounds vCPUs up',
   assert.deepEqual(size, { memoryMib: 304, cpus: 1, tmpMib: 64 });
   assert.equal(vmSize({ memoryBytes: 1 * MIB, cpus: 2.5, pids: 10, tmpBytes: 1, outputBytes: MIB }).memoryMib, 64);
   assert.equal(vmSize({ memoryBytes: 1 * MIB, cpus: 2.5, pids: 10, tmpBytes: 1, outputBytes: MIB }).cpus, 3);
+});
+
+test('under TCG the guest is given the host TSC frequency and told to trust it', () => {
+  const cmdline = kernelCmdline({ tmpMib: 32, tscKhz: 2596122 }, '/faas/agent').split(' ');
+  assert.ok(cmdline.includes('tsc=reliable'));
+  assert.ok(cmdline.includes('tsc_early_khz=2596122'));
+  assert.ok(!kernelCmdline({ tmpMib: 32 }, '/faas/agent').includes('tsc='));
+  assert.equal(hostTscKhz('processor\t: 0\ncpu MHz\t\t: 2596.122\n'), 2596122);
+  assert.equal(hostTscKhz('processor\t: 0\n'), undefined);
 });

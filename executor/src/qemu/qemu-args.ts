@@ -19,12 +19,21 @@ export interface QemuVmConfig {
   accel: 'kvm' | 'tcg';
   /** Size of the guest's /tmp tmpfs. */
   tmpMib: number;
+  /**
+   * Under TCG: the host's TSC frequency in kHz. The guest kernel otherwise calibrates its TSC
+   * against a tick counter that loses ticks under emulation, declares the TSC unstable and falls
+   * back to that counter as its clock, which then runs 10 % or more slow: a 30 s timeout fires
+   * seconds late. Given the frequency (`tsc_early_khz`) and told to trust it (`tsc=reliable`,
+   * kernel Documentation/admin-guide/kernel-parameters.txt), the guest keeps time.
+   */
+  tscKhz?: number;
   /** Run QEMU under its seccomp sandbox (default true). */
   seccomp?: boolean;
 }
 
 /** The kernel command line: console on the UART, read-only root, the agent as init. */
-export function kernelCmdline(config: Pick<QemuVmConfig, 'tmpMib'>, agentInit: string): string {
+export function kernelCmdline(config: Pick<QemuVmConfig, 'tmpMib' | 'tscKhz'>, agentInit: string): string {
+  const clock = config.tscKhz ? ['tsc=reliable', `tsc_early_khz=${config.tscKhz}`] : [];
   return [
     'console=ttyS0',
     'loglevel=4',
@@ -41,7 +50,15 @@ export function kernelCmdline(config: Pick<QemuVmConfig, 'tmpMib'>, agentInit: s
     'sysctl.vm.overcommit_memory=1',
     `faas.transport=serial:${AGENT_PORT_NAME}`,
     `faas.tmp_mb=${config.tmpMib}`,
+    ...clock,
   ].join(' ');
+}
+
+/** The host's TSC frequency in kHz from /proc/cpuinfo's first `cpu MHz` line; undefined if absent. */
+export function hostTscKhz(cpuinfo: string): number | undefined {
+  const match = /^cpu MHz\s*:\s*([0-9.]+)$/m.exec(cpuinfo);
+  const mhz = match ? Number(match[1]) : Number.NaN;
+  return Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : undefined;
 }
 
 export function qemuArgs(config: QemuVmConfig, agentInit: string): string[] {

@@ -5,7 +5,7 @@
  * virtualisation; the agent is reached over a virtio-serial port because vhost-vsock needs a host
  * kernel module that such hosts often lack. The lifecycle itself lives in MicroVmExecutor.
  */
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ExecutorKind, FaasError } from '@faas/common';
@@ -23,7 +23,7 @@ import {
   type VmRootfs,
   type VmSandbox,
 } from '../vm/vm-executor.js';
-import { qemuArgs } from './qemu-args.js';
+import { hostTscKhz, qemuArgs } from './qemu-args.js';
 import { argsTemplate, buildQemuSnapshot, type QemuVmShape, vmPaths } from './qemu-snapshot.js';
 import { createOverlay, mustRead, runQuiet, versionLine } from './qemu-tools.js';
 
@@ -56,6 +56,8 @@ const MAX_SOCKET_PATH = 107;
 export class QemuExecutor extends MicroVmExecutor {
   readonly kind: ExecutorKind = 'qemu';
   private accel: 'kvm' | 'tcg' | undefined;
+  /** Host TSC kHz handed to TCG guests (0: unknown or not needed). */
+  private tscKhz: number | undefined;
   private qemuChecked = false;
   private qemuVersion: Promise<string> | undefined;
   private readonly snapshots: SnapshotCache | undefined;
@@ -139,7 +141,14 @@ export class QemuExecutor extends MicroVmExecutor {
   }
 
   private shape(box: VmSandbox): QemuVmShape {
-    return { kernelPath: this.options.kernelPath, ...vmSize(box.spec.limits), accel: this.accel ?? 'tcg' };
+    const accel = this.accel ?? 'tcg';
+    this.tscKhz ??= accel === 'tcg' ? hostTscKhzOnce() : 0;
+    return {
+      kernelPath: this.options.kernelPath,
+      ...vmSize(box.spec.limits),
+      accel,
+      ...(this.tscKhz ? { tscKhz: this.tscKhz } : {}),
+    };
   }
 
   /**
@@ -223,4 +232,12 @@ async function kvmProblem(qemuBinary: string): Promise<string | undefined> {
   const survived = await probe.stop(KVM_PROBE_MS).then(() => probe.describeExit());
   // stop() kills a survivor with SIGKILL: that is the good outcome.
   return survived?.startsWith('was killed by SIGKILL') ? undefined : `a test VM ${survived}`;
+}
+
+function hostTscKhzOnce(): number {
+  try {
+    return hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) ?? 0;
+  } catch {
+    return 0;
+  }
 }

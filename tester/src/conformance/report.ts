@@ -7,7 +7,9 @@ import { OUTPUT_CAP, POOL_MAX_IDLE, SHARED_ENV, TMP_MB } from './columns.js';
 import type { Row } from './rows.js';
 
 export interface Cell {
-  /** "pass", "FAIL: …" or "not run: …" */
+  /** The cell's executor cannot give the row's answer, and why (Row.knownDifferences). */
+  knownDifference?: string;
+  /** "pass", "FAIL: …", "known difference (below)" or "not run: …" */
   text: string;
   /** Every mismatch, for the details section. */
   problems: string[];
@@ -92,6 +94,21 @@ export function renderMatrix(m: Matrix): string {
   lines.push(`## Failures in full (${failures})`);
   lines.push('');
   lines.push(...(details.length > 0 ? details : ['None.']));
+  lines.push('');
+  const known: string[] = [];
+  for (const { id } of order) {
+    for (const c of m.columns) {
+      const cell = m.cells.get(id)?.get(c.id);
+      if (!cell?.knownDifference) continue;
+      known.push(`- **${id}** x **${c.id}**: ${cell.knownDifference}. What came back:`);
+      for (const p of cell.problems) known.push(`  - ${p.replaceAll('\n', ' ')}`);
+    }
+  }
+  lines.push(`## Known differences (${known.filter((l) => l.startsWith('- ')).length})`);
+  lines.push('');
+  lines.push("Gaps of the platform where an executor cannot give the row's answer; they are not a second right answer.");
+  lines.push('');
+  lines.push(...(known.length > 0 ? known : ['None.']));
   lines.push('');
   lines.push('## Expected answers chosen where the documents are silent');
   lines.push('');
