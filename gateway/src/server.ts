@@ -145,7 +145,8 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       );
       const answer = toHttpAnswer(outcome, input.timeoutMs);
       if ('body' in answer) return answer.body;
-      return sendFault(request, reply, answer.error, gone.signal);
+      // A timed-out or cancelled function is an outcome, logged above; not a fault to log again.
+      return reply.code(answer.status).send(errorBody(answer.error, invocationId));
     } catch (err) {
       return sendFault(request, reply, err, gone.signal);
     }
