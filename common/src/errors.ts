@@ -19,12 +19,12 @@ export const ERRORS = {
   },
   FAAS_ERR_INVALID_REQUEST: {
     status: 400,
-    summary: 'The request body does not match the SandboxConfig schema.',
+    summary: 'The request body does not match the SandboxConfig schema (also: bytes that are not valid HTTP).',
   },
   FAAS_ERR_INVALID_IMAGE: { status: 400, summary: 'The image reference is malformed.' },
   FAAS_ERR_INVALID_COMMAND: {
     status: 400,
-    summary: 'The command must be a non-empty array of non-empty strings without NUL bytes.',
+    summary: 'The command must be a non-empty array of strings (the first, the program, not empty) without NUL bytes.',
   },
   FAAS_ERR_INVALID_ENV: {
     status: 400,
