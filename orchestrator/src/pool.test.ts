@@ -61,3 +61,28 @@ test('close destroys every idle sandbox', async () => {
   await p.close();
   assert.equal(executor.live.size, 0);
 });
+
+test('a spare that cannot be started stops the refills of its key for a while', async () => {
+  let attempts = 0;
+  const executor = new FakeExecutor();
+  const acquire = executor.acquire.bind(executor);
+  executor.acquire = async (spec, signal) => {
+    if (!spec.oneShot) {
+      attempts++;
+      throw new Error('no such image');
+    }
+    return acquire(spec, signal);
+  };
+  const p = new SandboxPool(executor, {
+    mode: 'single-use',
+    minIdle: 2,
+    maxIdle: 8,
+    idleMs: 60_000,
+    refillConcurrency: 2,
+    logger: silentLogger,
+  });
+  for (let i = 0; i < 5; i++) await p.release(await p.acquire(spec('a')), true);
+  await settle();
+  assert.equal(attempts, 2, 'only the first refill tried, with its two spares');
+  await p.close();
+});

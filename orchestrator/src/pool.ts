@@ -48,7 +48,12 @@ interface KeyState {
   /** Invocations waiting for a sandbox that is being reset. */
   waiters: Array<(sandbox: Sandbox | undefined) => void>;
   lastUsed: number;
+  /** After a spare failed to start (an image that cannot be had, an engine fault): no refill until then. */
+  refillAfter: number;
 }
+
+/** How long a key whose spare failed to start gets no refill; the invocation path still tries on demand. */
+const REFILL_BACKOFF_MS = 30_000;
 
 /** How long an invocation waits for a sandbox being reset before starting a new one. */
 const RESET_WAIT_MS = 1000;
@@ -130,7 +135,7 @@ export class SandboxPool {
   private newKey(spec: SandboxSpec): KeyState {
     // Spares are started for the key, not for the invocation that created it.
     const { invocationId: _invocation, oneShot: _oneShot, ...shared } = spec;
-    return { spec: shared, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now() };
+    return { spec: shared, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now(), refillAfter: 0 };
   }
 
   private waitForReset(state: KeyState): Promise<Sandbox | undefined> {
@@ -216,6 +221,7 @@ export class SandboxPool {
 
   /** Starts spares in the background until the key has `minIdle` ready or starting. */
   private refill(state: KeyState): void {
+    if (Date.now() < state.refillAfter) return;
     while (
       !this.closed &&
       // A sandbox being reset is about to be ready again; counting it keeps a busy function's
@@ -233,7 +239,13 @@ export class SandboxPool {
             state.idle.unshift({ sandbox, since: Date.now() });
           },
           (err: unknown) => {
-            this.options.logger.warn({ image: state.spec.image, err: (err as Error).message }, 'could not start a spare sandbox');
+            if (Date.now() >= state.refillAfter) {
+              this.options.logger.warn(
+                { image: state.spec.image, err: (err as Error).message, retryInMs: REFILL_BACKOFF_MS },
+                'could not start a spare sandbox; no more spares for this image for a while',
+              );
+            }
+            state.refillAfter = Date.now() + REFILL_BACKOFF_MS;
           },
         )
         .finally(() => {
