@@ -105,7 +105,7 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_DEFAULT_MEMORY_MB: 'memory limit of a sandbox (default 256)',
   FAAS_MAX_MEMORY_MB: 'largest limits.memory_mb a request may ask for (default 2048)',
   FAAS_DEFAULT_CPUS: 'CPU quota of a sandbox in cores (default 1)',
-  FAAS_MAX_CPUS: 'largest limits.cpus a request may ask for (default: number of host cores)',
+  FAAS_MAX_CPUS: 'largest limits.cpus a request may ask for (default and maximum: number of host cores)',
   FAAS_DEFAULT_PIDS: 'process limit of a sandbox (default 128)',
   FAAS_MAX_PIDS: 'largest limits.pids a request may ask for (default 1024)',
   FAAS_TMP_SIZE_MB: 'size of the writable /tmp in a sandbox (default 64)',
@@ -270,12 +270,12 @@ class Variables {
     return value;
   }
 
-  number(name: string, fallback: number, min: number, max: number): number {
+  number(name: string, fallback: number, min: number, max: number, why = ''): number {
     const raw = this.get(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
     if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(raw) || !Number.isFinite(value) || value < min || value > max) {
-      this.fail(name, `use a number from ${min} to ${max}`);
+      this.fail(name, `use a number from ${min} to ${max}${why}`);
     }
     return value;
   }
@@ -460,7 +460,8 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     );
   }
   const maxMemoryMb = vars.int('FAAS_MAX_MEMORY_MB', 2048, 16, 1_048_576);
-  const maxCpus = vars.number('FAAS_MAX_CPUS', Math.max(1, hostCpus), 0.01, 1024);
+  // Docker refuses a CPU quota above the host's cores, so a larger maximum could only fail later.
+  const maxCpus = vars.number('FAAS_MAX_CPUS', Math.max(1, hostCpus), 0.01, Math.max(1, hostCpus), " (at most the host's cores)");
   const maxPids = vars.int('FAAS_MAX_PIDS', 1024, 1, 1_000_000);
   const defaultMemoryMb = vars.int('FAAS_DEFAULT_MEMORY_MB', Math.min(256, maxMemoryMb), 16, maxMemoryMb, ' (at most FAAS_MAX_MEMORY_MB)');
   const defaultCpus = vars.number('FAAS_DEFAULT_CPUS', Math.min(1, maxCpus), 0.01, maxCpus);
