@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { vmUnavailableReason } from '../contract/vm-support.js';
+import { assertError, type ErrorBody } from '../support/http.js';
 import { BUSYBOX, PYTHON } from '../support/images.js';
 import { usePlatform } from '../support/platform.js';
 
@@ -62,5 +63,19 @@ describe('qemu executor over HTTP', { skip: unavailable }, () => {
     assert.equal(result.stdout.toString(), '7\n');
     assert.equal(result.exit_code, 3);
     assert.match(result.error ?? '', /non-zero status: 3/);
+  });
+
+  // Under emulation the guest clock used to fall behind the host's: a long timeout fired late in
+  // the guest, after the host had given up, and the answer was a 502 instead of the timeout.
+  it('a CPU spin that ignores TERM, with the default 30 s timeout, is the timeout answer (504), not a fault', async () => {
+    const answer = await p.client.invoke('vm-spin', { image: BUSYBOX, command: ['sh', '-c', 'trap "" TERM INT; while :; do :; done'] });
+    assertError(answer, 504, 'FAAS_ERR_TIMEOUT');
+  });
+
+  it('an endless stderr flood with the default 30 s timeout is the timeout answer with its output capped', async () => {
+    const answer = await p.client.invoke('vm-flood', { image: BUSYBOX, command: ['sh', '-c', 'yes BBBBBBBBBBBBBBBBBBBBBBBB >&2'] });
+    const body = assertError(answer, 504, 'FAAS_ERR_TIMEOUT') as ErrorBody & { truncated?: boolean };
+    assert.equal(body.truncated, true, 'the output kept is capped');
+    assert.match(Buffer.from(body.logs_base64 ?? '', 'base64').toString(), /^B{24}\n/);
   });
 });
