@@ -12,6 +12,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
 import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
+import { useJsonBodyParser } from './json-body.js';
 import { toHttpAnswer } from './results.js';
 import { documentedPath, isInvokePath, openApiDocument } from './routes.js';
 import { validateSandboxConfig, validationPolicy } from './validation.js';
@@ -79,6 +80,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   app.server.on('connect', (req: http.IncomingMessage, socket) => answerConnect(req.url, socket));
   // Only JSON is accepted; Fastify's default text/plain parser would let other bodies through.
   app.removeContentTypeParser('text/plain');
+  useJsonBodyParser(app);
 
   app.setErrorHandler((err, request, reply) => sendFault(request, reply, err));
 
