@@ -110,3 +110,21 @@ test('a platform fault throws and leaves no sandbox', async () => {
   assert.equal(executor.live.size, 0);
   await orchestrator.drain(1000);
 });
+
+test('a second drain with no grace kills what runs and returns the same drain, with every sandbox removed', async () => {
+  const executor = new FakeExecutor({
+    run: (request) =>
+      new Promise((resolve) => {
+        request.signal?.addEventListener('abort', () => resolve(facts({ exitCode: null, signal: 'SIGKILL', cancelled: true })));
+      }),
+  });
+  const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'reuse' }, executor);
+  await orchestrator.start();
+  const running = orchestrator.invoke(invocation('long'));
+  await new Promise((r) => setTimeout(r, 5));
+  const first = orchestrator.drain(60_000);
+  const second = orchestrator.drain(0);
+  assert.equal((await running).status, 'cancelled');
+  await Promise.all([first, second]);
+  assert.equal(executor.live.size, 0);
+});

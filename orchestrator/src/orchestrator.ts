@@ -52,6 +52,7 @@ export class Orchestrator {
   private readonly admission = new Admission();
   private readonly sandboxes: SandboxSource;
   private readonly dispatch: Dispatch;
+  private draining_: Promise<void> | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
     const { config } = options;
@@ -127,14 +128,23 @@ export class Orchestrator {
 
   /**
    * Stops taking invocations, lets running ones finish for up to `graceMs`, then kills what is
-   * left, waits for every sandbox to be removed, and closes the executors.
+   * left, waits for every sandbox to be removed, and closes the executors. Calling it again
+   * returns the same drain; with `graceMs` 0 it ends the grace at once.
    */
-  async drain(graceMs = this.options.config.shutdownGraceMs): Promise<void> {
-    if (!this.admission.draining) this.limiter.rejectWaiting(new FaasError('FAAS_ERR_SHUTTING_DOWN'));
-    await this.admission.drain(graceMs, (remaining) =>
-      this.log.warn({ remaining }, 'shutdown grace elapsed; killing remaining invocations'),
-    );
-    await this.sandboxes.close();
-    await Promise.allSettled([...this.options.executors.values()].map((e) => e.close()));
+  drain(graceMs = this.options.config.shutdownGraceMs): Promise<void> {
+    if (this.draining_) {
+      // A second request to stop (a second Ctrl-C) ends the grace of the one under way.
+      if (graceMs <= 0) this.admission.abortAll();
+      return this.draining_;
+    }
+    this.limiter.rejectWaiting(new FaasError('FAAS_ERR_SHUTTING_DOWN'));
+    this.draining_ = (async () => {
+      await this.admission.drain(graceMs, (remaining) =>
+        this.log.warn({ remaining }, 'shutdown grace elapsed; killing remaining invocations'),
+      );
+      await this.sandboxes.close();
+      await Promise.allSettled([...this.options.executors.values()].map((e) => e.close()));
+    })();
+    return this.draining_;
   }
 }

@@ -40,9 +40,24 @@ async function serve(options: DotenvOptions): Promise<void> {
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
-    if (signals > 1) {
-      log.warn('second signal: exiting without waiting');
+    if (signals > 2) {
+      log.warn('third signal: exiting now; sandboxes left behind are removed at the next start');
       process.exit(130);
+    }
+    if (signals > 1) {
+      // Impatience ends the grace, not the cleanup: running invocations are killed and every
+      // sandbox is removed before exiting (bounded), so nothing is left running on the host.
+      log.warn('second signal: killing in-flight invocations and removing sandboxes (a third signal exits at once)');
+      const bound = setTimeout(() => process.exit(130), 15_000);
+      bound.unref();
+      platform.orchestrator
+        .drain(0)
+        .catch(() => undefined)
+        .finally(() => {
+          logs.root.flush();
+          setTimeout(() => process.exit(130), 50).unref();
+        });
+      return;
     }
     log.info({ signal, graceMs: config.shutdownGraceMs }, 'draining in-flight invocations');
     platform

@@ -41,15 +41,25 @@ export class Admission {
   async drain(graceMs: number, onGraceElapsed: (remaining: number) => void): Promise<void> {
     this.draining = true;
     const settled = Promise.allSettled([...this.inflight]);
+    const aborted = new Promise<boolean>((resolve) => {
+      if (this.shutdown.signal.aborted) resolve(true);
+      this.shutdown.signal.addEventListener('abort', () => resolve(true), { once: true });
+    });
     const timedOut = await Promise.race([
       settled.then(() => false),
+      aborted,
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
     ]);
     if (timedOut) {
       onGraceElapsed(this.inflight.size);
-      this.shutdown.abort(new FaasError('FAAS_ERR_SHUTTING_DOWN'));
+      this.abortAll();
       await Promise.allSettled([...this.inflight]);
     }
+  }
+
+  /** Ends the grace now: every running invocation is killed (its outcome is `cancelled`). */
+  abortAll(): void {
+    if (!this.shutdown.signal.aborted) this.shutdown.abort(new FaasError('FAAS_ERR_SHUTTING_DOWN'));
   }
 
   get shuttingDown(): boolean {
