@@ -106,9 +106,12 @@ pub fn run(req: &Exec, conn: RawFd) -> Outcome {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let nice = child_nice();
-    // SAFETY: setsid, sigemptyset, sigprocmask and setpriority are async-signal-safe and only
-    // touch the child's own stack. The mask matters: the agent blocks SIGCHLD for its reaper, and
-    // a mask survives exec, so without this every command would start with SIGCHLD blocked.
+    let max_processes = req.max_processes;
+    // SAFETY: setsid, sigemptyset, sigprocmask, setpriority, prctl, getrlimit and setrlimit are
+    // async-signal-safe and only touch the child's own stack. The mask matters: the agent blocks
+    // SIGCHLD for its reaper, and a mask survives exec, so without this every command would start
+    // with SIGCHLD blocked. std runs this after setgid/setuid: the limits below are the command's
+    // user's, set without privilege, and it cannot raise them again.
     unsafe {
         cmd.pre_exec(move || {
             sys::cvt(libc::setsid())?;
@@ -121,6 +124,12 @@ pub fn run(req: &Exec, conn: RawFd) -> Outcome {
                 &set,
                 std::ptr::null_mut(),
             ))?;
+            // Always: a setuid binary in the image (su, newgrp) must not make the command root,
+            // in a VM (where nothing else sets it) as much as in a container.
+            sys::set_no_new_privs()?;
+            if let Some(max) = max_processes {
+                sys::limit_processes(max)?;
+            }
             Ok(())
         });
     }

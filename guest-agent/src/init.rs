@@ -46,6 +46,28 @@ pub fn parse_cmdline(cmdline: &str) -> Result<BootConfig, String> {
     Ok(cfg)
 }
 
+/// Inodes of a tmpfs of `size_mb` MiB: one per 4 KiB of its size, at least 1024, the rule the
+/// host gives a container's /tmp (`tmpInodes`, executor/src/docker/container-spec.ts). Without
+/// it a tmpfs allows as many inodes as half the guest's RAM pages: empty files would pin kernel
+/// memory far beyond the size limit.
+pub fn tmpfs_inodes(size_mb: u64) -> u64 {
+    (size_mb.saturating_mul(1024 * 1024) / 4096).max(1024)
+}
+
+/// Mount options of the /tmp and /dev/shm tmpfs.
+pub fn tmpfs_options(size_mb: u64) -> String {
+    format!(
+        "size={size_mb}m,nr_inodes={},mode=1777",
+        tmpfs_inodes(size_mb)
+    )
+}
+
+/// Flags that make the root mount read-only, nosuid and nodev in place: a bind remount changes
+/// only the mount's own flags and leaves the filesystem (already `ro` from the kernel command
+/// line) alone. nosuid makes every setuid and setgid bit and file capability of the image inert.
+pub const ROOT_REMOUNT_FLAGS: libc::c_ulong =
+    libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV;
+
 fn mount(source: &str, target: &str, fstype: &str, flags: libc::c_ulong, data: &str) {
     let _ = std::fs::create_dir_all(target);
     let (Ok(s), Ok(t), Ok(f), Ok(d)) = (
@@ -69,6 +91,7 @@ fn mount(source: &str, target: &str, fstype: &str, flags: libc::c_ulong, data: &
 /// Mounts, hostname and console; returns the boot configuration.
 pub fn setup() -> Result<BootConfig, String> {
     let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
+    remount_root();
     mount("proc", "/proc", "proc", nosuid_nodev | libc::MS_NOEXEC, "");
     mount("sysfs", "/sys", "sysfs", nosuid_nodev | libc::MS_NOEXEC, "");
     mount("devtmpfs", "/dev", "devtmpfs", libc::MS_NOSUID, "mode=0755");
@@ -82,9 +105,9 @@ pub fn setup() -> Result<BootConfig, String> {
     );
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     let cfg = parse_cmdline(&cmdline)?;
-    let size = format!("size={}m,mode=1777", cfg.tmp_mb);
-    mount("tmpfs", "/tmp", "tmpfs", nosuid_nodev, &size);
-    mount("tmpfs", "/dev/shm", "tmpfs", nosuid_nodev, &size);
+    let tmpfs = tmpfs_options(cfg.tmp_mb);
+    mount("tmpfs", "/tmp", "tmpfs", nosuid_nodev, &tmpfs);
+    mount("tmpfs", "/dev/shm", "tmpfs", nosuid_nodev, &tmpfs);
     // POSIX message queues exist without this mount (mq_open works regardless); mounted, RESET
     // can list and remove them. Its root is mode 1777, like /tmp.
     mount(
@@ -98,6 +121,28 @@ pub fn setup() -> Result<BootConfig, String> {
     unsafe { libc::sethostname(cfg.hostname.as_ptr().cast(), cfg.hostname.len()) };
     pin_tsc_clocksource(&cmdline);
     Ok(cfg)
+}
+
+/// Makes the root mount read-only, nosuid and nodev (`ROOT_REMOUNT_FLAGS`). Every other mount the
+/// agent makes is nosuid already, so no setuid bit anywhere in the guest takes effect, on top of
+/// the no_new_privs every command runs under.
+fn remount_root() {
+    // SAFETY: valid NUL-terminated strings; a bind remount reads no source, type or data.
+    let r = unsafe {
+        libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            ROOT_REMOUNT_FLAGS,
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        log(&format!(
+            "remount / read-only,nosuid,nodev: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
 }
 
 const CLOCKSOURCE_DIR: &str = "/sys/devices/system/clocksource/clocksource0";

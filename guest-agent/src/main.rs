@@ -19,10 +19,11 @@ transports (exactly one; as the VM's init the kernel command line may give it in
   --stdio              serve frames on stdin/stdout for the life of the process (logs stay on
                        stderr; exits when stdin closes)
 
-init mode (--init, or PID 1 with no /proc mounted): mounts /proc, /sys, /dev, /dev/pts, /tmp,
-/dev/shm and /dev/mqueue, reaps orphans, powers off on SHUTDOWN. Kernel command line settings:
+init mode (--init, or PID 1 with no /proc mounted): remounts / ro,nosuid,nodev, mounts /proc,
+/sys, /dev, /dev/pts, /tmp, /dev/shm and /dev/mqueue, reaps orphans, powers off on SHUTDOWN.
+Kernel command line settings:
   faas.transport=vsock:52 | serial:/dev/vport0p1 | serial:NAME   (default vsock:52)
-  faas.tmp_mb=64       size of the /tmp tmpfs in MiB
+  faas.tmp_mb=64       size of the /tmp and /dev/shm tmpfs in MiB (one inode per 4 KiB)
   faas.hostname=NAME   hostname (default sandbox)
 
   --version            print the agent and protocol versions

@@ -56,6 +56,11 @@ pub struct Exec {
     pub stdin: Bytes,
     pub timeout_ms: u64,
     pub max_output_bytes: u64,
+    /// RLIMIT_NPROC of the command: a fork fails once its uid has this many processes and
+    /// threads (0: the command cannot fork at all). Absent: no limit. Only an agent that lists
+    /// the `max_processes` capability knows the field; hosts send it to no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

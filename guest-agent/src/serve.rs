@@ -21,6 +21,7 @@ pub const CAPABILITIES: &[&str] = &[
     "process_group_kill",
     "scratch_wipe",
     "refresh",
+    "max_processes",
 ];
 /// Advertised when RESET also empties /dev/shm, /dev/mqueue and System V IPC (`reset::owns_ipc`).
 pub const IPC_RESET: &str = "ipc_reset";

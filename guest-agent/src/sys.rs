@@ -13,6 +13,35 @@ pub fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// Sets `no_new_privs` on the calling process: from its next exec on, setuid and setgid bits and
+/// file capabilities grant nothing, and the flag can never be cleared. For a forked child before
+/// exec (only a system call: async-signal-safe).
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    cvt(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })?;
+    Ok(())
+}
+
+/// Lowers RLIMIT_NPROC (soft and hard) of the calling process to `max`, or to its current hard
+/// limit if that is lower (raising it needs CAP_SYS_RESOURCE). For a forked child before exec:
+/// only system calls, async-signal-safe.
+pub fn limit_processes(max: u32) -> io::Result<()> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid out-pointer, then a valid in-pointer.
+    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut lim) })?;
+    let n = libc::rlim_t::from(max).min(lim.rlim_max);
+    let lim = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: lim is a valid in-pointer.
+    cvt(unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &lim) })?;
+    Ok(())
+}
+
 /// poll(2) with EINTR retried; `None` waits forever.
 pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
     let ms = match timeout {

@@ -21,6 +21,7 @@ fn run(command: &[&str], timeout_ms: u64, max_output_bytes: u64) -> ExecResult {
         stdin: Bytes(vec![]),
         timeout_ms,
         max_output_bytes,
+        max_processes: None,
     };
     match exec::run(&req, guest.as_raw_fd()) {
         Outcome::Done(r) => r,

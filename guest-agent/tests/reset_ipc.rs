@@ -123,6 +123,7 @@ impl Agent {
             stdin: Bytes(vec![]),
             timeout_ms: 20_000,
             max_output_bytes: 65536,
+            max_processes: None,
         };
         match self.call(&Frame::Exec(req)) {
             Frame::ExecResult(r) => r,

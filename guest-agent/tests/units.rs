@@ -78,6 +78,7 @@ fn exec_req(command: &[&str], timeout_ms: u64) -> Exec {
         stdin: Bytes(b"in".to_vec()),
         timeout_ms,
         max_output_bytes: 1024,
+        max_processes: None,
     }
 }
 
@@ -119,6 +120,42 @@ fn exec_validation() {
     let mut cwd = exec_req(&["true"], 1);
     cwd.cwd = Some("relative".into());
     assert!(exec::validate(&cwd).is_err());
+    let mut procs = exec_req(&["true"], 1);
+    procs.max_processes = Some(0);
+    assert!(exec::validate(&procs).is_ok());
+    procs.max_processes = Some(u32::MAX);
+    assert!(exec::validate(&procs).is_ok());
+}
+
+#[test]
+fn vm_tmpfs_gets_one_inode_per_4k_like_a_container() {
+    use faas_guest_agent::init::{tmpfs_inodes, tmpfs_options};
+    // The host's rule for a container's /tmp: max(1024, bytes / 4096).
+    assert_eq!(tmpfs_inodes(1), 1024);
+    assert_eq!(tmpfs_inodes(4), 1024);
+    assert_eq!(tmpfs_inodes(8), 2048);
+    assert_eq!(tmpfs_inodes(64), 16384);
+    assert_eq!(tmpfs_inodes(1 << 20), 1 << 28);
+    assert_eq!(tmpfs_options(8), "size=8m,nr_inodes=2048,mode=1777");
+}
+
+#[test]
+fn vm_root_is_remounted_read_only_nosuid_nodev_in_place() {
+    use faas_guest_agent::init::ROOT_REMOUNT_FLAGS;
+    for flag in [
+        libc::MS_REMOUNT,
+        libc::MS_BIND,
+        libc::MS_RDONLY,
+        libc::MS_NOSUID,
+        libc::MS_NODEV,
+    ] {
+        assert_eq!(ROOT_REMOUNT_FLAGS & flag, flag, "flag {flag:#x}");
+    }
+    assert_eq!(
+        ROOT_REMOUNT_FLAGS & libc::MS_NOEXEC,
+        0,
+        "the root must stay executable"
+    );
 }
 
 #[test]

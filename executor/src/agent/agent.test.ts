@@ -104,6 +104,14 @@ describe('guest agent (real binary over a unix socket)', { timeout: 120_000 }, (
     assert.equal(r.stdout.toString(), 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
   });
 
+  it('runs every command with no_new_privs, and applies maxProcesses as its RLIMIT_NPROC', async () => {
+    assert.ok(client.capabilities.includes('max_processes'));
+    const status = await run(['grep', '^NoNewPrivs:', '/proc/self/status']);
+    assert.equal(status.stdout.toString(), 'NoNewPrivs:\t1\n');
+    const limited = await run(['grep', '^Max processes', '/proc/self/limits'], { maxProcesses: 9 });
+    assert.match(limited.stdout.toString(), /^Max processes +9 +9 +processes\s*$/);
+  });
+
   it('reports exit codes and signals', async () => {
     assert.equal((await run(['sh', '-c', 'exit 42'])).exitCode, 42);
     const killed = await run(['sh', '-c', 'kill -TERM $$']);

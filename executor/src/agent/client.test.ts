@@ -161,7 +161,34 @@ describe('AgentClient with misbehaving agents', { timeout: 30_000 }, () => {
     const client = await connect(f.socket);
     await assert.rejects(client.exec({ ...EXEC, maxOutputBytes: 9 * 1024 * 1024 }), { code: 'FAAS_ERR_INTERNAL' });
     await assert.rejects(client.exec({ ...EXEC, timeoutMs: 0 }), { code: 'FAAS_ERR_INTERNAL' });
+    await assert.rejects(client.exec({ ...EXEC, maxProcesses: -1 }), { code: 'FAAS_ERR_INTERNAL' });
+    await assert.rejects(client.exec({ ...EXEC, maxProcesses: 2 ** 32 }), { code: 'FAAS_ERR_INTERNAL' });
     assert.ok(!client.closed);
+    client.close();
+  });
+
+  it('sends max_processes only to an agent that lists the capability, and refuses it to any other', async () => {
+    const seen: Frame[] = [];
+    const record: FakeBehaviour = (frame, socket) => {
+      seen.push(frame);
+      send(socket, RESULT);
+    };
+    const old = await fake(afterHello(record));
+    const oldClient = await connect(old.socket);
+    await assert.rejects(oldClient.exec({ ...EXEC, maxProcesses: 32 }), sandboxFailure(/max_processes.*rebuild the guest agent/));
+    assert.equal(seen.length, 0, 'nothing was sent to the agent that cannot apply it');
+    // Without the field, the older agent is used as before.
+    assert.equal((await oldClient.exec(EXEC)).stdout.toString(), 'a');
+    assert.equal(seen.length, 1);
+    oldClient.close();
+
+    const helloOk: Frame = { type: 'HELLO_OK', protocolVersion: 1, agentVersion: 'fake', capabilities: ['exec', 'max_processes'] };
+    const current = await fake((frame, socket) => (frame.type === 'HELLO' ? send(socket, helloOk) : record(frame, socket)));
+    const client = await connect(current.socket);
+    await client.exec({ ...EXEC, maxProcesses: 32 });
+    const exec = seen[1];
+    assert.equal(exec?.type, 'EXEC');
+    assert.equal(exec?.type === 'EXEC' ? exec.maxProcesses : undefined, 32);
     client.close();
   });
 });

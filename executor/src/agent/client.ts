@@ -28,6 +28,8 @@ export interface AgentConnectOptions {
 
 /** The agent refuses larger output caps, so the worst-case EXEC_RESULT fits in one frame. */
 export const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+/** The capability of an agent that applies EXEC's `max_processes`; no other agent is sent one. */
+export const MAX_PROCESSES_CAPABILITY = 'max_processes';
 /** Time the guest gets beyond the command's own timeout to kill it and send the result. */
 export const DEFAULT_EXEC_GRACE_MS = 5_000;
 /** JSON keys, integers, start_error and escapes around the three base64 fields. */
@@ -90,6 +92,21 @@ export class AgentClient {
     }
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 0x7fff_ffff) {
       return Promise.reject(new FaasError('FAAS_ERR_INTERNAL', 'timeoutMs must be an integer in 1..2147483647'));
+    }
+    const { maxProcesses } = request;
+    if (maxProcesses !== undefined) {
+      if (!Number.isSafeInteger(maxProcesses) || maxProcesses < 0 || maxProcesses > 0xffff_ffff) {
+        return Promise.reject(new FaasError('FAAS_ERR_INTERNAL', 'maxProcesses must be an integer in 0..4294967295'));
+      }
+      // An older agent would refuse the unknown field; worse, a limit silently dropped is no
+      // limit. Refused here, before anything is sent: the sandbox needs a current agent.
+      if (!this.capabilities.includes(MAX_PROCESSES_CAPABILITY)) {
+        return Promise.reject(
+          failure(
+            `guest agent ${this.agentVersion} cannot limit a command's processes (no "${MAX_PROCESSES_CAPABILITY}" capability); ${REBUILD_HINT}`,
+          ),
+        );
+      }
     }
     const deadline = options.deadlineMs ?? timeoutMs + DEFAULT_EXEC_GRACE_MS;
     const limit = execResultLimit(maxOutputBytes);

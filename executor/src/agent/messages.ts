@@ -39,6 +39,11 @@ export interface ExecFrame {
   stdin: Buffer;
   timeoutMs: number;
   maxOutputBytes: number;
+  /**
+   * The command's RLIMIT_NPROC: a fork fails once its uid has this many processes and threads (0:
+   * no fork at all). Absent: no limit. Only for agents that list the `max_processes` capability.
+   */
+  maxProcesses?: number;
 }
 export interface ExecResultFrame {
   type: 'EXEC_RESULT';
@@ -132,6 +137,7 @@ const SCHEMAS: Readonly<Record<FrameTypeName, readonly Field[]>> = {
     ['stdin', 'stdin', 'bytes'],
     ['timeout_ms', 'timeoutMs', 'u64'],
     ['max_output_bytes', 'maxOutputBytes', 'u64'],
+    ['max_processes', 'maxProcesses', 'u32', OPTIONAL],
   ],
   EXEC_RESULT: [
     ['stdout', 'stdout', 'bytes'],

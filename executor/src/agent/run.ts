@@ -37,11 +37,20 @@ function killed(extra: Partial<ExecResult>): ExecResult {
   };
 }
 
-export async function execOnAgent(
-  agent: AgentClient,
-  request: ExecRequest,
-  options: { slackMs: number; oom?: OomProbe },
-): Promise<AgentRun> {
+export interface ExecOnAgentOptions {
+  /** Time past the command's timeout before the host stops waiting for the agent. */
+  slackMs: number;
+  oom?: OomProbe;
+  /**
+   * The command's RLIMIT_NPROC, for sandboxes with a kernel of their own (VMs, gVisor), where it
+   * counts the sandbox's processes alone: from `limits.pids`. Never for runc containers: the host
+   * kernel would count every process of the sandbox user on the host (their pids cgroup already
+   * counts the function's processes exactly). Needs an agent with the `max_processes` capability.
+   */
+  maxProcesses?: number;
+}
+
+export async function execOnAgent(agent: AgentClient, request: ExecRequest, options: ExecOnAgentOptions): Promise<AgentRun> {
   if (request.outputBytes > MAX_OUTPUT_BYTES) {
     throw new FaasError('FAAS_ERR_INTERNAL', `output cap ${request.outputBytes} exceeds the agent protocol's ${MAX_OUTPUT_BYTES} bytes`);
   }
@@ -69,6 +78,7 @@ export async function execOnAgent(
         stdin: request.stdin,
         timeoutMs: request.timeoutMs,
         maxOutputBytes: request.outputBytes,
+        ...(options.maxProcesses !== undefined ? { maxProcesses: options.maxProcesses } : {}),
       },
       // The host deadline is ours (above); the client's own must never fire first.
       { signal: local.signal, deadlineMs: request.timeoutMs + options.slackMs + 60_000 },

@@ -14,11 +14,34 @@ export const LABEL_FUNCTION = 'dev.faas.function';
 export const LABEL_INVOCATION = 'dev.faas.invocation';
 
 /**
- * gVisor's own sentry and gofer threads live in the container's pids cgroup, so a limit sized for
- * the function alone would starve gVisor itself; the function's processes get the requested
- * number on top of this allowance.
+ * gVisor's own Sentry and gofer threads live in the container's pids cgroup, whatever the function
+ * runs: the allowance before any process of the function.
  */
 export const GVISOR_PIDS_HEADROOM = 64;
+
+/**
+ * Host tasks a gVisor sandbox may add per process of the function. Under runsc the function's
+ * processes are limited inside the sandbox (the guest agent sets RLIMIT_NPROC to `limits.pids`,
+ * counted by gVisor's kernel); the host pids cgroup only keeps a runaway sandbox from taking the
+ * host's pids. It cannot count processes: on the ptrace platform every address space is a host
+ * stub process with one thread per Sentry thread that ran it, so host tasks grow with processes
+ * times Sentry threads. Measured on 2 cores, a fork bomb held at 32 processes took up to 2,200
+ * host tasks and one held at 128 about 6,400; a cgroup limit below that kills the whole sandbox.
+ */
+export const GVISOR_HOST_TASKS_PER_PROCESS = 128;
+
+/**
+ * The most host tasks one gVisor sandbox may hold, whatever its `limits.pids`: the host's pids are
+ * the resource this cgroup protects (`kernel.pid_max` is 32768 on the development machines). A
+ * function allowed more processes than fit under it can still lose its sandbox to the cgroup.
+ */
+export const GVISOR_HOST_TASKS_MAX = 8192;
+
+/** The container's pids cgroup limit for a function allowed `pids` processes. */
+export function hostPidsLimit(runtime: string, pids: number): number {
+  if (runtime !== 'runsc') return pids;
+  return Math.min(GVISOR_PIDS_HEADROOM + pids * GVISOR_HOST_TASKS_PER_PROCESS, GVISOR_HOST_TASKS_MAX);
+}
 
 /**
  * Inodes of the /tmp tmpfs: one per 4 KiB of its size (at least 1024), the same rule the guest
@@ -69,7 +92,7 @@ export function containerSpec(input: ContainerSpecInput): Record<string, unknown
       // Equal to Memory: no swap, so the memory limit is a real limit.
       MemorySwap: limits.memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: input.runtime === 'runsc' ? limits.pids + GVISOR_PIDS_HEADROOM : limits.pids,
+      PidsLimit: hostPidsLimit(input.runtime, limits.pids),
       Ulimits: [
         { Name: 'nofile', Soft: 1024, Hard: 1024 },
         { Name: 'core', Soft: 0, Hard: 0 },

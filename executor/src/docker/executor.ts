@@ -54,6 +54,17 @@ const AGENT_START_TIMEOUT_MS = 15_000;
 /** Time past a command's timeout before the host stops waiting for the agent's answer. */
 const HOST_DEADLINE_SLACK_MS = 5_000;
 
+/**
+ * The RLIMIT_NPROC that lets a function have `pids` processes under gVisor. gVisor counts a task
+ * against the uid it was created under, and the command's first process is created by the agent
+ * as root before it switches to the sandbox user: only the processes the command starts count,
+ * so the limit is one less than the processes allowed (Linux moves the count on setuid: a VM's
+ * agent passes `pids` itself).
+ */
+export function gvisorMaxProcesses(pids: number): number {
+  return Math.max(0, pids - 1);
+}
+
 export class DockerExecutor implements Executor {
   readonly kind: ExecutorKind;
   private readonly engine: DockerEngine;
@@ -65,6 +76,14 @@ export class DockerExecutor implements Executor {
   readonly capabilities: ExecutorCapabilities = { warm: true };
   /** The agent serves its stdio over the attach stream instead of a socket in a host folder. */
   private readonly stdioAgent: boolean;
+  /**
+   * The sandbox has a kernel of its own (gVisor's Sentry), whose RLIMIT_NPROC counts the sandbox's
+   * processes alone: commands get one from `limits.pids` (`maxProcesses`). The host pids cgroup
+   * cannot count them: it counts the Sentry's threads (container-spec.ts, `hostPidsLimit`). Never
+   * under runc, where RLIMIT_NPROC would count every process of the sandbox user on the host; the
+   * container's pids cgroup counts the function's processes exactly there (agent-container.ts).
+   */
+  private readonly ownKernel: boolean;
   private readonly runRoot: string;
   private readonly runDir: string;
 
@@ -77,6 +96,7 @@ export class DockerExecutor implements Executor {
     // gVisor keeps sockets made inside the sandbox out of the host's view: its agents speak over
     // the container's stdio instead.
     this.stdioAgent = this.kind === 'gvisor' || this.runtime === 'runsc';
+    this.ownKernel = this.kind === 'gvisor' || this.runtime === 'runsc';
     this.runRoot = options.runRoot ?? '/run/faas';
     this.runDir = join(this.runRoot, `${this.kind}-${process.pid}`);
   }
@@ -225,6 +245,7 @@ export class DockerExecutor implements Executor {
       const run = await execOnAgent(box.agent, request, {
         slackMs: HOST_DEADLINE_SLACK_MS,
         ...(box.oom ? { oom: box.oom } : {}),
+        ...(this.ownKernel ? { maxProcesses: gvisorMaxProcesses(box.spec.limits.pids) } : {}),
       });
       if (!run.healthy) box.broken = true;
       return run.facts;

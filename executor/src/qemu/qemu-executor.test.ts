@@ -91,6 +91,41 @@ describe('qemu executor', { skip: missing !== undefined }, () => {
       await executor.release(sandbox);
     });
 
+    test('commands run under no_new_privs, on a nosuid root, with inode-capped tmpfs', async () => {
+      const script = [
+        'grep ^NoNewPrivs: /proc/self/status',
+        // Mount options of /, /tmp and /dev/shm, one line each.
+        'awk \'$2 == "/" || $2 == "/tmp" || $2 == "/dev/shm" { print $2, $4 }\' /proc/mounts',
+      ].join('; ');
+      const result = await executor.invoke(sandbox, request(['sh', '-c', script]));
+      const [nnp, ...mounts] = result.stdout.toString().trim().split('\n');
+      assert.equal(nnp, 'NoNewPrivs:\t1', result.stderr.toString());
+      const options = new Map(mounts.map((line) => line.split(' ') as [string, string]));
+      for (const flag of ['ro', 'nosuid', 'nodev']) assert.ok(options.get('/')?.split(',').includes(flag), `/ is ${options.get('/')}`);
+      // One inode per 4 KiB of the 16 MiB tmpfs, as a container's /tmp gets (tmpInodes).
+      for (const place of ['/tmp', '/dev/shm']) {
+        const opts = options.get(place)?.split(',') ?? [];
+        assert.ok(opts.includes('nosuid') && opts.includes('nr_inodes=4096'), `${place} is ${options.get(place)}`);
+      }
+      await executor.release(sandbox);
+    });
+
+    test('limits.pids caps the processes a command can have (RLIMIT_NPROC in the guest)', async () => {
+      // Each background sleep is one more process of the sandbox user, the shell the first; once
+      // a fork fails the shell gives up, so the lines are the forks that succeeded.
+      const script = 'for i in $(seq 200); do sleep 30 & echo started; done';
+      const result = await executor.invoke(sandbox, request(['sh', '-c', script]));
+      const forked = result.stdout.toString().split('\n').filter(Boolean).length;
+      assert.ok(forked >= 1 && forked < limits.pids, `forked ${forked} under pids ${limits.pids}: ${result.stderr.toString()}`);
+      assert.match(result.stderr.toString(), /can't fork/);
+      assert.equal((await executor.invoke(sandbox, request(['sh', '-c', 'ulimit -u']))).stdout.toString(), `${limits.pids}\n`);
+      await executor.release(sandbox);
+      // The next invocation of the reused VM starts with the count back at its own processes.
+      const again = await executor.invoke(sandbox, request(['sh', '-c', 'sleep 1 & sleep 1 & wait; echo done']));
+      assert.equal(again.stdout.toString(), 'done\n', again.stderr.toString());
+      await executor.release(sandbox);
+    });
+
     test('an aborted invocation ends at once and the VM is not reused', async () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);
@@ -108,6 +143,28 @@ describe('qemu executor', { skip: missing !== undefined }, () => {
         request(['python3', '-c', 'import sys; data = sys.stdin.read(); print(len(data), 6 * 7)'], { stdin: Buffer.from('abc') }),
       );
       assert.equal(result.stdout.toString(), '3 42\n', result.stderr.toString());
+    } finally {
+      await executor.destroy(sandbox);
+    }
+  });
+
+  test("the image's setuid su gains nothing: no_new_privs and a nosuid root", async () => {
+    const sandbox = await executor.acquire({ functionId: 'qemu-python-su', image: 'faas/python:latest', limits });
+    try {
+      const mode = await executor.invoke(sandbox, request(['stat', '-c', '%A %U', '/bin/su']));
+      assert.equal(mode.stdout.toString(), '-rwsr-xr-x root\n', 'the image still ships su setuid root');
+      await executor.release(sandbox);
+      // su waits at its password prompt, long enough to read its credentials: a setuid bit that
+      // took effect shows as effective and saved uid 0 (as it does in a container without
+      // no-new-privileges: "Uid: 65534 0 0 0").
+      const script = [
+        'sleep 5 | su -c true root &',
+        'pid=$!',
+        'for i in $(seq 100); do grep -q "^Name:[[:space:]]*su$" /proc/$pid/status && break; sleep 0.1; done',
+        'grep -E "^(Name|Uid):" /proc/$pid/status',
+      ].join('\n');
+      const su = await executor.invoke(sandbox, request(['sh', '-c', script]));
+      assert.match(su.stdout.toString(), /Name:\tsu\nUid:\t65534\t65534\t65534\t65534\n/, su.stderr.toString());
     } finally {
       await executor.destroy(sandbox);
     }

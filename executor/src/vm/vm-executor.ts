@@ -241,7 +241,13 @@ export abstract class MicroVmExecutor implements Executor {
       killedSince: (from) => consoleMentionsOom(box.consoleLog, from),
     };
     try {
-      const run = await execOnAgent(agent, request, { slackMs: this.base.hostDeadlineSlackMs ?? 5000, oom: oom as OomProbe });
+      const run = await execOnAgent(agent, request, {
+        slackMs: this.base.hostDeadlineSlackMs ?? 5000,
+        oom: oom as OomProbe,
+        // The guest has no pids cgroup; its kernel counts the command user's processes, which
+        // only the invocation has (the agent runs as root), so RLIMIT_NPROC is limits.pids.
+        maxProcesses: box.spec.limits.pids,
+      });
       if (!run.healthy) {
         box.broken = true;
         // Kill now rather than at destroy: the contract is that every process of the invocation ends.

@@ -316,6 +316,21 @@ export async function runExecutorContract(
         assert.ok(Number.isInteger(uid) && uid > 0, `uid is ${text(result.stdout)}`);
       });
 
+      check('runs the command with no_new_privs (setuid binaries grant nothing)', async () => {
+        const result = await run(['sh', '-c', 'setpriv -d | grep "^no_new_privs:"']);
+        assert.equal(text(result.stdout), 'no_new_privs: 1\n', summary(result));
+      });
+
+      check('limits.pids bounds the processes a command can have, and the command still returns', async () => {
+        // Each background sleep is one more process, the shell the first; once a fork fails the
+        // shell gives up, so the lines printed are the forks that succeeded.
+        const pids = 16;
+        const result = await run(['sh', '-c', 'for i in $(seq 64); do sleep 605 & echo started; done'], { timeoutMs: 30_000 }, { pids });
+        const forked = text(result.stdout).split('\n').filter(Boolean).length;
+        assert.equal(result.timedOut, false, summary(result));
+        assert.ok(forked >= 1 && forked < pids, `forked ${forked} under pids ${pids}: ${summary(result)}`);
+      });
+
       check('cannot write outside /tmp (read-only root)', async () => {
         const script = 'for f in /probe /etc/probe /bin/probe; do if echo x > $f; then echo "wrote $f"; fi; done 2>/dev/null; echo end';
         const result = await run(['sh', '-c', script]);
