@@ -1,8 +1,8 @@
 /**
  * The HTTP gateway: the design document's `POST /functions/{function_id}/invoke`, plus health,
- * readiness and the OpenAPI document. It parses and bounds HTTP input, validates a SandboxConfig
- * into an Invocation, hands it to the invocation core and maps outcomes and errors to the registry
- * (errors.ts, results.ts); execution policy lives in the orchestrator.
+ * readiness, Prometheus metrics and the OpenAPI document. It parses and bounds HTTP input,
+ * validates a SandboxConfig into an Invocation, hands it to the invocation core and maps outcomes
+ * and errors to the registry (errors.ts, results.ts); execution policy lives in the orchestrator.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -118,6 +118,12 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   });
 
   app.get('/openapi.json', async () => openApiDocument);
+
+  // Prometheus text exposition of the orchestrator's registry (docs/metrics.md).
+  app.get('/metrics', async (_request, reply) => {
+    const text = await orchestrator.metrics.text();
+    return reply.type(orchestrator.metrics.contentType).send(text);
+  });
 
   app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
     // The request id doubles as the invocation id; the server's request listener (above) has

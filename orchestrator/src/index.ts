@@ -1,5 +1,6 @@
 export * from './dispatch.js';
 export * from './exec-policy.js';
+export * from './layers/metrics.js';
 export * from './limiter.js';
 export * from './orchestrator.js';
 export * from './outcome.js';

@@ -3,7 +3,7 @@
  * dispatch (dispatch.ts). It knows nothing of HTTP; the gateway, the Tangle operator and the async
  * worker are front doors that build an `Invocation` and read an `Outcome`.
  *
- *   admission (drain, shutdown abort) -> limit (slots, queue) -> core (sandbox, exec, outcome)
+ *   metrics -> admission (drain, shutdown abort) -> limit (slots, queue) -> core (sandbox, exec, outcome)
  *
  * Only platform faults throw (FaasError from the registry); how the function ended, including a
  * timeout, is the outcome's `status`.
@@ -24,6 +24,7 @@ import { compose, type Dispatch } from './dispatch.js';
 import { execPolicy } from './exec-policy.js';
 import { Admission } from './layers/admission.js';
 import { limitLayer } from './layers/limit.js';
+import { Metrics, type MetricsOptions } from './layers/metrics.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { PoolStats } from './pool.js';
 import { SandboxSource } from './sandboxes.js';
@@ -32,6 +33,8 @@ export interface OrchestratorOptions {
   config: Readonly<Config>;
   executors: ReadonlyMap<ExecutorKind, Executor>;
   logger?: Logger;
+  /** Options of the metrics layer (process metrics, the cap on function labels). */
+  metrics?: Omit<MetricsOptions, 'sources'>;
 }
 
 export interface InvokeOptions {
@@ -52,6 +55,8 @@ export class Orchestrator {
   private readonly admission = new Admission();
   private readonly sandboxes: SandboxSource;
   private readonly dispatch: Dispatch;
+  /** Prometheus metrics of this orchestrator, in a registry of its own (docs/metrics.md). */
+  readonly metrics: Metrics;
   private draining_: Promise<void> | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -73,7 +78,11 @@ export class Orchestrator {
       defaultIsolation: config.pool.mode,
       log: this.log,
     });
-    this.dispatch = compose(core, this.admission.layer, limitLayer(this.limiter));
+    this.metrics = new Metrics({
+      ...options.metrics,
+      sources: { stats: () => this.stats, poolStats: () => this.poolStats },
+    });
+    this.dispatch = compose(core, this.metrics.layer, this.admission.layer, limitLayer(this.limiter));
   }
 
   get stats(): OrchestratorStats {

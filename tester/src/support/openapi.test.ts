@@ -70,6 +70,15 @@ describe('OpenAPI conformance checker', () => {
     assert.notDeepEqual(on('GET', '/nope', 405, { ...json, allow: 'GET' }), []);
   });
 
+  it('holds a text/plain answer (/metrics) to a declared content-type, and its HEAD to no body', () => {
+    const metrics = (method: string, contentType: string, body: string) =>
+      conformanceProblems({ method, path: '/metrics', status: 200, headers: { 'content-type': contentType }, body });
+    assert.deepEqual(metrics('GET', 'text/plain; version=0.0.4; charset=utf-8', '# HELP x y\n'), []);
+    assert.notDeepEqual(metrics('GET', 'application/json', '{}'), []);
+    assert.deepEqual(metrics('HEAD', 'text/plain; version=0.0.4; charset=utf-8', ''), []);
+    assert.notDeepEqual(metrics('HEAD', 'text/plain', 'x'), []);
+  });
+
   it('holds error answers of the invoke operation to carry the invocation id, the same in header and body', () => {
     const error = { error: 'bad', code: 'FAAS_ERR_INVALID_COMMAND', field: 'command' };
     assert.deepEqual(invoke(400, { ...error, invocation_id: 'id' }), []);

@@ -137,6 +137,15 @@ export function conformanceProblems(observed: ObservedResponse): string[] {
     const content = response.content as JsonObject | undefined;
     const media = content?.['application/json'] as JsonObject | undefined;
     if (!media) {
+      // A body of another media type (text/plain for /metrics): the content-type must be one the
+      // document lists; the body itself is not JSON, and HEAD carries none.
+      const declared = Object.keys(content ?? {});
+      if (declared.length > 0 && observed.method !== 'HEAD') {
+        if (!declared.some((type) => contentType.startsWith(type))) {
+          problems.push(`${where}: content-type is "${contentType}", the document declares ${declared.join(', ')}`);
+        }
+        return problems;
+      }
       if (observed.body.length > 0) problems.push(`${where}: the spec documents no body, got ${observed.body.length} bytes`);
       return problems;
     }

@@ -1,0 +1,192 @@
+/**
+ * Prometheus metrics as a layer (prom-client), outermost so that refusals (saturated, shutting
+ * down) are counted too. Per invocation: a counter by function, executor and outcome, the total
+ * duration, and each phase (queue, acquire, run; release once the sandbox is given back). On
+ * scrape: queue depth, running invocations, and the warm pools' sizes, hits, misses and evictions,
+ * read from the orchestrator through `collect()`. Names and labels: docs/metrics.md.
+ *
+ * Each orchestrator owns its registry (never prom-client's global one), so several platforms can
+ * live in one process. Function ids are chosen by callers: the first `maxFunctions` distinct ids
+ * get their own `function` label value, every later one is counted as `_other`.
+ */
+import { type ExecutorKind, FaasError, type Invocation, type Outcome } from '@faas/common';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Dispatch, Layer } from '../dispatch.js';
+import type { PoolStats } from '../pool.js';
+
+/** Distinct `function` label values kept before the rest are counted as `_other`. */
+export const DEFAULT_MAX_FUNCTION_LABELS = 1000;
+export const OTHER_FUNCTION = '_other';
+
+/** Seconds, from a millisecond to a minute. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** What the gauges read on each scrape. */
+export interface MetricsSources {
+  stats(): { running: number; queued: number };
+  /** Pool figures keyed `executor/isolation`. */
+  poolStats(): Record<string, PoolStats>;
+}
+
+export interface MetricsOptions {
+  sources: MetricsSources;
+  maxFunctionLabels?: number;
+  /** prom-client's process metrics (CPU, memory, event loop, GC); default true. */
+  processMetrics?: boolean;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly functions = new Set<string>();
+  private readonly maxFunctions: number;
+  private readonly invocations: Counter<'function' | 'executor' | 'outcome' | 'code'>;
+  private readonly duration: Histogram<'executor' | 'outcome'>;
+  private readonly phase: Histogram<'executor' | 'phase'>;
+
+  constructor(options: MetricsOptions) {
+    const { sources } = options;
+    const registers = [this.registry];
+    this.maxFunctions = options.maxFunctionLabels ?? DEFAULT_MAX_FUNCTION_LABELS;
+    this.invocations = new Counter({
+      name: 'faas_invocations_total',
+      help: 'Invocations by function, executor and outcome (completed, out_of_memory, timed_out, cancelled, or error with its registry code).',
+      labelNames: ['function', 'executor', 'outcome', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'faas_invocation_duration_seconds',
+      help: 'From accepting an invocation to its outcome (or its fault), in seconds.',
+      labelNames: ['executor', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.phase = new Histogram({
+      name: 'faas_invocation_phase_seconds',
+      help: 'Time spent in each phase of an invocation (queue, acquire, run, release), in seconds.',
+      labelNames: ['executor', 'phase'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: 'faas_queue_depth',
+      help: 'Invocations waiting for a concurrency slot.',
+      registers,
+      collect() {
+        this.set(sources.stats().queued);
+      },
+    });
+    new Gauge({
+      name: 'faas_running_invocations',
+      help: 'Invocations holding a concurrency slot (running, or releasing their sandbox).',
+      registers,
+      collect() {
+        this.set(sources.stats().running);
+      },
+    });
+    const poolLabels = ['executor', 'isolation'] as const;
+    const perPool = (read: (s: PoolStats) => number) =>
+      function (this: Gauge<(typeof poolLabels)[number]> | Counter<(typeof poolLabels)[number]>) {
+        this.reset();
+        for (const [key, stats] of Object.entries(sources.poolStats())) {
+          const [executor = key, isolation = ''] = key.split('/');
+          const labels = { executor, isolation };
+          if (this instanceof Gauge) this.set(labels, read(stats));
+          else this.inc(labels, read(stats));
+        }
+      };
+    new Gauge({
+      name: 'faas_pool_idle_sandboxes',
+      help: 'Warm sandboxes waiting in a pool.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.idle),
+    });
+    new Gauge({
+      name: 'faas_pool_starting_sandboxes',
+      help: 'Sandboxes a pool is starting.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.starting),
+    });
+    new Counter({
+      name: 'faas_pool_hits_total',
+      help: 'Acquires served by a warm sandbox.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.hits),
+    });
+    new Counter({
+      name: 'faas_pool_misses_total',
+      help: 'Acquires that had to start a sandbox.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.misses),
+    });
+    new Counter({
+      name: 'faas_pool_evictions_total',
+      help: 'Idle sandboxes destroyed to make room for a more recently used key.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.evictions),
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The layer: counts and times each invocation that passes through it. */
+  readonly layer: Layer = (next: Dispatch): Dispatch => {
+    return async (invocation, context) => {
+      let outcome: Outcome;
+      try {
+        outcome = await next(invocation, context);
+      } catch (err) {
+        const { executor } = invocation;
+        const fn = this.functionLabel(invocation);
+        const seconds = (performance.now() - context.started) / 1000;
+        if (!(err instanceof FaasError) && context.signal.aborted) {
+          // The caller went away while the invocation waited for a slot: cancelled, not a fault.
+          this.invocations.inc({ function: fn, executor, outcome: 'cancelled' });
+          this.duration.observe({ executor, outcome: 'cancelled' }, seconds);
+        } else {
+          const code = err instanceof FaasError ? err.code : 'FAAS_ERR_INTERNAL';
+          this.invocations.inc({ function: fn, executor, outcome: 'error', code });
+          this.duration.observe({ executor, outcome: 'error' }, seconds);
+        }
+        throw err;
+      }
+      this.record(invocation, outcome);
+      return outcome;
+    };
+  };
+
+  private record(invocation: Invocation, outcome: Outcome): void {
+    const executor: ExecutorKind = outcome.executor;
+    this.invocations.inc({ function: this.functionLabel(invocation), executor, outcome: outcome.status });
+    this.duration.observe({ executor, outcome: outcome.status }, outcome.durationMs / 1000);
+    const { phases } = outcome;
+    this.phase.observe({ executor, phase: 'queue' }, phases.queueMs / 1000);
+    this.phase.observe({ executor, phase: 'acquire' }, phases.acquireMs / 1000);
+    this.phase.observe({ executor, phase: 'run' }, phases.runMs / 1000);
+    outcome.released
+      .then(() => {
+        if (phases.releaseMs !== undefined) this.phase.observe({ executor, phase: 'release' }, phases.releaseMs / 1000);
+      })
+      .catch(() => undefined);
+  }
+
+  private functionLabel(invocation: Invocation): string {
+    const id = invocation.functionId;
+    if (this.functions.has(id)) return id;
+    if (this.functions.size >= this.maxFunctions) return OTHER_FUNCTION;
+    this.functions.add(id);
+    return id;
+  }
+}
