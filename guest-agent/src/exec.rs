@@ -372,18 +372,32 @@ fn supervise(
 
     // No status only when the kill grace ran out: report the SIGKILL that was sent.
     let status = status.unwrap_or(libc::SIGKILL);
-    let st = ExitStatus::from_raw(status);
+    let (exit_code, signal) = ending(status, timed_out);
     Outcome::Done(ExecResult {
         stdout: Bytes(out.stdout),
         stderr: Bytes(out.stderr),
         combined: Bytes(out.combined),
-        exit_code: if timed_out { None } else { st.code() },
-        signal: st.signal().map(sys::signal_name),
+        exit_code,
+        signal,
         truncated: out.truncated,
         timed_out,
         start_error: None,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The exit code and signal an EXEC_RESULT reports for a wait status: exactly one of them. A timed
+/// out command reports the SIGKILL the agent sent, even when it exited by itself in the instant
+/// between the deadline and the kill.
+pub fn ending(status: i32, timed_out: bool) -> (Option<i32>, Option<String>) {
+    let st = ExitStatus::from_raw(status);
+    if timed_out {
+        return (
+            None,
+            Some(sys::signal_name(st.signal().unwrap_or(libc::SIGKILL))),
+        );
+    }
+    (st.code(), st.signal().map(sys::signal_name))
 }
 
 /// Discards output past the cap with splice(2) into /dev/null, opened on first use.

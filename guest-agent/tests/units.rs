@@ -189,3 +189,23 @@ fn clocksource_pinned_only_without_a_paravirtual_clock() {
     assert_eq!(clocksource_to_pin(cmdline, "refined-jiffies jiffies"), None);
     assert_eq!(clocksource_to_pin(cmdline, ""), None);
 }
+
+#[test]
+fn a_wait_status_reports_exactly_one_way_of_ending() {
+    // exit(3): a code, no signal; killed by SIGABRT: a signal, no code.
+    assert_eq!(exec::ending(3 << 8, false), (Some(3), None));
+    assert_eq!(
+        exec::ending(libc::SIGABRT, false),
+        (None, Some("SIGABRT".to_string()))
+    );
+    // Timed out: the SIGKILL that was sent, even if the command exited by itself just before it.
+    assert_eq!(
+        exec::ending(libc::SIGKILL, true),
+        (None, Some("SIGKILL".to_string()))
+    );
+    assert_eq!(exec::ending(0, true), (None, Some("SIGKILL".to_string())));
+    assert_eq!(
+        exec::ending(1 << 8, true),
+        (None, Some("SIGKILL".to_string()))
+    );
+}
