@@ -260,10 +260,15 @@ export class DockerExecutor implements Executor {
    * memory limit). The engine sets OOMKilled when the container stops, so wait for that first.
    */
   private async engineSaysOomKilled(id: string): Promise<boolean> {
+    const inspect = async () =>
+      (await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`)).State?.OOMKilled === true;
     try {
-      await this.engine.request('POST', `/containers/${id}/wait?condition=not-running`, undefined, { timeoutMs: 3000 });
-      const info = await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`);
-      return info.State?.OOMKilled === true;
+      // Only on a failure path: a loaded host can take seconds to stop a gVisor sandbox.
+      await this.engine.request('POST', `/containers/${id}/wait?condition=not-running`, undefined, { timeoutMs: 15_000 }).catch(() => {});
+      if (await inspect()) return true;
+      // The engine records the OOM from an event that can trail the exit by a moment.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return await inspect();
     } catch {
       return false;
     }
