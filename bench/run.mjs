@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BENCH_LABEL, Engine } from './lib/docker.mjs';
 import { describeMachine } from './lib/machine.mjs';
+import { waitPlatformIdle } from './lib/paired.mjs';
 import { startPlatform } from './lib/platform.mjs';
 import { baseEnv, PLATFORMS } from './lib/platforms.mjs';
 import { readMemory } from './lib/proc.mjs';
@@ -290,19 +291,7 @@ async function main() {
     stopped: () => interrupted,
     /** Waits until a platform has nothing in flight and no container of its own being created or torn down. */
     async waitPlatformIdle(p, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const ready = await fetch(`${p.url}/ready`, { signal: AbortSignal.timeout(2000) })
-          .then((r) => r.json())
-          .catch(() => undefined);
-        const busy =
-          !ready ||
-          ready.running > 0 ||
-          ready.queued > 0 ||
-          (await engine.listByLabel(`dev.faas.pid=${p.pid}`)).some((c) => c.State !== 'running');
-        if (!busy) return;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitPlatformIdle(engine, p, timeoutMs);
     },
   };
   run.platforms = Object.fromEntries(

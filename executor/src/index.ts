@@ -3,6 +3,5 @@ export * from './exec-request.js';
 export * from './executor.js';
 export * from './fake/fake-executor.js';
 export * from './firecracker/firecracker-executor.js';
-export * from './output.js';
 export * from './qemu/qemu-executor.js';
 export * from './vm/rootfs.js';

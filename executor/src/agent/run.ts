@@ -8,7 +8,7 @@
  */
 import { FaasError } from '@faas/common';
 import type { ExecRequest, ExecResult } from '../executor.js';
-import { type AgentClient, MAX_OUTPUT_BYTES } from './client.js';
+import { type AgentClient, MAX_OUTPUT_BYTES, toExecResult } from './client.js';
 
 /** Tells whether the sandbox's kernel killed something for lack of memory since `mark()`. */
 export interface OomProbe<Mark = unknown> {
@@ -85,17 +85,7 @@ export async function execOnAgent(agent: AgentClient, request: ExecRequest, opti
     );
     const oomKilled =
       result.signal === 'SIGKILL' && !result.timedOut && options.oom ? await options.oom.killedSince(mark).catch(() => false) : false;
-    const facts: ExecResult = {
-      stdout: result.stdout,
-      stderr: result.stderr,
-      combined: result.combined,
-      exitCode: result.exitCode,
-      signal: result.signal,
-      truncated: result.truncated,
-      timedOut: result.timedOut,
-      ...(result.startError !== undefined ? { startError: result.startError } : {}),
-      ...(oomKilled ? { oomKilled } : {}),
-    };
+    const facts = toExecResult(result, { oomKilled });
     return { facts, healthy: true };
   } catch (err) {
     // Whatever happened, the client is failed for good: the sandbox is not reused.

@@ -2,8 +2,8 @@
  * Small helpers of the microVM lifecycle: reading the guest console (the kernel's OOM reports and
  * the tail that goes to the log when a VM fails) and bounding a promise in time.
  */
+import { statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { ExecResult } from '../executor.js';
 
 /** The guest kernel reports OOM kills on the console (there is no cgroup to ask); only new lines count. */
 export async function consoleMentionsOom(path: string, from: number): Promise<boolean> {
@@ -15,6 +15,15 @@ export async function fileSize(path: string): Promise<number> {
     (s) => s.size,
     () => 0,
   );
+}
+
+/** Synchronous, for the invocation's hot path: a stat must not wait for a libuv pool thread. */
+export function fileSizeSync(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Up to 64 KiB of the console log from `from`; empty when there is none. */
@@ -31,11 +40,6 @@ export async function readConsole(path: string, from: number): Promise<string> {
   } catch {
     return '';
   }
-}
-
-export function killedResult(): ExecResult {
-  const empty = Buffer.alloc(0);
-  return { stdout: empty, stderr: empty, combined: empty, exitCode: null, signal: 'SIGKILL', truncated: false, timedOut: false };
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

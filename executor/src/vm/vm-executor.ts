@@ -12,14 +12,13 @@
  * reused, and nothing it owned (process, socket, file) outlives the call that noticed.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
 import { execOnAgent, type OomProbe } from '../agent/run.js';
 import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, ImageConfig, Sandbox, SandboxSpec } from '../executor.js';
-import { consoleMentionsOom, fileSize, readConsole, withTimeout } from './console.js';
+import { consoleMentionsOom, fileSize, fileSizeSync, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
 import { createStateDir, defaultRuntimeDir, newVmId, recordVmmPid, removeStateDir, sweepRuntimeDir } from './state-dir.js';
 
@@ -331,13 +330,5 @@ export abstract class MicroVmExecutor implements Executor {
   private async consoleTail(box: VmSandbox): Promise<string> {
     const size = await fileSize(box.consoleLog);
     return readConsole(box.consoleLog, Math.max(0, size - CONSOLE_TAIL_BYTES));
-  }
-}
-
-function fileSizeSync(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }
