@@ -31,11 +31,16 @@ export function toFaasError(err: unknown): FaasError {
   if (e instanceof SyntaxError && POISONING.test(e.message)) {
     return new FaasError('FAAS_ERR_INVALID_REQUEST', 'the request body has a "__proto__" or "constructor" key; these are refused');
   }
-  if (e instanceof SyntaxError || e.statusCode === 400) {
+  if (e instanceof SyntaxError) {
     return new FaasError('FAAS_ERR_INVALID_JSON', `the request body is not valid JSON: ${String(e.message).slice(0, 200)}`);
   }
-  if (e.statusCode === 413) return new FaasError('FAAS_ERR_BODY_TOO_LARGE');
-  if (e.statusCode === 415) return new FaasError('FAAS_ERR_UNSUPPORTED_MEDIA_TYPE');
+  // A status code is trusted only on the HTTP framework's own errors (codes FST_*): an error from a
+  // layer below (the engine's 400 for an image, say) is a platform fault, never the client's JSON.
+  if (typeof e.code === 'string' && e.code.startsWith('FST_')) {
+    if (e.statusCode === 400) return new FaasError('FAAS_ERR_INVALID_REQUEST', String(e.message).slice(0, 200));
+    if (e.statusCode === 413) return new FaasError('FAAS_ERR_BODY_TOO_LARGE');
+    if (e.statusCode === 415) return new FaasError('FAAS_ERR_UNSUPPORTED_MEDIA_TYPE');
+  }
   return new FaasError('FAAS_ERR_INTERNAL', 'internal error', { cause: err });
 }
 
@@ -110,8 +115,9 @@ export function logFault(
   if (context.cancelled) {
     log.info(where, 'request cancelled: the client closed the connection');
   } else if (fault.code === 'FAAS_ERR_INTERNAL') {
-    // `err` is what was thrown, not the registry wrapper: its stack (and its causes') is the clue.
-    log.error({ ...where, code: fault.code, err }, `unexpected fault: ${describe(err)}`);
+    // What was thrown, not the registry wrapper (the core wraps foreign errors): its stack is the clue.
+    const thrown = err instanceof FaasError && err.code === 'FAAS_ERR_INTERNAL' && err.cause !== undefined ? err.cause : err;
+    log.error({ ...where, code: fault.code, err: thrown }, `unexpected fault: ${describe(thrown)}`);
   } else if (fault.status >= 500) {
     log.warn({ ...where, code: fault.code, err }, fault.message);
   } else {

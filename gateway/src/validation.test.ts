@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ErrorCode, FaasError, loadConfig } from '@faas/common';
-import { isWellFormedText, validateFunctionId, validateSandboxConfig, validationPolicy } from './validation.js';
+import { isWellFormedText, normalizedNameLength, validateFunctionId, validateSandboxConfig, validationPolicy } from './validation.js';
 
 const policy = validationPolicy(loadConfig({}, 2));
 const ok = { image: 'faas/busybox:latest', command: ['echo', 'hi'] };
@@ -65,6 +65,20 @@ describe('SandboxConfig', () => {
   it('rejects bad images', () => {
     for (const image of [undefined, '', 'UPPER/case', 'a b', 'x'.repeat(300), 'busybox:', '../x', 7])
       rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });
+  });
+  it('measures repository names as the engine does (docker.io/ and library/ added) and refuses those over 255', () => {
+    const seg = (n: number) => 'a'.repeat(n);
+    // 245 + "docker.io/" = 255: accepted; one more is refused (the engine says "must not be more than 255").
+    const twoPart = `${seg(100)}/${seg(144)}`;
+    assert.equal(normalizedNameLength(`${twoPart}:tag`), 255);
+    assert.equal(validateSandboxConfig('f', { ...ok, image: `${twoPart}:tag` }, policy).image, `${twoPart}:tag`);
+    rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image: `${seg(100)}/${seg(145)}` });
+    // One component: docker.io/library/ (18 characters) is added.
+    assert.equal(normalizedNameLength(seg(237)), 255);
+    rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image: seg(238) });
+    // A registry host is counted as written; tag and digest never count.
+    assert.equal(normalizedNameLength(`reg.io/${seg(10)}:v1@sha256:${'f'.repeat(64)}`), 17);
+    assert.equal(normalizedNameLength(`localhost:5000/${seg(10)}`), 25);
   });
   it('rejects registry hosts Docker refuses (a label starting or ending with "-"), accepts the valid ones', () => {
     for (const image of ['-reg.io/app', 'reg-.io/app', 'reg.-io/app', 'reg.io-/app', '-reg:5000/app', 'reg.io:/app']) {

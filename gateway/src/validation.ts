@@ -140,7 +140,38 @@ function validateImage(image: unknown): string {
       'image',
     );
   }
+  const nameLength = normalizedNameLength(image);
+  if (nameLength > IMAGE_NAME_MAX) {
+    fail(
+      'FAAS_ERR_INVALID_IMAGE',
+      `image "${image.slice(0, 80)}..." has a repository name of ${nameLength} characters once the engine adds its default registry (docker.io/, and library/ for one-component names); at most ${IMAGE_NAME_MAX} are allowed`,
+      'image',
+    );
+  }
   return image;
+}
+
+/** The longest repository name an engine accepts, registry included (distribution/reference NameTotalLengthMax). */
+export const IMAGE_NAME_MAX = 255;
+
+/**
+ * The length of the image's repository name as the engine normalizes it (distribution/reference
+ * `ParseNormalizedNamed`): tag and digest dropped, `docker.io/` prefixed when the first component
+ * is not a registry host (it has no "." or ":" and is not "localhost"), and `library/` too when the
+ * name has a single component. The engine refuses names longer than 255 characters.
+ */
+export function normalizedNameLength(image: string): number {
+  let name = image;
+  const at = name.indexOf('@');
+  if (at >= 0) name = name.slice(0, at);
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  if (colon > slash) name = name.slice(0, colon);
+  const first = name.indexOf('/');
+  const head = first >= 0 ? name.slice(0, first) : '';
+  const hasRegistry = first >= 0 && (head.includes('.') || head.includes(':') || head === 'localhost');
+  if (hasRegistry) return name.length;
+  return 'docker.io/'.length + (first >= 0 ? 0 : 'library/'.length) + name.length;
 }
 
 function validateCommand(command: unknown): string[] {

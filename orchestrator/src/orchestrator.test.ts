@@ -98,7 +98,7 @@ test('draining refuses new invocations and waits for running ones to be released
   assert.equal(executor.live.size, 0);
 });
 
-test('a platform fault throws and leaves no sandbox', async () => {
+test('a platform fault throws a registry error (a foreign error becomes FAAS_ERR_INTERNAL, its cause kept) and leaves no sandbox', async () => {
   const executor = new FakeExecutor({
     run: () => {
       throw new Error('engine gone');
@@ -106,7 +106,10 @@ test('a platform fault throws and leaves no sandbox', async () => {
   });
   const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'reuse' }, executor);
   await orchestrator.start();
-  await assert.rejects(orchestrator.invoke(invocation('a')), /engine gone/);
+  await assert.rejects(
+    orchestrator.invoke(invocation('a')),
+    (err) => isFaasError(err, 'FAAS_ERR_INTERNAL') && /engine gone/.test(String((err as Error).cause)),
+  );
   assert.equal(executor.live.size, 0);
   await orchestrator.drain(1000);
 });

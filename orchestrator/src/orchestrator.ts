@@ -132,7 +132,19 @@ export class Orchestrator {
   invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<Outcome> {
     const phases: InvocationPhases = { queueMs: 0, acquireMs: 0, runMs: 0 };
     const signal = options.signal ?? new AbortController().signal;
-    return this.dispatch(invocation, { signal, started: performance.now(), phases });
+    return this.dispatch(invocation, { signal, started: performance.now(), phases }).catch((err: unknown) => {
+      throw this.asFault(err, signal);
+    });
+  }
+
+  /**
+   * Keeps the contract above: whatever a layer or executor threw that is not a registry error
+   * becomes FAAS_ERR_INTERNAL (its cause kept, for the front door's log), so no front door ever reads a foreign
+   * error's fields (an engine's HTTP status, say) as its own. A caller's own abort passes through.
+   */
+  private asFault(err: unknown, signal: AbortSignal): unknown {
+    if (err instanceof FaasError || signal.aborted) return err;
+    return new FaasError('FAAS_ERR_INTERNAL', 'internal error', { cause: err });
   }
 
   /**

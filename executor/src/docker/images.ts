@@ -5,7 +5,7 @@
  */
 import { FaasError, type Logger } from '@faas/common';
 import type { ImageConfig } from '../executor.js';
-import { type DockerEngine, EngineError } from './engine.js';
+import { type DockerEngine, EngineError, engineFault } from './engine.js';
 
 const NEGATIVE_CACHE_MS = 30_000;
 /** An image's settings are re-read after this long, so a re-tagged image is picked up. */
@@ -57,9 +57,13 @@ export class ImageResolver {
     try {
       info = await read();
     } catch (err) {
-      if (!(err instanceof EngineError && err.statusCode === 404)) throw err;
+      if (!(err instanceof EngineError && err.statusCode === 404)) throw imageFault(err, image);
       await this.ensure(image);
-      info = await read();
+      try {
+        info = await read();
+      } catch (again) {
+        throw imageFault(again, image);
+      }
     }
     return { env: info.Config?.Env ?? [], workingDir: info.Config?.WorkingDir || undefined };
   }
@@ -70,7 +74,7 @@ export class ImageResolver {
       return true;
     } catch (err) {
       if (err instanceof EngineError && err.statusCode === 404) return false;
-      throw err;
+      throw imageFault(err, image);
     }
   }
 
@@ -118,6 +122,20 @@ function splitReference(image: string): { name: string; tag: string } {
 
 function firstLine(text: string): string {
   return (text.split('\n')[0] ?? '').slice(0, 300);
+}
+
+/**
+ * An engine error about an image, as a registry fault: 400 means the engine refused the reference
+ * itself (FAAS_ERR_INVALID_IMAGE, with the engine's reason); anything else is an engine fault.
+ */
+function imageFault(err: unknown, image: string): FaasError {
+  if (err instanceof FaasError) return err;
+  if (err instanceof EngineError && err.statusCode === 400) {
+    return new FaasError('FAAS_ERR_INVALID_IMAGE', `the engine refused image "${image.slice(0, 80)}": ${firstLine(err.message)}`, {
+      details: { field: 'image' },
+    });
+  }
+  return engineFault(err, 'image lookup');
 }
 
 function notFound(image: string, reason: string): FaasError {

@@ -17,7 +17,7 @@ import http from 'node:http';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FaasError } from '@faas/common';
-import { DockerEngine, EngineError } from '../docker/engine.js';
+import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
 
 /** Bumped when the image layout changes, so cached images built by older code are rebuilt. */
 export const BUILDER_VERSION = 1;
@@ -100,7 +100,16 @@ async function inspectImage(engine: DockerEngine, image: string): Promise<ImageC
     if (err instanceof EngineError && err.statusCode === 404) {
       throw new FaasError('FAAS_ERR_IMAGE_NOT_FOUND', `image ${image} is not present locally: build or pull it before building its rootfs`);
     }
-    throw err;
+    if (err instanceof EngineError && err.statusCode === 400) {
+      throw new FaasError(
+        'FAAS_ERR_INVALID_IMAGE',
+        `the engine refused image "${image.slice(0, 80)}": ${err.message.split('\n')[0]?.slice(0, 300)}`,
+        {
+          details: { field: 'image' },
+        },
+      );
+    }
+    throw engineFault(err, 'image lookup');
   }
 }
 
