@@ -58,6 +58,32 @@ export interface Config {
   maxPayloadBytes: number;
   defaultLimits: ResourceLimits;
   maxLimits: { memoryBytes: number; cpus: number; pids: number };
+  /** Folder of the platform's own state (the SQLite database, generated keys); created at start-up. */
+  dataDir: string;
+  auth: {
+    /**
+     * `keys`: every route but /health, /ready and /openapi.json needs an API key. `open`: no keys
+     * at all, for local development; refused unless the gateway binds a loopback address.
+     */
+    mode: 'keys' | 'open';
+    /** The admin key (FAAS_ADMIN_KEY); undefined: read or create `<dataDir>/admin.key` at start-up. */
+    adminKey: string | undefined;
+  };
+  /**
+   * 32-byte key that encrypts function secrets at rest (AES-256-GCM), from FAAS_SECRETS_KEY;
+   * undefined: read or create `<dataDir>/secrets.key` at start-up.
+   */
+  secretsKey: Buffer | undefined;
+  /** Unregistered function ids may be invoked with an ad-hoc SandboxConfig (the design document's request). */
+  allowAdhoc: boolean;
+  history: {
+    /** Bytes of each output stream (stdout, stderr) kept per invocation. */
+    outputBytes: number;
+    /** Invocations older than this are removed. */
+    maxAgeMs: number;
+    /** At most this many invocations are kept per function (the newest). */
+    maxPerFunction: number;
+  };
 }
 
 const MIB = 1024 * 1024;
@@ -109,6 +135,18 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_DEFAULT_PIDS: 'process limit of a sandbox (default 128)',
   FAAS_MAX_PIDS: 'largest limits.pids a request may ask for (default 1024)',
   FAAS_TMP_SIZE_MB: 'size of the writable /tmp in a sandbox (default 64)',
+  FAAS_DATA_DIR: 'folder of the platform state: the SQLite database, and the generated admin and secrets keys (default .data in the repository)',
+  FAAS_AUTH:
+    '"keys" (default): every route except /health, /ready and /openapi.json needs an API key; "open": no keys, for local development, refused unless FAAS_GATEWAY_HOST is a loopback address',
+  FAAS_ADMIN_KEY:
+    'the admin API key, at least 32 characters (default: generated once into FAAS_DATA_DIR/admin.key, mode 0600, and read from there)',
+  FAAS_SECRETS_KEY:
+    'key that encrypts function secrets at rest: 32 bytes as 64 hex digits or base64 (default: generated once into FAAS_DATA_DIR/secrets.key; set it in production and keep it apart from the data)',
+  FAAS_ALLOW_ADHOC:
+    'on (default): an unregistered function id may be invoked with an ad-hoc SandboxConfig (image and command in the request); off: only registered functions run',
+  FAAS_HISTORY_OUTPUT_BYTES: 'bytes of stdout and of stderr kept per invocation in the history (default 65536; 0 keeps none)',
+  FAAS_HISTORY_MAX_AGE_HOURS: 'invocations older than this are removed from the history (default 168, one week)',
+  FAAS_HISTORY_MAX_PER_FUNCTION: 'newest invocations kept per function in the history (default 10000)',
 };
 
 /** Variables that were renamed or never existed under a plausible name: say what to use instead. */
@@ -484,6 +522,21 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     ' (8 MiB: the guest agent protocol carries at most 8 MiB per output stream, so warm sandboxes could not honour more)',
   );
 
+  const authMode = vars.oneOf('FAAS_AUTH', 'keys', ['keys', 'open'] as const);
+  if (authMode === 'open' && !isLoopback(host)) {
+    vars.fail(
+      'FAAS_AUTH',
+      `open mode (no API keys) is for local development and only on a loopback address, but FAAS_GATEWAY_HOST is ${host}: use FAAS_AUTH=keys, or bind 127.0.0.1`,
+    );
+  }
+  const adminKey = vars.get('FAAS_ADMIN_KEY');
+  if (adminKey !== undefined && (adminKey.length < 32 || !/^[\x21-\x7e]+$/.test(adminKey))) {
+    configError(
+      `FAAS_ADMIN_KEY (from ${vars.source('FAAS_ADMIN_KEY')}) is invalid: use at least 32 printable characters without spaces, e.g. \`openssl rand -hex 32\` (its value is not shown)`,
+      { variable: 'FAAS_ADMIN_KEY', source: vars.source('FAAS_ADMIN_KEY') },
+    );
+  }
+
   const config: Config = {
     executorType,
     allowedExecutors: Object.freeze(allowed),
@@ -531,6 +584,15 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       outputBytes,
     },
     maxLimits: { memoryBytes: maxMemoryMb * MIB, cpus: maxCpus, pids: maxPids },
+    dataDir: resolve(vars.get('FAAS_DATA_DIR') ?? resolve(REPO_ROOT, '.data')),
+    auth: { mode: authMode, adminKey },
+    secretsKey: readSecretsKey(vars),
+    allowAdhoc: readOnOff(vars, 'FAAS_ALLOW_ADHOC') ?? true,
+    history: {
+      outputBytes: vars.int('FAAS_HISTORY_OUTPUT_BYTES', 64 * 1024, 0, AGENT_MAX_OUTPUT_BYTES),
+      maxAgeMs: vars.int('FAAS_HISTORY_MAX_AGE_HOURS', 168, 1, 24 * 3650) * 3_600_000,
+      maxPerFunction: vars.int('FAAS_HISTORY_MAX_PER_FUNCTION', 10_000, 1, 100_000_000),
+    },
   };
   return deepFreeze(config);
 }
@@ -557,6 +619,36 @@ function resolveAgentPath(vars: Variables): string | undefined {
   return existsSync(fallback) ? fallback : undefined;
 }
 
+/** True for addresses only this host can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Parses a 32-byte key given as 64 hex digits or as base64 (44 characters with padding). */
+export function parseSecretsKey(text: string): Buffer | undefined {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=$/.test(t) || /^[A-Za-z0-9_-]{43}$/.test(t)) {
+    const key = Buffer.from(t, t.includes('-') || t.includes('_') ? 'base64url' : 'base64');
+    if (key.length === 32) return key;
+  }
+  return undefined;
+}
+
+function readSecretsKey(vars: Variables): Buffer | undefined {
+  const raw = vars.get('FAAS_SECRETS_KEY');
+  if (raw === undefined) return undefined;
+  const key = parseSecretsKey(raw);
+  if (!key) {
+    configError(
+      `FAAS_SECRETS_KEY (from ${vars.source('FAAS_SECRETS_KEY')}) is invalid: use 32 random bytes as 64 hex digits or base64, e.g. \`openssl rand -hex 32\` (its value is not shown)`,
+      { variable: 'FAAS_SECRETS_KEY', source: vars.source('FAAS_SECRETS_KEY') },
+    );
+  }
+  return key;
+}
+
 function readOnOff(vars: Variables, name: string): boolean | undefined {
   const raw = vars.get(name)?.toLowerCase();
   if (raw === undefined) return undefined;
@@ -570,7 +662,7 @@ function readOnOff(vars: Variables, name: string): boolean | undefined {
  * secret are replaced, and credentials in URLs (user:password@) are masked.
  */
 export function redactConfig(config: Readonly<Config>): unknown {
-  const secretName = /secret|password|passphrase|token|private|credential|apikey|api_key/i;
+  const secretName = /secret|password|passphrase|token|private|credential|apikey|api_key|adminkey/i;
   const walk = (value: unknown, key: string): unknown => {
     if (typeof value === 'string') {
       if (secretName.test(key)) return '[redacted]';
@@ -588,7 +680,8 @@ export function redactConfig(config: Readonly<Config>): unknown {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  // A Buffer (the secrets key) cannot be frozen; it is never handed out for writing.
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

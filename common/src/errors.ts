@@ -84,6 +84,52 @@ export const ERRORS = {
     status: 502,
     summary: 'The sandbox failed for a reason outside the function (engine error, guest fault).',
   },
+  FAAS_ERR_UNAUTHORIZED: {
+    status: 401,
+    summary: 'The request carries no API key, or one that is unknown, revoked or expired (send Authorization: Bearer <key>).',
+  },
+  FAAS_ERR_FORBIDDEN: {
+    status: 403,
+    summary: 'The API key lacks the scope this route needs, or is not allowed this function.',
+  },
+  FAAS_ERR_RATE_LIMITED: {
+    status: 429,
+    summary: "The API key's request rate limit is used up; retry after the Retry-After seconds.",
+  },
+  FAAS_ERR_FUNCTION_NOT_FOUND: {
+    status: 404,
+    summary: 'No function is registered under this id (and the request is not an ad-hoc SandboxConfig the platform allows).',
+  },
+  FAAS_ERR_FUNCTION_EXISTS: { status: 409, summary: 'A function is already registered under this id.' },
+  FAAS_ERR_VERSION_CONFLICT: {
+    status: 412,
+    summary: 'The function changed since the version named in If-Match; read it again and retry.',
+  },
+  FAAS_ERR_INVALID_FUNCTION: {
+    status: 400,
+    summary: 'The function definition is malformed (a field out of range, unknown or of the wrong type).',
+  },
+  FAAS_ERR_FIELD_NOT_ALLOWED: {
+    status: 400,
+    summary: "The invocation of a registered function sets a field its definition fixes (image, command, executor, a larger limit or timeout, a defined variable).",
+  },
+  FAAS_ERR_CONCURRENCY_LIMIT: {
+    status: 429,
+    summary: "The function's own concurrency cap (max_concurrency) is reached; retry later.",
+  },
+  FAAS_ERR_INVOCATION_NOT_FOUND: {
+    status: 404,
+    summary: 'No invocation with this id is in the history (never recorded, or removed by retention).',
+  },
+  FAAS_ERR_KEY_NOT_FOUND: { status: 404, summary: 'No API key with this id exists.' },
+  FAAS_ERR_INVALID_QUERY: {
+    status: 400,
+    summary: 'A query parameter (limit, cursor, status, since, until) is malformed.',
+  },
+  FAAS_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    summary: 'The platform storage cannot be read or written (disk full, database locked too long).',
+  },
   FAAS_ERR_INTERNAL: { status: 500, summary: 'An unexpected platform fault.' },
   FAAS_ERR_CONFIG: {
     status: 500,

@@ -30,6 +30,17 @@ export interface Invocation {
   executor: ExecutorKind;
   /** Defaults to the platform's FAAS_POOL_MODE. */
   isolation?: IsolationMode;
+  /** The registered function's version this invocation runs; undefined for an ad-hoc request. */
+  functionVersion?: number;
+  /** Id of the API key that asked for it (`admin` for the admin key); undefined in open mode. */
+  keyId?: string;
+  /** The function's own cap on invocations running at once; more get FAAS_ERR_CONCURRENCY_LIMIT. */
+  maxConcurrency?: number;
+  /**
+   * Names of `env` entries that hold secrets: their values are never logged or recorded. The
+   * entries themselves are in `env` (the sandbox gets them as ordinary variables).
+   */
+  secretNames?: readonly string[];
 }
 
 /**
