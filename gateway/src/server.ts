@@ -6,16 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { type Config, FaasError, type Logger } from '@faas/common';
-import type { Orchestrator } from '@faas/orchestrator';
+import { FaasError } from '@faas/common';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { registerAuth } from './auth/hook.js';
+import { registerKeyRoutes } from './auth/key-routes.js';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
+import type { GatewayDeps } from './deps.js';
 import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, sendFault } from './errors.js';
-import { logInvocationEnd } from './invocation-log.js';
+import { registerFunctionRoutes } from './function-routes.js';
+import { registerHistoryRoutes } from './history-routes.js';
+import { registerInvokeRoute } from './invoke-route.js';
 import { useJsonBodyParser } from './json-body.js';
-import { toHttpAnswer } from './results.js';
 import { documentedPath, isInvokePath, openApiDocument } from './routes.js';
-import { validateSandboxConfig, validationPolicy } from './validation.js';
 
 export { INVOCATION_HEADER, toFaasError } from './errors.js';
 export { openApiDocument } from './routes.js';
@@ -23,17 +25,13 @@ export { openApiDocument } from './routes.js';
 /** Largest request line plus headers Node's parser accepts; more is a 431. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-export interface GatewayOptions {
-  config: Readonly<Config>;
-  orchestrator: Orchestrator;
-  logger: Logger;
-}
+export type GatewayOptions = GatewayDeps;
 
 export function buildGateway(options: GatewayOptions): FastifyInstance {
+  const deps = options;
   const { config, orchestrator, logger } = options;
   const g = config.gateway;
   const requestIds = new WeakMap<http.IncomingMessage, string>();
-  const policy = validationPolicy(config);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per invocation is logged by the route itself; per-request access logs are noise.
@@ -95,6 +93,8 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         : notFound(request.method, request.url);
     return sendFault(request, reply, fault);
   };
+  // Auth first: a request without a valid key gets 401 whatever its path, method or body.
+  registerAuth(app, deps);
   app.addHook('onRequest', async (request, reply) => {
     if (request.is404) return unrouted(request, reply);
   });
@@ -125,40 +125,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     return reply.type(orchestrator.metrics.contentType).send(text);
   });
 
-  app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
-    // The request id doubles as the invocation id; the server's request listener (above) has
-    // already put it in the x-faas-invocation-id header.
-    const invocationId = request.id;
-    // A caller that hangs up does not get to keep a sandbox busy.
-    const gone = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) gone.abort(new Error('client closed the connection'));
-    });
-    try {
-      if (orchestrator.draining) throw new FaasError('FAAS_ERR_SHUTTING_DOWN');
-      const input = validateSandboxConfig(request.params.function_id, request.body, policy);
-      const outcome = await orchestrator.invoke({ id: invocationId, ...input }, { signal: gone.signal });
-      logInvocationEnd(
-        request.log,
-        {
-          invocationId,
-          functionId: outcome.functionId,
-          status: outcome.status,
-          exitCode: outcome.exitCode,
-          signal: outcome.signal,
-          durationMs: outcome.durationMs,
-          phases: outcome.phases,
-        },
-        gone.signal,
-      );
-      const answer = toHttpAnswer(outcome, input.timeoutMs);
-      if ('body' in answer) return answer.body;
-      // A timed-out or cancelled function is an outcome, logged above; not a fault to log again.
-      return reply.code(answer.status).send(errorBody(answer.error, invocationId));
-    } catch (err) {
-      return sendFault(request, reply, err, gone.signal);
-    }
-  });
+  registerInvokeRoute(app, deps);
+  registerFunctionRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
+  registerKeyRoutes(app, deps);
 
   return app;
 }
