@@ -1,7 +1,138 @@
-/** The auth hook: API keys, scopes, function restrictions and rate limits on every route but the public ones (docs/auth.md). */
-import type { FastifyInstance } from 'fastify';
+/**
+ * The auth hook: API keys, scopes, function restrictions and rate limits on every route but the
+ * public ones (docs/API.md, "Authentication"). It runs at onRequest, first of the gateway's hooks:
+ * before the 404/405 answers and before any body is read, so a caller without a valid key learns
+ * nothing about paths, methods or bodies and cannot make the gateway read or parse a large body.
+ *
+ * Order: public route? → a valid key (401) → its rate limit (429) → the route's scope and the
+ * function it names (403). Unknown paths and wrong methods then get their 404/405 as before.
+ */
+import { FaasError } from '@faas/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
+import { sendFault } from '../errors.js';
+import { pathOf } from '../routes.js';
+import { access } from './access.js';
+import { allowsFunction, hasScope, OPEN_PRINCIPAL } from './principal.js';
+import { RateLimiter } from './rate-limit.js';
+import { bearerToken, createVerifier, REFUSAL_MESSAGES, type Refusal, type Verification } from './verify.js';
 
-export function registerAuth(_app: FastifyInstance, _deps: GatewayDeps): void {
-  // Not built yet.
+/** Answered without a key, matched on the raw path: no case folding, no decoding, no trailing slash. */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/openapi.json']);
+
+export const WWW_AUTHENTICATE = 'Bearer realm="faas"';
+
+/** True for the routes anyone may call: GET or HEAD of /health, /ready and /openapi.json, spelled exactly so. */
+export function isPublic(method: string, rawUrl: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && PUBLIC_PATHS.has(pathOf(rawUrl));
+}
+
+/** Runs `next` when the request may go on; otherwise it has been answered. */
+type Guard = (request: FastifyRequest, reply: FastifyReply, next: () => void) => void;
+
+/** One guard per gateway: the hook and the router-fault path share its rate limits. */
+const guards = new WeakMap<GatewayDeps, Guard>();
+
+function guardOf(deps: GatewayDeps): Guard {
+  let guard = guards.get(deps);
+  if (!guard) {
+    guard = createGuard(deps);
+    guards.set(deps, guard);
+  }
+  return guard;
+}
+
+function createGuard(deps: GatewayDeps): Guard {
+  if (deps.config.auth.mode === 'open') {
+    return (request, _reply, next) => {
+      request.principal = OPEN_PRINCIPAL;
+      next();
+    };
+  }
+  const verify = createVerifier({ keys: deps.store.keys, adminKey: deps.adminKey });
+  const limiter = new RateLimiter();
+
+  const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: Refusal, keyId?: string) => {
+    if (keyId) request.log.info({ keyId, refusal }, 'API key refused');
+    reply.header('www-authenticate', WWW_AUTHENTICATE);
+    sendFault(request, reply, new FaasError('FAAS_ERR_UNAUTHORIZED', REFUSAL_MESSAGES[refusal]));
+  };
+
+  const admit = (request: FastifyRequest, reply: FastifyReply, verdict: Verification, next: () => void) => {
+    if (!verdict.ok) return refuse(request, reply, verdict.refusal, verdict.keyId);
+    const { principal, limit } = verdict;
+    if (limit && principal.keyId) {
+      const retryAfter = limiter.take(principal.keyId, limit);
+      if (retryAfter > 0) {
+        reply.header('retry-after', String(retryAfter));
+        return sendFault(
+          request,
+          reply,
+          new FaasError(
+            'FAAS_ERR_RATE_LIMITED',
+            `this API key may make ${limit.perSecond} requests per second; retry after ${retryAfter} s`,
+          ),
+        );
+      }
+    }
+    request.principal = principal;
+    const forbidden = forbiddenBy(request);
+    if (forbidden) return sendFault(request, reply, forbidden);
+    next();
+  };
+
+  return (request, reply, next) => {
+    if (isPublic(request.raw.method ?? '', request.raw.url ?? '')) return next();
+    const bearer = bearerToken(request.raw.rawHeaders);
+    if ('refusal' in bearer) return refuse(request, reply, bearer.refusal);
+    let verdict: ReturnType<typeof verify>;
+    try {
+      verdict = verify(bearer.token);
+    } catch (err) {
+      return sendFault(request, reply, err);
+    }
+    if (!(verdict instanceof Promise)) return admit(request, reply, verdict, next);
+    verdict.then(
+      (v) => admit(request, reply, v, next),
+      // The store cannot be read (FAAS_ERR_STORE_UNAVAILABLE): nobody is let in meanwhile.
+      (err) => sendFault(request, reply, err),
+    );
+  };
+}
+
+/** The 403 the request's principal earns on its route, if any; unrouted requests go on to their 404/405. */
+function forbiddenBy(request: FastifyRequest): FaasError | undefined {
+  const principal = request.principal;
+  const routeUrl = request.routeOptions.url;
+  if (!principal || request.is404 || routeUrl === undefined) return undefined;
+  const rule = access(request.method, routeUrl);
+  if (!rule.scopes.some((scope) => hasScope(principal, scope))) {
+    return new FaasError('FAAS_ERR_FORBIDDEN', `this API key lacks the scope this route needs: ${rule.scopes.join(' or ')}`);
+  }
+  if (rule.functionParam !== undefined && principal.functions !== null) {
+    const functionId = (request.params as Record<string, string | undefined>)[rule.functionParam];
+    if (functionId === undefined || !allowsFunction(principal, functionId)) {
+      return new FaasError('FAAS_ERR_FORBIDDEN', 'this API key is not allowed this function');
+    }
+  }
+  return undefined;
+}
+
+/** Registers the hook; call it before any other onRequest hook. */
+export function registerAuth(app: FastifyInstance, deps: GatewayDeps): void {
+  const guard = guardOf(deps);
+  app.addHook('onRequest', (request, reply, done) => guard(request, reply, done));
+}
+
+/**
+ * Wraps Fastify's `frameworkErrors` handler: a request the router cannot even parse (malformed
+ * percent-encoding, an absurd parameter) skips every hook, so without this it would learn about
+ * the path before showing a key.
+ */
+export function authenticated<E, Q extends FastifyRequest, R extends FastifyReply>(
+  deps: GatewayDeps,
+  handler: (err: E, request: Q, reply: R) => void,
+): (err: E, request: Q, reply: R) => void {
+  const guard = guardOf(deps);
+  return (err, request, reply) => guard(request, reply, () => handler(err, request, reply));
 }
