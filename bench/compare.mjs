@@ -3,7 +3,8 @@
  * `node bench/compare.mjs --baseline <ref>`: warm invocation latency of this checkout (the
  * candidate) side by side with another commit (the baseline), so a change to the invocation path can
  * show that it does not slow warm calls down. The baseline is built in a temporary git worktree
- * outside the repository (lib/worktree.mjs); for each mode (reuse, single-use, optionally off) both
+ * outside the repository (lib/worktree.mjs); for each mode (reuse, single-use, optionally off, and
+ * registered: a function registered with POST /functions on a reuse platform) both
  * builds run as `faas serve` at once and are called alternately, one call at a time, so machine
  * noise hits both alike (lib/paired.mjs). Prints a Markdown table (p50, p90, p99, mean per build and
  * mode, and candidate / baseline) and writes it to bench/results/compare-<date>.md. No verdict on
@@ -21,7 +22,7 @@ import { describeMachine } from './lib/machine.mjs';
 import { measurePairs, waitPlatformIdle } from './lib/paired.mjs';
 import { startPlatform } from './lib/platform.mjs';
 import { baseEnv, PLATFORMS } from './lib/platforms.mjs';
-import { gatewayInvoke } from './lib/variants.mjs';
+import { gatewayInvoke, REGISTERED_ID, registerFunction } from './lib/variants.mjs';
 import {
   defaultBaseline,
   describeCheckout,
@@ -34,16 +35,19 @@ import {
 } from './lib/worktree.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const MODES = ['reuse', 'single-use', 'off'];
-const DEFAULT_N = { reuse: 300, 'single-use': 200, off: 40 };
+const MODES = ['reuse', 'registered', 'single-use', 'off'];
+const DEFAULT_N = { reuse: 300, registered: 300, 'single-use': 200, off: 40 };
 const USAGE = `usage: node bench/compare.mjs [--baseline <git-ref>] [options]
 
   --baseline REF       the commit to compare with (default: git merge-base HEAD main, i.e. where this
                        branch left main; on main itself that is HEAD, so local changes are compared
                        with HEAD). Any ref git knows: a hash, a branch, HEAD~3, a tag.
-  --modes LIST         reuse, single-use, off (default reuse,single-use; off = pool off, a cold
-                       container per call)
+  --modes LIST         reuse, registered, single-use, off (default reuse,single-use; off = pool
+                       off, a cold container per call; registered = the reuse platform, calls to
+                       a function registered once with POST /functions, body {}; skipped with one
+                       line when either build answers 404 there)
   --reuse N            measured calls per build in reuse mode (default 300)
+  --registered N       measured calls per build in registered mode (default 300)
   --single-use N       measured calls per build in single-use mode (default 200)
   --off N              measured calls per build with the pool off (default 40)
   --warmup N           unrecorded calls per build and mode first (default 20)
@@ -53,7 +57,9 @@ const USAGE = `usage: node bench/compare.mjs [--baseline <git-ref>] [options]
   --no-build           do not run \`npx tsc -b\` in this checkout first (it is measured as built)
   --no-write           print only; write nothing under bench/results/
 
-Both builds run at once, one pair of \`faas serve\` processes per mode, and are called in turns.`;
+Both builds run at once, one pair of \`faas serve\` processes per mode, and are called in turns.
+Each gets a temporary FAAS_DATA_DIR and the run's random FAAS_ADMIN_KEY where it knows them (an
+older build that does not is started without them, and ignores the key the calls carry).`;
 
 const log = (msg) => process.stderr.write(`compare: ${msg}\n`);
 const IMAGE = 'faas/busybox:latest';
@@ -70,6 +76,7 @@ function options(argv) {
         baseline: { type: 'string' },
         modes: { type: 'string' },
         reuse: { type: 'string' },
+        registered: { type: 'string' },
         'single-use': { type: 'string' },
         off: { type: 'string' },
         warmup: { type: 'string' },
@@ -116,7 +123,7 @@ function options(argv) {
 
 /** What one mode's platforms get: the bench's settings for that mode, docker executor, the log level. */
 function modeEnv(mode, logLevel) {
-  const name = mode === 'off' ? 'cold' : mode;
+  const name = mode === 'off' ? 'cold' : mode === 'registered' ? 'reuse' : mode;
   return { ...baseEnv(false), ...PLATFORMS[name], FAAS_LOG_LEVEL: logLevel };
 }
 
@@ -143,6 +150,7 @@ async function main() {
     load: { start: os.loadavg() },
     settings: { warmup: opts.warmup, logLevel: opts.logLevel },
     modes: [],
+    skipped: [],
     logs: new Map([
       ['baseline', new Map()],
       ['candidate', new Map()],
@@ -209,7 +217,24 @@ async function main() {
           }),
         );
         ctx.platforms.set(build, p);
-        sides.push({ build, platform: p, inv: gatewayInvoke(ctx, 'docker', build) });
+        const registered = mode === 'registered' ? { functionId: REGISTERED_ID, registered: true } : {};
+        sides.push({ build, platform: p, inv: gatewayInvoke(ctx, 'docker', build, registered) });
+      }
+      if (mode === 'registered') {
+        // Registered once per platform; the warm-up calls then create its pool entry.
+        const unsupported = [];
+        for (const s of sides) {
+          const outcome = await registerFunction(s.platform.url, { image: IMAGE, command: COMMAND, poolMode: 'reuse' });
+          if (outcome === 'unsupported') unsupported.push(s.build);
+        }
+        if (unsupported.length) {
+          const reason = `${unsupported.join(' and ')} answered 404 to POST /functions (cannot register functions)`;
+          log(`registered: skipped: ${reason}`);
+          run.skipped.push({ mode, reason });
+          for (const s of sides) await s.inv.teardown();
+          for (const entry of live.splice(0)) await stopAndCheck(engine, entry, run);
+          continue;
+        }
       }
       for (const s of sides) await waitPlatformIdle(engine, s.platform, 30_000);
       log(`${mode}: ${opts.warmup} warm-up + ${opts.n[mode]} measured calls per build, alternating`);

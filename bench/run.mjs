@@ -2,15 +2,17 @@
 /**
  * `npm run bench`: starts the real platform (`faas serve`) in three configurations (pool off,
  * single-use pool, reuse pool) and measures, in the same run and with the same trivial command, its
- * cold and warm invocations next to Docker baselines (CLI run, raw Engine API, exec) and the guest
- * agent alone, interleaved round-robin so drift hits every variant alike; then throughput with
+ * cold and warm invocations (ad hoc, and of a function registered with POST /functions) next to
+ * Docker baselines (CLI run, raw Engine API, exec) and the guest agent alone, interleaved
+ * round-robin so drift hits every variant alike; then throughput with
  * autocannon (cold levels, reuse levels, a sustained reuse run, a sustained single-use run) while
  * sampling each platform's RSS; then the microVM section (QEMU, and Firecracker on KVM: boot to agent
  * ready, first and warm invoke, destroy, restore from a snapshot, and the same through the gateway
  * next to the docker platforms). Writes bench/results/<timestamp>.md, latest.md and latest.svg.
  * Every loop is bounded in count and time; every container it makes is labelled and removed, and
- * every VM is destroyed and checked for. See
- * bench/README.md.
+ * every VM is destroyed and checked for. Every platform gets a random admin key of this run
+ * (FAAS_ADMIN_KEY, sent as `authorization: Bearer`) and a temporary FAAS_DATA_DIR, removed when it
+ * stops (lib/platform.mjs). See bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,7 +38,8 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup N             unrecorded rounds first (default 3; --quick 2)
   --only LIST            phases: latency (alias cold), throughput, warm-throughput, vm (default all)
   --skip LIST            phases to leave out (e.g. --skip vm)
-  --variants LIST        latency variants to run, by name (default all)
+  --variants LIST        latency variants to run, by name (default all; e.g.
+                         gateway-docker-reuse,gateway-docker-reuse-registered)
   --duration S           seconds per throughput level (default 10; --quick 3)
   --concurrency LIST     connection counts against the cold platform (default 1,4,16)
   --warm-concurrency L   connection counts against the reuse platform (default 1,8,32)
@@ -51,7 +54,9 @@ const USAGE = `usage: npm run bench -- [options]
   --no-write             print only; write nothing under bench/results/
 
 environment: FAAS_BENCH_GVISOR=0 skips gVisor, =1 runs it every round (default: every 3rd round
-when the runsc runtime is registered). Other FAAS_* variables pass through to the platform.`;
+when the runsc runtime is registered). Other FAAS_* variables pass through to the platform, except
+FAAS_ADMIN_KEY and FAAS_DATA_DIR: each platform gets the run's random admin key and a temporary
+state folder of its own.`;
 
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -307,8 +312,11 @@ async function main() {
       variants = latencyVariants(ctx).filter((v) => !opts.variants || opts.variants.includes(v.name));
       run.variants = variants;
       for (const v of variants) await v.setup?.();
-      log(`latency: ${variants.map((v) => v.name).join(', ')}; ${opts.warmup} warm-up + ${opts.iterations} rounds`);
-      const { cold, errors } = await measureCold(variants, {
+      // A variant the platform cannot serve (registration on a build without it) says so once.
+      for (const v of variants.filter((v) => v.skipped)) log(`latency: ${v.name} skipped: ${v.skipped}`);
+      const measured = variants.filter((v) => !v.skipped);
+      log(`latency: ${measured.map((v) => v.name).join(', ')}; ${opts.warmup} warm-up + ${opts.iterations} rounds`);
+      const { cold, errors } = await measureCold(measured, {
         rounds: opts.iterations,
         warmup: opts.warmup,
         deadline: Date.now() + opts.maxMinutes * 60_000,

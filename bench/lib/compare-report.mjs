@@ -57,8 +57,9 @@ export function renderCompare(run) {
   );
   lines.push(`- command: \`${run.command}\`, wall time ${(run.wallMs / 1000).toFixed(0)} s`);
   lines.push(
-    `- calls: sequential \`POST /functions/bench/invoke {"image":"faas/busybox:latest","command":["true"]}\`, baseline and candidate alternating call by call (ABBA), ${run.settings.warmup} unrecorded warm-up calls each per mode; platforms logging at \`${run.settings.logLevel}\``,
+    `- calls: sequential \`POST /functions/bench/invoke {"image":"faas/busybox:latest","command":["true"]}\`${run.modes.some((m) => m.mode === 'registered') ? ' (mode `registered`: `POST /functions/bench-registered/invoke {}`, the function registered once per platform with that image and command, pool_mode reuse)' : ''}, baseline and candidate alternating call by call (ABBA), ${run.settings.warmup} unrecorded warm-up calls each per mode; platforms logging at \`${run.settings.logLevel}\``,
   );
+  for (const s of run.skipped ?? []) lines.push(`- mode \`${s.mode}\` skipped: ${s.reason}`);
   lines.push('');
   lines.push(
     'Milliseconds from the client (HTTP on a keep-alive connection); ratio = candidate / baseline, below 1 the candidate is faster.',

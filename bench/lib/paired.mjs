@@ -18,6 +18,7 @@
  * so the rule would not be symmetric); the containers a platform created during the measured calls
  * are counted instead, and a reuse run that creates any is visible in the report.
  */
+import { authHeaders } from './platform.mjs';
 import { waitSpares } from './variants.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +27,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function waitPlatformIdle(engine, platform, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ready = await fetch(`${platform.url}/ready`, { signal: AbortSignal.timeout(2000) })
+    // /ready is public; the key does no harm there (and a build without keys ignores it).
+    const ready = await fetch(`${platform.url}/ready`, { headers: authHeaders(), signal: AbortSignal.timeout(2000) })
       .then((r) => r.json())
       .catch(() => undefined);
     const busy =

@@ -6,13 +6,14 @@
  * slow the next.
  */
 import autocannon from 'autocannon';
+import { authHeaders } from './platform.mjs';
 import { readCpuMs, readMachineCpuMs, sampleMemory } from './proc.mjs';
 
 function load(ctx, platform, { connections, durationS, functionId }) {
   return autocannon({
     url: `${platform.url}/functions/${functionId}/invoke`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...authHeaders(), 'content-type': 'application/json' },
     body: JSON.stringify({ image: ctx.image, command: ctx.command }),
     connections,
     duration: durationS,

@@ -13,20 +13,28 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_LABEL, dockerCli } from './docker.mjs';
+import { authHeaders } from './platform.mjs';
 
 const LABELS = { [BENCH_LABEL]: '1' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The id the bench registers its function under (registeredInvoke, compare.mjs --modes registered). */
+export const REGISTERED_ID = 'bench-registered';
+
 /**
  * POST /functions/<functionId>/invoke through the gateway of the platform named `platformName`
- * (see ctx.startPlatform); fails the run unless the function exited 0.
+ * (see ctx.startPlatform); fails the run unless the function exited 0. Ad hoc (the default): the
+ * body is the SandboxConfig (image, command); `registered`: the function id was registered with
+ * registerFunction and the body is `{}` (no input: image and command are the definition's).
  */
-export function gatewayInvoke(ctx, executor, platformName = 'cold', { functionId = 'bench' } = {}) {
+export function gatewayInvoke(ctx, executor, platformName = 'cold', { functionId = 'bench', registered = false } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const body = JSON.stringify({ image: ctx.image, command: ctx.command, ...(executor === 'docker' ? {} : { executor }) });
+  const body = registered
+    ? '{}'
+    : JSON.stringify({ image: ctx.image, command: ctx.command, ...(executor === 'docker' ? {} : { executor }) });
   const inv = {
     name: `gateway-${executor}`,
-    description: `POST /functions/bench/invoke, ${executor} executor: a fresh hardened container per call (answer sent before removal)`,
+    description: `POST /functions/${functionId}/invoke, ${executor} executor: a fresh hardened container per call (answer sent before removal)`,
     platform: true,
     lastInvocation: undefined,
     async run() {
@@ -46,6 +54,26 @@ export function gatewayInvoke(ctx, executor, platformName = 'cold', { functionId
     },
   };
   return inv;
+}
+
+/**
+ * POST /functions on the platform at `url`: registers REGISTERED_ID with `image` and `command` and
+ * the pool mode `poolMode`. Resolves 'registered' (201), 'exists' (409: this platform has it
+ * already), or 'unsupported' (404 or 405: a build without function registration, an older commit in
+ * compare.mjs); throws on any other answer.
+ */
+export async function registerFunction(url, { image, command, poolMode }) {
+  const body = JSON.stringify({ id: REGISTERED_ID, image, command, env_vars: [], pool_mode: poolMode });
+  const agent = new http.Agent({ keepAlive: false });
+  try {
+    const { status, text } = await post(agent, `${url}/functions`, body);
+    if (status === 201) return 'registered';
+    if (status === 409) return 'exists';
+    if (status === 404 || status === 405) return 'unsupported';
+    throw new Error(`POST /functions answered ${status}: ${text.slice(0, 300)}`);
+  } finally {
+    agent.destroy();
+  }
 }
 
 /**
@@ -92,6 +120,46 @@ export function warmInvoke(ctx, mode, { repeat }) {
     settle,
     teardown: inv.teardown,
   };
+}
+
+/**
+ * The registered function's warm path, next to warmInvoke(ctx, 'reuse') on the same reuse platform:
+ * REGISTERED_ID is registered once in setup (POST /functions with the bench's image and command,
+ * pool_mode reuse) and every call is `POST /functions/bench-registered/invoke {}`. The gap to the
+ * ad-hoc variant is what a registered call adds (the definition read from the store and merged
+ * with the request); acceptance: p50 within 1.2x of the ad-hoc one. When the platform answers 404
+ * to POST /functions (a build without registration), setup marks the variant `skipped` with the
+ * reason, and run.mjs leaves it out.
+ */
+export function registeredInvoke(ctx, { repeat }) {
+  const mode = 'reuse';
+  const inv = gatewayInvoke(ctx, 'docker', mode, { functionId: REGISTERED_ID, registered: true });
+  let platform;
+  const settle = async () => {
+    await ctx.waitPlatformIdle(platform, 15_000);
+  };
+  const variant = {
+    name: 'gateway-docker-reuse-registered',
+    description: `POST /functions/${REGISTERED_ID}/invoke {} to the FAAS_POOL_MODE=reuse platform: a function registered once (POST /functions, same image and command, pool_mode reuse), its own warm sandbox reset after the answer; compared with the ad-hoc gateway-docker-reuse`,
+    platform: true,
+    warm: mode,
+    repeat,
+    skipped: undefined,
+    async setup() {
+      platform = await ctx.startPlatform(mode);
+      const outcome = await registerFunction(platform.url, { image: ctx.image, command: ctx.command, poolMode: mode });
+      if (outcome === 'unsupported') {
+        variant.skipped = 'the platform answered 404 to POST /functions (this build cannot register functions)';
+        return;
+      }
+      await inv.run();
+      await settle();
+    },
+    run: inv.run,
+    settle,
+    teardown: inv.teardown,
+  };
+  return variant;
 }
 
 /** Waits until `platform` runs at least `count` containers that carry no invocation (spares). */
@@ -318,7 +386,11 @@ export function apiExec(ctx) {
 export function latencyVariants(ctx) {
   const list = [gatewayInvoke(ctx, 'docker')];
   if (ctx.config.agentPath) {
-    list.push(warmInvoke(ctx, 'single-use', { repeat: 3 }), warmInvoke(ctx, 'reuse', { repeat: 10 }));
+    list.push(
+      warmInvoke(ctx, 'single-use', { repeat: 3 }),
+      warmInvoke(ctx, 'reuse', { repeat: 10 }),
+      registeredInvoke(ctx, { repeat: 10 }),
+    );
   }
   list.push(dockerRun(ctx), apiLifecycle(ctx, 'plain'), apiLifecycle(ctx, 'platform'));
   if (ctx.gvisor) {
@@ -342,7 +414,11 @@ function post(agent, url, body) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent,
+        headers: { ...authHeaders(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
