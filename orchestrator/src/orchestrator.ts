@@ -3,7 +3,8 @@
  * dispatch (dispatch.ts). It knows nothing of HTTP; the gateway, the Tangle operator and the async
  * worker are front doors that build an `Invocation` and read an `Outcome`.
  *
- *   metrics -> admission (drain, shutdown abort) -> limit (slots, queue) -> core (sandbox, exec, outcome)
+ *   metrics -> history (record) -> admission (drain, shutdown abort)
+ *     -> function limit (max_concurrency) -> limit (slots, queue) -> core (sandbox, exec, outcome)
  *
  * Only platform faults throw (FaasError from the registry); how the function ended, including a
  * timeout, is the outcome's `status`.
@@ -23,11 +24,15 @@ import { coreDispatch } from './core.js';
 import { compose, type Dispatch } from './dispatch.js';
 import { execPolicy } from './exec-policy.js';
 import { Admission } from './layers/admission.js';
+import { FunctionLimit } from './layers/function-limit.js';
+import { type HistorySink, historyLayer } from './layers/history.js';
 import { limitLayer } from './layers/limit.js';
 import { Metrics, type MetricsOptions } from './layers/metrics.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { PoolStats } from './pool.js';
 import { SandboxSource } from './sandboxes.js';
+
+export type { HistoryEntry, HistorySink, HistoryStatus } from './layers/history.js';
 
 export interface OrchestratorOptions {
   config: Readonly<Config>;
@@ -35,6 +40,11 @@ export interface OrchestratorOptions {
   logger?: Logger;
   /** Options of the metrics layer (process metrics, the cap on function labels). */
   metrics?: Omit<MetricsOptions, 'sources'>;
+  /**
+   * Where every invocation is recorded (the store's `history`); output is cut to
+   * `config.history.outputBytes` per stream. Without one, nothing is recorded.
+   */
+  history?: HistorySink;
 }
 
 export interface InvokeOptions {
@@ -53,6 +63,7 @@ export class Orchestrator {
   private readonly limiter: ConcurrencyLimiter;
   private readonly log: Logger;
   private readonly admission = new Admission();
+  private readonly functionLimit = new FunctionLimit();
   private readonly sandboxes: SandboxSource;
   private readonly dispatch: Dispatch;
   /** Prometheus metrics of this orchestrator, in a registry of its own (docs/metrics.md). */
@@ -82,7 +93,10 @@ export class Orchestrator {
       ...options.metrics,
       sources: { stats: () => this.stats, poolStats: () => this.poolStats },
     });
-    this.dispatch = compose(core, this.metrics.layer, this.admission.layer, limitLayer(this.limiter));
+    const history = options.history
+      ? [historyLayer({ sink: options.history, outputBytes: config.history.outputBytes, log: this.log })]
+      : [];
+    this.dispatch = compose(core, this.metrics.layer, ...history, this.admission.layer, this.functionLimit.layer, limitLayer(this.limiter));
   }
 
   get stats(): OrchestratorStats {
@@ -126,7 +140,7 @@ export class Orchestrator {
 
   /**
    * Runs one invocation to its outcome. Throws only for platform faults: FAAS_ERR_SATURATED,
-   * FAAS_ERR_SHUTTING_DOWN, FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND,
+   * FAAS_ERR_CONCURRENCY_LIMIT, FAAS_ERR_SHUTTING_DOWN, FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND,
    * FAAS_ERR_SANDBOX_FAILURE, FAAS_ERR_EXECUTOR_UNAVAILABLE.
    */
   invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<Outcome> {
