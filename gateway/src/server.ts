@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { FaasError } from '@faas/common';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import { registerAuth } from './auth/hook.js';
+import { authenticated, registerAuth } from './auth/hook.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
 import type { GatewayDeps } from './deps.js';
@@ -71,9 +71,9 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     // Long enough that an overlong function id reaches validation and gets its registry error.
     routerOptions: { maxParamLength: 4096 },
     // Router-level faults (malformed percent-encoding, absurdly long ids) answer with registry codes like the rest.
-    frameworkErrors: (err, request, reply) => {
+    frameworkErrors: authenticated(deps, (err, request, reply) => {
       sendFault(request, reply as FastifyReply, routerFault(err, request.raw.method ?? '', request.raw.url ?? ''));
-    },
+    }),
   });
   app.server.on('connect', (req: http.IncomingMessage, socket) => answerConnect(req.url, socket));
   // Only JSON is accepted; Fastify's default text/plain parser would let other bodies through.

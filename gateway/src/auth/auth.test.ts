@@ -1,0 +1,554 @@
+/**
+ * The auth hook and the key routes through the gateway's HTTP surface (Fastify's inject, and a
+ * real listening server where the raw connection matters), in front of a real SQLite store in a
+ * temporary folder and the invocation core with the in-memory fake executor.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createLoggerFactory, loadConfig } from '@faas/common';
+import { FakeExecutor } from '@faas/executor';
+import { Orchestrator } from '@faas/orchestrator';
+import { openSqliteStore, type Store } from '@faas/store';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { DOCUMENTED_PATHS } from '../routes.js';
+import { buildGateway } from '../server.js';
+import { generateKey } from './keys.js';
+
+const ADMIN = randomBytes(32).toString('hex');
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const REFUSALS = new Set(['FAAS_ERR_UNAUTHORIZED', 'FAAS_ERR_FORBIDDEN', 'FAAS_ERR_RATE_LIMITED']);
+
+interface Gateway {
+  app: FastifyInstance;
+  store: Store;
+  orchestrator: Orchestrator;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+async function startGateway(env: Record<string, string> = {}, adminKey: string | undefined = ADMIN): Promise<Gateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'faas-auth-test-'));
+  const config = loadConfig({ FAAS_GATEWAY_PORT: '0', FAAS_POOL_MODE: 'off', FAAS_DATA_DIR: dir, ...env }, 2);
+  const logs: string[] = [];
+  const factory = createLoggerFactory('debug', { write: (line: string) => logs.push(line) });
+  const store = openSqliteStore({ dataDir: dir, secretsKey: randomBytes(32) });
+  const orchestrator = new Orchestrator({
+    config,
+    executors: new Map([['docker', new FakeExecutor()]]),
+    logger: factory.for('orchestrator'),
+  });
+  await orchestrator.start();
+  const app = buildGateway({ config, orchestrator, store, adminKey, logger: factory.for('gateway') });
+  await app.ready();
+  return {
+    app,
+    store,
+    orchestrator,
+    logs,
+    async close() {
+      await app.close();
+      await orchestrator.drain(1000);
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}
+
+function assertCode(res: LightMyRequestResponse, status: number, code: string, what = ''): void {
+  assert.equal(res.statusCode, status, `${what}: expected ${status} ${code}, got ${res.statusCode} ${res.body.slice(0, 300)}`);
+  if (res.headers['content-length'] !== '0' && res.body !== '') assert.equal(res.json().code, code, what);
+}
+
+function assertUnauthorized(res: LightMyRequestResponse, what: string): void {
+  assertCode(res, 401, 'FAAS_ERR_UNAUTHORIZED', what);
+  assert.equal(res.headers['www-authenticate'], 'Bearer realm="faas"', what);
+}
+
+/** A request the auth hook let through: whatever the route answered, it was not a refusal. */
+function assertAdmitted(res: LightMyRequestResponse, what: string): void {
+  const code = res.body.startsWith('{') ? (res.json() as { code?: string }).code : undefined;
+  assert.ok(!REFUSALS.has(code ?? ''), `${what}: refused with ${res.statusCode} ${res.body.slice(0, 300)}`);
+}
+
+/** A path that falls under `template`, parameters filled in. */
+function concrete(template: string): string {
+  return template.replace(/\{[^}]+\}/g, 'fn');
+}
+
+describe('auth: keys mode', () => {
+  let g: Gateway;
+  const created: string[] = [];
+
+  async function createKey(body: Record<string, unknown>): Promise<{ key: string; id: string } & Record<string, unknown>> {
+    const res = await g.app.inject({ method: 'POST', url: '/keys', headers: bearer(ADMIN), payload: { name: 'test', ...body } });
+    assert.equal(res.statusCode, 201, res.body);
+    const info = res.json();
+    created.push(info.key);
+    return info;
+  }
+
+  /** False for a documented operation whose route is not registered yet (the admin key gets the router's 404). */
+  async function built(method: string, url: string): Promise<boolean> {
+    // A HEAD answer has no body to tell the router's 404 from the route's: ask with GET.
+    const probe = method === 'HEAD' ? 'GET' : method;
+    const res = await g.app.inject({ method: probe as 'GET', url, headers: bearer(ADMIN), payload: probe === 'GET' ? undefined : {} });
+    return !(res.statusCode === 404 && res.json().code === 'FAAS_ERR_NOT_FOUND');
+  }
+
+  before(async () => {
+    g = await startGateway();
+  });
+  after(async () => {
+    await g?.close();
+  });
+
+  it('the public routes answer without a key, spelled exactly; any other spelling needs one', async () => {
+    for (const path of ['/health', '/ready', '/openapi.json', '/health?verbose=1']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await g.app.inject({ method, url: path });
+        assert.notEqual(res.statusCode, 401, `${method} ${path}`);
+      }
+    }
+    for (const path of ['/Health', '/health/', '/%68ealth', '//health', '/ready/', '/OPENAPI.JSON', '/openapi.json/']) {
+      assertUnauthorized(await g.app.inject({ method: 'GET', url: path }), `GET ${path}`);
+    }
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const) {
+      assertUnauthorized(await g.app.inject({ method, url: '/health' }), `${method} /health`);
+    }
+  });
+
+  it('without a key, every path and method is 401 before routing (unknown paths and wrong methods included)', async () => {
+    const paths = [...DOCUMENTED_PATHS.map((p) => concrete(p.template)), '/nope', '/functions/fn/invoke/', '/keys', '/keys/abc'];
+    for (const url of paths) {
+      if (url === '/health' || url === '/ready' || url === '/openapi.json') continue;
+      for (const method of METHODS) {
+        const res = await g.app.inject({ method, url });
+        assertUnauthorized(res, `${method} ${url}`);
+        if (method === 'HEAD') assert.equal(res.body, '', `HEAD ${url} has no body`);
+      }
+    }
+  });
+
+  it('without a key, a malformed body or content-type is 401, not 400 or 415', async () => {
+    const bodies = [
+      { payload: '{not json', headers: { 'content-type': 'application/json' } },
+      { payload: 'text', headers: { 'content-type': 'text/plain' } },
+      { payload: '', headers: { 'content-type': 'application/json' } },
+    ];
+    for (const b of bodies) {
+      assertUnauthorized(await g.app.inject({ method: 'POST', url: '/functions/fn/invoke', ...b }), JSON.stringify(b));
+      assertUnauthorized(await g.app.inject({ method: 'POST', url: '/keys', ...b }), JSON.stringify(b));
+    }
+  });
+
+  it('a path the router cannot decode is 401 without a key, and its usual answer with one', async () => {
+    assertUnauthorized(await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke' }), 'bad percent-encoding');
+    assertUnauthorized(await g.app.inject({ method: 'GET', url: '/%zz' }), 'bad percent-encoding, unknown path');
+    const res = await g.app.inject({ method: 'GET', url: '/%zz', headers: bearer(ADMIN) });
+    assertCode(res, 404, 'FAAS_ERR_NOT_FOUND', 'bad percent-encoding with the admin key');
+  });
+
+  it('refuses anything but one Authorization: Bearer header with a valid key', async () => {
+    const wellFormedUnknown = generateKey().text;
+    const { key } = await createKey({ scopes: ['metrics'] });
+    const [, id, secret] = /^faas_([0-9a-v]{12})_(.+)$/.exec(key) as RegExpExecArray;
+    const otherSecret = generateKey().secret;
+    const cases: Record<string, Record<string, string | string[]>> = {
+      'unknown id': bearer(wellFormedUnknown),
+      'known id, wrong secret': bearer(`faas_${id}_${otherSecret}`),
+      'truncated key': bearer(key.slice(0, -1)),
+      'key with a trailing character': bearer(`${key}A`),
+      'upper-cased id': bearer(`faas_${id?.toUpperCase()}_${secret}`),
+      'another spelling of the secret': bearer(`faas_${id}_${secret?.slice(0, -1)}${secret?.endsWith('A') ? 'B' : 'A'}`),
+      'Basic scheme': { authorization: `Basic ${Buffer.from(`x:${key}`).toString('base64')}` },
+      'no scheme': { authorization: key },
+      'empty bearer': { authorization: 'Bearer ' },
+      'two headers': { authorization: [`Bearer ${key}`, `Bearer ${key}`] },
+      'admin key with a suffix': bearer(`${ADMIN}x`),
+      'admin key truncated': bearer(ADMIN.slice(0, -1)),
+      'X-API-Key header': { 'x-api-key': key },
+    };
+    for (const [what, headers] of Object.entries(cases)) {
+      assertUnauthorized(await g.app.inject({ method: 'GET', url: '/metrics', headers }), what);
+    }
+    // Not a key of `created`: the fault log records the URL, query included.
+    const inQuery = (await createKey({ scopes: ['metrics'] })).key;
+    created.pop();
+    assertUnauthorized(await g.app.inject({ method: 'GET', url: `/metrics?api_key=${inQuery}` }), 'key in the query');
+    assertAdmitted(
+      await g.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `bearer ${key}` } }),
+      'lower-case scheme',
+    );
+    assertAdmitted(
+      await g.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `BEARER ${key}` } }),
+      'upper-case scheme',
+    );
+    assertAdmitted(await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) }), 'the key itself');
+  });
+
+  it('refuses revoked keys from the very next request, and expired keys', async () => {
+    const { key, id } = await createKey({ scopes: ['metrics'] });
+    assert.equal((await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) })).statusCode, 200);
+    const del = await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) });
+    assert.equal(del.statusCode, 204);
+    const res = await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) });
+    assertUnauthorized(res, 'revoked');
+    assert.match(res.json().error, /revoked/);
+
+    const expired = generateKey();
+    await g.store.keys.create({
+      id: expired.id,
+      secretHash: expired.secretHash,
+      name: 'expired',
+      scopes: ['metrics'],
+      functions: null,
+      ratePerSecond: null,
+      rateBurst: null,
+      expiresAt: Date.now() - 1,
+    });
+    const old = await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(expired.text) });
+    assertUnauthorized(old, 'expired');
+    assert.match(old.json().error, /expired/);
+  });
+
+  it('a key without the route scope gets 403 on every documented operation; the scopes of the table let it in', async (t) => {
+    const scoped = {
+      invoke: (await createKey({ scopes: ['invoke'] })).key,
+      functions: (await createKey({ scopes: ['functions'] })).key,
+      history: (await createKey({ scopes: ['history'] })).key,
+      metrics: (await createKey({ scopes: ['metrics'] })).key,
+      admin: (await createKey({ scopes: ['admin'] })).key,
+    };
+    const expect: Record<string, string[]> = {
+      'POST /functions/{}/invoke': ['invoke'],
+      'GET /functions': ['functions', 'invoke'],
+      'POST /functions': ['functions'],
+      'GET /functions/{}': ['functions', 'invoke'],
+      'PATCH /functions/{}': ['functions'],
+      'DELETE /functions/{}': ['functions'],
+      'GET /functions/{}/invocations': ['history'],
+      'GET /invocations/{}': ['history'],
+      'GET /invocations/{}/output': ['history'],
+      'GET /metrics': ['metrics'],
+      'POST /keys': [],
+      'GET /keys': [],
+      'GET /keys/{}': [],
+      'DELETE /keys/{}': [],
+    };
+    for (const path of DOCUMENTED_PATHS) {
+      for (const method of path.methods) {
+        const shape = `${method === 'HEAD' ? 'GET' : method} ${path.template.replace(/\{[^}]+\}/g, '{}')}`;
+        const allowed = ['health', 'ready', 'openapi.json'].some((p) => path.template === `/${p}`)
+          ? Object.keys(scoped)
+          : [...(expect[shape] ?? []), 'admin'];
+        const url = concrete(path.template);
+        if (!(await built(method, url))) {
+          t.diagnostic(`${method} ${path.template} is documented but not built yet: skipped`);
+          continue;
+        }
+        for (const [scope, key] of Object.entries(scoped)) {
+          // A body the route refuses, so no operation changes anything.
+          const res = await g.app.inject({
+            method: method as 'GET',
+            url,
+            headers: bearer(key),
+            payload: method === 'POST' ? {} : undefined,
+          });
+          const what = `${method} ${path.template} with scope ${scope}`;
+          if (allowed.includes(scope)) assertAdmitted(res, what);
+          else assertCode(res, 403, 'FAAS_ERR_FORBIDDEN', what);
+        }
+      }
+    }
+  });
+
+  it('a key limited to some functions gets 403 for the others', async () => {
+    const { key } = await createKey({ scopes: ['invoke', 'functions', 'history'], functions: ['billing-*', 'report'] });
+    const admitted = ['billing-a', 'billing-', 'report'];
+    const refused = ['other', 'reports', 'billing', 'Billing-a', '%62illing-a'];
+    const routes = (fn: string) => [
+      { method: 'POST' as const, url: `/functions/${fn}/invoke` },
+      { method: 'GET' as const, url: `/functions/${fn}` },
+      { method: 'PATCH' as const, url: `/functions/${fn}` },
+      { method: 'DELETE' as const, url: `/functions/${fn}` },
+      { method: 'GET' as const, url: `/functions/${fn}/invocations` },
+    ];
+    const documented = (url: string, method: string) => DOCUMENTED_PATHS.some((p) => p.pattern.test(url) && p.methods.includes(method));
+    for (const fn of admitted) {
+      for (const r of routes(fn)) {
+        if (!documented(r.url, r.method) || !(await built(r.method, r.url))) continue;
+        assertAdmitted(
+          await g.app.inject({ ...r, headers: bearer(key), payload: r.method === 'GET' ? undefined : {} }),
+          `${r.method} ${r.url}`,
+        );
+      }
+    }
+    for (const fn of refused) {
+      for (const r of routes(fn)) {
+        if (!documented(r.url, r.method) || !(await built(r.method, r.url))) continue;
+        const res = await g.app.inject({ ...r, headers: bearer(key), payload: r.method === 'GET' ? undefined : {} });
+        // %62 is the router's "b": the decoded id is what is checked, and `billing-a` is allowed.
+        if (fn === '%62illing-a') assertAdmitted(res, `${r.method} ${r.url}`);
+        else assertCode(res, 403, 'FAAS_ERR_FORBIDDEN', `${r.method} ${r.url}`);
+      }
+    }
+  });
+
+  it('with a valid key, unknown paths and wrong methods keep their 404 and 405', async () => {
+    assertCode(await g.app.inject({ method: 'GET', url: '/nope', headers: bearer(ADMIN) }), 404, 'FAAS_ERR_NOT_FOUND', 'unknown');
+    const res = await g.app.inject({ method: 'PUT', url: '/functions/fn/invoke', headers: bearer(ADMIN) });
+    assertCode(res, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', 'wrong method');
+    assert.equal(res.headers.allow, 'POST');
+    // A key without any fitting scope learns the same: scope is checked for routes that exist.
+    const { key } = await createKey({ scopes: ['metrics'] });
+    assertCode(await g.app.inject({ method: 'GET', url: '/nope', headers: bearer(key) }), 404, 'FAAS_ERR_NOT_FOUND', 'unknown');
+    assertCode(await g.app.inject({ method: 'PUT', url: '/metrics', headers: bearer(key) }), 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', '405');
+  });
+
+  it('a key over its rate limit gets 429 with Retry-After; the admin key is not limited', async () => {
+    const { key } = await createKey({ scopes: ['metrics'], rate_limit: { per_second: 0.5, burst: 3 } });
+    for (let i = 0; i < 3; i++)
+      assertAdmitted(await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) }), `request ${i}`);
+    const res = await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) });
+    assertCode(res, 429, 'FAAS_ERR_RATE_LIMITED', 'over the limit');
+    const retry = Number(res.headers['retry-after']);
+    assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 2, `Retry-After ${res.headers['retry-after']}`);
+    // Even routes it lacks the scope for count: probing is not free.
+    assertCode(await g.app.inject({ method: 'GET', url: '/keys', headers: bearer(key) }), 429, 'FAAS_ERR_RATE_LIMITED', 'forbidden route');
+    for (let i = 0; i < 50; i++) assertAdmitted(await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(ADMIN) }), 'admin');
+  });
+
+  it('records when a key was last used', async () => {
+    const { key, id } = await createKey({ scopes: ['metrics'] });
+    assert.equal((await g.app.inject({ method: 'GET', url: `/keys/${id}`, headers: bearer(ADMIN) })).json().last_used_at, null);
+    await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) });
+    const info = (await g.app.inject({ method: 'GET', url: `/keys/${id}`, headers: bearer(ADMIN) })).json();
+    assert.ok(Math.abs(Date.parse(info.last_used_at) - Date.now()) < 60_000, info.last_used_at);
+  });
+
+  it('never logs a key', async () => {
+    assert.ok(created.length > 0);
+    const text = g.logs.join('');
+    for (const key of [...created, ADMIN]) {
+      const at = text.indexOf(key);
+      assert.equal(at, -1, `a key is in the log: ${text.slice(Math.max(0, at - 300), at + 100)}`);
+    }
+    for (const key of created) assert.equal(text.includes(key.slice(18)), false, 'a secret is in the log');
+  });
+});
+
+describe('auth: the raw connection', () => {
+  let g: Gateway;
+  let port: number;
+
+  before(async () => {
+    g = await startGateway();
+    await g.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (g.app.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await g?.close();
+  });
+
+  /** Sends the headers of a request announcing `length` bytes of body, and only `sent` of them. */
+  function partialBody(path: string, headers: Record<string, string>, length: number, sent: number) {
+    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; ms: number }>((resolve, reject) => {
+      const started = performance.now();
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        agent: false,
+        headers: { ...headers, 'content-length': String(length) },
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            ms: performance.now() - started,
+          });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(sent, 0x7b));
+    });
+  }
+
+  it('answers an unauthenticated 10 MiB body with 401 at once, before the body arrives, with the invocation id on the invoke path', async () => {
+    const res = await partialBody('/functions/fn/invoke', { 'content-type': 'application/json' }, 10 * 1024 * 1024, 1024);
+    assert.equal(res.status, 401, res.body);
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="faas"');
+    const body = JSON.parse(res.body);
+    assert.equal(body.code, 'FAAS_ERR_UNAUTHORIZED');
+    assert.ok(typeof res.headers['x-faas-invocation-id'] === 'string');
+    assert.equal(body.invocation_id, res.headers['x-faas-invocation-id']);
+    assert.ok(res.ms < 2000, `answered after ${res.ms} ms`);
+  });
+
+  it('with a valid key, the same body is refused for its size (the hook let it through)', async () => {
+    const res = await partialBody('/functions/fn/invoke', { 'content-type': 'application/json', ...bearer(ADMIN) }, 10 * 1024 * 1024, 1024);
+    assert.equal(res.status, 413, res.body);
+  });
+});
+
+describe('auth: open mode', () => {
+  let g: Gateway;
+
+  before(async () => {
+    g = await startGateway({ FAAS_AUTH: 'open', FAAS_GATEWAY_HOST: '127.0.0.1' }, undefined);
+  });
+  after(async () => {
+    await g?.close();
+  });
+
+  it('lets every request in without a key, and keys can still be managed', async () => {
+    assert.equal((await g.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
+    assertCode(await g.app.inject({ method: 'GET', url: '/nope' }), 404, 'FAAS_ERR_NOT_FOUND', 'unknown path');
+    const res = await g.app.inject({ method: 'POST', url: '/keys', payload: { name: 'k', scopes: ['invoke'] } });
+    assert.equal(res.statusCode, 201, res.body);
+    // A key is neither needed nor checked: a wrong one is ignored, like no key.
+    assert.equal((await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer('nonsense') })).statusCode, 200);
+  });
+});
+
+describe('key routes', () => {
+  let g: Gateway;
+
+  before(async () => {
+    g = await startGateway();
+  });
+  after(async () => {
+    await g?.close();
+  });
+
+  const post = (payload: unknown) => g.app.inject({ method: 'POST', url: '/keys', headers: bearer(ADMIN), payload: payload as object });
+
+  it('creates a key: 201, Location, the key once, and KeyInfo', async () => {
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    const res = await post({
+      name: 'billing ci',
+      scopes: ['invoke', 'history'],
+      functions: ['billing-*'],
+      rate_limit: { per_second: 10, burst: 20 },
+      expires_at: expires,
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    const body = res.json();
+    assert.match(body.key, /^faas_[0-9a-v]{12}_[A-Za-z0-9_-]{43}$/);
+    assert.equal(body.key.slice(5, 17), body.id);
+    assert.equal(res.headers.location, `/keys/${body.id}`);
+    assert.deepEqual(Object.keys(body).sort(), [
+      'created_at',
+      'expires_at',
+      'functions',
+      'id',
+      'key',
+      'last_used_at',
+      'name',
+      'rate_limit',
+      'revoked_at',
+      'scopes',
+    ]);
+    const { key: _key, id: _id, created_at: _created, ...rest } = body;
+    assert.deepEqual(rest, {
+      name: 'billing ci',
+      scopes: ['invoke', 'history'],
+      functions: ['billing-*'],
+      rate_limit: { per_second: 10, burst: 20 },
+      expires_at: expires,
+      revoked_at: null,
+      last_used_at: null,
+    });
+    assert.ok(Math.abs(Date.parse(body.created_at) - Date.now()) < 60_000);
+
+    const got = await g.app.inject({ method: 'GET', url: `/keys/${body.id}`, headers: bearer(ADMIN) });
+    assert.equal(got.statusCode, 200);
+    const { key: _shown, ...info } = body;
+    assert.deepEqual(got.json(), info);
+    assert.equal('key' in got.json(), false, 'the key is shown once');
+
+    const list = await g.app.inject({ method: 'GET', url: '/keys', headers: bearer(ADMIN) });
+    assert.equal(list.statusCode, 200);
+    assert.ok(list.json().keys.some((k: { id: string; key?: string }) => k.id === body.id && k.key === undefined));
+  });
+
+  it('defaults: every function, no rate limit, no expiry', async () => {
+    const res = await post({ name: 'n', scopes: ['metrics'] });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual([res.json().functions, res.json().rate_limit, res.json().expires_at], [null, null, null]);
+  });
+
+  it('refuses bad requests with 400 FAAS_ERR_INVALID_REQUEST naming the field', async () => {
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const cases: [unknown, string][] = [
+      [{ name: 'n', scopes: ['invoke'], extra: 1 }, 'extra'],
+      [{ scopes: ['invoke'] }, 'name'],
+      [{ name: '', scopes: ['invoke'] }, 'name'],
+      [{ name: 'x'.repeat(101), scopes: ['invoke'] }, 'name'],
+      [{ name: 'a\nb', scopes: ['invoke'] }, 'name'],
+      [{ name: 'n' }, 'scopes'],
+      [{ name: 'n', scopes: [] }, 'scopes'],
+      [{ name: 'n', scopes: ['root'] }, 'scopes'],
+      [{ name: 'n', scopes: ['invoke', 'invoke'] }, 'scopes'],
+      [{ name: 'n', scopes: 'invoke' }, 'scopes'],
+      [{ name: 'n', scopes: ['invoke'], functions: [] }, 'functions'],
+      [{ name: 'n', scopes: ['invoke'], functions: ['../etc'] }, 'functions'],
+      [{ name: 'n', scopes: ['invoke'], functions: ['a*b'] }, 'functions'],
+      [{ name: 'n', scopes: ['invoke'], functions: Array.from({ length: 101 }, (_, i) => `f${i}`) }, 'functions'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 0, burst: 1 } }, 'rate_limit.per_second'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 100_001, burst: 1 } }, 'rate_limit.per_second'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 1, burst: 0 } }, 'rate_limit.burst'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 1, burst: 1.5 } }, 'rate_limit.burst'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 1 } }, 'rate_limit.burst'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 1, burst: 1, window: 2 } }, 'rate_limit.window'],
+      [{ name: 'n', scopes: ['invoke'], rate_limit: 5 }, 'rate_limit'],
+      [{ name: 'n', scopes: ['invoke'], expires_at: '2000-01-01T00:00:00Z' }, 'expires_at'],
+      [{ name: 'n', scopes: ['invoke'], expires_at: future.slice(0, 10) }, 'expires_at'],
+      [{ name: 'n', scopes: ['invoke'], expires_at: Date.now() + 60_000 }, 'expires_at'],
+      [{ name: 'n', scopes: ['invoke'], expires_at: '2099-02-30T00:00:00Z' }, 'expires_at'],
+      [[], 'body'],
+    ];
+    for (const [payload, field] of cases) {
+      const res = await post(payload);
+      assertCode(res, 400, 'FAAS_ERR_INVALID_REQUEST', JSON.stringify(payload).slice(0, 100));
+      assert.equal(res.json().field, field, JSON.stringify(payload).slice(0, 100));
+    }
+  });
+
+  it('GET and DELETE of an unknown key are 404 FAAS_ERR_KEY_NOT_FOUND; DELETE is 204 and leaves the key listed as revoked', async () => {
+    for (const id of ['0123456789ab', 'admin', 'x'.repeat(300)]) {
+      assertCode(await g.app.inject({ method: 'GET', url: `/keys/${id}`, headers: bearer(ADMIN) }), 404, 'FAAS_ERR_KEY_NOT_FOUND', id);
+      assertCode(await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) }), 404, 'FAAS_ERR_KEY_NOT_FOUND', id);
+    }
+    const { id } = (await post({ name: 'n', scopes: ['invoke'] })).json();
+    const del = await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) });
+    assert.equal(del.statusCode, 204);
+    assert.equal(del.body, '');
+    const info = (await g.app.inject({ method: 'GET', url: `/keys/${id}`, headers: bearer(ADMIN) })).json();
+    assert.ok(Math.abs(Date.parse(info.revoked_at) - Date.now()) < 60_000);
+    assert.equal((await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) })).statusCode, 204, 'revoking twice');
+  });
+
+  it('a key with the admin scope manages keys; the keys it makes work', async () => {
+    const admin = (await post({ name: 'second admin', scopes: ['admin'] })).json().key;
+    const res = await g.app.inject({ method: 'POST', url: '/keys', headers: bearer(admin), payload: { name: 'm', scopes: ['metrics'] } });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal((await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(res.json().key) })).statusCode, 200);
+  });
+});
