@@ -1,0 +1,43 @@
+/** The parts of a POST /keys body whose rules are subtle: RFC 3339 times and function patterns. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FaasError } from '@faas/common';
+import { parseKeyRequest, parseRfc3339 } from './key-request.js';
+
+describe('key request', () => {
+  it('reads RFC 3339 times, and nothing else', () => {
+    assert.equal(parseRfc3339('2030-01-31T12:00:00Z'), Date.UTC(2030, 0, 31, 12));
+    assert.equal(parseRfc3339('2030-01-31t12:00:00.5z'), Date.UTC(2030, 0, 31, 12, 0, 0, 500));
+    assert.equal(parseRfc3339('2030-01-31T12:00:00+02:00'), Date.UTC(2030, 0, 31, 10));
+    for (const bad of [
+      '2030-01-31',
+      '2030-01-31 12:00:00Z',
+      '2030-01-31T12:00:00',
+      '2030-02-30T00:00:00Z',
+      '2030-01-31T24:00:00Z',
+      '1e12',
+      'tomorrow',
+    ]) {
+      assert.equal(parseRfc3339(bad), undefined, bad);
+    }
+  });
+
+  it('takes function ids and prefixes', () => {
+    const now = Date.now();
+    const fields = parseKeyRequest({ name: 'n', scopes: ['invoke'], functions: ['a', 'billing-*', '*', 'a'] }, now);
+    assert.deepEqual(fields.functions, ['a', 'billing-*', '*']);
+    for (const bad of ['', '-a', 'a*b', '**', 'a..b*', 'x'.repeat(129), `${'x'.repeat(128)}*`]) {
+      assert.throws(
+        () => parseKeyRequest({ name: 'n', scopes: ['invoke'], functions: [bad] }, now),
+        (err: unknown) => err instanceof FaasError && err.code === 'FAAS_ERR_INVALID_REQUEST' && err.details?.field === 'functions',
+        bad,
+      );
+    }
+  });
+
+  it('expires_at must be after now', () => {
+    const now = Date.UTC(2030, 0, 1);
+    assert.equal(parseKeyRequest({ name: 'n', scopes: ['admin'], expires_at: '2030-01-01T00:00:01Z' }, now).expiresAt, now + 1000);
+    assert.throws(() => parseKeyRequest({ name: 'n', scopes: ['admin'], expires_at: '2030-01-01T00:00:00Z' }, now), /future/);
+  });
+});
