@@ -41,9 +41,23 @@ function rewriteRefs(value: Json): Json {
 }
 
 // OpenAPI 3.1 schemas are JSON Schema 2020-12 (`prefixItems`, `type: [X, "null"]`). `format: byte`
-// (base64) only appears in request schemas, which this checker never validates against.
+// (base64) only appears in request schemas, which this checker never validates against; the times
+// of functions, keys and the history (`format: date-time`) are held to RFC 3339.
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 ajv.addFormat('byte', true);
+ajv.addFormat('date-time', { type: 'string', validate: isRfc3339 });
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** RFC 3339 `date-time` (section 5.6), with the ranges a calendar allows (a leap second only as :60). */
+export function isRfc3339(text: string): boolean {
+  const m = RFC3339.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60 && offsetOk;
+}
 const components = (openApiDocument.components as JsonObject | undefined) ?? {};
 ajv.addSchema({ $id: SPEC_ID, $defs: rewriteRefs(components.schemas ?? {}) } as object);
 
@@ -118,7 +132,14 @@ export function conformanceProblems(observed: ObservedResponse): string[] {
     if (observed.status < 400) return [`${where}: the spec lists no such operation, yet it succeeded`];
     schemaKey = 'undocumented-error';
     schema = { $ref: `${COMPONENT_REF}Error` };
-    if (template && observed.status !== 405) problems.push(`${where}: a method ${template} does not declare must be answered 405`);
+    // Without a valid key, or over its rate limit, the refusal comes before routing (docs/API.md).
+    const refusedFirst = observed.status === 401 || observed.status === 429;
+    if (template && observed.status !== 405 && !refusedFirst) {
+      problems.push(`${where}: a method ${template} does not declare must be answered 405 (or 401/429 before routing)`);
+    }
+    if (observed.status === 401 && !/^Bearer/.test(String(observed.headers['www-authenticate'] ?? ''))) {
+      problems.push(`${where}: a 401 must carry WWW-Authenticate: Bearer`);
+    }
     if (observed.status === 405) {
       const allow = String(observed.headers.allow ?? '');
       const expected = template ? documentedMethods(template).join(', ') : '(no such path: 404, not 405)';
