@@ -56,6 +56,17 @@ export interface InvocationResult {
   duration_ms: number;
   /** Executor that ran the function. */
   executor: ExecutorKind;
+  /** The registered function's version that ran; null for an ad-hoc request. */
+  function_version: number | null;
+  /** Milliseconds spent in each phase of the invocation. */
+  phases: InvocationResultPhases;
+}
+
+/** Where an invocation's time went: waiting for a slot, getting a sandbox, running the command. */
+export interface InvocationResultPhases {
+  queue_ms: number;
+  acquire_ms: number;
+  run_ms: number;
 }
 
 /** Limits resolved from the request and configuration: every field set, every value in range. */

@@ -1,7 +1,123 @@
-/** The function registry routes: POST /functions, GET /functions, GET|PATCH|DELETE /functions/{id} (docs/API.md). */
-import type { FastifyInstance } from 'fastify';
+/**
+ * The function registry routes (docs/API.md "Functions"): POST /functions, GET /functions,
+ * GET|PATCH|DELETE /functions/{id}. Definitions are checked by definition.ts; the store keeps
+ * them, encrypts their secrets and counts their versions. `ETag` and `If-Match` carry the version.
+ */
+import { FaasError } from '@faas/common';
+import type { FunctionRecord } from '@faas/store';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { allowsFunction, assertFunctionAllowed } from './auth/principal.js';
+import { applyPatch, toFunctionJson, validateFunctionCreate, validateFunctionPatch } from './definition.js';
 import type { GatewayDeps } from './deps.js';
+import { parseCursor, parseLimit, readQuery } from './query.js';
+import { validateFunctionId, validationPolicy } from './validation.js';
 
-export function registerFunctionRoutes(_app: FastifyInstance, _deps: GatewayDeps): void {
-  // Not built yet.
+type FunctionParams = { Params: { function_id: string } };
+
+/** Store pages read to fill one page of a key limited to some functions, before a short page is answered. */
+const MAX_PAGES_PER_LIST = 20;
+/** Tries of a PATCH without If-Match that keeps meeting concurrent changes. */
+const PATCH_TRIES = 3;
+
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+/** The version an `If-Match` header asks for; undefined when absent or `*` (any version). */
+export function parseIfMatch(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const value = (Array.isArray(header) ? header.join(',') : header).trim();
+  if (value === '*') return undefined;
+  const match = /^"([0-9]{1,15})"$/.exec(value);
+  if (!match) {
+    throw new FaasError('FAAS_ERR_INVALID_REQUEST', 'If-Match must be the ETag of the function, such as "3" (quotes included)', {
+      details: { field: 'if-match' },
+    });
+  }
+  return Number(match[1]);
+}
+
+function sendFunction(reply: FastifyReply, record: FunctionRecord, status = 200): FastifyReply {
+  return reply.code(status).header('etag', etagOf(record.version)).send(toFunctionJson(record));
+}
+
+function notFound(id: string): FaasError {
+  return new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', `no function "${id}" is registered`);
+}
+
+export function registerFunctionRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const functions = deps.store.functions;
+  const policy = validationPolicy(deps.config);
+
+  app.post('/functions', async (request, reply) => {
+    const input = validateFunctionCreate(request.body, policy);
+    // A key limited to some functions registers only those.
+    assertFunctionAllowed(request.principal, input.id);
+    const record = await functions.create(input);
+    reply.header('location', `/functions/${record.id}`);
+    return sendFunction(reply, record, 201);
+  });
+
+  app.get('/functions', async (request) => {
+    const query = readQuery(request.query, ['limit', 'cursor']);
+    const limit = parseLimit(query.limit);
+    let cursor = parseCursor(query.cursor);
+    const principal = request.principal;
+    const visible = (record: FunctionRecord) => principal !== undefined && allowsFunction(principal, record.id);
+    // A restricted key sees only its functions. Each store page asked for is exactly what is still
+    // missing, so the page answered ends where a store page ends and its cursor stays valid.
+    const page: FunctionRecord[] = [];
+    for (let read = 0; read < MAX_PAGES_PER_LIST; read++) {
+      const got = await functions.list({ limit: limit - page.length, ...(cursor !== undefined ? { cursor } : {}) });
+      page.push(...got.items.filter(visible));
+      cursor = got.nextCursor ?? undefined;
+      if (cursor === undefined || page.length >= limit) break;
+    }
+    return { functions: page.map(toFunctionJson), next_cursor: cursor ?? null };
+  });
+
+  app.get<FunctionParams>('/functions/:function_id', async (request, reply) => {
+    const id = validateFunctionId(request.params.function_id);
+    const record = await functions.get(id);
+    if (!record) throw notFound(id);
+    return sendFunction(reply, record);
+  });
+
+  app.patch<FunctionParams>('/functions/:function_id', async (request, reply) => {
+    const id = validateFunctionId(request.params.function_id);
+    const expected = parseIfMatch(request.headers['if-match']);
+    const patch = validateFunctionPatch(request.body, policy);
+    // Read, merge (limits and secrets member by member), write if the version is still the one
+    // read; without If-Match a concurrent change is merged again, with it the caller decides.
+    for (let attempt = 1; ; attempt++) {
+      // The secrets are read only for their sizes (the limits count them) and never leave here.
+      const resolved = await functions.resolveSecrets(id);
+      if (!resolved) throw notFound(id);
+      const current = resolved.record;
+      if (expected !== undefined && current.version !== expected) throw conflict(id, expected, current.version);
+      const merged = applyPatch(current, resolved.secrets, patch);
+      if (!merged.changed) return sendFunction(reply, current);
+      try {
+        return sendFunction(reply, await functions.update(id, merged.patch, current.version));
+      } catch (err) {
+        const retry =
+          expected === undefined && attempt < PATCH_TRIES && err instanceof FaasError && err.code === 'FAAS_ERR_VERSION_CONFLICT';
+        if (!retry) throw err;
+      }
+    }
+  });
+
+  app.delete<FunctionParams>('/functions/:function_id', async (request, reply) => {
+    const id = validateFunctionId(request.params.function_id);
+    const expected = parseIfMatch(request.headers['if-match']);
+    if (!(await functions.delete(id, expected))) throw notFound(id);
+    return reply.code(204).send();
+  });
+}
+
+function conflict(id: string, expected: number, current: number): FaasError {
+  return new FaasError(
+    'FAAS_ERR_VERSION_CONFLICT',
+    `function "${id}" is at version ${current}, not ${expected} (If-Match); read it again and retry`,
+  );
 }

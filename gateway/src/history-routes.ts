@@ -1,7 +1,110 @@
-/** The invocation history routes: GET /functions/{id}/invocations, GET /invocations/{id}, GET /invocations/{id}/output (docs/API.md). */
-import type { FastifyInstance } from 'fastify';
+/**
+ * The invocation history routes (docs/API.md "Invocation history"): GET /functions/{id}/invocations,
+ * GET /invocations/{id}, GET /invocations/{id}/output. The auth hook checks the function of the
+ * first; the other two learn it from the record, and refuse (403) a key limited to other functions.
+ */
+import { FaasError } from '@faas/common';
+import type { HistoryFilter, HistoryStatus, InvocationRecord } from '@faas/store';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { assertFunctionAllowed } from './auth/principal.js';
 import type { GatewayDeps } from './deps.js';
+import { parseCursor, parseLimit, parseTime, readQuery } from './query.js';
+import { validateFunctionId } from './validation.js';
 
-export function registerHistoryRoutes(_app: FastifyInstance, _deps: GatewayDeps): void {
-  // Not built yet.
+const STATUSES: readonly HistoryStatus[] = ['completed', 'out_of_memory', 'timed_out', 'cancelled', 'error'];
+const KEY_ID_MAX_LENGTH = 128;
+/** Invocation ids are UUIDs; anything much longer cannot be one and is not looked up. */
+const INVOCATION_ID_MAX_LENGTH = 128;
+
+/** An `Invocation` of the API: the record in snake_case, times in RFC 3339. */
+export function toInvocationJson(record: InvocationRecord) {
+  return {
+    id: record.id,
+    function_id: record.functionId,
+    function_version: record.functionVersion,
+    status: record.status,
+    exit_code: record.exitCode,
+    signal: record.signal,
+    error: record.error,
+    error_code: record.errorCode,
+    executor: record.executor,
+    key_id: record.keyId,
+    phases: { queue_ms: record.queueMs, acquire_ms: record.acquireMs, run_ms: record.runMs },
+    duration_ms: record.durationMs,
+    stdin_bytes: record.stdinBytes,
+    stdout_bytes: record.stdoutBytes,
+    stderr_bytes: record.stderrBytes,
+    truncated: record.truncated,
+    output_truncated: record.outputTruncated,
+    started_at: new Date(record.startedAt).toISOString(),
+    finished_at: new Date(record.finishedAt).toISOString(),
+  };
+}
+
+/** The `GET /functions/{id}/invocations` query into the store's filter. */
+export function parseHistoryQuery(functionId: string, query: unknown): HistoryFilter {
+  const q = readQuery(query, ['status', 'since', 'until', 'key_id', 'limit', 'cursor']);
+  const filter: HistoryFilter = { functionId, limit: parseLimit(q.limit) };
+  if (q.status !== undefined) {
+    if (!STATUSES.includes(q.status as HistoryStatus)) {
+      throw invalidQuery('status', `status must be one of ${STATUSES.join(', ')}`);
+    }
+    filter.status = q.status as HistoryStatus;
+  }
+  const since = parseTime('since', q.since);
+  const until = parseTime('until', q.until);
+  if (since !== undefined) filter.since = since;
+  if (until !== undefined) filter.until = until;
+  if (since !== undefined && until !== undefined && since > until) throw invalidQuery('since', 'since is later than until');
+  if (q.key_id !== undefined) {
+    if (q.key_id.length === 0 || q.key_id.length > KEY_ID_MAX_LENGTH) {
+      throw invalidQuery('key_id', `key_id must be 1-${KEY_ID_MAX_LENGTH} characters`);
+    }
+    filter.keyId = q.key_id;
+  }
+  const cursor = parseCursor(q.cursor);
+  if (cursor !== undefined) filter.cursor = cursor;
+  return filter;
+}
+
+function invalidQuery(field: string, message: string): FaasError {
+  return new FaasError('FAAS_ERR_INVALID_QUERY', message, { details: { field } });
+}
+
+function notFound(id: string): FaasError {
+  return new FaasError('FAAS_ERR_INVOCATION_NOT_FOUND', `no invocation "${id.slice(0, INVOCATION_ID_MAX_LENGTH)}" is in the history`);
+}
+
+export function registerHistoryRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const history = deps.store.history;
+
+  /** The record of invocation `id`, if the caller may see its function. */
+  const readRecord = async (request: FastifyRequest, id: string): Promise<InvocationRecord> => {
+    const record = id.length <= INVOCATION_ID_MAX_LENGTH ? await history.get(id) : undefined;
+    if (!record) throw notFound(id);
+    assertFunctionAllowed(request.principal, record.functionId);
+    return record;
+  };
+
+  app.get<{ Params: { function_id: string } }>('/functions/:function_id/invocations', async (request) => {
+    const functionId = validateFunctionId(request.params.function_id);
+    const page = await history.list(parseHistoryQuery(functionId, request.query));
+    return { invocations: page.items.map(toInvocationJson), next_cursor: page.nextCursor };
+  });
+
+  app.get<{ Params: { invocation_id: string } }>('/invocations/:invocation_id', async (request) => {
+    return toInvocationJson(await readRecord(request, request.params.invocation_id));
+  });
+
+  app.get<{ Params: { invocation_id: string } }>('/invocations/:invocation_id/output', async (request) => {
+    const { id } = await readRecord(request, request.params.invocation_id);
+    const output = await history.output(id);
+    // Retention may remove the invocation between the two reads.
+    if (!output) throw notFound(id);
+    return {
+      stdout_base64: output.stdout.toString('base64'),
+      stderr_base64: output.stderr.toString('base64'),
+      output_truncated: output.outputTruncated,
+    };
+  });
 }

@@ -1,22 +1,36 @@
 /**
- * `POST /functions/{function_id}/invoke`: the design document's route. Validates the request into
- * an `Invocation`, hands it to the invocation core and answers its `Outcome` (results.ts).
+ * `POST /functions/{function_id}/invoke`. A registered id runs its definition, with what the
+ * request may add merged in (invocation-merge.ts); an unregistered id runs the design document's
+ * ad-hoc SandboxConfig when FAAS_ALLOW_ADHOC allows it. The `Invocation` goes to the invocation
+ * core and its `Outcome` is answered (results.ts).
  */
-import { FaasError } from '@faas/common';
+import { FaasError, type Invocation } from '@faas/common';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayDeps } from './deps.js';
 import { errorBody, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
+import { type MergedInvocation, mergeInvocation } from './invocation-merge.js';
 import { toHttpAnswer } from './results.js';
-import { validateSandboxConfig, validationPolicy } from './validation.js';
+import { type InvocationRequest, isPlainObject, validateFunctionId, validateSandboxConfig, validationPolicy } from './validation.js';
 
 export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): void {
-  const { orchestrator } = deps;
-  const policy = validationPolicy(deps.config);
+  const { orchestrator, store, config } = deps;
+  const policy = validationPolicy(config);
+
+  /** An unregistered id: the ad-hoc SandboxConfig, when allowed and sent; otherwise 404. */
+  const adhoc = (functionId: string, body: unknown): InvocationRequest => {
+    if (config.allowAdhoc && isPlainObject(body) && 'image' in body) return validateSandboxConfig(functionId, body, policy);
+    const how = config.allowAdhoc
+      ? 'register it with POST /functions, or send an ad-hoc SandboxConfig (image and command) in the body'
+      : 'register it with POST /functions (ad-hoc SandboxConfig requests are off here: FAAS_ALLOW_ADHOC=off)';
+    throw new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', `no function "${functionId}" is registered: ${how}`);
+  };
+
   app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
     // The request id doubles as the invocation id; the server's request listener has already put
-    // it in the x-faas-invocation-id header.
+    // it in the x-faas-invocation-id header (and Fastify in every request log line, as reqId).
     const invocationId = request.id;
+    const endLog = request.log;
     // A caller that hangs up does not get to keep a sandbox busy.
     const gone = new AbortController();
     reply.raw.on('close', () => {
@@ -24,10 +38,20 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
     });
     try {
       if (orchestrator.draining) throw new FaasError('FAAS_ERR_SHUTTING_DOWN');
-      const input = validateSandboxConfig(request.params.function_id, request.body, policy);
-      const outcome = await orchestrator.invoke({ id: invocationId, ...input }, { signal: gone.signal });
+      const functionId = validateFunctionId(request.params.function_id);
+      // Every later line of this request (faults included) names the function too.
+      request.log = request.log.child({ functionId });
+      // One store read: the definition with its secrets, or nothing for an unregistered id.
+      const registered = await store.functions.resolveSecrets(functionId);
+      const input: InvocationRequest | MergedInvocation = registered
+        ? mergeInvocation(registered, request.body, policy)
+        : adhoc(functionId, request.body);
+      const keyId = request.principal?.keyId;
+      const invocation: Invocation = keyId === undefined ? { id: invocationId, ...input } : { id: invocationId, ...input, keyId };
+      const functionVersion = registered?.record.version;
+      const outcome = await orchestrator.invoke(invocation, { signal: gone.signal });
       logInvocationEnd(
-        request.log,
+        endLog,
         {
           invocationId,
           functionId: outcome.functionId,
@@ -39,7 +63,7 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
         },
         gone.signal,
       );
-      const answer = toHttpAnswer(outcome, input.timeoutMs);
+      const answer = toHttpAnswer(outcome, input.timeoutMs, functionVersion);
       if ('body' in answer) return answer.body;
       // A timed-out or cancelled function is an outcome, logged above; not a fault to log again.
       return reply.code(answer.status).send(errorBody(answer.error, invocationId));

@@ -8,10 +8,12 @@ import { FaasError } from '@faas/common';
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 
+/**
+ * The parsed body, or undefined for an empty one (no bytes, or only whitespace): an invocation of
+ * a registered function needs no body, and each route says what an empty body means to it.
+ */
 export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') {
-    throw new FaasError('FAAS_ERR_INVALID_JSON', 'the request body is empty: send a SandboxConfig JSON object');
-  }
+  if (text.trim() === '') return undefined;
   try {
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
@@ -27,14 +29,19 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-/** Replaces Fastify's JSON parser with `parseJsonBody`, keeping the body limit. */
+/**
+ * Replaces Fastify's JSON parser with `parseJsonBody`, keeping the body limit; the same parser reads
+ * `application/merge-patch+json`, the media type of a JSON merge patch (PATCH /functions/{id}).
+ */
 export function useJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  const parser = (_request: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
     try {
       done(null, parseJsonBody(body as string));
     } catch (err) {
       done(err as Error, undefined);
     }
-  });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parser);
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, parser);
 }

@@ -8,7 +8,8 @@ import { FaasError, type InvocationResult, type Outcome } from '@faas/common';
 
 export type HttpAnswer = { status: 200; body: InvocationResult } | { status: number; error: FaasError };
 
-export function toInvocationResult(outcome: Outcome): InvocationResult {
+/** `functionVersion`: the registered function's version that ran; undefined for an ad-hoc request. */
+export function toInvocationResult(outcome: Outcome, functionVersion?: number): InvocationResult {
   return {
     request_id: outcome.functionId,
     invocation_id: outcome.invocationId,
@@ -21,10 +22,12 @@ export function toInvocationResult(outcome: Outcome): InvocationResult {
     truncated: outcome.truncated,
     duration_ms: outcome.durationMs,
     executor: outcome.executor,
+    function_version: functionVersion ?? null,
+    phases: { queue_ms: outcome.phases.queueMs, acquire_ms: outcome.phases.acquireMs, run_ms: outcome.phases.runMs },
   };
 }
 
-export function toHttpAnswer(outcome: Outcome, timeoutMs: number): HttpAnswer {
+export function toHttpAnswer(outcome: Outcome, timeoutMs: number, functionVersion?: number): HttpAnswer {
   switch (outcome.status) {
     case 'timed_out':
       return {
@@ -47,6 +50,6 @@ export function toHttpAnswer(outcome: Outcome, timeoutMs: number): HttpAnswer {
         }),
       };
     default:
-      return { status: 200, body: toInvocationResult(outcome) };
+      return { status: 200, body: toInvocationResult(outcome, functionVersion) };
   }
 }

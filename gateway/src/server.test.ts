@@ -5,12 +5,17 @@
  * agreement between the routes and the document.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLoggerFactory, loadConfig } from '@faas/common';
 import { type ExecRequest, type ExecResult, FakeExecutor, facts } from '@faas/executor';
 import { Orchestrator } from '@faas/orchestrator';
+import { openSqliteStore, type Store } from '@faas/store';
 import type { FastifyInstance } from 'fastify';
 import { DOCUMENTED_PATHS } from './routes.js';
 import { buildGateway, INVOCATION_HEADER } from './server.js';
@@ -33,14 +38,18 @@ let app: FastifyInstance;
 let port: number;
 
 let orchestrator: Orchestrator;
+let store: Store;
+const dataDir = mkdtempSync(join(tmpdir(), 'faas-gateway-test-'));
 
 before(async () => {
-  const config = loadConfig({ FAAS_GATEWAY_PORT: '0', FAAS_POOL_MODE: 'off' }, 2);
+  // Open mode: these tests are about the HTTP edge, not keys (auth has tests of its own).
+  const config = loadConfig({ FAAS_GATEWAY_PORT: '0', FAAS_POOL_MODE: 'off', FAAS_AUTH: 'open', FAAS_DATA_DIR: dataDir }, 2);
+  store = openSqliteStore({ dataDir, secretsKey: randomBytes(32) });
   const logs = createLoggerFactory('debug', { write: (line: string) => lines.push(JSON.parse(line)) });
   const executor = new FakeExecutor({ run: (request) => script(request) });
   orchestrator = new Orchestrator({ config, executors: new Map([['docker', executor]]), logger: logs.for('orchestrator') });
   await orchestrator.start();
-  app = buildGateway({ config, orchestrator, logger: logs.for('gateway') });
+  app = buildGateway({ config, orchestrator, store, adminKey: undefined, logger: logs.for('gateway') });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 });
@@ -48,6 +57,8 @@ before(async () => {
 after(async () => {
   await app.close();
   await orchestrator.drain(1000);
+  await store.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 interface Answer {

@@ -12,6 +12,7 @@ import {
   FaasError,
   isExecutorKind,
   type ResourceLimits,
+  type ResourceLimitsInput,
   type SandboxConfig,
 } from '@faas/common';
 
@@ -64,6 +65,16 @@ export const COMMAND_MAX_TOTAL_BYTES = 128 * 1024;
 /** Letters, digits, dot, underscore, dash; starts with a letter or digit; no "..". */
 const FUNCTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** True for a name an environment variable (or a secret, which becomes one) may have. */
+export function isEnvName(name: string): boolean {
+  return ENV_KEY.test(name);
+}
+
+/** The variable's name of a `KEY=VALUE` entry that passed `validateEnv`. */
+export function envName(entry: string): string {
+  return entry.slice(0, entry.indexOf('='));
+}
 /**
  * Docker reference: optional registry (a host with a dot or port, or localhost; host labels start
  * and end with a letter or digit), lowercase path components, optional :tag and @digest. Applied
@@ -73,11 +84,20 @@ const IMAGE_REF =
   /^(?:(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?::[0-9]+)?|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9]+|localhost)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 /** The image reference grammar, for the OpenAPI document's check against it. */
 export const IMAGE_REFERENCE: RegExp = IMAGE_REF;
-const KNOWN_FIELDS = new Set(['image', 'command', 'env_vars', 'payload_base64', 'timeout_ms', 'executor', 'limits']);
+/** The fields of a SandboxConfig. */
+export const SANDBOX_CONFIG_FIELDS: ReadonlySet<string> = new Set([
+  'image',
+  'command',
+  'env_vars',
+  'payload_base64',
+  'timeout_ms',
+  'executor',
+  'limits',
+]);
 const KNOWN_LIMITS = new Set(['memory_mb', 'cpus', 'pids']);
 const MIB = 1024 * 1024;
 
-function fail(code: ErrorCode, message: string, field?: string): never {
+export function fail(code: ErrorCode, message: string, field?: string): never {
   throw new FaasError(code, message, field ? { details: { field } } : undefined);
 }
 
@@ -99,7 +119,7 @@ export function toWellFormedText(value: string): string {
  * process can receive: no NUL byte (C strings end there) and no lone UTF-16 surrogate (a JSON
  * escape such as "\ud800" with no UTF-8 form). One rule and one wording for every field.
  */
-function requireRepresentable(value: string, label: string, code: ErrorCode, field: string): void {
+export function requireRepresentable(value: string, label: string, code: ErrorCode, field: string): void {
   if (value.includes('\0')) {
     fail(code, `${label} contains a NUL character (\\u0000), which no process can receive; remove it`, field);
   }
@@ -124,11 +144,11 @@ export function validateFunctionId(id: unknown): string {
   return id;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function validateImage(image: unknown): string {
+export function validateImage(image: unknown): string {
   if (typeof image !== 'string' || image.length === 0) {
     fail('FAAS_ERR_INVALID_IMAGE', 'image is required and must be a non-empty string such as "faas/busybox:latest"', 'image');
   }
@@ -174,7 +194,7 @@ export function normalizedNameLength(image: string): number {
   return 'docker.io/'.length + (first >= 0 ? 0 : 'library/'.length) + name.length;
 }
 
-function validateCommand(command: unknown): string[] {
+export function validateCommand(command: unknown): string[] {
   if (!Array.isArray(command) || command.length === 0) {
     fail('FAAS_ERR_INVALID_COMMAND', 'command must be a non-empty array of strings, e.g. ["echo", "hello"]', 'command');
   }
@@ -196,7 +216,7 @@ function validateCommand(command: unknown): string[] {
   return command as string[];
 }
 
-function validateEnv(env: unknown): string[] {
+export function validateEnv(env: unknown): string[] {
   if (env === undefined || env === null) return [];
   if (!Array.isArray(env)) fail('FAAS_ERR_INVALID_ENV', 'env_vars must be an array of "KEY=VALUE" strings', 'env_vars');
   if (env.length > ENV_MAX_COUNT) {
@@ -224,7 +244,29 @@ function validateEnv(env: unknown): string[] {
   return env as string[];
 }
 
-function validatePayload(payload: unknown, maxBytes: number): Buffer {
+/**
+ * The whole environment a function gets (a definition's env_vars and secrets, and an invocation's
+ * env_vars) is held to the limits of one env_vars list: at most ENV_MAX_COUNT entries and
+ * ENV_MAX_TOTAL_BYTES in all, which keeps it well within what `execve` accepts. Each list was
+ * checked on its own already; `what` says what was added, for the message.
+ */
+export function checkEnvTotals(count: number, bytes: number, what: string, field: string): void {
+  if (count > ENV_MAX_COUNT) {
+    fail('FAAS_ERR_INVALID_ENV', `${what} make ${count} variables; at most ${ENV_MAX_COUNT} are allowed in all`, field);
+  }
+  if (bytes > ENV_MAX_TOTAL_BYTES) {
+    fail('FAAS_ERR_INVALID_ENV', `${what} make ${bytes} bytes of variables; at most ${ENV_MAX_TOTAL_BYTES} are allowed in all`, field);
+  }
+}
+
+/** Bytes of `KEY=VALUE` entries, as the limits count them. */
+export function envBytes(entries: readonly string[]): number {
+  let total = 0;
+  for (const entry of entries) total += Buffer.byteLength(entry);
+  return total;
+}
+
+export function validatePayload(payload: unknown, maxBytes: number): Buffer {
   if (payload === undefined || payload === null) return Buffer.alloc(0);
   if (typeof payload !== 'string') fail('FAAS_ERR_INVALID_BASE64', 'payload_base64 must be a base64 string', 'payload_base64');
   // Check the size before decoding so an oversized payload costs no allocation.
@@ -249,7 +291,7 @@ function validatePayload(payload: unknown, maxBytes: number): Buffer {
   return bytes;
 }
 
-function validateTimeout(timeout: unknown, policy: ValidationPolicy): number {
+export function validateTimeout(timeout: unknown, policy: ValidationPolicy): number {
   if (timeout === undefined || timeout === null) return policy.defaultTimeoutMs;
   if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > policy.maxTimeoutMs) {
     fail('FAAS_ERR_INVALID_TIMEOUT', `timeout_ms must be an integer from 1 to ${policy.maxTimeoutMs}`, 'timeout_ms');
@@ -257,7 +299,7 @@ function validateTimeout(timeout: unknown, policy: ValidationPolicy): number {
   return timeout;
 }
 
-function validateExecutor(executor: unknown, policy: ValidationPolicy): ExecutorKind {
+export function validateExecutor(executor: unknown, policy: ValidationPolicy): ExecutorKind {
   if (executor === undefined || executor === null) return policy.defaultExecutor;
   if (!isExecutorKind(executor) || !policy.allowedExecutors.includes(executor)) {
     fail(
@@ -280,9 +322,10 @@ function numberInRange(value: unknown, name: string, min: number, max: number, i
   return value;
 }
 
-function validateLimits(limits: unknown, policy: ValidationPolicy): ResourceLimits {
-  const resolved = { ...policy.defaultLimits };
-  if (limits === undefined || limits === null) return resolved;
+/** Checks `limits` against the platform's maxima and returns the ones it sets, in the API's units. */
+export function validateLimitsInput(limits: unknown, policy: ValidationPolicy): ResourceLimitsInput {
+  const input: ResourceLimitsInput = {};
+  if (limits === undefined || limits === null) return input;
   if (!isPlainObject(limits)) fail('FAAS_ERR_INVALID_LIMITS', 'limits must be an object', 'limits');
   for (const key of Object.keys(limits)) {
     if (!KNOWN_LIMITS.has(key)) {
@@ -291,11 +334,24 @@ function validateLimits(limits: unknown, policy: ValidationPolicy): ResourceLimi
     }
   }
   if (limits.memory_mb !== undefined) {
-    resolved.memoryBytes = numberInRange(limits.memory_mb, 'memory_mb', 16, policy.maxMemoryBytes / MIB, true) * MIB;
+    input.memory_mb = numberInRange(limits.memory_mb, 'memory_mb', 16, policy.maxMemoryBytes / MIB, true);
   }
-  if (limits.cpus !== undefined) resolved.cpus = numberInRange(limits.cpus, 'cpus', 0.01, policy.maxCpus, false);
-  if (limits.pids !== undefined) resolved.pids = numberInRange(limits.pids, 'pids', 1, policy.maxPids, true);
+  if (limits.cpus !== undefined) input.cpus = numberInRange(limits.cpus, 'cpus', 0.01, policy.maxCpus, false);
+  if (limits.pids !== undefined) input.pids = numberInRange(limits.pids, 'pids', 1, policy.maxPids, true);
+  return input;
+}
+
+/** The limits a sandbox gets: those set in `input`, the platform's defaults for the rest. */
+export function resolveLimits(input: ResourceLimitsInput, defaults: ResourceLimits): ResourceLimits {
+  const resolved = { ...defaults };
+  if (input.memory_mb !== undefined) resolved.memoryBytes = input.memory_mb * MIB;
+  if (input.cpus !== undefined) resolved.cpus = input.cpus;
+  if (input.pids !== undefined) resolved.pids = input.pids;
   return resolved;
+}
+
+function validateLimits(limits: unknown, policy: ValidationPolicy): ResourceLimits {
+  return resolveLimits(validateLimitsInput(limits, policy), policy.defaultLimits);
 }
 
 /** Validates a parsed request body against the schema and the policy; throws FaasError on the first fault. */
@@ -305,9 +361,9 @@ export function validateSandboxConfig(functionId: unknown, body: unknown, policy
     fail('FAAS_ERR_INVALID_REQUEST', 'the request body must be a JSON object (a SandboxConfig)');
   }
   for (const key of Object.keys(body)) {
-    if (!KNOWN_FIELDS.has(key)) {
+    if (!SANDBOX_CONFIG_FIELDS.has(key)) {
       const name = toWellFormedText(key.slice(0, 64));
-      fail('FAAS_ERR_INVALID_REQUEST', `unknown field "${name}"; known fields: ${[...KNOWN_FIELDS].join(', ')}`, name);
+      fail('FAAS_ERR_INVALID_REQUEST', `unknown field "${name}"; known fields: ${[...SANDBOX_CONFIG_FIELDS].join(', ')}`, name);
     }
   }
   const config = body as Partial<SandboxConfig>;
