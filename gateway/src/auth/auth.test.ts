@@ -54,7 +54,8 @@ async function startGateway(env: Record<string, string> = {}, adminKey: string |
     async close() {
       await app.close();
       await orchestrator.drain(1000);
-      await store.close();
+      // A test may have closed the store already.
+      await store.close().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -156,6 +157,9 @@ describe('auth: keys mode', () => {
     assertUnauthorized(await g.app.inject({ method: 'GET', url: '/%zz' }), 'bad percent-encoding, unknown path');
     const res = await g.app.inject({ method: 'GET', url: '/%zz', headers: bearer(ADMIN) });
     assertCode(res, 404, 'FAAS_ERR_NOT_FOUND', 'bad percent-encoding with the admin key');
+    const { key } = await createKey({ scopes: ['metrics'], functions: ['billing-*'] });
+    const invoke = await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke', headers: bearer(key) });
+    assertCode(invoke, 400, 'FAAS_ERR_INVALID_FUNCTION_ID', 'bad percent-encoding with a key: no route runs, so no scope is needed');
   });
 
   it('refuses anything but one Authorization: Bearer header with a valid key', async () => {
@@ -404,6 +408,32 @@ describe('auth: the raw connection', () => {
   it('with a valid key, the same body is refused for its size (the hook let it through)', async () => {
     const res = await partialBody('/functions/fn/invoke', { 'content-type': 'application/json', ...bearer(ADMIN) }, 10 * 1024 * 1024, 1024);
     assert.equal(res.status, 413, res.body);
+  });
+});
+
+describe('auth: the store unavailable', () => {
+  it('API keys get 503 FAAS_ERR_STORE_UNAVAILABLE (nobody is let in unchecked); the admin key still works', async () => {
+    const g = await startGateway();
+    try {
+      const created = await g.app.inject({
+        method: 'POST',
+        url: '/keys',
+        headers: bearer(ADMIN),
+        payload: { name: 'k', scopes: ['metrics'] },
+      });
+      const { key } = created.json();
+      await g.store.close();
+      assertCode(
+        await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) }),
+        503,
+        'FAAS_ERR_STORE_UNAVAILABLE',
+        'API key',
+      );
+      assert.equal((await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(ADMIN) })).statusCode, 200);
+      assertUnauthorized(await g.app.inject({ method: 'GET', url: '/metrics' }), 'no key');
+    } finally {
+      await g.close();
+    }
   });
 });
 
