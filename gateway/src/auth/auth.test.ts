@@ -34,10 +34,17 @@ interface Gateway {
 
 async function startGateway(env: Record<string, string> = {}, adminKey: string | undefined = ADMIN): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'faas-auth-test-'));
-  const config = loadConfig({ FAAS_GATEWAY_PORT: '0', FAAS_POOL_MODE: 'off', FAAS_DATA_DIR: dir, ...env }, 2);
+  let config: ReturnType<typeof loadConfig>;
+  let store: Store;
+  try {
+    config = loadConfig({ FAAS_GATEWAY_PORT: '0', FAAS_POOL_MODE: 'off', FAAS_DATA_DIR: dir, ...env }, 2);
+    store = openSqliteStore({ dataDir: dir, secretsKey: randomBytes(32) });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const logs: string[] = [];
   const factory = createLoggerFactory('debug', { write: (line: string) => logs.push(line) });
-  const store = openSqliteStore({ dataDir: dir, secretsKey: randomBytes(32) });
   const orchestrator = new Orchestrator({
     config,
     executors: new Map([['docker', new FakeExecutor()]]),
