@@ -2,7 +2,8 @@
 # Prepares a fresh Debian host (as root) for the platform: system packages, the Docker engine with
 # gVisor registered as a runtime, Node.js packages, the build, and the runtime images.
 # Idempotent: every step checks first and skips what is already there.
-#   FAAS_SETUP_VM=1   also install what the VM executors need (QEMU, e2fsprogs, kernel tools)
+#   FAAS_SETUP_VM=1   also install what the VM executors and the full test run need (QEMU, e2fsprogs,
+#                     kernel tools; promtool from Debian's prometheus package, which lints /metrics)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,14 @@ apt_install() {
     log "installing ${missing[*]}"
     # Package lists can be stale on a fresh image even when present: refresh before installing.
     apt-get update -qq
+    # Packages must not start services of their own (the prometheus package would start a server):
+    # this script starts what it needs itself. policy-rc.d 101 is Debian's "do not start" answer.
+    local policy=/usr/sbin/policy-rc.d own_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
   fi
 }
 
@@ -87,7 +95,7 @@ start_docker() {
 
 packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
-  packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils)
+  packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils prometheus)
 fi
 apt_install "${packages[@]}"
 configure_docker

@@ -7,10 +7,13 @@ import { buildGateway } from '@faas/gateway';
 import { Orchestrator } from '@faas/orchestrator';
 import type { FastifyInstance } from 'fastify';
 import { createExecutors } from './executors.js';
+import { openPlatformState, type PlatformState } from './state.js';
 
 export interface Platform {
   config: Readonly<Config>;
   orchestrator: Orchestrator;
+  /** Functions, keys, history, and the admin key (undefined in open mode). */
+  state: PlatformState;
   gateway: FastifyInstance;
   /** The base URL the gateway listens on, once started. */
   url: string;
@@ -20,13 +23,15 @@ export interface Platform {
 }
 
 export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = createLoggerFactory(config.logFilter)): Platform {
+  const state = openPlatformState(config, logs.for('store'));
   const executors = createExecutors(config, logs);
-  const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator') });
-  const gateway = buildGateway({ config, orchestrator, logger: logs.for('gateway') });
+  const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator'), history: state.store.history });
+  const gateway = buildGateway({ config, orchestrator, store: state.store, adminKey: state.adminKey, logger: logs.for('gateway') });
   let stopping: Promise<void> | undefined;
   const platform: Platform = {
     config,
     orchestrator,
+    state,
     gateway,
     url: '',
     async start() {
@@ -36,7 +41,8 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
       return platform.url;
     },
     stop(graceMs?: number) {
-      stopping ??= Promise.all([orchestrator.drain(graceMs), gateway.close()]).then(() => undefined);
+      // The store closes last: invocations finishing during the drain still record their history.
+      stopping ??= Promise.all([orchestrator.drain(graceMs), gateway.close()]).then(() => state.close());
       return stopping;
     },
   };

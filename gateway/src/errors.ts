@@ -6,7 +6,7 @@
  */
 import { FaasError } from '@faas/common';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { documentedPath, INVOKE_TEMPLATE } from './routes.js';
+import { documentedPath, INVOKE_TEMPLATE, pathOf } from './routes.js';
 
 export const INVOCATION_HEADER = 'x-faas-invocation-id';
 
@@ -111,7 +111,8 @@ export function logFault(
   fault: FaasError,
   context: { invocationId?: string | undefined; url: string; method: string; cancelled?: boolean },
 ): void {
-  const where = { invocationId: context.invocationId, method: context.method, url: context.url.slice(0, 300) };
+  // The path only: a query string can carry what must never be logged (a key sent as ?api_key=...).
+  const where = { invocationId: context.invocationId, method: context.method, url: pathOf(context.url).slice(0, 300) };
   if (context.cancelled) {
     log.info(where, 'request cancelled: the client closed the connection');
   } else if (fault.code === 'FAAS_ERR_INTERNAL') {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { InvocationResult, SandboxConfig } from '@faas/common';
+import { TEST_ADMIN_KEY } from './keys.js';
 import { conformanceProblems } from './openapi.js';
 
 export interface HttpResponse {
@@ -23,6 +24,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Skip the spec check, for the rare response that is not the gateway's (none so far). */
   unchecked?: boolean;
+  /** The API key sent as `Authorization: Bearer`; null sends none. Default: the client's key. */
+  key?: string | null;
 }
 
 /** The error body every 4xx/5xx carries. */
@@ -43,7 +46,11 @@ export function checkedResponseCount(): number {
 }
 
 export class HttpClient {
-  constructor(readonly baseUrl: string) {}
+  /** `apiKey`: sent with every request (default: the admin key test platforms start with). */
+  constructor(
+    readonly baseUrl: string,
+    readonly apiKey: string | null = TEST_ADMIN_KEY,
+  ) {}
 
   request(path: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const url = new URL(this.baseUrl);
@@ -59,6 +66,8 @@ export class HttpClient {
       }
       headers['content-length'] = String(payload.length);
     }
+    const key = options.key === undefined ? this.apiKey : options.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
     Object.assign(headers, options.headers);
     return new Promise<HttpResponse>((resolve, reject) => {
       // agent: false: one connection per request, so a test never inherits a half-closed socket.

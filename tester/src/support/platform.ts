@@ -3,11 +3,15 @@
  * wires them) on port 0 and always stop it, then check that no container it created is left.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { createPlatform, type Platform } from '@faas/bin';
 import { createLoggerFactory, loadConfig } from '@faas/common';
 import { describeContainers, waitForNoContainers } from './docker.js';
 import { HttpClient } from './http.js';
+import { TEST_ADMIN_KEY } from './keys.js';
 
 /** Log filter for platforms the tests start; TESTER_LOG_LEVEL=debug shows everything. */
 const LOG_LEVEL = process.env.TESTER_LOG_LEVEL ?? 'error';
@@ -21,7 +25,23 @@ export const OWN_CONTAINERS = { 'dev.faas.pid': String(process.pid) };
  */
 export function platformEnv(env: Record<string, string>): Record<string, string | undefined> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FAAS_') && k !== 'RUST_LOG'));
-  return { ...base, FAAS_GATEWAY_PORT: '0', FAAS_LOG_LEVEL: LOG_LEVEL, ...env };
+  // Each platform gets state of its own (a fresh data folder) and the test admin key, unless the test says otherwise.
+  const own: Record<string, string> = { FAAS_DATA_DIR: freshDataDir(), FAAS_ADMIN_KEY: TEST_ADMIN_KEY };
+  return { ...base, FAAS_GATEWAY_PORT: '0', FAAS_LOG_LEVEL: LOG_LEVEL, ...own, ...env };
+}
+
+const dataDirs: string[] = [];
+
+/** A new empty data folder, removed when the test process exits. */
+export function freshDataDir(): string {
+  if (dataDirs.length === 0) {
+    process.on('exit', () => {
+      for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'faas-data-'));
+  dataDirs.push(dir);
+  return dir;
 }
 
 export interface TestPlatform {
