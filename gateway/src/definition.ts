@@ -105,7 +105,9 @@ function requireObject(body: unknown, what: string): Record<string, unknown> {
 
 /** `id` in a body: the path parameter's rule, named for the body's field. */
 function validateIdField(id: unknown): string {
-  if (id === undefined || id === null) invalid('id is required: 1-128 characters of letters, digits, ".", "_" or "-"', 'id');
+  if (id === undefined || id === null) {
+    fail('FAAS_ERR_INVALID_FUNCTION_ID', 'id is required: 1-128 characters of letters, digits, ".", "_" or "-"', 'id');
+  }
   try {
     return validateFunctionId(id);
   } catch (err) {

@@ -1,0 +1,135 @@
+/** The merge rules of an invocation of a registered function: every field the request may and may not set. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ErrorCode, isFaasError, loadConfig } from '@faas/common';
+import type { FunctionRecord } from '@faas/store';
+import { mergeInvocation, type ResolvedFunction } from './invocation-merge.js';
+import { validationPolicy } from './validation.js';
+
+const config = loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker,gvisor', FAAS_DEFAULT_TIMEOUT_MS: '30000' }, 4);
+const policy = validationPolicy(config);
+const MIB = 1024 * 1024;
+
+function fn(extra: Partial<FunctionRecord> = {}, secrets = ['TOKEN=s3cret']): ResolvedFunction {
+  return {
+    record: {
+      id: 'fn',
+      image: 'faas/busybox:latest',
+      command: ['sh', '-c', 'echo hi'],
+      env: ['MODE=prod'],
+      secretNames: secrets.map((s) => s.slice(0, s.indexOf('='))),
+      executor: 'gvisor',
+      poolMode: 'reuse',
+      limits: { memory_mb: 128, cpus: 0.5 },
+      timeoutMs: 5000,
+      maxConcurrency: 3,
+      description: '',
+      version: 7,
+      createdAt: 0,
+      updatedAt: 0,
+      ...extra,
+    },
+    secrets,
+  };
+}
+
+function refused(body: unknown, code: ErrorCode, field: string, resolved = fn()): void {
+  assert.throws(
+    () => mergeInvocation(resolved, body, policy),
+    (err) => {
+      assert.ok(isFaasError(err, code), `expected ${code}: ${(err as Error).message}`);
+      assert.equal(err.details?.field, field);
+      assert.doesNotMatch(err.message, /s3cret/);
+      return true;
+    },
+  );
+}
+
+describe('invoking a registered function', () => {
+  it('with no body runs the definition: its env then secrets, its limits over the defaults, its timeout, version, cap and pool mode', () => {
+    for (const body of [undefined, null, {}]) {
+      const merged = mergeInvocation(fn(), body, policy);
+      assert.deepEqual(merged, {
+        functionId: 'fn',
+        functionVersion: 7,
+        image: 'faas/busybox:latest',
+        command: ['sh', '-c', 'echo hi'],
+        env: ['MODE=prod', 'TOKEN=s3cret'],
+        stdin: Buffer.alloc(0),
+        limits: { ...config.defaultLimits, memoryBytes: 128 * MIB, cpus: 0.5 },
+        timeoutMs: 5000,
+        executor: 'gvisor',
+        isolation: 'reuse',
+        maxConcurrency: 3,
+        secretNames: ['TOKEN'],
+      });
+    }
+  });
+
+  it('fills what the definition leaves unset with the platform defaults', () => {
+    const merged = mergeInvocation(
+      fn({ executor: null, poolMode: null, limits: {}, timeoutMs: null, maxConcurrency: null, secretNames: [], env: [] }, []),
+      undefined,
+      policy,
+    );
+    assert.equal(merged.executor, 'docker');
+    assert.equal(merged.isolation, undefined);
+    assert.deepEqual(merged.limits, config.defaultLimits);
+    assert.equal(merged.timeoutMs, 30000);
+    assert.equal('maxConcurrency' in merged, false);
+    assert.equal('secretNames' in merged, false);
+  });
+
+  it('takes payload_base64 as stdin, extra env_vars after the definition and its secrets, and a smaller timeout and limits', () => {
+    const merged = mergeInvocation(
+      fn(),
+      { payload_base64: 'aGk=', env_vars: ['EXTRA=1'], timeout_ms: 5000, limits: { memory_mb: 64, cpus: 0.5, pids: 16 } },
+      policy,
+    );
+    assert.equal(merged.stdin.toString(), 'hi');
+    assert.deepEqual(merged.env, ['MODE=prod', 'TOKEN=s3cret', 'EXTRA=1']);
+    assert.equal(merged.timeoutMs, 5000);
+    assert.deepEqual(merged.limits, { ...config.defaultLimits, memoryBytes: 64 * MIB, cpus: 0.5, pids: 16 });
+  });
+
+  it('refuses image, command and executor: the definition fixes them', () => {
+    refused({ image: 'faas/busybox:latest' }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'image');
+    refused({ command: ['true'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'command');
+    refused({ executor: 'gvisor' }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'executor');
+  });
+
+  it('refuses a variable the definition sets, in its env_vars or its secrets', () => {
+    refused({ env_vars: ['MODE=dev'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars');
+    refused({ env_vars: ['OK=1', 'TOKEN=guess'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars');
+  });
+
+  it('refuses more time or a larger limit than the function has (its own, or the platform default)', () => {
+    refused({ timeout_ms: 5001 }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'timeout_ms');
+    refused({ limits: { memory_mb: 129 } }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'limits.memory_mb');
+    refused({ limits: { cpus: 0.6 } }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'limits.cpus');
+    refused({ limits: { pids: config.defaultLimits.pids + 1 } }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'limits.pids');
+    refused({ timeout_ms: 30001 }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'timeout_ms', fn({ timeoutMs: null }));
+  });
+
+  it('checks each field as a SandboxConfig does, and refuses unknown fields and non-objects', () => {
+    refused({ payload_base64: 'not base64!' }, 'FAAS_ERR_INVALID_BASE64', 'payload_base64');
+    refused({ env_vars: ['no-equals'] }, 'FAAS_ERR_INVALID_ENV', 'env_vars');
+    refused({ timeout_ms: 0 }, 'FAAS_ERR_INVALID_TIMEOUT', 'timeout_ms');
+    refused({ limits: { memory_mb: 1 } }, 'FAAS_ERR_INVALID_LIMITS', 'limits.memory_mb');
+    refused({ limits: { disk: 1 } }, 'FAAS_ERR_INVALID_LIMITS', 'limits.disk');
+    refused({ stdin: 'x' }, 'FAAS_ERR_INVALID_REQUEST', 'stdin');
+    assert.throws(
+      () => mergeInvocation(fn(), [1], policy),
+      (err) => isFaasError(err, 'FAAS_ERR_INVALID_REQUEST'),
+    );
+  });
+
+  it('holds the caller env_vars with the definition and its secrets to the env_vars limits', () => {
+    const env = Array.from({ length: 100 }, (_, i) => `E${i}=1`);
+    refused({ env_vars: Array.from({ length: 28 }, (_, i) => `X${i}=1`) }, 'FAAS_ERR_INVALID_ENV', 'env_vars', fn({ env }));
+    mergeInvocation(fn({ env }), { env_vars: Array.from({ length: 27 }, (_, i) => `X${i}=1`) }, policy);
+    const large = [`TOKEN=${'v'.repeat(30 * 1024)}`];
+    const extra = Array.from({ length: 8 }, (_, i) => `X${i}=${'v'.repeat(30 * 1024)}`);
+    refused({ env_vars: extra }, 'FAAS_ERR_INVALID_ENV', 'env_vars', fn({}, large));
+  });
+});
