@@ -1,0 +1,141 @@
+/**
+ * The database schema as numbered migrations, applied at open, each in its own transaction with
+ * its row in `schema_migrations`, so a crash leaves the database at one known version. A database
+ * written by a newer build is refused rather than guessed at: an older build could drop what it
+ * does not know about.
+ *
+ * The SQL stays portable so that a PostgreSQL store can follow with the same tables: times are
+ * integer epoch milliseconds, ids are TEXT, lists and objects are JSON in TEXT, flags are 0/1
+ * INTEGERs; only BLOB (BYTEA there) and the ordering of ids (byte order, COLLATE "C" there) differ.
+ * Never edit a migration that has shipped; add the next one.
+ */
+import { FaasError } from '@faas/common';
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  /** 1, 2, 3, ... with no gaps. */
+  version: number;
+  name: string;
+  /** One or more statements, without BEGIN/COMMIT (the runner owns the transaction). */
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'functions with encrypted secrets, API keys, invocation history with output, kv',
+    sql: `
+      CREATE TABLE functions (
+        id TEXT PRIMARY KEY,
+        image TEXT NOT NULL,
+        command TEXT NOT NULL,
+        env TEXT NOT NULL,
+        executor TEXT,
+        pool_mode TEXT,
+        limits TEXT NOT NULL,
+        timeout_ms INTEGER,
+        max_concurrency INTEGER,
+        description TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE function_secrets (
+        function_id TEXT NOT NULL REFERENCES functions (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (function_id, name)
+      );
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        secret_hash BLOB NOT NULL,
+        name TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        functions TEXT,
+        rate_per_second REAL,
+        rate_burst INTEGER,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX api_keys_created ON api_keys (created_at, id);
+      CREATE TABLE invocations (
+        id TEXT PRIMARY KEY,
+        function_id TEXT NOT NULL,
+        function_version INTEGER,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        signal TEXT,
+        error TEXT,
+        error_code TEXT,
+        executor TEXT NOT NULL,
+        key_id TEXT,
+        queue_ms REAL NOT NULL,
+        acquire_ms REAL NOT NULL,
+        run_ms REAL NOT NULL,
+        duration_ms REAL NOT NULL,
+        stdin_bytes INTEGER NOT NULL,
+        stdout_bytes INTEGER NOT NULL,
+        stderr_bytes INTEGER NOT NULL,
+        truncated INTEGER NOT NULL,
+        output_truncated INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL
+      );
+      CREATE INDEX invocations_by_function ON invocations (function_id, started_at, id);
+      CREATE INDEX invocations_by_start ON invocations (started_at);
+      CREATE TABLE invocation_outputs (
+        invocation_id TEXT PRIMARY KEY REFERENCES invocations (id) ON DELETE CASCADE,
+        stdout BLOB NOT NULL,
+        stderr BLOB NOT NULL
+      );
+      CREATE TABLE kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface MigrationResult {
+  /** Version found at open (0 for a new database). */
+  from: number;
+  to: number;
+}
+
+/**
+ * Brings the database up to the last of `migrations`. Reopening an up-to-date database writes
+ * nothing. `file` names the database in messages.
+ */
+export function migrate(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): MigrationResult {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new Error(`migration ${m.name} is numbered ${m.version}, expected ${i + 1}: migrations must be 1, 2, 3, ...`);
+  });
+  const latest = migrations.length;
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const current = db.prepare<[], number | null>('SELECT MAX(version) FROM schema_migrations').pluck();
+  const from = current.get() ?? 0;
+  if (from > latest) {
+    throw new FaasError(
+      'FAAS_ERR_STORE_UNAVAILABLE',
+      `the database ${file} has schema version ${from}, newer than this build knows (${latest}): run the newer faas build that wrote it, or restore a backup taken before that upgrade`,
+      { details: { schemaVersion: from, supportedVersion: latest } },
+    );
+  }
+  const record = db.prepare<[number, string, number]>('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of migrations.slice(from)) {
+    // IMMEDIATE takes the write lock first, so a second process opening the same file waits and
+    // then sees the version this one wrote, instead of applying the migration twice.
+    db.transaction(() => {
+      if ((current.get() ?? 0) >= m.version) return;
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }).immediate();
+  }
+  return { from, to: Math.max(from, latest) };
+}

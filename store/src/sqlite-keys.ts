@@ -1,0 +1,111 @@
+/**
+ * API keys on SQLite: the SHA-256 of each key's secret part, never the key. `touch` sits on every
+ * authenticated request, so it writes at most once a minute per key and remembers in memory when
+ * it last did.
+ */
+import type { SqliteContext } from './sqlite-context.js';
+import { fromJson } from './sqlite-context.js';
+import type { KeyInput, KeyRecord, KeyStore, Scope } from './types.js';
+
+interface KeyRow {
+  id: string;
+  name: string;
+  scopes: string;
+  functions: string | null;
+  rate_per_second: number | null;
+  rate_burst: number | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+const COLUMNS = 'id, name, scopes, functions, rate_per_second, rate_burst, created_at, expires_at, revoked_at, last_used_at';
+/** How stale `lastUsedAt` may get: one write a minute per key instead of one per request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+function toRecord(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: fromJson<Scope[]>(row.scopes) ?? [],
+    functions: fromJson<string[]>(row.functions),
+    ratePerSecond: row.rate_per_second,
+    rateBurst: row.rate_burst,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+export function sqliteKeys(ctx: SqliteContext): KeyStore {
+  const { db } = ctx;
+  const insert = db.prepare<[string, Buffer, string, string, string | null, number | null, number | null, number, number | null]>(
+    `INSERT INTO api_keys (id, secret_hash, name, scopes, functions, rate_per_second, rate_burst, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectOne = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
+  const selectWithHash = db.prepare<[string], KeyRow & { secret_hash: Buffer }>(
+    `SELECT ${COLUMNS}, secret_hash FROM api_keys WHERE id = ?`,
+  );
+  const selectAll = db.prepare<[], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at DESC, id DESC`);
+  const revoke = db.prepare<[number, string]>('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const exists = db.prepare<[string], number>('SELECT 1 FROM api_keys WHERE id = ?').pluck();
+  const touch = db.prepare<[number, string, number]>(
+    'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+  );
+  const lastTouched = new Map<string, number>();
+
+  const create = db.transaction((input: KeyInput, now: number): KeyRecord => {
+    insert.run(
+      input.id,
+      input.secretHash,
+      input.name,
+      JSON.stringify(input.scopes),
+      input.functions === null ? null : JSON.stringify(input.functions),
+      input.ratePerSecond,
+      input.rateBurst,
+      now,
+      input.expiresAt,
+    );
+    return toRecord(selectOne.get(input.id)!);
+  });
+  // A second revocation keeps the first time, and still reports that the key exists.
+  const revokeKey = db.transaction((id: string, now: number): boolean => revoke.run(now, id).changes === 1 || exists.get(id) !== undefined);
+
+  return {
+    async create(input, now = Date.now()) {
+      return ctx.use(() => create.immediate(input, now));
+    },
+    async lookup(id) {
+      return ctx.use(() => {
+        const row = selectWithHash.get(id);
+        return row && { record: toRecord(row), secretHash: row.secret_hash };
+      });
+    },
+    async get(id) {
+      return ctx.use(() => {
+        const row = selectOne.get(id);
+        return row && toRecord(row);
+      });
+    },
+    async list() {
+      return ctx.use(() => selectAll.all().map(toRecord));
+    },
+    async revoke(id, now = Date.now()) {
+      return ctx.use(() => revokeKey.immediate(id, now));
+    },
+    touch(id, now = Date.now()) {
+      const last = lastTouched.get(id);
+      if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+      lastTouched.set(id, now);
+      // Best effort by design: a request must not fail because its key's last use was not noted.
+      try {
+        ctx.use(() => touch.run(now, id, now - TOUCH_INTERVAL_MS + 1));
+      } catch (err) {
+        ctx.log.warn({ err, keyId: id }, 'could not record the last use of an API key');
+      }
+    },
+  };
+}
