@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Runs the compiled test files with Node's built-in runner.
-//   unit: fast tests with no external dependency (common, gateway internals, codecs)
+//   unit: fast tests with no external dependency (common, store, gateway internals, codecs)
 //   e2e:  tests against real engines (Docker, the guest agent, QEMU VMs) and the end-to-end suite
 //   all:  both
 // Files named *.e2e.test.js, and every test under tester/ and executor/, count as e2e.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const mode = process.argv[2] ?? 'all';
-const roots = ['common', 'executor', 'orchestrator', 'gateway', 'bin', 'tester'].map((p) => join(p, 'dist'));
+// Every npm workspace's build output: a new workspace's tests run without being listed here.
+const workspaces = JSON.parse(readFileSync('package.json', 'utf8')).workspaces;
+const roots = workspaces.map((p) => join(p, 'dist'));
 
 function walk(dir, out) {
   let entries;
