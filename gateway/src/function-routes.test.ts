@@ -219,6 +219,12 @@ describe('invoking a registered function', () => {
       assert.match(String(body.error), /POST \/functions/);
       assert.match(String(body.error), /SandboxConfig/);
     }
+    // JSON that is no object is malformed, registered or not.
+    for (const body of ['[]', 'null', '42']) {
+      const options = { body, headers: { 'content-type': 'application/json' } };
+      expectCode(await g.call('POST', '/functions/nowhere/invoke', options), 400, 'FAAS_ERR_INVALID_REQUEST');
+      expectCode(await g.call('POST', '/functions/rules/invoke', options), 400, 'FAAS_ERR_INVALID_REQUEST');
+    }
   });
 
   it('max_concurrency: one more than the cap is 429 FAAS_ERR_CONCURRENCY_LIMIT', async () => {

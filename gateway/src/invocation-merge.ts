@@ -49,7 +49,7 @@ export function functionTimeoutMs(record: FunctionRecord, policy: ValidationPoli
   return Math.min(record.timeoutMs ?? policy.defaultTimeoutMs, policy.maxTimeoutMs);
 }
 
-/** Builds the invocation of `fn` from the request `body` (undefined or null: no input); throws FaasError. */
+/** Builds the invocation of `fn` from the request `body` (undefined: no body, no input); throws FaasError. */
 export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: ValidationPolicy): MergedInvocation {
   const { record, secrets } = fn;
   const request = readBody(body);
@@ -111,7 +111,7 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
 }
 
 function readBody(body: unknown): Record<string, unknown> {
-  if (body === undefined || body === null) return {};
+  if (body === undefined) return {};
   if (!isPlainObject(body)) {
     fail('FAAS_ERR_INVALID_REQUEST', 'the request body must be a JSON object (payload_base64, env_vars, timeout_ms, limits), or empty');
   }

@@ -17,9 +17,15 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
   const { orchestrator, store, config } = deps;
   const policy = validationPolicy(config);
 
-  /** An unregistered id: the ad-hoc SandboxConfig, when allowed and sent; otherwise 404. */
+  /**
+   * An unregistered id: the ad-hoc SandboxConfig, when allowed and sent; otherwise 404. A body that
+   * is JSON but no object is malformed whatever the id: 400, as for a registered function.
+   */
   const adhoc = (functionId: string, body: unknown): InvocationRequest => {
-    if (config.allowAdhoc && isPlainObject(body) && 'image' in body) return validateSandboxConfig(functionId, body, policy);
+    const malformed = body !== undefined && !isPlainObject(body);
+    if (malformed || (config.allowAdhoc && isPlainObject(body) && 'image' in body)) {
+      return validateSandboxConfig(functionId, body, policy);
+    }
     const how = config.allowAdhoc
       ? 'register it with POST /functions, or send an ad-hoc SandboxConfig (image and command) in the body'
       : 'register it with POST /functions (ad-hoc SandboxConfig requests are off here: FAAS_ALLOW_ADHOC=off)';
