@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ErrorCode, FaasError, isFaasError, loadConfig } from '@faas/common';
 import type { FunctionRecord } from '@faas/store';
-import { applyPatch, type DefinitionPatch, toFunctionJson, validateFunctionCreate, validateFunctionPatch } from './definition.js';
+import { applyPatch, type DefinitionPatch, validateFunctionCreate, validateFunctionPatch } from './definition.js';
+import { toFunctionJson } from './function-routes.js';
 import { validationPolicy } from './validation.js';
 
 const policy = validationPolicy(loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker,gvisor', FAAS_MAX_TIMEOUT_MS: '60000' }, 4));

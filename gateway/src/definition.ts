@@ -1,6 +1,6 @@
 /**
  * Function definitions (docs/API.md "Functions"): the body of `POST /functions` and of
- * `PATCH /functions/{id}` into the store's input, and a stored record into the `Function` answer.
+ * `PATCH /functions/{id}` into the store's input.
  *
  * The fields a definition shares with a SandboxConfig (image, command, env_vars, executor, limits,
  * timeout_ms) are checked by the same validators, with the same codes and messages. Secrets are
@@ -49,43 +49,6 @@ export const DESCRIPTION_MAX_LENGTH = 1024;
 export const MAX_CONCURRENCY_MAX = 10_000;
 const POOL_MODES: readonly IsolationMode[] = ['single-use', 'reuse', 'off'];
 const LIMIT_NAMES = ['memory_mb', 'cpus', 'pids'] as const;
-
-/** The `Function` answer: the definition with `secret_names` for `secrets`, its version and times. */
-export interface FunctionJson {
-  id: string;
-  image: string;
-  command: string[];
-  env_vars: string[];
-  secret_names: string[];
-  executor: string | null;
-  pool_mode: IsolationMode | null;
-  limits: FunctionLimits;
-  timeout_ms: number | null;
-  max_concurrency: number | null;
-  description: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export function toFunctionJson(record: FunctionRecord): FunctionJson {
-  return {
-    id: record.id,
-    image: record.image,
-    command: record.command,
-    env_vars: record.env,
-    secret_names: record.secretNames,
-    executor: record.executor,
-    pool_mode: record.poolMode,
-    limits: record.limits,
-    timeout_ms: record.timeoutMs,
-    max_concurrency: record.maxConcurrency,
-    description: record.description,
-    version: record.version,
-    created_at: new Date(record.createdAt).toISOString(),
-    updated_at: new Date(record.updatedAt).toISOString(),
-  };
-}
 
 function invalid(message: string, field: string): never {
   fail('FAAS_ERR_INVALID_FUNCTION', message, field);

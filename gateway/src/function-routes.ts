@@ -3,11 +3,11 @@
  * GET|PATCH|DELETE /functions/{id}. Definitions are checked by definition.ts; the store keeps
  * them, encrypts their secrets and counts their versions. `ETag` and `If-Match` carry the version.
  */
-import { FaasError } from '@faas/common';
-import type { FunctionRecord } from '@faas/store';
+import { FaasError, type IsolationMode } from '@faas/common';
+import type { FunctionLimits, FunctionRecord } from '@faas/store';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { allowsFunction, assertFunctionAllowed } from './auth/principal.js';
-import { applyPatch, toFunctionJson, validateFunctionCreate, validateFunctionPatch } from './definition.js';
+import { applyPatch, validateFunctionCreate, validateFunctionPatch } from './definition.js';
 import type { GatewayDeps } from './deps.js';
 import { parseCursor, parseLimit, readQuery } from './query.js';
 import { validateFunctionId, validationPolicy } from './validation.js';
@@ -18,6 +18,43 @@ type FunctionParams = { Params: { function_id: string } };
 const MAX_PAGES_PER_LIST = 20;
 /** Tries of a PATCH without If-Match that keeps meeting concurrent changes. */
 const PATCH_TRIES = 3;
+
+/** The `Function` answer: the definition with `secret_names` for `secrets`, its version and times. */
+export interface FunctionJson {
+  id: string;
+  image: string;
+  command: string[];
+  env_vars: string[];
+  secret_names: string[];
+  executor: string | null;
+  pool_mode: IsolationMode | null;
+  limits: FunctionLimits;
+  timeout_ms: number | null;
+  max_concurrency: number | null;
+  description: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toFunctionJson(record: FunctionRecord): FunctionJson {
+  return {
+    id: record.id,
+    image: record.image,
+    command: record.command,
+    env_vars: record.env,
+    secret_names: record.secretNames,
+    executor: record.executor,
+    pool_mode: record.poolMode,
+    limits: record.limits,
+    timeout_ms: record.timeoutMs,
+    max_concurrency: record.maxConcurrency,
+    description: record.description,
+    version: record.version,
+    created_at: new Date(record.createdAt).toISOString(),
+    updated_at: new Date(record.updatedAt).toISOString(),
+  };
+}
 
 export function etagOf(version: number): string {
   return `"${version}"`;
