@@ -135,7 +135,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_DEFAULT_PIDS: 'process limit of a sandbox (default 128)',
   FAAS_MAX_PIDS: 'largest limits.pids a request may ask for (default 1024)',
   FAAS_TMP_SIZE_MB: 'size of the writable /tmp in a sandbox (default 64)',
-  FAAS_DATA_DIR: 'folder of the platform state: the SQLite database, and the generated admin and secrets keys (default .data in the repository)',
+  FAAS_DATA_DIR:
+    'folder of the platform state: the SQLite database, and the generated admin and secrets keys (default .data in the repository)',
   FAAS_AUTH:
     '"keys" (default): every route except /health, /ready and /openapi.json needs an API key; "open": no keys, for local development, refused unless FAAS_GATEWAY_HOST is a loopback address',
   FAAS_ADMIN_KEY:

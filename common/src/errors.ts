@@ -111,7 +111,8 @@ export const ERRORS = {
   },
   FAAS_ERR_FIELD_NOT_ALLOWED: {
     status: 400,
-    summary: "The invocation of a registered function sets a field its definition fixes (image, command, executor, a larger limit or timeout, a defined variable).",
+    summary:
+      'The invocation of a registered function sets a field its definition fixes (image, command, executor, a larger limit or timeout, a defined variable).',
   },
   FAAS_ERR_CONCURRENCY_LIMIT: {
     status: 429,

@@ -6,7 +6,7 @@
  */
 import { FaasError } from '@faas/common';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { documentedPath, INVOKE_TEMPLATE, pathOf } from './routes.js';
+import { documentedPath, pathOf } from './routes.js';
 
 export const INVOCATION_HEADER = 'x-faas-invocation-id';
 
@@ -51,7 +51,16 @@ export function routerFault(err: unknown, method: string, url: string): FaasErro
   const documented = documentedPath(url);
   if (!documented) return notFound(method, url);
   if (!documented.methods.includes(method)) return methodNotAllowed(documented.methods);
-  if (documented.template === INVOKE_TEMPLATE) {
+  if (documented.template.includes('{invocation_id}')) {
+    return new FaasError(
+      'FAAS_ERR_INVOCATION_NOT_FOUND',
+      'no invocation has this id (its percent-encoding is malformed, or it is far too long)',
+    );
+  }
+  if (documented.template.includes('{key_id}')) {
+    return new FaasError('FAAS_ERR_KEY_NOT_FOUND', 'no API key has this id (its percent-encoding is malformed, or it is far too long)');
+  }
+  if (documented.template.includes('{function_id}')) {
     return new FaasError(
       'FAAS_ERR_INVALID_FUNCTION_ID',
       code === 'FST_ERR_BAD_URL'

@@ -38,7 +38,11 @@ export function coreDispatch(options: CoreOptions): Dispatch {
       facts = await executor.invoke(lease.sandbox, resolveExecRequest(invocation, lease.sandbox.image, policy, signal));
     } catch (err) {
       // A sandbox that failed is never handed out again; cleanup finishes before the fault is reported.
-      await lease.release(false).catch((e: Error) => log.warn({ invocationId: invocation.id, err: e.message }, 'sandbox cleanup failed'));
+      await lease
+        .release(false)
+        .catch((e: Error) =>
+          log.warn({ invocationId: invocation.id, functionId: invocation.functionId, err: e.message }, 'sandbox cleanup failed'),
+        );
       throw err;
     }
     phases.runMs = round(performance.now() - running);
@@ -50,7 +54,10 @@ export function coreDispatch(options: CoreOptions): Dispatch {
     const released = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       const releasing = performance.now();
       await lease.release(healthy).catch((err: Error) => {
-        log.warn({ invocationId: invocation.id, sandbox: lease.sandbox.id, err: err.message }, 'sandbox cleanup failed');
+        log.warn(
+          { invocationId: invocation.id, functionId: invocation.functionId, sandbox: lease.sandbox.id, err: err.message },
+          'sandbox cleanup failed',
+        );
       });
       phases.releaseMs = round(performance.now() - releasing);
     });

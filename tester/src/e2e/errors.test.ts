@@ -10,8 +10,12 @@ import { createLoggerFactory, loadConfig } from '@faas/common';
 import { survivingProcesses, waitForNoSurvivor } from '../support/docker.js';
 import { assertError, HttpClient, type HttpResponse } from '../support/http.js';
 import { BUSYBOX } from '../support/images.js';
+import { TEST_ADMIN_KEY } from '../support/keys.js';
 import { conformanceProblems, documentedMethods } from '../support/openapi.js';
 import { OWN_CONTAINERS, platformEnv, usePlatform, waitForRunning, withPlatform } from '../support/platform.js';
+
+/** The header line raw requests send: the test admin key (every route but the public ones needs a key). */
+const AUTH = `authorization: Bearer ${TEST_ADMIN_KEY}\r\n`;
 
 const MAX_BODY = 4096;
 const MAX_PAYLOAD = 1024;
@@ -97,7 +101,8 @@ function assertRawError(answer: RawAnswer, status: number, code: string, request
 describe('request errors', { concurrency: 8 }, () => {
   it('invalid JSON is 400 FAAS_ERR_INVALID_JSON', async () => {
     assertError(await raw('{"image": "faas/busybox:latest", ', 'application/json'), 400, 'FAAS_ERR_INVALID_JSON');
-    assertError(await raw('', 'application/json'), 400, 'FAAS_ERR_INVALID_JSON');
+    // An empty body is no input: to an unregistered id, it is a function that does not exist.
+    assertError(await raw('', 'application/json'), 404, 'FAAS_ERR_FUNCTION_NOT_FOUND');
   });
 
   it('a body that is not a JSON object is 400 FAAS_ERR_INVALID_REQUEST', async () => {
@@ -214,7 +219,8 @@ describe('request errors', { concurrency: 8 }, () => {
     for (const image of ['', 'UPPER/Case', 'a b', '../etc', 'x'.repeat(300), 42]) {
       assertError(await invoke({ ...valid, image }), 400, 'FAAS_ERR_INVALID_IMAGE');
     }
-    assertError(await invoke({ command: ['true'] }), 400, 'FAAS_ERR_INVALID_IMAGE');
+    // Without an image, a request to an unregistered id is not an ad-hoc SandboxConfig (docs/API.md).
+    assertError(await invoke({ command: ['true'] }), 404, 'FAAS_ERR_FUNCTION_NOT_FOUND');
   });
 
   it('timeout_ms out of range is 400 FAAS_ERR_INVALID_TIMEOUT', async () => {
@@ -264,7 +270,10 @@ describe('request errors', { concurrency: 8 }, () => {
 
   it('an unknown route is 404 FAAS_ERR_NOT_FOUND', async () => {
     assertError(await p.client.request('/nope'), 404, 'FAAS_ERR_NOT_FOUND');
-    assertError(await p.client.request('/functions/fn', { method: 'POST', body: valid }), 404, 'FAAS_ERR_NOT_FOUND');
+    assertError(await p.client.request('/functions/fn/nope', { method: 'POST', body: valid }), 404, 'FAAS_ERR_NOT_FOUND');
+    const post = await p.client.request('/functions/fn', { method: 'POST', body: valid });
+    assertError(post, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED');
+    assert.equal(post.headers.allow, 'GET, HEAD, DELETE, PATCH');
     assertError(await p.client.request('/functions/fn/invoke/extra', { method: 'POST', body: valid }), 404, 'FAAS_ERR_NOT_FOUND');
   });
 
@@ -289,7 +298,7 @@ describe('answers the edge gives before or around a route', { concurrency: 8 }, 
     assertInvocationError(await raw(JSON.stringify(valid), 'application/xml'), 415, 'FAAS_ERR_UNSUPPORTED_MEDIA_TYPE');
     assertInvocationError(await raw(JSON.stringify(valid)), 415, 'FAAS_ERR_UNSUPPORTED_MEDIA_TYPE');
     assertInvocationError(await raw('{"image": ', 'application/json'), 400, 'FAAS_ERR_INVALID_JSON');
-    assertInvocationError(await raw('', 'application/json'), 400, 'FAAS_ERR_INVALID_JSON');
+    assertInvocationError(await raw('', 'application/json'), 404, 'FAAS_ERR_FUNCTION_NOT_FOUND');
     assertInvocationError(
       await raw(JSON.stringify({ ...valid, command: ['x'.repeat(MAX_BODY)] }), 'application/json'),
       413,
@@ -382,8 +391,7 @@ describe('answers the edge gives before or around a route', { concurrency: 8 }, 
   });
 
   it('a malformed chunked body of an invocation is 400 FAAS_ERR_INVALID_REQUEST with its invocation id', async () => {
-    const request =
-      'POST /functions/fn/invoke HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nZZ\r\n{}\r\n';
+    const request = `POST /functions/fn/invoke HTTP/1.1\r\nHost: x\r\n${AUTH}content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nZZ\r\n{}\r\n`;
     const answer = await rawExchange(p.url, request);
     const body = assertRawError(answer, 400, 'FAAS_ERR_INVALID_REQUEST', { method: 'POST', path: '/functions/fn/invoke' });
     assert.match(String(body.invocation_id), UUID);
@@ -400,7 +408,7 @@ describe('slow clients', () => {
 
       const stalledBody = await rawExchange(
         url,
-        'POST /functions/fn/invoke HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"image": ',
+        `POST /functions/fn/invoke HTTP/1.1\r\nHost: x\r\n${AUTH}content-type: application/json\r\ncontent-length: 100\r\n\r\n{"image": `,
       );
       const late = assertRawError(stalledBody, 408, 'FAAS_ERR_REQUEST_TIMEOUT', { method: 'POST', path: '/functions/fn/invoke' });
       assert.match(String(late.invocation_id), UUID);
@@ -447,7 +455,7 @@ describe('logs', () => {
       const marker = `hangup-${process.pid}-${Date.now()}`;
       const body = JSON.stringify({ image: BUSYBOX, command: ['sh', '-c', `sleep 30; echo ${marker}`] });
       socket.write(
-        `POST /functions/hangup/invoke HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        `POST /functions/hangup/invoke HTTP/1.1\r\nHost: x\r\n${AUTH}content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
       );
       // Hang up once the function really runs (not while its sandbox is still being made).
       const running = Date.now() + 20_000;
