@@ -5,6 +5,7 @@
  * and returns a frozen object.
  */
 import { existsSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaasError } from './errors.js';
@@ -84,6 +85,21 @@ export interface Config {
     /** At most this many invocations are kept per function (the newest). */
     maxPerFunction: number;
   };
+  /** Result delivery of asynchronous invocations to callback URLs (worker/src/callbacks/). */
+  callbacks: {
+    /** HMAC key of callback signatures (FAAS_CALLBACK_SECRET); undefined: read or create `<dataDir>/callback.key`. */
+    secret: string | undefined;
+    /** Loopback, link-local and private targets are allowed (never metadata, multicast or reserved ones). */
+    allowPrivate: boolean;
+    /** `address/prefix` ranges always allowed, whatever class their addresses are in. */
+    allowCidrs: readonly string[];
+    /** Attempts per delivery, the first included. */
+    maxAttempts: number;
+    /** Each attempt's limit, from connecting to the end of the answer. */
+    attemptTimeoutMs: number;
+    /** The delay before the first retry; it doubles with each later one (with jitter). */
+    retryBaseMs: number;
+  };
 }
 
 const MIB = 1024 * 1024;
@@ -148,6 +164,16 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_HISTORY_OUTPUT_BYTES: 'bytes of stdout and of stderr kept per invocation in the history (default 65536; 0 keeps none)',
   FAAS_HISTORY_MAX_AGE_HOURS: 'invocations older than this are removed from the history (default 168, one week)',
   FAAS_HISTORY_MAX_PER_FUNCTION: 'newest invocations kept per function in the history (default 10000)',
+  FAAS_CALLBACK_SECRET:
+    'key that signs callback deliveries (HMAC-SHA256), at least 32 printable characters (default: generated once into FAAS_DATA_DIR/callback.key, mode 0600)',
+  FAAS_CALLBACK_ALLOW_PRIVATE:
+    'on: callbacks may target loopback, link-local and private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); off (default) refuses them. Cloud metadata, multicast and reserved addresses stay refused',
+  FAAS_CALLBACK_ALLOW_CIDRS:
+    'comma-separated address ranges callbacks may always target, whatever their class, e.g. "10.1.2.0/24,fd12::/64" (a bare address is one host; default none)',
+  FAAS_CALLBACK_MAX_ATTEMPTS: 'attempts per callback delivery, the first included (default 6)',
+  FAAS_CALLBACK_TIMEOUT_MS: 'limit of one callback attempt, from connecting to the end of the answer (default 10000)',
+  FAAS_CALLBACK_RETRY_BASE_MS:
+    'delay before the first callback retry, doubled for each later one, with jitter (default 20000: 6 attempts span about 5 to 10 minutes)',
 };
 
 /** Variables that were renamed or never existed under a plausible name: say what to use instead. */
@@ -594,6 +620,14 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       maxAgeMs: vars.int('FAAS_HISTORY_MAX_AGE_HOURS', 168, 1, 24 * 3650) * 3_600_000,
       maxPerFunction: vars.int('FAAS_HISTORY_MAX_PER_FUNCTION', 10_000, 1, 100_000_000),
     },
+    callbacks: {
+      secret: readCallbackSecret(vars),
+      allowPrivate: readOnOff(vars, 'FAAS_CALLBACK_ALLOW_PRIVATE') ?? false,
+      allowCidrs: Object.freeze(readCidrs(vars, 'FAAS_CALLBACK_ALLOW_CIDRS')),
+      maxAttempts: vars.int('FAAS_CALLBACK_MAX_ATTEMPTS', 6, 1, 50),
+      attemptTimeoutMs: vars.int('FAAS_CALLBACK_TIMEOUT_MS', 10_000, 100, 600_000),
+      retryBaseMs: vars.int('FAAS_CALLBACK_RETRY_BASE_MS', 20_000, 100, 3_600_000),
+    },
   };
   return deepFreeze(config);
 }
@@ -648,6 +682,41 @@ function readSecretsKey(vars: Variables): Buffer | undefined {
     );
   }
   return key;
+}
+
+function readCallbackSecret(vars: Variables): string | undefined {
+  const secret = vars.get('FAAS_CALLBACK_SECRET');
+  if (secret !== undefined && (secret.length < 32 || !/^[\x21-\x7e]+$/.test(secret))) {
+    configError(
+      `FAAS_CALLBACK_SECRET (from ${vars.source('FAAS_CALLBACK_SECRET')}) is invalid: use at least 32 printable characters without spaces, e.g. \`openssl rand -hex 32\` (its value is not shown)`,
+      { variable: 'FAAS_CALLBACK_SECRET', source: vars.source('FAAS_CALLBACK_SECRET') },
+    );
+  }
+  return secret;
+}
+
+/** Comma-separated `address/prefix` ranges (a bare address is one host), returned as `address/prefix`. */
+function readCidrs(vars: Variables, name: string): string[] {
+  const raw = vars.get(name);
+  if (raw === undefined) return [];
+  const ranges: string[] = [];
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [address = '', prefix, extra] = item.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const length = prefix === undefined ? bits : /^[0-9]{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
+    if (family === 0 || extra !== undefined || !(length >= 0 && length <= bits)) {
+      vars.fail(
+        name,
+        `"${item}" is no address range: use comma-separated ranges such as 10.1.2.0/24 or fd12::/64 (prefix 0-32 for IPv4, 0-128 for IPv6)`,
+      );
+    }
+    ranges.push(`${address}/${length}`);
+  }
+  return ranges;
 }
 
 function readOnOff(vars: Variables, name: string): boolean | undefined {

@@ -123,6 +123,11 @@ export const ERRORS = {
     summary: 'No invocation with this id is in the history (never recorded, or removed by retention).',
   },
   FAAS_ERR_KEY_NOT_FOUND: { status: 404, summary: 'No API key with this id exists.' },
+  FAAS_ERR_INVALID_CALLBACK: {
+    status: 400,
+    summary:
+      'callback_url must be an absolute http or https URL of at most 2048 characters, without credentials, to an address callbacks may reach.',
+  },
   FAAS_ERR_INVALID_QUERY: {
     status: 400,
     summary: 'A query parameter (limit, cursor, status, since, until) is malformed.',
