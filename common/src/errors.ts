@@ -123,6 +123,18 @@ export const ERRORS = {
     summary: 'No invocation with this id is in the history (never recorded, or removed by retention).',
   },
   FAAS_ERR_KEY_NOT_FOUND: { status: 404, summary: 'No API key with this id exists.' },
+  FAAS_ERR_IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    summary: 'The Idempotency-Key was already used, by this API key, for a different request; use a new key for a new request.',
+  },
+  FAAS_ERR_INVOCATION_FINISHED: {
+    status: 409,
+    summary: 'The invocation already reached a final state (succeeded, failed, cancelled or dead) and cannot be cancelled.',
+  },
+  FAAS_ERR_DEAD_LETTER_NOT_FOUND: {
+    status: 404,
+    summary: 'No dead letter with this id: the invocation is unknown, or is not dead (still queued or running, or finished).',
+  },
   FAAS_ERR_INVALID_CALLBACK: {
     status: 400,
     summary:
