@@ -85,6 +85,22 @@ export interface Config {
     /** At most this many invocations are kept per function (the newest). */
     maxPerFunction: number;
   };
+  /** Asynchronous invocations: the durable queue, its worker, retries and idempotency keys. */
+  async: {
+    /** The worker loop runs in this process (`faas serve`); off: this process only accepts. */
+    worker: boolean;
+    /** Asynchronous invocations running at once; at most FAAS_MAX_CONCURRENCY (default half of it). */
+    concurrency: number;
+    /** Attempts of an invocation whose function sets no `max_attempts`. */
+    maxAttempts: number;
+    /** Backoff before the second attempt; doubled for each later one, with jitter, up to `retryMaxMs`. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** How long a worker holds a running invocation without renewing its lease. */
+    leaseMs: number;
+    /** How long an Idempotency-Key keeps naming the invocation it made. */
+    idempotencyWindowMs: number;
+  };
   /** Result delivery of asynchronous invocations to callback URLs (worker/src/callbacks/). */
   callbacks: {
     /** HMAC key of callback signatures (FAAS_CALLBACK_SECRET); undefined: read or create `<dataDir>/callback.key`. */
@@ -164,6 +180,17 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_HISTORY_OUTPUT_BYTES: 'bytes of stdout and of stderr kept per invocation in the history (default 65536; 0 keeps none)',
   FAAS_HISTORY_MAX_AGE_HOURS: 'invocations older than this are removed from the history (default 168, one week)',
   FAAS_HISTORY_MAX_PER_FUNCTION: 'newest invocations kept per function in the history (default 10000)',
+  FAAS_ASYNC_WORKER:
+    'on (default): `faas serve` runs the worker that takes asynchronous invocations from the queue; off: this process only accepts them',
+  FAAS_ASYNC_CONCURRENCY:
+    'asynchronous invocations running at once, at most FAAS_MAX_CONCURRENCY (default half of FAAS_MAX_CONCURRENCY, at least 1); they start only while no synchronous invocation waits for a slot',
+  FAAS_ASYNC_MAX_ATTEMPTS: 'attempts of an asynchronous invocation whose function sets no max_attempts, the first included (default 3)',
+  FAAS_ASYNC_RETRY_BASE_MS:
+    'backoff before the second attempt of an asynchronous invocation, doubled for each later one, with jitter (default 1000)',
+  FAAS_ASYNC_RETRY_MAX_MS: 'longest backoff between two attempts (default 300000)',
+  FAAS_ASYNC_LEASE_MS:
+    "how long the worker holds a running asynchronous invocation between renewals; a dead worker's invocations come back after it (default 30000)",
+  FAAS_IDEMPOTENCY_WINDOW_HOURS: 'how long an Idempotency-Key keeps naming the invocation it made, per API key (default 24)',
   FAAS_CALLBACK_SECRET:
     'key that signs callback deliveries (HMAC-SHA256), at least 32 printable characters (default: generated once into FAAS_DATA_DIR/callback.key, mode 0600)',
   FAAS_CALLBACK_ALLOW_PRIVATE:
@@ -564,6 +591,8 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     );
   }
 
+  const maxConcurrency = vars.int('FAAS_MAX_CONCURRENCY', 16, 1, 10_000);
+
   const config: Config = {
     executorType,
     allowedExecutors: Object.freeze(allowed),
@@ -599,7 +628,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
         .map((s) => s.trim())
         .filter(Boolean),
     },
-    maxConcurrency: vars.int('FAAS_MAX_CONCURRENCY', 16, 1, 10_000),
+    maxConcurrency,
     maxQueue: vars.int('FAAS_MAX_QUEUE', 64, 0, 1_000_000),
     shutdownGraceMs: vars.int('FAAS_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     maxPayloadBytes,
@@ -620,6 +649,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       maxAgeMs: vars.int('FAAS_HISTORY_MAX_AGE_HOURS', 168, 1, 24 * 3650) * 3_600_000,
       maxPerFunction: vars.int('FAAS_HISTORY_MAX_PER_FUNCTION', 10_000, 1, 100_000_000),
     },
+    async: readAsync(vars, maxConcurrency),
     callbacks: {
       secret: readCallbackSecret(vars),
       allowPrivate: readOnOff(vars, 'FAAS_CALLBACK_ALLOW_PRIVATE') ?? false,
@@ -717,6 +747,32 @@ function readCidrs(vars: Variables, name: string): string[] {
     ranges.push(`${address}/${length}`);
   }
   return ranges;
+}
+
+function readAsync(vars: Variables, maxConcurrency: number): Config['async'] {
+  const retryBaseMs = vars.int('FAAS_ASYNC_RETRY_BASE_MS', 1000, 1, 3_600_000);
+  const retryMaxMs = vars.int('FAAS_ASYNC_RETRY_MAX_MS', Math.max(300_000, retryBaseMs), 1, 86_400_000);
+  if (retryMaxMs < retryBaseMs) {
+    vars.fail(
+      'FAAS_ASYNC_RETRY_MAX_MS',
+      `use at least FAAS_ASYNC_RETRY_BASE_MS (${retryBaseMs}): the longest backoff cannot be shorter than the first`,
+    );
+  }
+  return {
+    worker: readOnOff(vars, 'FAAS_ASYNC_WORKER') ?? true,
+    concurrency: vars.int(
+      'FAAS_ASYNC_CONCURRENCY',
+      Math.max(1, Math.floor(maxConcurrency / 2)),
+      1,
+      maxConcurrency,
+      ` (at most FAAS_MAX_CONCURRENCY, ${maxConcurrency}: asynchronous invocations share its slots)`,
+    ),
+    maxAttempts: vars.int('FAAS_ASYNC_MAX_ATTEMPTS', 3, 1, 100),
+    retryBaseMs,
+    retryMaxMs,
+    leaseMs: vars.int('FAAS_ASYNC_LEASE_MS', 30_000, 1000, 3_600_000),
+    idempotencyWindowMs: vars.int('FAAS_IDEMPOTENCY_WINDOW_HOURS', 24, 1, 24 * 365) * 3_600_000,
+  };
 }
 
 function readOnOff(vars: Variables, name: string): boolean | undefined {
