@@ -84,6 +84,11 @@ export const ERRORS = {
     status: 502,
     summary: 'The sandbox failed for a reason outside the function (engine error, guest fault).',
   },
+  FAAS_ERR_SANDBOX_LOST: {
+    status: 502,
+    summary:
+      'The sandbox died under the invocation (killed from outside, its engine or VMM went away); `started` says whether the command may have started.',
+  },
   FAAS_ERR_UNAUTHORIZED: {
     status: 401,
     summary: 'The request carries no API key, or one that is unknown, revoked or expired (send Authorization: Bearer <key>).',
