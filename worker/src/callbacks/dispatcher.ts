@@ -1,0 +1,406 @@
+/**
+ * Delivers the final result of asynchronous invocations to their callback URLs: signed, retried
+ * with exponential backoff and jitter, and durable. Each delivery is a record in the store's
+ * KvStore (`callback:<deliveryId>`, JSON) and its id is listed under `callback:pending` until it
+ * ends, so `resumePending()` at start-up picks up what a stop or a crash interrupted. Delivery is
+ * at least once: an attempt cut short by a crash is made again, and receivers drop repeats by
+ * X-Faas-Delivery-Id.
+ *
+ * The caller never sees an exception: every outcome is logged (with the invocation id, never the
+ * secret or the body) and reported through `settled` and `onSettled`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@faas/common';
+import type { KvStore } from '@faas/store';
+import { classifyAnswer, type Outcome, retryDelayMs } from './retry-policy.js';
+import { sendAttempt } from './send.js';
+import { ATTEMPT_HEADER, DELIVERY_ID_HEADER, INVOCATION_ID_HEADER, SIGNATURE_HEADER, signBody } from './signing.js';
+import { type AddressPolicy, type LookupAll, resolveCallbackTarget, systemLookup, validateCallbackUrl } from './url-policy.js';
+
+/** KvStore key listing the ids of deliveries not yet ended (a JSON array). */
+export const PENDING_KEY = 'callback:pending';
+export const recordKey = (deliveryId: string) => `callback:${deliveryId}`;
+
+export interface DeliveryRequest {
+  invocationId: string;
+  url: string;
+  /** The JSON the receiver gets: the invocation's final state and result. */
+  body: string | Uint8Array;
+  /** Pass a stable id (the invocation id, say) to make `deliver` idempotent; random otherwise. */
+  deliveryId?: string;
+}
+
+export interface DeliveryResult {
+  deliveryId: string;
+  invocationId: string;
+  /** `pending`: the dispatcher closed first; the delivery resumes at the next start. */
+  state: 'delivered' | 'failed' | 'pending';
+  attempts: number;
+  /** The last HTTP status received; null when no attempt got an answer. */
+  status: number | null;
+  /** Why the delivery failed (or the last attempt did); null once delivered. */
+  error: string | null;
+}
+
+export interface DeliveryHandle {
+  deliveryId: string;
+  /** Resolves when the delivery ends or the dispatcher closes; never rejects. */
+  settled: Promise<DeliveryResult>;
+}
+
+export interface CallbackDispatcherOptions {
+  kv: KvStore;
+  /** HMAC key of X-Faas-Signature (`loadCallbackSecret`). */
+  secret: string;
+  policy: AddressPolicy;
+  log: Logger;
+  /** Attempts per delivery, the first included (FAAS_CALLBACK_MAX_ATTEMPTS; default 6). */
+  maxAttempts?: number;
+  /** One attempt's deadline (FAAS_CALLBACK_TIMEOUT_MS; default 10 s). */
+  attemptTimeoutMs?: number;
+  /** Delay before the first retry, doubled for each later one (FAAS_CALLBACK_RETRY_BASE_MS; default 20 s). */
+  retryBaseMs?: number;
+  /** Longest wait between attempts, Retry-After included (default one hour). */
+  maxRetryDelayMs?: number;
+  /** Bytes of a receiver's answer read at most (default 64 KiB). */
+  maxResponseBytes?: number;
+  /** Attempts in flight at once (default 16). */
+  concurrency?: number;
+  /** Name resolution; the system resolver by default. */
+  lookup?: LookupAll;
+  /** Extra certificate authorities for https receivers. */
+  ca?: string | Buffer;
+  /** Source of jitter, [0, 1). */
+  random?: () => number;
+  /** Told of every delivery that ends (or is left pending by `close`), resumed ones included. */
+  onSettled?: (result: DeliveryResult) => void;
+}
+
+/** What is stored per delivery; `body` (base64) is emptied once the delivery ends. */
+interface DeliveryRecord {
+  v: 1;
+  id: string;
+  invocationId: string;
+  url: string;
+  body: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** Epoch milliseconds. */
+  nextAttemptAt: number;
+  createdAt: number;
+  finishedAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+interface Active {
+  record: DeliveryRecord;
+  /** From the moment its timer fires until it waits for the next one or ends: `close` leaves it be. */
+  busy: boolean;
+  timer: NodeJS.Timeout | undefined;
+  controller: AbortController | undefined;
+  settle: (result: DeliveryResult) => void;
+  settled: Promise<DeliveryResult>;
+}
+
+const resultOf = (r: DeliveryRecord, state: DeliveryResult['state'] = r.state): DeliveryResult => ({
+  deliveryId: r.id,
+  invocationId: r.invocationId,
+  state,
+  attempts: r.attempts,
+  status: r.lastStatus,
+  error: state === 'delivered' ? null : r.lastError,
+});
+
+/** The URL as logs show it: no query, which may carry a receiver's token. */
+function logUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(malformed)';
+  }
+}
+
+export class CallbackDispatcher {
+  private readonly o: Required<Omit<CallbackDispatcherOptions, 'ca' | 'onSettled'>> & Pick<CallbackDispatcherOptions, 'ca' | 'onSettled'>;
+  private readonly active = new Map<string, Active>();
+  private readonly pendingIds = new Set<string>();
+  private writes: Promise<void> = Promise.resolve();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(options: CallbackDispatcherOptions) {
+    this.o = {
+      maxAttempts: 6,
+      attemptTimeoutMs: 10_000,
+      retryBaseMs: 20_000,
+      maxRetryDelayMs: 3_600_000,
+      maxResponseBytes: 64 * 1024,
+      concurrency: 16,
+      lookup: systemLookup,
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  /**
+   * Records the delivery durably and starts it; resolves once it is recorded, so a caller that
+   * acknowledges its own work afterwards loses nothing to a crash. An invalid or refused URL ends
+   * the delivery as `failed` at once. Never rejects.
+   */
+  async deliver(request: DeliveryRequest): Promise<DeliveryHandle> {
+    const id = request.deliveryId ?? randomUUID();
+    const current = this.active.get(id);
+    if (current) return { deliveryId: id, settled: current.settled };
+    const existing = request.deliveryId === undefined ? undefined : await this.read(id);
+    if (existing) {
+      // The same delivery asked for again (a retried caller): its outcome, or its resumption.
+      if (existing.state !== 'pending') return { deliveryId: id, settled: Promise.resolve(resultOf(existing)) };
+      this.pendingIds.add(id);
+      return { deliveryId: id, settled: this.schedule(existing) };
+    }
+    const now = Date.now();
+    const record: DeliveryRecord = {
+      v: 1,
+      id,
+      invocationId: request.invocationId,
+      url: request.url,
+      body: Buffer.from(request.body).toString('base64'),
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+      finishedAt: null,
+      lastStatus: null,
+      lastError: null,
+    };
+    try {
+      validateCallbackUrl(request.url, this.o.policy);
+    } catch (err) {
+      record.lastError = (err as Error).message;
+      return { deliveryId: id, settled: this.finish(record, 'failed') };
+    }
+    await this.save(record);
+    return { deliveryId: id, settled: this.schedule(record) };
+  }
+
+  /** Schedules every delivery a previous run left pending; returns how many. Call once at start-up. */
+  async resumePending(): Promise<number> {
+    let ids: string[];
+    try {
+      const text = await this.o.kv.get(PENDING_KEY);
+      ids = text === undefined ? [] : (JSON.parse(text) as string[]);
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'cannot read the pending callback deliveries; they resume at the next start');
+      return 0;
+    }
+    let resumed = 0;
+    for (const id of ids) {
+      if (this.active.has(id)) continue;
+      const record = await this.read(id);
+      if (record?.state !== 'pending') continue;
+      this.pendingIds.add(id);
+      void this.schedule(record);
+      resumed += 1;
+    }
+    // Ids of ended or unreadable deliveries leave the list.
+    await this.persistIndex();
+    if (resumed > 0) this.o.log.info({ deliveries: resumed }, 'resumed pending callback deliveries');
+    return resumed;
+  }
+
+  /** Deliveries under way or waiting for a retry. */
+  get pending(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Stops: no new attempt starts, attempts in flight are cut short without counting, and every
+   * unfinished delivery stays recorded for `resumePending`. Close before the store.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const entry of [...this.active.values()]) {
+      if (entry.busy) {
+        entry.controller?.abort();
+      } else {
+        clearTimeout(entry.timer);
+        this.leave(entry);
+      }
+    }
+    for (const wake of this.waiting.splice(0)) wake();
+    while (this.active.size > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.writes;
+  }
+
+  private schedule(record: DeliveryRecord): Promise<DeliveryResult> {
+    let settle!: (result: DeliveryResult) => void;
+    const settled = new Promise<DeliveryResult>((resolve) => {
+      settle = resolve;
+    });
+    const entry: Active = { record, busy: false, timer: undefined, controller: undefined, settle, settled };
+    this.active.set(record.id, entry);
+    if (this.closed) this.leave(entry);
+    else this.arm(entry);
+    return settled;
+  }
+
+  private arm(entry: Active): void {
+    entry.busy = false;
+    const wait = Math.max(0, entry.record.nextAttemptAt - Date.now());
+    entry.timer = setTimeout(() => void this.run(entry), wait);
+    // A pending retry must not keep a process alive that is otherwise done: it is recorded.
+    entry.timer.unref();
+  }
+
+  /** Leaves a delivery for the next start. */
+  private leave(entry: Active): void {
+    this.active.delete(entry.record.id);
+    const result = resultOf(entry.record, 'pending');
+    entry.settle(result);
+    this.o.onSettled?.(result);
+  }
+
+  private async run(entry: Active): Promise<void> {
+    entry.timer = undefined;
+    entry.busy = true;
+    entry.controller = new AbortController();
+    await this.acquire();
+    let outcome: Outcome | undefined;
+    try {
+      if (!this.closed) outcome = await this.attempt(entry.record, entry.record.attempts + 1, entry.controller.signal);
+    } catch (err) {
+      outcome = { kind: 'final', status: null, error: `internal fault: ${(err as Error).message}` };
+    } finally {
+      this.release();
+      entry.controller = undefined;
+    }
+    if (this.closed || outcome === undefined) return this.leave(entry);
+
+    const record = entry.record;
+    record.attempts += 1;
+    record.lastStatus = outcome.status ?? record.lastStatus;
+    record.lastError = outcome.kind === 'delivered' ? null : outcome.error;
+    const fields = { invocation_id: record.invocationId, delivery_id: record.id, attempt: record.attempts, url: logUrl(record.url) };
+    if (outcome.kind === 'delivered') return void (await this.finish(record, 'delivered'));
+    if (outcome.kind === 'final') return void (await this.finish(record, 'failed'));
+    if (record.attempts >= this.o.maxAttempts) {
+      record.lastError = `gave up after ${record.attempts} attempts; the last: ${outcome.error}`;
+      return void (await this.finish(record, 'failed'));
+    }
+    const delay = retryDelayMs(record.attempts, outcome.retryAfter, this.o.retryBaseMs, this.o.maxRetryDelayMs, this.o.random);
+    record.nextAttemptAt = Date.now() + delay;
+    this.o.log.warn({ ...fields, status: outcome.status, error: outcome.error, retry_in_ms: delay }, 'callback attempt failed; retrying');
+    await this.save(record);
+    if (this.closed) return this.leave(entry);
+    this.arm(entry);
+  }
+
+  private async attempt(record: DeliveryRecord, attempt: number, signal: AbortSignal): Promise<Outcome> {
+    const url = validateCallbackUrl(record.url, this.o.policy);
+    const resolved = await resolveCallbackTarget(url, this.o.policy, this.o.lookup);
+    if (!resolved.ok) return { kind: resolved.final ? 'final' : 'retry', status: null, error: resolved.reason };
+    const body = Buffer.from(record.body, 'base64');
+    const answer = await sendAttempt({
+      target: resolved.target,
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'faas-callbacks',
+        [SIGNATURE_HEADER]: signBody(body, this.o.secret),
+        [INVOCATION_ID_HEADER]: record.invocationId,
+        [DELIVERY_ID_HEADER]: record.id,
+        [ATTEMPT_HEADER]: String(attempt),
+      },
+      timeoutMs: this.o.attemptTimeoutMs,
+      maxResponseBytes: this.o.maxResponseBytes,
+      ca: this.o.ca,
+      signal,
+    });
+    return classifyAnswer(answer);
+  }
+
+  /** Ends a delivery: the record keeps its outcome (without the body) and leaves the pending list. */
+  private async finish(record: DeliveryRecord, state: 'delivered' | 'failed'): Promise<DeliveryResult> {
+    record.state = state;
+    record.finishedAt = Date.now();
+    record.body = '';
+    const fields = {
+      invocation_id: record.invocationId,
+      delivery_id: record.id,
+      attempts: record.attempts,
+      url: logUrl(record.url),
+      status: record.lastStatus,
+    };
+    if (state === 'delivered') this.o.log.info(fields, 'callback delivered');
+    else this.o.log.warn({ ...fields, error: record.lastError }, 'callback delivery failed for good');
+    await this.save(record);
+    const result = resultOf(record);
+    const entry = this.active.get(record.id);
+    this.active.delete(record.id);
+    entry?.settle(result);
+    this.o.onSettled?.(result);
+    return result;
+  }
+
+  private async read(id: string): Promise<DeliveryRecord | undefined> {
+    try {
+      const text = await this.o.kv.get(recordKey(id));
+      return text === undefined ? undefined : (JSON.parse(text) as DeliveryRecord);
+    } catch (err) {
+      this.o.log.warn({ delivery_id: id, err: (err as Error).message }, 'cannot read a callback delivery record');
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes the record, then the pending list when its membership changed. Writes run one at a
+   * time in order, so the list on disk is never older than a record written after it. A store
+   * fault is logged; the delivery goes on in memory.
+   */
+  private save(record: DeliveryRecord): Promise<void> {
+    const listed = this.pendingIds.has(record.id);
+    const pending = record.state === 'pending';
+    if (pending) this.pendingIds.add(record.id);
+    else this.pendingIds.delete(record.id);
+    const text = JSON.stringify(record);
+    this.writes = this.writes.then(async () => {
+      try {
+        await this.o.kv.set(recordKey(record.id), text);
+      } catch (err) {
+        this.o.log.warn(
+          { delivery_id: record.id, invocation_id: record.invocationId, err: (err as Error).message },
+          'cannot record a callback delivery; it goes on in memory',
+        );
+      }
+    });
+    return listed === pending ? this.writes : this.persistIndex();
+  }
+
+  private persistIndex(): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      try {
+        await this.o.kv.set(PENDING_KEY, JSON.stringify([...this.pendingIds]));
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'cannot record the pending callback deliveries');
+      }
+    });
+    return this.writes;
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.running < this.o.concurrency || this.closed) {
+      this.running += 1;
+      return;
+    }
+    await new Promise<void>((wake) => this.waiting.push(wake));
+    this.running += 1;
+  }
+
+  private release(): void {
+    this.running -= 1;
+    this.waiting.shift()?.();
+  }
+}
