@@ -7,8 +7,8 @@
  */
 import { FaasError } from '@faas/common';
 
-/** Functions: the last id. History: the last (startedAt, id). */
-type CursorKey = ['f', string] | ['h', number, string];
+/** Functions: the last id. History: the last (startedAt, id). Dead letters: the last (finishedAt, id). */
+type CursorKey = ['f', string] | ['h', number, string] | ['d', number, string];
 
 const MAX_CURSOR_CHARS = 2048;
 
@@ -53,6 +53,18 @@ export function readHistoryCursor(text: string): { startedAt: number; id: string
   const key = decode(text);
   if (Array.isArray(key) && key.length === 3 && key[0] === 'h' && Number.isFinite(key[1]) && typeof key[2] === 'string') {
     return { startedAt: key[1] as number, id: key[2] };
+  }
+  throw invalidCursor();
+}
+
+export function deadLetterCursor(finishedAt: number, id: string): string {
+  return encode(['d', finishedAt, id]);
+}
+
+export function readDeadLetterCursor(text: string): { finishedAt: number; id: string } {
+  const key = decode(text);
+  if (Array.isArray(key) && key.length === 3 && key[0] === 'd' && Number.isFinite(key[1]) && typeof key[2] === 'string') {
+    return { finishedAt: key[1] as number, id: key[2] };
   }
   throw invalidCursor();
 }

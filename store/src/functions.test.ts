@@ -30,6 +30,8 @@ describe('functions', () => {
         limits: { memory_mb: 256, cpus: 0.5, pids: 64 },
         timeoutMs: 9000,
         maxConcurrency: 3,
+        maxAttempts: null,
+        retryOnFailure: false,
         description: 'function resize',
         version: 1,
         createdAt: 1000,

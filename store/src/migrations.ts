@@ -96,6 +96,62 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'asynchronous invocations: the queue with leases, attempts, idempotency keys; retry settings of functions',
+    sql: `
+      ALTER TABLE functions ADD COLUMN max_attempts INTEGER;
+      ALTER TABLE functions ADD COLUMN retry_on_failure INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE async_invocations (
+        id TEXT PRIMARY KEY,
+        function_id TEXT NOT NULL,
+        function_version INTEGER,
+        executor TEXT NOT NULL,
+        key_id TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        retry_on_failure INTEGER NOT NULL,
+        stdin_bytes INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        cancel_requested INTEGER NOT NULL,
+        callback_url TEXT,
+        request BLOB,
+        request_hash TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        error_code TEXT,
+        accepted_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX async_invocations_due ON async_invocations (state, run_at, accepted_at);
+      CREATE INDEX async_invocations_leases ON async_invocations (state, lease_expires_at);
+      CREATE INDEX async_invocations_finished ON async_invocations (state, finished_at, id);
+      CREATE TABLE async_attempts (
+        invocation_id TEXT NOT NULL REFERENCES async_invocations (id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        error TEXT,
+        error_code TEXT,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        PRIMARY KEY (invocation_id, attempt)
+      );
+      CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        invocation_id TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, idempotency_key)
+      );
+      CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -21,6 +21,8 @@ interface FunctionRow {
   limits: string;
   timeout_ms: number | null;
   max_concurrency: number | null;
+  max_attempts: number | null;
+  retry_on_failure: number;
   description: string;
   version: number;
   created_at: number;
@@ -28,10 +30,23 @@ interface FunctionRow {
 }
 
 type Definition = Omit<FunctionInput, 'id' | 'secrets'>;
-type RowValues = [string, string, string, string, string | null, string | null, string, number | null, number | null, string];
+type RowValues = [
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  string,
+  number | null,
+  number | null,
+  number | null,
+  number,
+  string,
+];
 
 const COLUMNS =
-  'id, image, command, env, executor, pool_mode, limits, timeout_ms, max_concurrency, description, version, created_at, updated_at';
+  'id, image, command, env, executor, pool_mode, limits, timeout_ms, max_concurrency, max_attempts, retry_on_failure, description, version, created_at, updated_at';
 
 function definitionValues(id: string, d: Definition): RowValues {
   return [
@@ -44,6 +59,8 @@ function definitionValues(id: string, d: Definition): RowValues {
     JSON.stringify(d.limits),
     d.timeoutMs,
     d.maxConcurrency,
+    d.maxAttempts ?? null,
+    d.retryOnFailure ? 1 : 0,
     d.description,
   ];
 }
@@ -60,6 +77,8 @@ function toRecord(row: FunctionRow, secretNames: string[]): FunctionRecord {
     limits: fromJson<FunctionLimits>(row.limits) ?? {},
     timeoutMs: row.timeout_ms,
     maxConcurrency: row.max_concurrency,
+    maxAttempts: row.max_attempts,
+    retryOnFailure: row.retry_on_failure === 1,
     description: row.description,
     version: row.version,
     createdAt: row.created_at,
@@ -82,7 +101,7 @@ function conflict(id: string, expected: number, stored: number): FaasError {
 export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionStore {
   const { db } = ctx;
   const insert = db.prepare<[...RowValues, number, number, number]>(
-    `INSERT INTO functions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO functions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectOne = db.prepare<[string], FunctionRow>(`SELECT ${COLUMNS} FROM functions WHERE id = ?`);
   const selectNames = db.prepare<[string], string>('SELECT name FROM function_secrets WHERE function_id = ? ORDER BY name').pluck();
@@ -94,10 +113,25 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
   );
   const deleteSecret = db.prepare<[string, string]>('DELETE FROM function_secrets WHERE function_id = ? AND name = ?');
   const updateRow = db.prepare<
-    [string, string, string, string | null, string | null, string, number | null, number | null, string, number, string, number]
+    [
+      string,
+      string,
+      string,
+      string | null,
+      string | null,
+      string,
+      number | null,
+      number | null,
+      number | null,
+      number,
+      string,
+      number,
+      string,
+      number,
+    ]
   >(
     `UPDATE functions SET image = ?, command = ?, env = ?, executor = ?, pool_mode = ?, limits = ?, timeout_ms = ?,
-       max_concurrency = ?, description = ?, updated_at = ?, version = version + 1
+       max_concurrency = ?, max_attempts = ?, retry_on_failure = ?, description = ?, updated_at = ?, version = version + 1
      WHERE id = ? AND version = ?`,
   );
   const deleteRow = db.prepare<[string]>('DELETE FROM functions WHERE id = ?');
@@ -148,6 +182,8 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
       limits: patch.limits ?? stored.limits,
       timeoutMs: patch.timeoutMs !== undefined ? patch.timeoutMs : stored.timeoutMs,
       maxConcurrency: patch.maxConcurrency !== undefined ? patch.maxConcurrency : stored.maxConcurrency,
+      maxAttempts: patch.maxAttempts !== undefined ? patch.maxAttempts : stored.maxAttempts,
+      retryOnFailure: patch.retryOnFailure ?? stored.retryOnFailure,
       description: patch.description ?? stored.description,
     };
     const [, ...values] = definitionValues(id, next);

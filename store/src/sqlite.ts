@@ -19,6 +19,7 @@ import { sqliteFunctions } from './sqlite-functions.js';
 import { sqliteHistory } from './sqlite-history.js';
 import { sqliteKeys } from './sqlite-keys.js';
 import { sqliteKv } from './sqlite-kv.js';
+import { sqliteQueue } from './sqlite-queue.js';
 import type { Store } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -80,6 +81,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       keys: sqliteKeys(ctx),
       history: sqliteHistory(ctx, { pruneBatch: options.pruneBatch }),
       kv: sqliteKv(ctx),
+      queue: sqliteQueue(ctx, box),
       async close() {
         if (ctx.closed) return;
         ctx.markClosed();

@@ -32,6 +32,10 @@ export interface FunctionRecord {
   timeoutMs: number | null;
   /** Invocations running at once; null: no cap of its own. */
   maxConcurrency: number | null;
+  /** Attempts an asynchronous invocation gets; null: the platform's FAAS_ASYNC_MAX_ATTEMPTS. */
+  maxAttempts: number | null;
+  /** Asynchronous invocations are retried when the function itself fails (non-zero exit, timeout, OOM), not only on platform faults. */
+  retryOnFailure: boolean;
   description: string;
   /** 1 at creation, +1 on every change. */
   version: number;
@@ -52,6 +56,10 @@ export interface FunctionInput {
   limits: FunctionLimits;
   timeoutMs: number | null;
   maxConcurrency: number | null;
+  /** Default null: FAAS_ASYNC_MAX_ATTEMPTS. */
+  maxAttempts?: number | null;
+  /** Default false: only platform faults are retried. */
+  retryOnFailure?: boolean;
   description: string;
 }
 
@@ -203,11 +211,175 @@ export interface KvStore {
   set(key: string, value: string): Promise<void>;
 }
 
+/**
+ * Where an asynchronous invocation stands. `queued` and `running` move on by themselves; the
+ * others are final for the worker (`dead` until someone re-drives or discards it).
+ */
+export const ASYNC_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'dead'] as const;
+export type AsyncState = (typeof ASYNC_STATES)[number];
+/** The states an invocation ends in; `dead` can be sent back to `queued` (redrive). */
+export type FinalAsyncState = Exclude<AsyncState, 'queued' | 'running'>;
+
+/** An asynchronous invocation as the queue keeps it (its request is sealed and read only by `claim`). */
+export interface AsyncJob {
+  id: string;
+  functionId: string;
+  /** The registered version when it was accepted; null ad hoc. */
+  functionVersion: number | null;
+  executor: ExecutorKind;
+  keyId: string | null;
+  state: AsyncState;
+  /** Attempts started, over every drive (a redrive keeps counting). */
+  attempts: number;
+  /** Attempts may reach this number before the invocation is dead; a redrive raises it. */
+  maxAttempts: number;
+  /** The function's own failures are retried too (its definition's `retry_on_failure`). */
+  retryOnFailure: boolean;
+  stdinBytes: number;
+  /** Epoch milliseconds before which the next attempt does not start (backoff). */
+  runAt: number;
+  /** The worker holding the invocation while it runs, and until when. */
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** A cancel reached a running invocation; its worker kills it. */
+  cancelRequested: boolean;
+  /** Where the final result is posted (the callbacks module); null: nowhere. */
+  callbackUrl: string | null;
+  /** Why it failed, was cancelled or is dead: words and a FAAS_ERR_* code. */
+  error: string | null;
+  errorCode: string | null;
+  acceptedAt: number;
+  updatedAt: number;
+  /** When it reached a final state (dead included); null before. */
+  finishedAt: number | null;
+}
+
+/** One attempt of an asynchronous invocation. */
+export interface AsyncAttempt {
+  invocationId: string;
+  /** 1, 2, 3, ... over every drive. */
+  attempt: number;
+  /** `running` while it runs; then how it ended, as the history says it (`error`: a platform fault). */
+  status: HistoryStatus | 'running';
+  exitCode: number | null;
+  error: string | null;
+  errorCode: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+/** How an attempt ended, as the worker reports it. */
+export type AttemptEnd = Pick<AsyncAttempt, 'status' | 'exitCode' | 'error' | 'errorCode'> & { status: HistoryStatus };
+
+export interface EnqueueInput {
+  id: string;
+  functionId: string;
+  functionVersion: number | null;
+  executor: ExecutorKind;
+  keyId: string | null;
+  maxAttempts: number;
+  retryOnFailure: boolean;
+  stdinBytes: number;
+  callbackUrl: string | null;
+  /** What to run, as the front door will read it back (JSON text); sealed at rest, removed once final. */
+  request: string;
+  /** A digest of the request, compared when an idempotency key comes back. */
+  requestHash: string;
+  /** The caller's Idempotency-Key, scoped to its API key, kept until `expiresAt`. */
+  idempotency?: { scope: string; key: string; expiresAt: number };
+}
+
+/** A claimed invocation: it is `running`, leased to the claimer, with its request opened. */
+export interface ClaimedJob {
+  job: AsyncJob;
+  /** The attempt this claim started (`job.attempts`). */
+  attempt: number;
+  request: string;
+}
+
+/** Identifies one attempt under one lease: writes for another are refused (the lease was lost). */
+export interface LeaseRef {
+  id: string;
+  owner: string;
+  attempt: number;
+}
+
+export interface QueueStats {
+  queued: number;
+  running: number;
+  dead: number;
+  /** Acceptance time of the oldest queued invocation; null when none waits. */
+  oldestQueuedAt: number | null;
+}
+
+/**
+ * The durable queue of asynchronous invocations, with their attempts and the dead letters. Every
+ * write is one transaction, so a crash leaves each invocation in exactly one state; a worker holds
+ * what it runs under a lease that it renews, and a lease that runs out (its worker died) comes
+ * back through `reclaim`. The SQLite implementation is `sqlite-queue.ts`; the shape fits a message
+ * broker too (claim = fetch with an ack deadline, renew = in-progress, finish = ack).
+ */
+export interface QueueStore {
+  /**
+   * Accepts an invocation (`queued`), committed before it returns. With an idempotency key that is
+   * still kept, nothing is written: the invocation that key made comes back (`created` false), or
+   * FAAS_ERR_IDEMPOTENCY_KEY_REUSED is thrown when it was made from another request.
+   */
+  enqueue(input: EnqueueInput, now?: number): Promise<{ job: AsyncJob; created: boolean }>;
+  /** Takes the queued invocation due first (`runAt` <= now), starts its next attempt and leases it until now + leaseMs. */
+  claim(options: { owner: string; leaseMs: number; now?: number }): Promise<ClaimedJob | undefined>;
+  /** Extends the lease; undefined when it was lost (reclaimed, cancelled while queued). */
+  renew(ref: LeaseRef, leaseMs: number, now?: number): Promise<{ cancelRequested: boolean } | undefined>;
+  /**
+   * Ends the attempt and the invocation in a final state, with the result body (JSON text) when
+   * the function ran. False when the lease was lost: nothing is written, another run owns it.
+   */
+  finish(
+    ref: LeaseRef,
+    end: { state: FinalAsyncState; attempt: AttemptEnd; result: string | null; error: string | null; errorCode: string | null },
+    now?: number,
+  ): Promise<boolean>;
+  /** Ends the attempt and queues the invocation again from `runAt`. False when the lease was lost. */
+  retry(ref: LeaseRef, end: { attempt: AttemptEnd; runAt: number }, now?: number): Promise<boolean>;
+  /** Gives the invocation back without counting the attempt (it never started: the platform was busy). */
+  release(ref: LeaseRef, runAt: number, now?: number): Promise<boolean>;
+  /**
+   * Leases that ran out (every lease when `all`: at start-up, when no other worker can hold one):
+   * the attempt is recorded as lost (status `error`, FAAS_ERR_INTERNAL) and the invocation queued
+   * again after `retryDelayMs(attempts)`, or dead once its attempts are used up. Returns their ids.
+   */
+  reclaim(options: { now?: number; all?: boolean; retryDelayMs: (attempts: number) => number }): Promise<string[]>;
+  /**
+   * Cancels: a queued invocation becomes `cancelled` at once; a running one is marked
+   * (`cancelRequested`) for its worker to kill. Final ones are answered as they are. Undefined: no
+   * such invocation.
+   */
+  cancel(id: string, now?: number): Promise<AsyncJob | undefined>;
+  /** A dead invocation queued again with `extraAttempts` more attempts; undefined when it is not dead. */
+  redrive(id: string, extraAttempts: number, now?: number): Promise<AsyncJob | undefined>;
+  /** A dead invocation leaves the dead letters (becomes `failed`, its request dropped); false when it is not dead. */
+  discard(id: string, now?: number): Promise<boolean>;
+  get(id: string): Promise<AsyncJob | undefined>;
+  /** Its attempts, first first. */
+  attempts(id: string): Promise<AsyncAttempt[]>;
+  /** The result body (JSON text) of a finished invocation whose function ran; undefined otherwise. */
+  result(id: string): Promise<string | undefined>;
+  /** Dead invocations, most recently dead first. Throws FAAS_ERR_INVALID_QUERY for a cursor it did not issue. */
+  listDead(options: { limit: number; cursor?: string; functionId?: string }): Promise<Page<AsyncJob>>;
+  stats(now?: number): Promise<QueueStats>;
+  /** When the next queued invocation is due (epoch milliseconds); undefined when none is queued. */
+  nextDue(): Promise<number | undefined>;
+  /** Removes invocations that ended (dead ones stay) before `finishedBefore`, and idempotency keys past their time. */
+  prune(options: { finishedBefore: number; now?: number }): Promise<number>;
+}
+
 export interface Store {
   readonly functions: FunctionStore;
   readonly keys: KeyStore;
   readonly history: HistoryStore;
   readonly kv: KvStore;
+  /** The durable queue of asynchronous invocations. */
+  readonly queue: QueueStore;
   /** Flushes and closes; later calls throw. */
   close(): Promise<void>;
 }

@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { isFaasError } from '@faas/common';
+import { functionInput, withStore } from './test-fixtures.js';
+import type { AttemptEnd, EnqueueInput, QueueStore } from './types.js';
+
+const hasCode = (code: string) => (e: unknown) => isFaasError(e) && e.code === code;
+const T0 = 1_700_000_000_000;
+const LEASE = 10_000;
+const OK: AttemptEnd = { status: 'completed', exitCode: 0, error: null, errorCode: null };
+const FAULT: AttemptEnd = { status: 'error', exitCode: null, error: 'engine went away', errorCode: 'FAAS_ERR_SANDBOX_FAILURE' };
+
+function job(id: string, overrides: Partial<EnqueueInput> = {}): EnqueueInput {
+  return {
+    id,
+    functionId: 'echo',
+    functionVersion: 2,
+    executor: 'docker',
+    keyId: 'k1',
+    maxAttempts: 3,
+    retryOnFailure: false,
+    stdinBytes: 5,
+    callbackUrl: null,
+    request: JSON.stringify({ functionId: 'echo', body: { payload_base64: 'aGVsbG8=' } }),
+    requestHash: 'h1',
+    ...overrides,
+  };
+}
+
+async function claimOne(queue: QueueStore, owner = 'w1', now = T0) {
+  const claimed = await queue.claim({ owner, leaseMs: LEASE, now });
+  assert.ok(claimed, 'a due invocation is claimed');
+  return { claimed, ref: { id: claimed.job.id, owner, attempt: claimed.attempt } };
+}
+
+describe('SQLite queue of asynchronous invocations', () => {
+  it('accepts, claims with the request opened, finishes once with its result; the request is gone afterwards', async () => {
+    await withStore(async ({ store }) => {
+      const { job: accepted, created } = await store.queue.enqueue(job('a'), T0);
+      assert.equal(created, true);
+      assert.equal(accepted.state, 'queued');
+      assert.deepEqual(await store.queue.get('a'), accepted);
+      const { claimed, ref } = await claimOne(store.queue, 'w1', T0 + 5);
+      assert.equal(claimed.attempt, 1);
+      assert.equal(claimed.job.state, 'running');
+      assert.equal(claimed.job.leaseExpiresAt, T0 + 5 + LEASE);
+      assert.deepEqual(JSON.parse(claimed.request), { functionId: 'echo', body: { payload_base64: 'aGVsbG8=' } });
+      assert.equal(await store.queue.claim({ owner: 'w2', leaseMs: LEASE, now: T0 + 6 }), undefined, 'nothing else is due');
+      const attempts = await store.queue.attempts('a');
+      assert.deepEqual(
+        attempts.map((a) => [a.attempt, a.status, a.startedAt, a.finishedAt]),
+        [[1, 'running', T0 + 5, null]],
+      );
+      const end = { state: 'succeeded' as const, attempt: OK, result: '{"exit_code":0}', error: null, errorCode: null };
+      assert.equal(await store.queue.finish(ref, end, T0 + 50), true);
+      assert.equal(await store.queue.finish(ref, end, T0 + 51), false, 'a second final result is refused');
+      const done = await store.queue.get('a');
+      assert.equal(done?.state, 'succeeded');
+      assert.equal(done?.finishedAt, T0 + 50);
+      assert.equal(done?.leaseOwner, null);
+      assert.equal(await store.queue.result('a'), '{"exit_code":0}');
+      assert.deepEqual(
+        (await store.queue.attempts('a')).map((a) => [a.attempt, a.status, a.exitCode, a.finishedAt]),
+        [[1, 'completed', 0, T0 + 50]],
+      );
+    });
+  });
+
+  it('keeps the request sealed at rest and the queue durable across a reopen', async () => {
+    await withStore(async ({ store, file, reopen }) => {
+      const secret = 'the-callers-stdin-0123456789';
+      await store.queue.enqueue(job('sealed', { request: JSON.stringify({ body: { env_vars: [`TOKEN=${secret}`] } }) }), T0);
+      await store.close();
+      const bytes = [file, `${file}-wal`].map((f) => {
+        try {
+          return readFileSync(f).toString('latin1');
+        } catch {
+          return '';
+        }
+      });
+      assert.ok(!bytes.some((b) => b.includes(secret)), 'the request never reaches the file in clear');
+      const again = reopen();
+      const { claimed } = await claimOne(again.queue, 'w1', T0 + 1);
+      assert.ok(claimed.request.includes(secret));
+    });
+  });
+
+  it('an idempotency key names one invocation per API key; another request under it is refused; it expires', async () => {
+    await withStore(async ({ store }) => {
+      const idem = { scope: 'k1', key: 'order-7', expiresAt: T0 + 1000 };
+      const first = await store.queue.enqueue(job('i1', { idempotency: idem }), T0);
+      const again = await store.queue.enqueue(job('i2', { idempotency: idem }), T0 + 10);
+      assert.equal(again.created, false);
+      assert.equal(again.job.id, 'i1');
+      assert.deepEqual(again.job, first.job);
+      assert.equal(await store.queue.get('i2'), undefined, 'no second invocation');
+      await assert.rejects(
+        store.queue.enqueue(job('i3', { idempotency: idem, requestHash: 'other' }), T0 + 20),
+        (e: unknown) => hasCode('FAAS_ERR_IDEMPOTENCY_KEY_REUSED')(e) && /i1/.test((e as Error).message),
+      );
+      const otherKey = await store.queue.enqueue(job('i4', { idempotency: { ...idem, scope: 'k2' } }), T0 + 30);
+      assert.equal(otherKey.created, true, 'keys of another API key are their own');
+      const later = await store.queue.enqueue(job('i5', { idempotency: { ...idem, expiresAt: T0 + 5000 } }), T0 + 1000);
+      assert.equal(later.created, true, 'past its window the key names a new invocation');
+      assert.equal(later.job.id, 'i5');
+    });
+  });
+
+  it('runs due invocations first-in first-out and waits for a backoff', async () => {
+    await withStore(async ({ store }) => {
+      await store.queue.enqueue(job('first'), T0);
+      await store.queue.enqueue(job('second'), T0 + 1);
+      assert.equal(await store.queue.nextDue(), T0);
+      const { ref } = await claimOne(store.queue, 'w', T0 + 2);
+      assert.equal(ref.id, 'first');
+      assert.equal(await store.queue.retry(ref, { attempt: FAULT, runAt: T0 + 500 }, T0 + 3), true);
+      const retried = await store.queue.get('first');
+      assert.equal(retried?.state, 'queued');
+      assert.equal(retried?.errorCode, 'FAAS_ERR_SANDBOX_FAILURE');
+      const next = await claimOne(store.queue, 'w', T0 + 4);
+      assert.equal(next.ref.id, 'second', 'the retried one waits for its backoff');
+      assert.equal(await store.queue.claim({ owner: 'w', leaseMs: LEASE, now: T0 + 499 }), undefined);
+      assert.equal(await store.queue.nextDue(), T0 + 500);
+      const third = await claimOne(store.queue, 'w', T0 + 500);
+      assert.equal(third.ref.id, 'first');
+      assert.equal(third.claimed.attempt, 2);
+      assert.deepEqual(
+        (await store.queue.attempts('first')).map((a) => [a.attempt, a.status, a.errorCode]),
+        [
+          [1, 'error', 'FAAS_ERR_SANDBOX_FAILURE'],
+          [2, 'running', null],
+        ],
+      );
+    });
+  });
+
+  it('a release gives the invocation back without counting the attempt', async () => {
+    await withStore(async ({ store }) => {
+      await store.queue.enqueue(job('busy'), T0);
+      const { ref } = await claimOne(store.queue);
+      assert.equal(await store.queue.release(ref, T0 + 100, T0 + 1), true);
+      const back = await store.queue.get('busy');
+      assert.equal(back?.state, 'queued');
+      assert.equal(back?.attempts, 0);
+      assert.deepEqual(await store.queue.attempts('busy'), []);
+      const again = await claimOne(store.queue, 'w1', T0 + 100);
+      assert.equal(again.claimed.attempt, 1);
+    });
+  });
+
+  it('leases: renewed only by their holder; an expired one is reclaimed, its attempt lost, its late result refused', async () => {
+    await withStore(async ({ store }) => {
+      await store.queue.enqueue(job('l', { maxAttempts: 2 }), T0);
+      const { ref } = await claimOne(store.queue, 'w1', T0);
+      assert.deepEqual(await store.queue.renew(ref, LEASE, T0 + 5000), { cancelRequested: false });
+      assert.equal(await store.queue.renew({ ...ref, owner: 'w2' }, LEASE, T0 + 5000), undefined);
+      assert.deepEqual(await store.queue.reclaim({ now: T0 + 5000 + LEASE - 1, retryDelayMs: () => 0 }), [], 'not expired yet');
+      assert.deepEqual(await store.queue.reclaim({ now: T0 + 5000 + LEASE + 1, retryDelayMs: (n) => n * 100 }), ['l']);
+      const back = await store.queue.get('l');
+      assert.equal(back?.state, 'queued');
+      assert.equal(back?.runAt, T0 + 5000 + LEASE + 1 + 100);
+      assert.equal(await store.queue.renew(ref, LEASE, T0 + 20_000), undefined, 'the old lease is gone');
+      const late = { state: 'succeeded' as const, attempt: OK, result: '{}', error: null, errorCode: null };
+      assert.equal(await store.queue.finish(ref, late, T0 + 20_000), false, 'the old holder cannot report');
+      // The second and last attempt is lost too, at start-up (every lease): dead.
+      const second = await claimOne(store.queue, 'w2', T0 + 30_000);
+      assert.equal(second.claimed.attempt, 2);
+      assert.deepEqual(await store.queue.reclaim({ now: T0 + 30_001, all: true, retryDelayMs: () => 0 }), ['l']);
+      const dead = await store.queue.get('l');
+      assert.equal(dead?.state, 'dead');
+      assert.equal(dead?.errorCode, 'FAAS_ERR_INTERNAL');
+      assert.deepEqual(
+        (await store.queue.attempts('l')).map((a) => [a.attempt, a.status, a.errorCode]),
+        [
+          [1, 'error', 'FAAS_ERR_INTERNAL'],
+          [2, 'error', 'FAAS_ERR_INTERNAL'],
+        ],
+      );
+    });
+  });
+
+  it('cancel: a queued invocation never runs; a running one is marked for its worker; a final one stays', async () => {
+    await withStore(async ({ store }) => {
+      await store.queue.enqueue(job('q'), T0);
+      await store.queue.enqueue(job('r'), T0 + 1);
+      const cancelled = await store.queue.cancel('q', T0 + 2);
+      assert.equal(cancelled?.state, 'cancelled');
+      assert.equal(cancelled?.finishedAt, T0 + 2);
+      const { ref } = await claimOne(store.queue, 'w', T0 + 3);
+      assert.equal(ref.id, 'r', 'the cancelled one is never claimed');
+      const marked = await store.queue.cancel('r', T0 + 4);
+      assert.equal(marked?.state, 'running');
+      assert.equal(marked?.cancelRequested, true);
+      assert.deepEqual(await store.queue.renew(ref, LEASE, T0 + 5), { cancelRequested: true });
+      const end: AttemptEnd = { status: 'cancelled', exitCode: null, error: 'killed', errorCode: null };
+      await store.queue.finish(ref, { state: 'cancelled', attempt: end, result: null, error: 'killed', errorCode: null }, T0 + 6);
+      assert.equal((await store.queue.cancel('r', T0 + 7))?.state, 'cancelled');
+      assert.equal(await store.queue.cancel('nope', T0), undefined);
+    });
+  });
+
+  it('dead letters: listed newest first in pages, re-driven with new attempts, or discarded', async () => {
+    await withStore(async ({ store }) => {
+      for (const [i, id] of ['d1', 'd2', 'd3'].entries()) {
+        await store.queue.enqueue(job(id, { maxAttempts: 1, functionId: i === 2 ? 'other' : 'echo' }), T0 + i);
+        const { ref } = await claimOne(store.queue, 'w', T0 + 10 + i);
+        const dead = { state: 'dead' as const, attempt: FAULT, result: null, error: FAULT.error, errorCode: FAULT.errorCode };
+        assert.equal(await store.queue.finish(ref, dead, T0 + 100 + i), true);
+      }
+      const first = await store.queue.listDead({ limit: 2 });
+      assert.deepEqual(
+        first.items.map((j) => j.id),
+        ['d3', 'd2'],
+      );
+      assert.ok(first.nextCursor);
+      const second = await store.queue.listDead({ limit: 2, cursor: first.nextCursor });
+      assert.deepEqual(
+        second.items.map((j) => j.id),
+        ['d1'],
+      );
+      assert.equal(second.nextCursor, null);
+      assert.deepEqual(
+        (await store.queue.listDead({ limit: 10, functionId: 'other' })).items.map((j) => j.id),
+        ['d3'],
+      );
+      await assert.rejects(store.queue.listDead({ limit: 10, cursor: 'bm90LWEtY3Vyc29y' }), hasCode('FAAS_ERR_INVALID_QUERY'));
+      assert.deepEqual(await store.queue.stats(), { queued: 0, running: 0, dead: 3, oldestQueuedAt: null });
+
+      const redriven = await store.queue.redrive('d1', 2, T0 + 200);
+      assert.equal(redriven?.state, 'queued');
+      assert.equal(redriven?.maxAttempts, 3, 'one attempt used, two new ones');
+      assert.equal(redriven?.errorCode, null);
+      assert.equal(await store.queue.redrive('d1', 2, T0 + 201), undefined, 'no longer dead');
+      const { claimed } = await claimOne(store.queue, 'w', T0 + 300);
+      assert.equal(claimed.job.id, 'd1');
+      assert.equal(claimed.attempt, 2);
+      assert.ok(claimed.request.includes('aGVsbG8='), 'the dead letter kept its request');
+
+      assert.equal(await store.queue.discard('d2', T0 + 400), true);
+      assert.equal(await store.queue.discard('d2', T0 + 401), false);
+      assert.equal((await store.queue.get('d2'))?.state, 'failed');
+      assert.equal(await store.queue.redrive('d2', 1, T0 + 402), undefined);
+      assert.deepEqual(
+        (await store.queue.listDead({ limit: 10 })).items.map((j) => j.id),
+        ['d3'],
+      );
+    });
+  });
+
+  it('counts queued, running and dead, and the oldest queued', async () => {
+    await withStore(async ({ store }) => {
+      assert.deepEqual(await store.queue.stats(), { queued: 0, running: 0, dead: 0, oldestQueuedAt: null });
+      await store.queue.enqueue(job('s1'), T0);
+      await store.queue.enqueue(job('s2'), T0 + 7);
+      await store.queue.enqueue(job('s3'), T0 + 9);
+      await claimOne(store.queue, 'w', T0 + 10);
+      assert.deepEqual(await store.queue.stats(), { queued: 2, running: 1, dead: 0, oldestQueuedAt: T0 + 7 });
+    });
+  });
+
+  it('prunes invocations that ended before the cutoff (dead ones stay) and expired idempotency keys', async () => {
+    await withStore(async ({ store }) => {
+      const idem = { scope: 'k1', key: 'once', expiresAt: T0 + 50 };
+      await store.queue.enqueue(job('old', { idempotency: idem }), T0);
+      await store.queue.enqueue(job('dead', { maxAttempts: 1 }), T0 + 1);
+      await store.queue.enqueue(job('waiting'), T0 + 2);
+      const a = await claimOne(store.queue, 'w', T0 + 3);
+      await store.queue.finish(a.ref, { state: 'succeeded', attempt: OK, result: '{}', error: null, errorCode: null }, T0 + 4);
+      const b = await claimOne(store.queue, 'w', T0 + 5);
+      await store.queue.finish(b.ref, { state: 'dead', attempt: FAULT, result: null, error: 'x', errorCode: 'FAAS_ERR_INTERNAL' }, T0 + 6);
+      assert.equal(await store.queue.prune({ finishedBefore: T0 + 100, now: T0 + 100 }), 2, 'one invocation, one key');
+      assert.equal(await store.queue.get('old'), undefined);
+      assert.deepEqual(await store.queue.attempts('old'), [], 'its attempts go with it');
+      assert.equal((await store.queue.get('dead'))?.state, 'dead');
+      assert.equal((await store.queue.get('waiting'))?.state, 'queued');
+    });
+  });
+
+  it('functions keep their retry settings', async () => {
+    await withStore(async ({ store }) => {
+      const created = await store.functions.create(functionInput('r', { maxAttempts: 5, retryOnFailure: true }));
+      assert.equal(created.maxAttempts, 5);
+      assert.equal(created.retryOnFailure, true);
+      const patched = await store.functions.update('r', { maxAttempts: null });
+      assert.equal(patched.maxAttempts, null);
+      assert.equal(patched.retryOnFailure, true, 'kept when absent from the patch');
+      const plain = await store.functions.create(functionInput('plain'));
+      assert.equal(plain.maxAttempts, null);
+      assert.equal(plain.retryOnFailure, false);
+    });
+  });
+});
