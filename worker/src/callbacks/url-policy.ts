@@ -87,14 +87,14 @@ function ipv6Bytes(text: string): Uint8Array | undefined {
 }
 
 /** The IPv4 address an IPv6 one carries: mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96) or 6to4 (2002::/16). */
-function embeddedIpv4(address: string): { ipv4: string; mapped: boolean } | undefined {
+function embeddedIpv4(address: string): { ipv4: string; kind: 'mapped' | 'nat64' | '6to4' } | undefined {
   const b = ipv6Bytes(address);
   if (!b) return undefined;
   const quad = (at: number) => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
   const zeros = (from: number, to: number) => b.subarray(from, to).every((x) => x === 0);
-  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return { ipv4: quad(12), mapped: true };
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return { ipv4: quad(12), mapped: false };
-  if (b[0] === 0x20 && b[1] === 0x02) return { ipv4: quad(2), mapped: false };
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return { ipv4: quad(12), kind: 'mapped' };
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return { ipv4: quad(12), kind: 'nat64' };
+  if (b[0] === 0x20 && b[1] === 0x02) return { ipv4: quad(2), kind: '6to4' };
   return undefined;
 }
 
@@ -115,8 +115,8 @@ export function classifyAddress(address: string): AddressClass {
   const inner = embeddedIpv4(bare);
   if (inner !== undefined) {
     const innerClass = classifyV4(inner.ipv4);
-    // A mapped address is its IPv4 address; NAT64 and 6to4 ones are judged by theirs when it is not public.
-    if (innerClass !== 'public' || inner.mapped) return innerClass;
+    // Mapped and NAT64 addresses reach their IPv4 address; a 6to4 one is judged by it unless it is public.
+    if (innerClass !== 'public' || inner.kind !== '6to4') return innerClass;
   }
   for (const [name, list] of IPV6_LISTS) if (list.check(bare, 'ipv6')) return name;
   return GLOBAL_UNICAST_V6.check(bare, 'ipv6') ? 'public' : 'reserved';
