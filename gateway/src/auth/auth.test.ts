@@ -582,6 +582,33 @@ describe('key routes', () => {
     assert.equal((await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) })).statusCode, 204, 'revoking twice');
   });
 
+  it('an admin key limited to some functions is refused at creation, and one stored anyway cannot use the key routes', async () => {
+    const res = await post({ name: 'limited admin', scopes: ['admin'], functions: ['a*'] });
+    assertCode(res, 400, 'FAAS_ERR_INVALID_REQUEST', 'admin with functions');
+    assert.equal(res.json().field, 'functions');
+    // A record written before the rule (or by hand): it must not mint a key for every function.
+    const limited = generateKey();
+    await g.store.keys.create({
+      id: limited.id,
+      secretHash: limited.secretHash,
+      name: 'old limited admin',
+      scopes: ['admin'],
+      functions: ['a*'],
+      ratePerSecond: null,
+      rateBurst: null,
+      expiresAt: null,
+    });
+    const as = bearer(limited.text);
+    const minted = await g.app.inject({ method: 'POST', url: '/keys', headers: as, payload: { name: 'escape', scopes: ['history'] } });
+    assertCode(minted, 403, 'FAAS_ERR_FORBIDDEN', 'POST /keys');
+    assertCode(await g.app.inject({ method: 'GET', url: '/keys', headers: as }), 403, 'FAAS_ERR_FORBIDDEN', 'GET /keys');
+    assertCode(await g.app.inject({ method: 'GET', url: `/keys/${limited.id}`, headers: as }), 403, 'FAAS_ERR_FORBIDDEN', 'GET /keys/{id}');
+    assertCode(await g.app.inject({ method: 'DELETE', url: `/keys/${limited.id}`, headers: as }), 403, 'FAAS_ERR_FORBIDDEN', 'DELETE');
+    // Its own functions stay reachable; others do not.
+    assertAdmitted(await g.app.inject({ method: 'GET', url: '/functions/a1', headers: as }), 'GET /functions/a1');
+    assertCode(await g.app.inject({ method: 'GET', url: '/functions/b1', headers: as }), 403, 'FAAS_ERR_FORBIDDEN', 'GET /functions/b1');
+  });
+
   it('a key with the admin scope manages keys; the keys it makes work', async () => {
     const admin = (await post({ name: 'second admin', scopes: ['admin'] })).json().key;
     const res = await g.app.inject({ method: 'POST', url: '/keys', headers: bearer(admin), payload: { name: 'm', scopes: ['metrics'] } });

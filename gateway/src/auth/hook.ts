@@ -13,6 +13,7 @@ import type { GatewayDeps } from '../deps.js';
 import { sendFault } from '../errors.js';
 import { pathOf } from '../routes.js';
 import { access } from './access.js';
+import { reachesEveryFunction } from './key-request.js';
 import { allowsFunction, hasScope, OPEN_PRINCIPAL } from './principal.js';
 import { RateLimiter } from './rate-limit.js';
 import { bearerToken, createVerifier, REFUSAL_MESSAGES, type Refusal, type Verification } from './verify.js';
@@ -108,6 +109,14 @@ function forbiddenBy(request: FastifyRequest): FaasError | undefined {
   const rule = access(request.method, routeUrl);
   if (!rule.scopes.some((scope) => hasScope(principal, scope))) {
     return new FaasError('FAAS_ERR_FORBIDDEN', `this API key lacks the scope this route needs: ${rule.scopes.join(' or ')}`);
+  }
+  // The key routes make keys for any function: a key limited to some cannot use them, whatever
+  // its scopes (POST /keys refuses to make such an admin key; this covers any stored before).
+  if (rule.scopes.includes('admin') && !reachesEveryFunction(principal.functions)) {
+    return new FaasError(
+      'FAAS_ERR_FORBIDDEN',
+      'this API key is limited to some functions; only a key for every function may use this route',
+    );
   }
   if (rule.functionParam !== undefined && principal.functions !== null) {
     const functionId = (request.params as Record<string, string | undefined>)[rule.functionParam];

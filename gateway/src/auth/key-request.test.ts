@@ -35,6 +35,27 @@ describe('key request', () => {
     }
   });
 
+  it('an admin key cannot be limited to some functions: it could make a key for any other', () => {
+    const now = Date.now();
+    for (const functions of [['a*'], ['report'], ['a*', 'b']]) {
+      for (const scopes of [['admin'], ['invoke', 'admin']]) {
+        assert.throws(
+          () => parseKeyRequest({ name: 'n', scopes, functions }, now),
+          (err: unknown) =>
+            err instanceof FaasError &&
+            err.code === 'FAAS_ERR_INVALID_REQUEST' &&
+            err.details?.field === 'functions' &&
+            /admin/.test(err.message),
+          JSON.stringify({ scopes, functions }),
+        );
+      }
+    }
+    assert.equal(parseKeyRequest({ name: 'n', scopes: ['admin'] }, now).functions, null);
+    assert.equal(parseKeyRequest({ name: 'n', scopes: ['admin'], functions: null }, now).functions, null);
+    assert.deepEqual(parseKeyRequest({ name: 'n', scopes: ['admin'], functions: ['*'] }, now).functions, ['*']);
+    assert.deepEqual(parseKeyRequest({ name: 'n', scopes: ['invoke', 'history'], functions: ['a*'] }, now).functions, ['a*']);
+  });
+
   it('expires_at must be after now', () => {
     const now = Date.UTC(2030, 0, 1);
     assert.equal(parseKeyRequest({ name: 'n', scopes: ['admin'], expires_at: '2030-01-01T00:00:01Z' }, now).expiresAt, now + 1000);

@@ -83,6 +83,11 @@ function parseFunctions(value: unknown): string[] | null {
   return [...new Set(value as string[])];
 }
 
+/** True for a function list that allows every function: null, or one holding `*`. */
+export function reachesEveryFunction(functions: readonly string[] | null): boolean {
+  return functions === null || functions.includes('*');
+}
+
 function parseRateLimit(value: unknown): { ratePerSecond: number | null; rateBurst: number | null } {
   if (value === undefined || value === null) return { ratePerSecond: null, rateBurst: null };
   if (!isObject(value)) invalid('rate_limit', 'must be null or {"per_second": number, "burst": integer}');
@@ -114,10 +119,20 @@ export function parseKeyRequest(body: unknown, now: number): KeyFields {
   for (const key of Object.keys(body)) {
     if (!FIELDS.has(key)) invalid(key.slice(0, 100), 'unknown field; a key has name, scopes, functions, rate_limit and expires_at');
   }
+  const name = parseName(body.name);
+  const scopes = parseScopes(body.scopes);
+  const functions = parseFunctions(body.functions);
+  // An admin key makes keys, unlimited ones included: a function list on it would limit nothing.
+  if (scopes.includes('admin') && !reachesEveryFunction(functions)) {
+    invalid(
+      'functions',
+      'a key with the admin scope reaches every function (it can make keys for any), so it cannot be limited: leave functions null, or give the key the scopes it needs instead of admin',
+    );
+  }
   return {
-    name: parseName(body.name),
-    scopes: parseScopes(body.scopes),
-    functions: parseFunctions(body.functions),
+    name,
+    scopes,
+    functions,
     ...parseRateLimit(body.rate_limit),
     expiresAt: parseExpiry(body.expires_at, now),
   };
