@@ -1,7 +1,7 @@
 /** The token buckets, on a clock the test moves. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RateLimiter } from './rate-limit.js';
+import { MAX_RETRY_AFTER_S, RateLimiter } from './rate-limit.js';
 
 function limiter(options: { maxBuckets?: number; sweepEveryMs?: number } = {}) {
   const clock = { now: 0 };
@@ -32,6 +32,20 @@ describe('rate limiter', () => {
     const fast = { perSecond: 1000, burst: 1 };
     assert.equal(l.take('fast', fast), 0);
     assert.equal(l.take('fast', fast), 1);
+  });
+
+  it('Retry-After stays a whole number of seconds for the slowest rates the API accepts', () => {
+    const { limiter: l } = limiter();
+    // per_second only has to be above 0: 5e-324 (the smallest double) would need Infinity seconds.
+    for (const perSecond of [Number.MIN_VALUE, 1e-300, 1e-9]) {
+      const limit = { perSecond, burst: 1 };
+      assert.equal(l.take(`k${perSecond}`, limit), 0);
+      const retryAfter = l.take(`k${perSecond}`, limit);
+      assert.ok(Number.isSafeInteger(retryAfter), `${perSecond}/s: ${retryAfter}`);
+      assert.match(String(retryAfter), /^[0-9]+$/, 'delta-seconds are digits (RFC 9110)');
+      assert.ok(retryAfter >= 1 && retryAfter <= MAX_RETRY_AFTER_S);
+    }
+    assert.equal(l.take('k1e-300', { perSecond: 1e-300, burst: 1 }), MAX_RETRY_AFTER_S);
   });
 
   it('keeps one bucket per key', () => {

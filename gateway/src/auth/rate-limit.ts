@@ -7,6 +7,13 @@
  * gateways would share them through the store.
  */
 
+/**
+ * The largest `Retry-After` answered: 2^31 seconds (about 68 years), the value RFC 9111 §1.2.2 has
+ * caches use for a delta-seconds too large to represent. A key allowed, say, one request per
+ * 10^300 seconds still gets a header of digits rather than `Infinity` or `1e+300`.
+ */
+export const MAX_RETRY_AFTER_S = 2 ** 31;
+
 export interface RateLimit {
   /** Tokens added per second (> 0). */
   perSecond: number;
@@ -52,7 +59,7 @@ export class RateLimiter {
 
   /**
    * Takes one token from `id`'s bucket. Returns 0 when the request may go ahead, otherwise the
-   * whole seconds (≥ 1) until a token is there: the answer's `Retry-After`.
+   * whole seconds (≥ 1, at most MAX_RETRY_AFTER_S) until a token is there: the answer's `Retry-After`.
    */
   take(id: string, limit: RateLimit): number {
     const now = this.now();
@@ -73,7 +80,7 @@ export class RateLimiter {
       bucket.fullAt = now + ((limit.burst - bucket.tokens) / limit.perSecond) * 1000;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond));
+    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond)));
   }
 
   /** Forgets `id`'s bucket (a revoked key). */
