@@ -172,7 +172,7 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_AUTH:
     '"keys" (default): every route except /health, /ready and /openapi.json needs an API key; "open": no keys, for local development, refused unless FAAS_GATEWAY_HOST is a loopback address',
   FAAS_ADMIN_KEY:
-    'the admin API key, at least 32 characters (default: generated once into FAAS_DATA_DIR/admin.key, mode 0600, and read from there)',
+    'the admin API key, 32-1024 printable characters without spaces (default: generated once into FAAS_DATA_DIR/admin.key, mode 0600, and read from there)',
   FAAS_SECRETS_KEY:
     'key that encrypts function secrets at rest: 32 bytes as 64 hex digits or base64 (default: generated once into FAAS_DATA_DIR/secrets.key; set it in production and keep it apart from the data)',
   FAAS_ALLOW_ADHOC:
@@ -584,9 +584,9 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     );
   }
   const adminKey = vars.get('FAAS_ADMIN_KEY');
-  if (adminKey !== undefined && (adminKey.length < 32 || !/^[\x21-\x7e]+$/.test(adminKey))) {
+  if (adminKey !== undefined && !isUsableAdminKey(adminKey)) {
     configError(
-      `FAAS_ADMIN_KEY (from ${vars.source('FAAS_ADMIN_KEY')}) is invalid: use at least 32 printable characters without spaces, e.g. \`openssl rand -hex 32\` (its value is not shown)`,
+      `FAAS_ADMIN_KEY (from ${vars.source('FAAS_ADMIN_KEY')}) is invalid: use ${ADMIN_KEY_RULE}, e.g. \`openssl rand -hex 32\` (its value is not shown)`,
       { variable: 'FAAS_ADMIN_KEY', source: vars.source('FAAS_ADMIN_KEY') },
     );
   }
@@ -682,6 +682,14 @@ function resolveAgentPath(vars: Variables): string | undefined {
   }
   const fallback = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
   return existsSync(fallback) ? fallback : undefined;
+}
+
+/** What an admin key must be: long enough not to be guessed, and a bearer token the gateway accepts (at most 1024 characters). */
+export const ADMIN_KEY_RULE = '32-1024 printable characters without spaces';
+
+/** True for an admin key (FAAS_ADMIN_KEY or the admin.key file) that follows ADMIN_KEY_RULE. */
+export function isUsableAdminKey(key: string): boolean {
+  return key.length >= 32 && key.length <= 1024 && /^[\x21-\x7e]+$/.test(key);
 }
 
 /** True for addresses only this host can reach: 127.0.0.0/8, ::1 and localhost. */

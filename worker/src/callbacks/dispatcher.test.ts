@@ -210,6 +210,25 @@ describe('delivery', () => {
     assert.equal(result.state, 'delivered');
   });
 
+  it('runs at most `concurrency` attempts at once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const r = await receiver((_req, _i, res) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight -= 1;
+        res.writeHead(200).end();
+      }, 50);
+    });
+    const { d } = dispatcher({ concurrency: 2 });
+    const handles = await Promise.all([1, 2, 3, 4, 5].map((n) => d.deliver({ invocationId: `inv-k${n}`, url: r.origin, body: BODY })));
+    const results = await Promise.all(handles.map((h) => h.settled));
+    assert.ok(results.every((x) => x.state === 'delivered'));
+    assert.equal(r.received.length, 5);
+    assert.equal(most, 2);
+  });
+
   it('is idempotent for a given delivery id', async () => {
     const r = await receiver();
     const { d } = dispatcher();
@@ -398,6 +417,29 @@ describe('durability', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('close cuts an attempt in flight short without counting it, and leaves the delivery pending', async () => {
+    const r = await receiver(() => {}); // never answers
+    const { d, kv } = dispatcher({ attemptTimeoutMs: 10_000 });
+    const handle = await d.deliver({ invocationId: 'inv-x', url: r.origin, body: BODY });
+    await until(() => r.received.length === 1, 5000, 'the attempt');
+    const started = Date.now();
+    await d.close();
+    assert.ok(Date.now() - started < 1000);
+    assert.deepEqual(await handle.settled, {
+      deliveryId: handle.deliveryId,
+      invocationId: 'inv-x',
+      state: 'pending',
+      attempts: 0,
+      status: null,
+      error: null,
+    });
+    assert.deepEqual(JSON.parse(kv.map.get(PENDING_KEY) ?? ''), [handle.deliveryId]);
+    // Asked for after close: recorded for the next start, not attempted.
+    const late = await d.deliver({ invocationId: 'inv-y', url: r.origin, body: BODY });
+    assert.equal((await late.settled).state, 'pending');
+    assert.equal(r.received.length, 1);
   });
 
   it('goes on in memory when the store cannot be written, and says so', async () => {

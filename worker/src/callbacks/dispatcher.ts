@@ -1,10 +1,9 @@
 /**
  * Delivers the final result of asynchronous invocations to their callback URLs: signed, retried
- * with exponential backoff and jitter, and durable. Each delivery is a record in the store's
- * KvStore (`callback:<deliveryId>`, JSON) and its id is listed under `callback:pending` until it
- * ends, so `resumePending()` at start-up picks up what a stop or a crash interrupted. Delivery is
- * at least once: an attempt cut short by a crash is made again, and receivers drop repeats by
- * X-Faas-Delivery-Id.
+ * with exponential backoff and jitter, and durable. Each delivery is recorded in the store's
+ * KvStore until it ends (`delivery-records.ts`), so `resumePending()` at start-up picks up what a
+ * stop or a crash interrupted. Delivery is at least once: an attempt cut short by a crash is made
+ * again, and receivers drop repeats by X-Faas-Delivery-Id.
  *
  * The caller never sees an exception: every outcome is logged (with the invocation id, never the
  * secret or the body) and reported through `settled` and `onSettled`.
@@ -12,14 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@faas/common';
 import type { KvStore } from '@faas/store';
+import { type DeliveryRecord, DeliveryRecords } from './delivery-records.js';
 import { classifyAnswer, type Outcome, retryDelayMs } from './retry-policy.js';
 import { sendAttempt } from './send.js';
 import { ATTEMPT_HEADER, DELIVERY_ID_HEADER, INVOCATION_ID_HEADER, SIGNATURE_HEADER, signBody } from './signing.js';
 import { type AddressPolicy, type LookupAll, resolveCallbackTarget, systemLookup, validateCallbackUrl } from './url-policy.js';
 
-/** KvStore key listing the ids of deliveries not yet ended (a JSON array). */
-export const PENDING_KEY = 'callback:pending';
-export const recordKey = (deliveryId: string) => `callback:${deliveryId}`;
+export { PENDING_KEY, recordKey } from './delivery-records.js';
 
 export interface DeliveryRequest {
   invocationId: string;
@@ -76,23 +74,6 @@ export interface CallbackDispatcherOptions {
   onSettled?: (result: DeliveryResult) => void;
 }
 
-/** What is stored per delivery; `body` (base64) is emptied once the delivery ends. */
-interface DeliveryRecord {
-  v: 1;
-  id: string;
-  invocationId: string;
-  url: string;
-  body: string;
-  state: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  /** Epoch milliseconds. */
-  nextAttemptAt: number;
-  createdAt: number;
-  finishedAt: number | null;
-  lastStatus: number | null;
-  lastError: string | null;
-}
-
 interface Active {
   record: DeliveryRecord;
   /** From the moment its timer fires until it waits for the next one or ends: `close` leaves it be. */
@@ -125,8 +106,7 @@ function logUrl(url: string): string {
 export class CallbackDispatcher {
   private readonly o: Required<Omit<CallbackDispatcherOptions, 'ca' | 'onSettled'>> & Pick<CallbackDispatcherOptions, 'ca' | 'onSettled'>;
   private readonly active = new Map<string, Active>();
-  private readonly pendingIds = new Set<string>();
-  private writes: Promise<void> = Promise.resolve();
+  private readonly records: DeliveryRecords;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private closed = false;
@@ -143,6 +123,7 @@ export class CallbackDispatcher {
       random: Math.random,
       ...options,
     };
+    this.records = new DeliveryRecords(options.kv, options.log);
   }
 
   /**
@@ -154,11 +135,13 @@ export class CallbackDispatcher {
     const id = request.deliveryId ?? randomUUID();
     const current = this.active.get(id);
     if (current) return { deliveryId: id, settled: current.settled };
-    const existing = request.deliveryId === undefined ? undefined : await this.read(id);
+    const existing = request.deliveryId === undefined ? undefined : await this.records.read(id);
+    const raced = this.active.get(id);
+    if (raced) return { deliveryId: id, settled: raced.settled };
     if (existing) {
       // The same delivery asked for again (a retried caller): its outcome, or its resumption.
       if (existing.state !== 'pending') return { deliveryId: id, settled: Promise.resolve(resultOf(existing)) };
-      this.pendingIds.add(id);
+      this.records.adopt(existing);
       return { deliveryId: id, settled: this.schedule(existing) };
     }
     const now = Date.now();
@@ -182,31 +165,15 @@ export class CallbackDispatcher {
       record.lastError = (err as Error).message;
       return { deliveryId: id, settled: this.finish(record, 'failed') };
     }
-    await this.save(record);
+    await this.records.save(record);
     return { deliveryId: id, settled: this.schedule(record) };
   }
 
   /** Schedules every delivery a previous run left pending; returns how many. Call once at start-up. */
   async resumePending(): Promise<number> {
-    let ids: string[];
-    try {
-      const text = await this.o.kv.get(PENDING_KEY);
-      ids = text === undefined ? [] : (JSON.parse(text) as string[]);
-    } catch (err) {
-      this.o.log.error({ err: (err as Error).message }, 'cannot read the pending callback deliveries; they resume at the next start');
-      return 0;
-    }
-    let resumed = 0;
-    for (const id of ids) {
-      if (this.active.has(id)) continue;
-      const record = await this.read(id);
-      if (record?.state !== 'pending') continue;
-      this.pendingIds.add(id);
-      void this.schedule(record);
-      resumed += 1;
-    }
-    // Ids of ended or unreadable deliveries leave the list.
-    await this.persistIndex();
+    const records = await this.records.readPending((id) => this.active.has(id));
+    for (const record of records) void this.schedule(record);
+    const resumed = records.length;
     if (resumed > 0) this.o.log.info({ deliveries: resumed }, 'resumed pending callback deliveries');
     return resumed;
   }
@@ -230,9 +197,13 @@ export class CallbackDispatcher {
         this.leave(entry);
       }
     }
-    for (const wake of this.waiting.splice(0)) wake();
+    // Waiting attempts are let through (each with a slot) only to see the dispatcher closed.
+    for (const wake of this.waiting.splice(0)) {
+      this.running += 1;
+      wake();
+    }
     while (this.active.size > 0) await new Promise((r) => setTimeout(r, 5));
-    await this.writes;
+    await this.records.flushed();
   }
 
   private schedule(record: DeliveryRecord): Promise<DeliveryResult> {
@@ -277,7 +248,8 @@ export class CallbackDispatcher {
       this.release();
       entry.controller = undefined;
     }
-    if (this.closed || outcome === undefined) return this.leave(entry);
+    // An attempt cut short by `close` does not count; one that got its answer does.
+    if (outcome === undefined || (this.closed && outcome.kind === 'retry')) return this.leave(entry);
 
     const record = entry.record;
     record.attempts += 1;
@@ -293,7 +265,7 @@ export class CallbackDispatcher {
     const delay = retryDelayMs(record.attempts, outcome.retryAfter, this.o.retryBaseMs, this.o.maxRetryDelayMs, this.o.random);
     record.nextAttemptAt = Date.now() + delay;
     this.o.log.warn({ ...fields, status: outcome.status, error: outcome.error, retry_in_ms: delay }, 'callback attempt failed; retrying');
-    await this.save(record);
+    await this.records.save(record);
     if (this.closed) return this.leave(entry);
     this.arm(entry);
   }
@@ -336,7 +308,7 @@ export class CallbackDispatcher {
     };
     if (state === 'delivered') this.o.log.info(fields, 'callback delivered');
     else this.o.log.warn({ ...fields, error: record.lastError }, 'callback delivery failed for good');
-    await this.save(record);
+    await this.records.save(record);
     const result = resultOf(record);
     const entry = this.active.get(record.id);
     this.active.delete(record.id);
@@ -345,62 +317,18 @@ export class CallbackDispatcher {
     return result;
   }
 
-  private async read(id: string): Promise<DeliveryRecord | undefined> {
-    try {
-      const text = await this.o.kv.get(recordKey(id));
-      return text === undefined ? undefined : (JSON.parse(text) as DeliveryRecord);
-    } catch (err) {
-      this.o.log.warn({ delivery_id: id, err: (err as Error).message }, 'cannot read a callback delivery record');
-      return undefined;
-    }
-  }
-
-  /**
-   * Writes the record, then the pending list when its membership changed. Writes run one at a
-   * time in order, so the list on disk is never older than a record written after it. A store
-   * fault is logged; the delivery goes on in memory.
-   */
-  private save(record: DeliveryRecord): Promise<void> {
-    const listed = this.pendingIds.has(record.id);
-    const pending = record.state === 'pending';
-    if (pending) this.pendingIds.add(record.id);
-    else this.pendingIds.delete(record.id);
-    const text = JSON.stringify(record);
-    this.writes = this.writes.then(async () => {
-      try {
-        await this.o.kv.set(recordKey(record.id), text);
-      } catch (err) {
-        this.o.log.warn(
-          { delivery_id: record.id, invocation_id: record.invocationId, err: (err as Error).message },
-          'cannot record a callback delivery; it goes on in memory',
-        );
-      }
-    });
-    return listed === pending ? this.writes : this.persistIndex();
-  }
-
-  private persistIndex(): Promise<void> {
-    this.writes = this.writes.then(async () => {
-      try {
-        await this.o.kv.set(PENDING_KEY, JSON.stringify([...this.pendingIds]));
-      } catch (err) {
-        this.o.log.warn({ err: (err as Error).message }, 'cannot record the pending callback deliveries');
-      }
-    });
-    return this.writes;
-  }
-
+  /** Takes one of `concurrency` slots; a waiter is handed the slot of the attempt that ends. */
   private async acquire(): Promise<void> {
     if (this.running < this.o.concurrency || this.closed) {
       this.running += 1;
       return;
     }
     await new Promise<void>((wake) => this.waiting.push(wake));
-    this.running += 1;
   }
 
   private release(): void {
-    this.running -= 1;
-    this.waiting.shift()?.();
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running -= 1;
   }
 }
