@@ -5,3 +5,6 @@ export * from './abi/strict.js';
 export * from './abi/tangle.js';
 export * from './definition.js';
 export * from './jobs.js';
+export * from './operator/key-file.js';
+export * from './operator/operator.js';
+export * from './operator/options.js';

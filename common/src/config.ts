@@ -116,6 +116,28 @@ export interface Config {
     /** The delay before the first retry; it doubles with each later one (with jitter). */
     retryBaseMs: number;
   };
+  /**
+   * The Tangle operator (blueprint/src/operator/): follows job calls of these services on Tangle's
+   * contract and answers them. Undefined when FAAS_TANGLE_RPC_URL is unset (no operator).
+   */
+  tangle: TangleConfig | undefined;
+}
+
+export interface TangleConfig {
+  rpcUrl: string;
+  /** The Tangle contract's address (0x and 40 hex digits). */
+  contract: string;
+  /** Decimal service ids (uint64). */
+  serviceIds: readonly string[];
+  /** File holding the operator's private key; read at start-up, never printed. */
+  keyFile: string;
+  /** Blocks a call waits behind the head before it is served (reorg depth). */
+  confirmations: number;
+  /** Where a first run starts: "latest" or a decimal block number. */
+  startBlock: string;
+  pollMs: number;
+  /** Job calls run at once. */
+  maxInFlight: number;
 }
 
 const MIB = 1024 * 1024;
@@ -201,6 +223,18 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_CALLBACK_TIMEOUT_MS: 'limit of one callback attempt, from connecting to the end of the answer (default 10000)',
   FAAS_CALLBACK_RETRY_BASE_MS:
     'delay before the first callback retry, doubled for each later one, with jitter (default 20000: 6 attempts span about 5 to 10 minutes)',
+  FAAS_TANGLE_RPC_URL:
+    'http(s) URL of an RPC node of the chain Tangle runs on; set, faas serve also runs the Tangle operator (default unset: no operator)',
+  FAAS_TANGLE_CONTRACT: "address of Tangle's protocol contract on that chain, 0x and 40 hex digits (required with FAAS_TANGLE_RPC_URL)",
+  FAAS_TANGLE_SERVICE_IDS:
+    'comma-separated ids of the Tangle services whose job calls this operator serves (required with FAAS_TANGLE_RPC_URL)',
+  FAAS_TANGLE_KEY_FILE:
+    "file holding the operator account's private key (64 hex digits), mode 0600 or stricter; the key is never taken from an argument or a variable's value (required with FAAS_TANGLE_RPC_URL)",
+  FAAS_TANGLE_CONFIRMATIONS: 'blocks a job call waits behind the chain head before it is served, the reorg depth tolerated (default 2)',
+  FAAS_TANGLE_START_BLOCK:
+    'block a first run starts reading job calls from, "latest" (default) or a number; later runs resume after the last block they finished',
+  FAAS_TANGLE_POLL_MS: 'how often the operator asks the chain for new blocks, in milliseconds (default 1000)',
+  FAAS_TANGLE_MAX_IN_FLIGHT: 'job calls the operator runs at once (default 8); more wait, and it reads no further ahead',
 };
 
 /** Variables that were renamed or never existed under a plausible name: say what to use instead. */
@@ -222,6 +256,7 @@ export const TOOL_VARIABLES: Record<string, string> = {
   FAAS_KVM_CHECK_FORCE: 'the KVM check script',
   FAAS_FC_SWAGGER: 'the KVM check script and the Firecracker tests',
   FAAS_GUEST_AGENT: 'the guest agent tests',
+  FAAS_TANGLE_FIXTURES: "the Tangle tests (the folder of Tangle's ABI and deployment fixtures)",
 };
 
 function toolVariable(name: string): string | undefined {
@@ -658,6 +693,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       attemptTimeoutMs: vars.int('FAAS_CALLBACK_TIMEOUT_MS', 10_000, 100, 600_000),
       retryBaseMs: vars.int('FAAS_CALLBACK_RETRY_BASE_MS', 20_000, 100, 3_600_000),
     },
+    tangle: readTangle(vars),
   };
   return deepFreeze(config);
 }
@@ -780,6 +816,71 @@ function readAsync(vars: Variables, maxConcurrency: number): Config['async'] {
     retryMaxMs,
     leaseMs: vars.int('FAAS_ASYNC_LEASE_MS', 30_000, 1000, 3_600_000),
     idempotencyWindowMs: vars.int('FAAS_IDEMPOTENCY_WINDOW_HOURS', 24, 1, 24 * 365) * 3_600_000,
+  };
+}
+
+const TANGLE_REQUIRED = ['FAAS_TANGLE_CONTRACT', 'FAAS_TANGLE_SERVICE_IDS', 'FAAS_TANGLE_KEY_FILE'] as const;
+
+/** The Tangle operator's settings, all or none: FAAS_TANGLE_RPC_URL turns it on. */
+function readTangle(vars: Variables): TangleConfig | undefined {
+  const rpcUrl = vars.get('FAAS_TANGLE_RPC_URL');
+  if (rpcUrl === undefined) {
+    const stray = Object.keys(CONFIG_VARIABLES).find((name) => name.startsWith('FAAS_TANGLE_') && vars.get(name) !== undefined);
+    if (stray)
+      vars.fail(stray, 'it configures the Tangle operator, which runs only when FAAS_TANGLE_RPC_URL is set too: set it, or remove this');
+    return undefined;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(rpcUrl);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    vars.fail('FAAS_TANGLE_RPC_URL', 'use the http:// or https:// URL of an RPC node, e.g. http://127.0.0.1:8545');
+  }
+  for (const name of TANGLE_REQUIRED) {
+    if (vars.get(name) === undefined) {
+      configError(`${name} is not set, and the Tangle operator needs it (FAAS_TANGLE_RPC_URL is set): ${CONFIG_VARIABLES[name]}`, {
+        variable: name,
+      });
+    }
+  }
+  const contract = vars.get('FAAS_TANGLE_CONTRACT') as string;
+  if (!/^0x[0-9a-fA-F]{40}$/.test(contract)) {
+    vars.fail(
+      'FAAS_TANGLE_CONTRACT',
+      'use the contract address as 0x and 40 hex digits, e.g. 0x0165878A594ca255338adfa4d48449f69242Eb8F on the local test network',
+    );
+  }
+  const serviceIds = (vars.get('FAAS_TANGLE_SERVICE_IDS') as string)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const id of serviceIds) {
+    if (!/^[0-9]{1,20}$/.test(id) || BigInt(id) > 0xffffffffffffffffn) {
+      vars.fail('FAAS_TANGLE_SERVICE_IDS', `"${id}" is not a service id: use comma-separated integers from 0 to 2^64-1, e.g. 0 or 0,3`);
+    }
+  }
+  if (serviceIds.length === 0) vars.fail('FAAS_TANGLE_SERVICE_IDS', 'name at least one service id, e.g. 0');
+  const keyFile = vars.get('FAAS_TANGLE_KEY_FILE') as string;
+  if (!existsSync(keyFile) || !statSync(keyFile).isFile()) {
+    vars.fail(
+      'FAAS_TANGLE_KEY_FILE',
+      'no such file: write the operator key (64 hex digits) into a file only its owner can read (`umask 077`), and name that file here',
+    );
+  }
+  const startBlock = vars.get('FAAS_TANGLE_START_BLOCK')?.toLowerCase() ?? 'latest';
+  if (startBlock !== 'latest' && !/^[0-9]{1,20}$/.test(startBlock)) {
+    vars.fail('FAAS_TANGLE_START_BLOCK', 'use "latest" or a block number');
+  }
+  return {
+    rpcUrl,
+    contract,
+    serviceIds: Object.freeze([...new Set(serviceIds.map((id) => BigInt(id).toString()))]),
+    keyFile: resolve(keyFile),
+    confirmations: vars.int('FAAS_TANGLE_CONFIRMATIONS', 2, 0, 1000),
+    startBlock,
+    pollMs: vars.int('FAAS_TANGLE_POLL_MS', 1000, 50, 600_000),
+    maxInFlight: vars.int('FAAS_TANGLE_MAX_IN_FLIGHT', 8, 1, 1000),
   };
 }
 

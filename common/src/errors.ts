@@ -149,6 +149,16 @@ export const ERRORS = {
     status: 400,
     summary: 'A query parameter (limit, cursor, status, since, until) is malformed.',
   },
+  FAAS_ERR_INVALID_JOB_INPUT: {
+    status: 400,
+    summary:
+      "The inputs of a Tangle job call are not the canonical ABI encoding of the job's layout, or are too large (docs/tangle-jobs.md); answered on chain as a rejected result.",
+  },
+  FAAS_ERR_UNKNOWN_JOB: {
+    status: 400,
+    summary:
+      'A Tangle job call names a job index this blueprint does not have (0 execute, 1 invoke); answered on chain as a rejected result.',
+  },
   FAAS_ERR_STORE_UNAVAILABLE: {
     status: 503,
     summary: 'The platform storage cannot be read or written (disk full, database locked too long).',

@@ -1,0 +1,131 @@
+/**
+ * The operator's view of the chain: viem's public client on FAAS_TANGLE_RPC_URL, and `retry`, which
+ * every RPC request goes through. A failed request is retried with backoff until it succeeds or the
+ * operator stops, so an RPC outage delays calls and loses none; the outage is logged once when it
+ * starts and once when it ends, not per request.
+ */
+import type { Logger } from '@faas/common';
+import { createPublicClient, defineChain, type Hex, http, type PublicClient, type Chain as ViemChain } from 'viem';
+import { TANGLE_ABI } from '../abi/tangle.js';
+import { Backoff } from './backoff.js';
+import type { OperatorMetrics } from './metrics.js';
+
+/** Thrown by `retry` when the operator stops while a request is being retried. */
+export class StoppedError extends Error {
+  override readonly name = 'StoppedError';
+}
+
+export interface JobCall {
+  jobIndex: number;
+  caller: Hex;
+  createdAt: bigint;
+  resultCount: number;
+  completed: boolean;
+}
+
+export class ChainClient {
+  readonly client: PublicClient;
+  private failing = 0;
+  private chain_: ViemChain | undefined;
+
+  constructor(
+    rpcUrl: string,
+    readonly contract: Hex,
+    private readonly metrics: OperatorMetrics,
+    private readonly log: Logger,
+    private readonly signal: AbortSignal,
+  ) {
+    // Retries are ours (below), so viem's own are off; a request that hangs counts as a failure.
+    this.client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0, timeout: 10_000 }) });
+  }
+
+  /** The chain, as viem's transaction helpers want it; known after `connect`. */
+  get chain(): ViemChain {
+    if (!this.chain_) throw new Error('not connected');
+    return this.chain_;
+  }
+
+  /** Reads the chain id (retrying until the RPC answers) and checks that the contract has code. */
+  async connect(): Promise<number> {
+    const id = await this.retry('eth_chainId', () => this.client.getChainId());
+    this.chain_ = defineChain({
+      id,
+      name: `chain ${id}`,
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [] } },
+    });
+    const code = await this.retry('eth_getCode', () => this.client.getCode({ address: this.contract }));
+    if (code === undefined || code === '0x') {
+      throw new Error(
+        `FAAS_TANGLE_CONTRACT=${this.contract} has no code on chain ${id}: set it to the Tangle contract's address on this chain`,
+      );
+    }
+    return id;
+  }
+
+  /** Runs `request` until it succeeds; throws StoppedError if the operator stops first. */
+  async retry<T>(what: string, request: () => Promise<T>, signal = this.signal): Promise<T> {
+    const backoff = new Backoff({ baseMs: 250, maxMs: 5_000 });
+    for (;;) {
+      if (signal.aborted) throw new StoppedError('stopped');
+      try {
+        const value = await request();
+        if (this.failing > 0) {
+          this.log.info({ failures: this.failing }, 'the Tangle RPC answers again; catching up');
+          this.failing = 0;
+        }
+        return value;
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        this.metrics.rpcErrors.inc();
+        if (this.failing++ === 0) {
+          this.log.warn({ request: what, err: shortMessage(err) }, 'the Tangle RPC does not answer; retrying with backoff');
+        }
+        await backoff.wait(signal);
+      }
+    }
+  }
+
+  head(signal = this.signal): Promise<bigint> {
+    return this.retry('eth_blockNumber', () => this.client.getBlockNumber({ cacheTime: 0 }), signal);
+  }
+
+  async jobCall(serviceId: bigint, callId: bigint): Promise<JobCall> {
+    const call = await this.retry('getJobCall', () =>
+      this.client.readContract({ address: this.contract, abi: TANGLE_ABI, functionName: 'getJobCall', args: [serviceId, callId] }),
+    );
+    return {
+      jobIndex: call.jobIndex,
+      caller: call.caller,
+      createdAt: call.createdAt,
+      resultCount: call.resultCount,
+      completed: call.completed,
+    };
+  }
+}
+
+/**
+ * True for failures worth retrying: the node could not be reached or answered with a transport or
+ * server error. A revert or a malformed request is not retried (it would fail the same way).
+ */
+export function isTransient(err: unknown): boolean {
+  const name = (err as { name?: string })?.name ?? '';
+  if (name === 'ContractFunctionExecutionError' || name === 'ContractFunctionRevertedError' || name === 'ContractFunctionZeroDataError') {
+    // A read whose transport failed is wrapped in a ContractFunctionExecutionError too.
+    const cause = (err as { cause?: unknown }).cause;
+    return cause !== undefined && cause !== err && isTransient(cause);
+  }
+  if (['HttpRequestError', 'TimeoutError', 'SocketClosedError', 'WebSocketRequestError'].includes(name)) return true;
+  if (name === 'LimitExceededRpcError' || name === 'ResourceUnavailableRpcError') return true;
+  if (name === 'CallExecutionError' || name === 'EstimateGasExecutionError' || name === 'TransactionExecutionError') {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause !== undefined && cause !== err && isTransient(cause);
+  }
+  const code = (err as { code?: string })?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'UND_ERR_SOCKET';
+}
+
+export function shortMessage(err: unknown): string {
+  const e = err as { shortMessage?: string; message?: string };
+  return (e?.shortMessage ?? e?.message ?? String(err)).split('\n')[0] as string;
+}
