@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { type Config, FaasError, type Logger, parseSecretsKey } from '@faas/common';
+import { ADMIN_KEY_RULE, type Config, FaasError, isUsableAdminKey, type Logger, parseSecretsKey } from '@faas/common';
 import { openSqliteStore, readOrCreateKeyFile, type Store } from '@faas/store';
 
 /** How often retention runs (and once at start-up). */
@@ -33,6 +33,14 @@ export function openPlatformState(config: Readonly<Config>, log: Logger): Platfo
   } else {
     const path = join(config.dataDir, 'admin.key');
     const file = readOrCreateKeyFile(path, () => `faas_admin_${randomBytes(32).toString('base64url')}`);
+    // The file is held to FAAS_ADMIN_KEY's rule: a short key could be guessed, and one with spaces
+    // or over 1024 characters could never be sent, which would lock the operator out.
+    if (!isUsableAdminKey(file.value)) {
+      throw new FaasError(
+        'FAAS_ERR_CONFIG',
+        `the key file ${path} does not hold a usable admin key (${ADMIN_KEY_RULE}): write one such as \`openssl rand -hex 32\` into it, or remove it to have one generated (its content is not shown)`,
+      );
+    }
     adminKey = file.value;
     log.info(
       { path },

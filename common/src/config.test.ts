@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_MAX_OUTPUT_BYTES, defaultMaxBodyBytes, editDistance, loadConfig, nearest, redactConfig } from './config.js';
+import {
+  AGENT_MAX_OUTPUT_BYTES,
+  defaultMaxBodyBytes,
+  editDistance,
+  isUsableAdminKey,
+  loadConfig,
+  nearest,
+  redactConfig,
+} from './config.js';
 import { FaasError } from './errors.js';
 
 const MIB = 1024 * 1024;
@@ -33,6 +41,25 @@ describe('loadConfig', () => {
     assert.equal(config.gateway.port, 9000);
     assert.equal(config.logFilter, 'debug');
     assert.equal(config.dockerHost, 'tcp://127.0.0.1:2375');
+  });
+  it('FAAS_ADMIN_KEY: 32-1024 printable characters without spaces, never shown', () => {
+    const key = 'k'.repeat(32);
+    assert.equal(loadConfig({ FAAS_ADMIN_KEY: key }, 2).auth.adminKey, key);
+    assert.equal(loadConfig({ FAAS_ADMIN_KEY: 'k'.repeat(1024) }, 2).auth.adminKey?.length, 1024);
+    // Over 1024 characters the gateway refuses the bearer token: such a key would lock the operator out.
+    for (const bad of ['k'.repeat(31), 'k'.repeat(1025), `${'k'.repeat(32)} x`, `${'k'.repeat(32)}é`]) {
+      assert.throws(
+        () => loadConfig({ FAAS_ADMIN_KEY: bad }, 2),
+        (e: unknown) =>
+          e instanceof FaasError &&
+          e.code === 'FAAS_ERR_CONFIG' &&
+          /FAAS_ADMIN_KEY .* 32-1024 printable characters without spaces/.test(e.message) &&
+          !e.message.includes(bad),
+        `${bad.length} characters`,
+      );
+    }
+    assert.equal(isUsableAdminKey(key), true);
+    assert.equal(isUsableAdminKey('abc'), false);
   });
   it('names the bad variable and the fix', () => {
     configError({ FAAS_GATEWAY_PORT: 'abc' }, /FAAS_GATEWAY_PORT="abc".*integer/);

@@ -219,6 +219,30 @@ describe('.env mistakes are errors naming the file and line', { concurrency: 4 }
 });
 
 describe('start-up failures are one line with the fix, exit 2', { concurrency: 4 }, () => {
+  it('an admin.key that is no usable admin key (short, with spaces, too long to send) stops start-up without showing it', async () => {
+    const contents = {
+      short: 'abc',
+      spaces: `faas admin ${'k'.repeat(40)}`,
+      'too long': 'k'.repeat(5000),
+      binary: `${'k'.repeat(32)}\u0001\u00ff`,
+    };
+    for (const [what, content] of Object.entries(contents)) {
+      const dir = mkdtempSync(join(tmpdir(), 'faas-admin-key-'));
+      try {
+        writeFileSync(join(dir, 'admin.key'), `${content}\n`, { mode: 0o600 });
+        const line = assertOneLineFailure(
+          await runCli(['serve'], { FAAS_DATA_DIR: dir, FAAS_ADMIN_KEY: '' }),
+          new RegExp(`configuration error: the key file ${escapeRegExp(join(dir, 'admin.key'))} does not hold a usable admin key`),
+          /32-1024 printable characters without spaces/,
+          /remove it to have one generated/,
+        );
+        assert.ok(!line.includes(content.slice(0, 32)), `${what}: the key is not shown`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('FAAS_LOG_LEVEL=verbose is a configuration error, not a stack trace', async () => {
     assertOneLineFailure(
       await runCli(['serve'], { FAAS_LOG_LEVEL: 'verbose' }),
