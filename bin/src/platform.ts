@@ -2,12 +2,15 @@
  * Wires configuration, executors, orchestrator and gateway into one running platform. `faas serve`
  * and the end-to-end tests both start the platform through here, so tests exercise the real thing.
  */
+
+import type { TangleOperator } from '@faas/blueprint';
 import { type Config, createLoggerFactory, type LoggerFactory } from '@faas/common';
 import { buildGateway } from '@faas/gateway';
 import { Orchestrator } from '@faas/orchestrator';
 import type { FastifyInstance } from 'fastify';
 import { createExecutors } from './executors.js';
 import { openPlatformState, type PlatformState } from './state.js';
+import { createTangleOperator } from './tangle.js';
 
 export interface Platform {
   config: Readonly<Config>;
@@ -15,6 +18,8 @@ export interface Platform {
   /** Functions, keys, history, and the admin key (undefined in open mode). */
   state: PlatformState;
   gateway: FastifyInstance;
+  /** The Tangle operator (FAAS_TANGLE_RPC_URL), or undefined. */
+  operator: TangleOperator | undefined;
   /** The base URL the gateway listens on, once started. */
   url: string;
   start(): Promise<string>;
@@ -27,22 +32,27 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
   const executors = createExecutors(config, logs);
   const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator'), history: state.store.history });
   const gateway = buildGateway({ config, orchestrator, store: state.store, adminKey: state.adminKey, logger: logs.for('gateway') });
+  const operator = createTangleOperator(config, orchestrator, state.store, logs);
   let stopping: Promise<void> | undefined;
   const platform: Platform = {
     config,
     orchestrator,
     state,
     gateway,
+    operator,
     url: '',
     async start() {
       await orchestrator.start();
       const address = await gateway.listen({ host: config.gateway.host, port: config.gateway.port });
       platform.url = address.replace('0.0.0.0', '127.0.0.1');
+      operator?.start();
       return platform.url;
     },
     stop(graceMs?: number) {
       // The store closes last: invocations finishing during the drain still record their history.
-      stopping ??= Promise.all([orchestrator.drain(graceMs), gateway.close()]).then(() => state.close());
+      // The operator stops reading calls; those in flight post their results within the grace.
+      const grace = graceMs ?? config.shutdownGraceMs;
+      stopping ??= Promise.all([operator?.stop(grace), orchestrator.drain(graceMs), gateway.close()]).then(() => state.close());
       return stopping;
     },
   };
