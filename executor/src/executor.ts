@@ -8,6 +8,11 @@
  *   invoke(sandbox, request)          run one command in it; never throws for the function's own faults
  *   release(sandbox)                  the invocation is over: reset for reuse, or throw to force destroy
  *   destroy(sandbox)                  remove every process, file and socket the sandbox owns
+ *
+ * Sandboxes can die on their own (killed from outside, their engine or VMM gone). Executors say so
+ * as facts, never as the function's result: `alive` answers without a round trip, `watch` reports
+ * a death as soon as the backend tells, and invoke throws FAAS_ERR_SANDBOX_LOST with `started`
+ * (faults.ts). What to do about it (replace, retry, rebuild pools) is the orchestrator's policy.
  */
 import type { ExecutorKind, ResourceLimits } from '@faas/common';
 
@@ -99,17 +104,44 @@ export interface ExecutorCapabilities {
   warm: boolean;
 }
 
+/**
+ * What an executor tells its watchers, as it learns it:
+ * - `sandbox-lost`: a live sandbox died outside the platform's control (its container died or was
+ *   killed, its VMM exited, its agent hung up). It is never handed out again; the holder destroys it.
+ * - `backend-down`: the backend (the Docker engine) stopped answering; sandboxes that need it fail.
+ * - `backend-up`: it answers again; every sandbox that did not survive was reported lost first.
+ */
+export type ExecutorEvent =
+  | { type: 'sandbox-lost'; sandbox: Sandbox; reason: string }
+  | { type: 'backend-down'; reason: string }
+  | { type: 'backend-up' };
+
 export interface Executor {
   readonly kind: ExecutorKind;
   readonly capabilities: ExecutorCapabilities;
-  /** Start-up: connects to the backend and removes sandboxes a previous run left behind. */
+  /**
+   * Start-up: connects to the backend, removes sandboxes a previous run left behind, and starts
+   * watching (the engine's events, a periodic sweep of leftovers).
+   */
   init(): Promise<void>;
   /** Cheap reachability probe used by /ready; throws FAAS_ERR_EXECUTOR_UNAVAILABLE. */
   ping(): Promise<void>;
   acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox>;
+  /**
+   * Runs one command. The function's own failure is a fact in the result; a sandbox that dies
+   * under it throws FAAS_ERR_SANDBOX_LOST with `details.started` (false: the command certainly
+   * did not start, so running it elsewhere is safe).
+   */
   invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult>;
   release(sandbox: Sandbox): Promise<void>;
   destroy(sandbox: Sandbox): Promise<void>;
+  /**
+   * False once the sandbox is known dead or unusable, from what the executor already knows (events,
+   * the VMM process, the agent's connection): no round trip, so a pool can ask before handing out.
+   */
+  alive(sandbox: Sandbox): boolean;
+  /** Calls `listener` with every ExecutorEvent from now on; returns the function that stops it. */
+  watch(listener: (event: ExecutorEvent) => void): () => void;
   /** Destroys everything the executor created and stops background work. */
   close(): Promise<void>;
 }

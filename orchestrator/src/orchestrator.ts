@@ -130,6 +130,14 @@ export class Orchestrator {
     return this.sandboxes.stats;
   }
 
+  /**
+   * True while an executor's backend is down, or its pools are being refilled after it came back
+   * or after spares died: invocations are served meanwhile, with cold starts where no spare is ready.
+   */
+  get rebuilding(): boolean {
+    return this.sandboxes.rebuilding;
+  }
+
   /** Readiness: not draining, and the default executor's backend answers. */
   async ready(): Promise<void> {
     if (this.admission.draining) throw new FaasError('FAAS_ERR_SHUTTING_DOWN');
@@ -141,7 +149,7 @@ export class Orchestrator {
   /**
    * Runs one invocation to its outcome. Throws only for platform faults: FAAS_ERR_SATURATED,
    * FAAS_ERR_CONCURRENCY_LIMIT, FAAS_ERR_SHUTTING_DOWN, FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND,
-   * FAAS_ERR_SANDBOX_FAILURE, FAAS_ERR_EXECUTOR_UNAVAILABLE.
+   * FAAS_ERR_SANDBOX_FAILURE, FAAS_ERR_SANDBOX_LOST (details.started), FAAS_ERR_EXECUTOR_UNAVAILABLE.
    */
   invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<Outcome> {
     const phases: InvocationPhases = { queueMs: 0, acquireMs: 0, runMs: 0 };

@@ -15,6 +15,12 @@
  * idle for longer than `idleMs`, and never holds more than `maxIdle` idle sandboxes in total: when
  * the cap is reached, the idle sandbox of the least recently used other key is destroyed to make
  * room, so a busy function is never starved by spares nobody calls.
+ *
+ * Spares can die while they wait (killed from outside, their engine restarted). The sandbox source
+ * tells the pool as soon as the executor knows (`onLost`, `onBackendDown`, `onBackendUp`), and the
+ * pool asks the executor's `alive` before handing one out, for deaths no event reported: a dead
+ * spare is destroyed and replaced, never handed out. After an outage or a loss the pool says it is
+ * `rebuilding` until every key in use has its spares again.
  */
 import type { Logger } from '@faas/common';
 import type { Executor, Sandbox, SandboxSpec } from '@faas/executor';
@@ -66,6 +72,10 @@ export interface PoolStats {
   misses: number;
   /** Idle sandboxes destroyed to make room for a more recently used key. */
   evictions: number;
+  /** Idle sandboxes found dead (killed from outside, lost with their engine) and replaced. */
+  lost: number;
+  /** True from an engine outage or a lost spare until every key in use has its spares again. */
+  rebuilding: boolean;
 }
 
 export class SandboxPool {
@@ -75,6 +85,11 @@ export class SandboxPool {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  private lost = 0;
+  /** Set by an outage or a loss; cleared once every key in use has `minIdle` spares. */
+  private rebuildingSince: number | undefined;
+  /** The executor's backend is down: spares cannot be started, so none are tried. */
+  private backendDown = false;
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
@@ -92,7 +107,76 @@ export class SandboxPool {
       idle += state.idle.length;
       starting += state.starting;
     }
-    return { idle, starting, keys: this.keys.size, hits: this.hits, misses: this.misses, evictions: this.evictions };
+    return {
+      idle,
+      starting,
+      keys: this.keys.size,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      lost: this.lost,
+      rebuilding: this.isRebuilding(),
+    };
+  }
+
+  /** Whether the pool is still refilling after an outage or a loss (and clears the flag once full). */
+  private isRebuilding(): boolean {
+    if (this.rebuildingSince === undefined) return false;
+    if (this.backendDown || this.closed) return !this.closed;
+    const now = Date.now();
+    for (const state of this.keys.values()) {
+      if (now - state.lastUsed > this.options.idleMs) continue;
+      if (state.idle.length < this.options.minIdle) return true;
+    }
+    this.rebuildingSince = undefined;
+    return false;
+  }
+
+  /** A sandbox died: if it is a spare, it is dropped and replaced at once. */
+  onLost(sandbox: Sandbox): void {
+    for (const state of this.keys.values()) {
+      const index = state.idle.findIndex((entry) => entry.sandbox.id === sandbox.id);
+      if (index < 0) continue;
+      const [entry] = state.idle.splice(index, 1);
+      if (entry) this.dropDead(entry.sandbox);
+      // The replacement is not held back by an earlier failure to start one.
+      state.refillAfter = 0;
+      this.refill(state);
+      return;
+    }
+  }
+
+  /** The backend went away: no spare is started until it is back. */
+  onBackendDown(): void {
+    this.backendDown = true;
+    this.rebuildingSince ??= Date.now();
+  }
+
+  /** The backend is back (dead spares were reported first): every key in use is refilled now. */
+  onBackendUp(): void {
+    this.backendDown = false;
+    this.rebuildingSince ??= Date.now();
+    const now = Date.now();
+    for (const state of this.keys.values()) {
+      state.refillAfter = 0;
+      if (now - state.lastUsed <= this.options.idleMs) this.refill(state);
+    }
+  }
+
+  private dropDead(sandbox: Sandbox): void {
+    this.lost++;
+    this.rebuildingSince ??= Date.now();
+    this.options.logger.info({ sandbox: sandbox.id }, 'dropped a dead spare sandbox');
+    this.track(this.executor.destroy(sandbox).catch(() => undefined));
+  }
+
+  /** The newest idle spare of a key that is still alive; dead ones met on the way are dropped. */
+  private takeIdle(state: KeyState): Idle | undefined {
+    for (let entry = state.idle.pop(); entry; entry = state.idle.pop()) {
+      if (this.executor.alive(entry.sandbox)) return entry;
+      this.dropDead(entry.sandbox);
+    }
+    return undefined;
   }
 
   private keyOf(spec: SandboxSpec): string {
@@ -110,7 +194,7 @@ export class SandboxPool {
       this.keys.set(key, state);
     }
     state.lastUsed = Date.now();
-    const ready = state.idle.pop();
+    const ready = this.takeIdle(state);
     if (ready) {
       // The refill waits for release(): starting a container now would compete for the CPU with
       // the invocation it is meant to speed up.
@@ -155,6 +239,11 @@ export class SandboxPool {
 
   /** Gives a reset sandbox to the oldest waiter, or parks it as idle. */
   private returnSandbox(state: KeyState, sandbox: Sandbox): boolean {
+    if (!this.executor.alive(sandbox)) {
+      // Whoever waited for it starts a new one now instead of waiting out the timer.
+      state.waiters.shift()?.(undefined);
+      return false;
+    }
     const waiter = state.waiters.shift();
     if (waiter) {
       waiter(sandbox);
@@ -221,7 +310,7 @@ export class SandboxPool {
 
   /** Starts spares in the background until the key has `minIdle` ready or starting. */
   private refill(state: KeyState): void {
-    if (Date.now() < state.refillAfter) return;
+    if (Date.now() < state.refillAfter || this.backendDown) return;
     while (
       !this.closed &&
       // A sandbox being reset is about to be ready again; counting it keeps a busy function's
@@ -259,6 +348,13 @@ export class SandboxPool {
   private sweep(): void {
     const now = Date.now();
     for (const [key, state] of this.keys) {
+      // Spares that died without a word (an event the backend never sent) are replaced now, not
+      // when an invocation happens to draw them.
+      const dead = state.idle.filter((entry) => !this.executor.alive(entry.sandbox));
+      if (dead.length > 0) {
+        state.idle = state.idle.filter((entry) => !dead.includes(entry));
+        for (const entry of dead) this.dropDead(entry.sandbox);
+      }
       const expired = state.idle.filter((entry) => now - entry.since > this.options.idleMs);
       if (expired.length > 0) {
         state.idle = state.idle.filter((entry) => !expired.includes(entry));

@@ -152,7 +152,17 @@ export class AgentClient {
   }
 
   get closed(): boolean {
-    return this.conn.failed !== undefined;
+    return this.conn.closed;
+  }
+
+  /** The agent's end went away (it died, or the sandbox around it did), not the host's. */
+  get lost(): boolean {
+    return this.conn.peerGone;
+  }
+
+  /** Calls `listener` once when the agent's end goes away; never after the host closed the client. */
+  whenLost(listener: () => void): void {
+    this.conn.whenPeerGone(listener);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

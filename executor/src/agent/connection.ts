@@ -30,6 +30,12 @@ export class Connection {
   readonly controlTimeoutMs: number;
   failed: Error | undefined;
   closedByPeer = false;
+  /**
+   * The other end went away (the stream ended, closed or broke) while the host still used it: the
+   * agent, or the sandbox around it, is gone. False when the host failed the stream itself.
+   */
+  peerGone = false;
+  private readonly onPeerGone: Array<() => void> = [];
   private readonly stream: Duplex;
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
@@ -41,13 +47,18 @@ export class Connection {
     this.controlTimeoutMs = options.controlTimeoutMs ?? 10_000;
     this.decoder = new FrameDecoder(SMALL_RESPONSE_BYTES);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (err) => this.fail(failure(`guest agent connection error: ${err.message}`, err)));
+    stream.on('error', (err) => {
+      this.gone();
+      this.fail(failure(`guest agent connection error: ${err.message}`, err));
+    });
     stream.on('close', () => {
       this.closedByPeer = this.failed === undefined;
+      this.gone();
       this.fail(failure('guest agent closed the connection'));
     });
     stream.on('end', () => {
       this.closedByPeer = this.failed === undefined;
+      this.gone();
       try {
         this.decoder.end();
         this.fail(failure('guest agent closed the connection'));
@@ -93,6 +104,29 @@ export class Connection {
 
   close(): void {
     this.fail(failure('guest agent client closed'));
+  }
+
+  /** True once nothing more can be sent: failed, or the stream is already torn down. */
+  get closed(): boolean {
+    return this.failed !== undefined || this.stream.destroyed;
+  }
+
+  /** Calls `listener` once if the peer goes away (never when the host closes the stream itself). */
+  whenPeerGone(listener: () => void): void {
+    if (this.peerGone) listener();
+    else if (this.failed === undefined) this.onPeerGone.push(listener);
+  }
+
+  private gone(): void {
+    if (this.failed !== undefined || this.peerGone) return;
+    this.peerGone = true;
+    for (const listener of this.onPeerGone.splice(0)) {
+      try {
+        listener();
+      } catch {
+        // A listener's fault must not keep the connection from failing.
+      }
+    }
   }
 
   private onData(chunk: Buffer): void {

@@ -5,9 +5,18 @@
  * guest), the command is reported timed out and the sandbox must be destroyed. A transport that
  * dies is a platform fault, unless the sandbox's OOM record explains it: then the command was
  * killed at its memory limit (gVisor sandboxes die whole when they reach it).
+ *
+ * The fault classification every agent-backed executor shares (faults.ts):
+ * - the sandbox is known dead, or its agent's connection is gone, before EXEC is written:
+ *   FAAS_ERR_SANDBOX_LOST, started false (nothing ran);
+ * - the agent hangs up, or the executor learns the sandbox died, after EXEC was written:
+ *   FAAS_ERR_SANDBOX_LOST, started true, whatever the agent may have said;
+ * - the agent misbehaves (garbage, a wrong answer): FAAS_ERR_SANDBOX_FAILURE, started true; a
+ *   well-formed refusal (an ERROR frame) says started false.
  */
 import { FaasError } from '@faas/common';
 import type { ExecRequest, ExecResult } from '../executor.js';
+import { sandboxLost, withStarted } from '../faults.js';
 import { type AgentClient, MAX_OUTPUT_BYTES, toExecResult } from './client.js';
 
 /** Tells whether the sandbox's kernel killed something for lack of memory since `mark()`. */
@@ -23,6 +32,12 @@ export interface AgentRun {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * How long an answer that a kill could explain waits for news of the sandbox's death (the agent's
+ * hang-up, an engine event) before it is trusted. Only such endings pay it.
+ */
+const KILL_SETTLE_MS = 20;
 
 function killed(extra: Partial<ExecResult>): ExecResult {
   return {
@@ -48,6 +63,16 @@ export interface ExecOnAgentOptions {
    * counts the function's processes exactly). Needs an agent with the `max_processes` capability.
    */
   maxProcesses?: number;
+  /** Why the executor knows the sandbox is dead (an engine event, the VMM's exit), if it does. */
+  lost?: () => string | undefined;
+}
+
+/** Why the sandbox cannot be used: what the executor knows, else the agent's connection. */
+function lossOf(agent: AgentClient, options: ExecOnAgentOptions): string | undefined {
+  const known = options.lost?.();
+  if (known) return known;
+  if (agent.lost) return 'its guest agent hung up';
+  return undefined;
 }
 
 export async function execOnAgent(agent: AgentClient, request: ExecRequest, options: ExecOnAgentOptions): Promise<AgentRun> {
@@ -56,6 +81,10 @@ export async function execOnAgent(agent: AgentClient, request: ExecRequest, opti
   }
   if (request.signal?.aborted) return { facts: killed({ cancelled: true }), healthy: true };
   const mark = options.oom ? await options.oom.mark() : undefined;
+  // Checked just before EXEC is written (nothing can close the stream in between): past this
+  // point the command may have started.
+  const before = lossOf(agent, options) ?? (agent.closed ? 'its guest agent connection is closed' : undefined);
+  if (before) throw sandboxLost(`the sandbox died before the command started: ${before}`, false);
   const local = new AbortController();
   let hostTimedOut = false;
   const timer = setTimeout(
@@ -85,17 +114,31 @@ export async function execOnAgent(agent: AgentClient, request: ExecRequest, opti
     );
     const oomKilled =
       result.signal === 'SIGKILL' && !result.timedOut && options.oom ? await options.oom.killedSince(mark).catch(() => false) : false;
+    // An ending an outside kill leaves (a signal, or a shell's 128 + n) is not trusted while the
+    // sandbox is dying: a hang-up that arrived with the answer is let through first. Any other
+    // ending is the command's own, even from a sandbox that died a moment later.
+    const byKill = (result.signal !== null || (result.exitCode ?? 0) > 128) && !result.timedOut && !oomKilled;
+    if (byKill) {
+      await new Promise((resolve) => setTimeout(resolve, KILL_SETTLE_MS));
+      const after = lossOf(agent, options);
+      if (after) throw sandboxLost(`the sandbox was killed while the command ran: ${after}`, true);
+    }
     const facts = toExecResult(result, { oomKilled });
     return { facts, healthy: true };
   } catch (err) {
     // Whatever happened, the client is failed for good: the sandbox is not reused.
     if (hostTimedOut) return { facts: killed({ timedOut: true }), healthy: false };
     if (request.signal?.aborted) return { facts: killed({ cancelled: true }), healthy: false };
+    if (err instanceof FaasError && err.code === 'FAAS_ERR_SANDBOX_LOST') throw err;
     if (err instanceof FaasError && err.code !== 'FAAS_ERR_SANDBOX_FAILURE') throw err;
     if (options.oom && (await options.oom.killedSince(mark).catch(() => false))) {
       return { facts: killed({ oomKilled: true }), healthy: false };
     }
-    throw err;
+    const loss = lossOf(agent, options);
+    if (loss) throw sandboxLost(`the sandbox died while the command ran: ${loss}`, true, err);
+    // A well-formed refusal of the request means the agent did not run it.
+    const refused = err instanceof FaasError && err.details?.agentCode !== undefined;
+    throw withStarted(err, !refused);
   } finally {
     clearTimeout(timer);
     request.signal?.removeEventListener('abort', onAbort);

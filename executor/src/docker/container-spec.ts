@@ -12,6 +12,10 @@ export const LABEL_PID = 'dev.faas.pid';
 export const LABEL_EXECUTOR = 'dev.faas.executor';
 export const LABEL_FUNCTION = 'dev.faas.function';
 export const LABEL_INVOCATION = 'dev.faas.invocation';
+/** The sandbox's id in its executor, so a sweep can tell a container it holds from a leftover. */
+export const LABEL_SANDBOX = 'dev.faas.sandbox';
+/** The executor object that created it: several may share one process (tests) and one engine. */
+export const LABEL_INSTANCE = 'dev.faas.instance';
 
 /**
  * gVisor's own Sentry and gofer threads live in the container's pids cgroup, whatever the function

@@ -134,9 +134,80 @@ export class DockerEngine {
     });
   }
 
+  /**
+   * Opens `GET /events` on a connection of its own and calls `onEvent` with each event as it
+   * arrives; `onEnd` is called once when the stream stops for any reason (the engine went away,
+   * an error, `close()`). The connection does not keep the process alive.
+   */
+  events(filters: Record<string, string[]>, handlers: EventStreamHandlers): { close(): void } {
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(reason);
+    };
+    const req = http.request(
+      {
+        ...this.target,
+        agent: false,
+        method: 'GET',
+        path: `/${API_VERSION}/events?filters=${encodeURIComponent(JSON.stringify(filters))}`,
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          end(`the engine answered /events with ${res.statusCode}`);
+          return;
+        }
+        handlers.onOpen?.();
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (!line) continue;
+            try {
+              handlers.onEvent(JSON.parse(line) as EngineEvent);
+            } catch {
+              // Not JSON: an engine bug or a proxy in the way; the next line may be fine.
+            }
+          }
+        });
+        res.on('end', () => end('the engine ended the event stream'));
+        res.on('close', () => end('the event stream closed'));
+        res.on('error', (err) => end(`the event stream broke: ${err.message}`));
+      },
+    );
+    req.on('socket', (socket) => socket.unref());
+    req.on('error', (err) => end(`Docker engine unreachable: ${err.message}`));
+    req.end();
+    return {
+      close: () => {
+        ended = true;
+        req.destroy();
+      },
+    };
+  }
+
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** One event of the engine's stream (the fields the platform reads). */
+export interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  time?: number;
+}
+
+export interface EventStreamHandlers {
+  onOpen?(): void;
+  onEvent(event: EngineEvent): void;
+  onEnd(reason: string): void;
 }
 
 /** An engine failure outside the function's control, as the registry's sandbox fault. */

@@ -8,8 +8,14 @@
  * Transports: runc sandboxes kept warm serve the agent on a Unix socket in a host folder; gVisor
  * sandboxes (whose sockets the host cannot see) and one-shot sandboxes speak over the container's
  * attached stdio, which needs no socket and no polling.
+ *
+ * Sandboxes that die on their own are noticed three ways, whichever comes first: the agent's
+ * connection hangs up; the engine's event stream reports the container dead, killed, paused or
+ * removed (engine-watch.ts); a periodic sweep (sweep.ts) finds it not running. The sweep also
+ * removes leftovers while the platform runs, and the event stream's end and return are the
+ * engine going down and coming back (`backend-down`, `backend-up`).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -17,14 +23,35 @@ import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient, connectUnix } from '../agent/client.js';
 import { execOnAgent } from '../agent/run.js';
-import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, ImageConfig, Sandbox, SandboxSpec } from '../executor.js';
+import type {
+  ExecRequest,
+  ExecResult,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorEvent,
+  ImageConfig,
+  Sandbox,
+  SandboxSpec,
+} from '../executor.js';
+import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { AttachDuplex } from './attach-duplex.js';
 import { ContainerOomProbe } from './cgroup.js';
-import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_HOST, LABEL_INVOCATION, LABEL_MANAGED, LABEL_PID } from './container-spec.js';
-import { DockerEngine, EngineError, engineFault } from './engine.js';
+import {
+  LABEL_EXECUTOR,
+  LABEL_FUNCTION,
+  LABEL_HOST,
+  LABEL_INSTANCE,
+  LABEL_INVOCATION,
+  LABEL_MANAGED,
+  LABEL_PID,
+  LABEL_SANDBOX,
+} from './container-spec.js';
+import { DockerEngine, EngineError, type EngineEvent, engineFault } from './engine.js';
+import { EngineWatch, FATAL_ACTIONS } from './engine-watch.js';
 import { ImageResolver } from './images.js';
+import { listManaged, planSweep } from './sweep.js';
 
 export interface DockerExecutorOptions {
   kind?: Extract<ExecutorKind, 'docker' | 'gvisor'>;
@@ -37,6 +64,8 @@ export interface DockerExecutorOptions {
   /** Host folder for per-sandbox agent sockets (default /run/faas). */
   runRoot?: string;
   logger?: Logger;
+  /** How often leftovers and dead sandboxes are looked for while running (default 10 s; 0: never). */
+  sweepIntervalMs?: number;
 }
 
 interface DockerSandbox extends Sandbox {
@@ -47,7 +76,17 @@ interface DockerSandbox extends Sandbox {
   runDir?: string;
   /** Set after a fault or a run that left the agent unusable: never reused. */
   broken: boolean;
+  /** Why the sandbox is known dead (its agent hung up, its container died or was killed). */
+  lost?: string;
+  /** When it was found dead (Date.now()). */
+  lostAt?: number;
 }
+
+/**
+ * How long a lost sandbox's container is left to its holder, which destroys it, before a sweep
+ * removes it anyway (the holder may still be reading the engine's OOM record there).
+ */
+const LOST_REMOVAL_GRACE_MS = 2_000;
 
 /** How long a new agent container may take to answer HELLO. */
 const AGENT_START_TIMEOUT_MS = 15_000;
@@ -72,7 +111,16 @@ export class DockerExecutor implements Executor {
   private readonly runtime: string;
   private readonly log: Logger;
   private readonly live = new Map<string, DockerSandbox>();
+  /** Container id -> sandbox, for the engine's events. */
+  private readonly byContainer = new Map<string, DockerSandbox>();
   private readonly hostLabel = hostname();
+  /** Labels this executor object's containers, so its sweep never touches another's. */
+  private readonly instance = randomBytes(8).toString('hex');
+  private readonly watchers = new ExecutorWatchers();
+  private watch_: EngineWatch | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private closed = false;
   readonly capabilities: ExecutorCapabilities = { warm: true };
   /** The agent serves its stdio over the attach stream instead of a socket in a host folder. */
   private readonly stdioAgent: boolean;
@@ -110,9 +158,106 @@ export class DockerExecutor implements Executor {
         `the Docker engine has no "${this.runtime}" runtime: install gVisor (apt-get install runsc) and register it in /etc/docker/daemon.json (scripts/setup-host.sh does both)`,
       );
     }
-    const removed = await this.removeLeftovers();
+    const removed = await this.sweep();
     if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
     this.removeStaleRunDirs();
+    this.startWatching();
+  }
+
+  /** The engine's events of this executor's containers, and the periodic sweep. */
+  private startWatching(): void {
+    if (this.watch_ || this.closed) return;
+    const filters = { type: ['container'], event: [...FATAL_ACTIONS], label: [`${LABEL_INSTANCE}=${this.instance}`] };
+    this.watch_ = new EngineWatch(this.engine, filters, {
+      onEvent: (event) => this.onEngineEvent(event),
+      onDown: (reason) => {
+        this.log.warn({ executor: this.kind, reason }, 'Docker engine down; watching for its return');
+        this.watchers.emit({ type: 'backend-down', reason });
+      },
+      onUp: () => {
+        this.log.info({ executor: this.kind }, 'Docker engine answers again; checking sandboxes');
+        // Every sandbox that did not survive is reported lost before the engine is said to be back.
+        void this.sweep()
+          .catch((err: Error) => this.log.warn({ err: err.message }, 'sandbox sweep failed'))
+          .finally(() => this.watchers.emit({ type: 'backend-up' }));
+      },
+    });
+    this.watch_.start();
+    const every = this.options.sweepIntervalMs ?? 10_000;
+    if (every > 0) {
+      this.sweepTimer = setInterval(() => {
+        if (this.watch_?.engineDown) return;
+        this.sweep().catch((err: Error) => this.log.debug({ err: err.message }, 'sandbox sweep failed'));
+      }, every);
+      this.sweepTimer.unref();
+    }
+  }
+
+  private onEngineEvent(event: EngineEvent): void {
+    const box = this.byContainer.get(event.Actor?.ID ?? '');
+    if (!box || !event.Action) return;
+    const attributes = event.Actor?.Attributes ?? {};
+    const reason =
+      event.Action === 'die'
+        ? `its container exited (code ${attributes.exitCode ?? '?'})`
+        : event.Action === 'kill'
+          ? `its container was sent signal ${attributes.signal ?? '?'} from outside`
+          : event.Action === 'pause'
+            ? 'its container was paused'
+            : 'its container was removed';
+    this.markLost(box, reason);
+  }
+
+  /** Records that a live sandbox died; whoever holds it destroys it. Reported once. */
+  private markLost(box: DockerSandbox, reason: string): void {
+    if (box.lost !== undefined || this.live.get(box.id) !== box) return;
+    box.lost = reason;
+    box.lostAt = Date.now();
+    box.broken = true;
+    // A command still running there gets its answer now, not at its timeout.
+    box.agent?.close();
+    this.log.warn({ sandbox: box.id, container: box.containerId?.slice(0, 12), reason }, 'sandbox lost');
+    this.watchers.emit({ type: 'sandbox-lost', sandbox: box, reason });
+  }
+
+  /**
+   * Lists the platform's containers once: removes leftovers (this executor's containers that no
+   * sandbox holds, a dead platform process's), and marks sandboxes whose container stopped or
+   * vanished as lost, removing the container. Returns how many leftovers it removed.
+   */
+  private sweep(): Promise<number> {
+    const running = this.sweeping;
+    if (running) return running.then(() => 0);
+    const pass = (async () => {
+      const started = Date.now();
+      // Containers that existed before the listing was asked for: one missing from it is gone.
+      const known = new Set(this.byContainer.keys());
+      const list = await listManaged(this.engine, this.hostLabel);
+      const plan = planSweep(list, this.instance, (id) => this.live.has(id));
+      for (const [id, state] of plan.dead) {
+        const box = this.live.get(id);
+        if (box) this.markLost(box, `its container is ${state}`);
+      }
+      for (const box of this.live.values()) {
+        if (box.containerId && known.has(box.containerId) && !plan.present.has(box.id)) this.markLost(box, 'its container is gone');
+      }
+      // Dead containers whose holder has had time to destroy them and has not.
+      const dead = [...plan.dead.keys()]
+        .map((id) => this.live.get(id))
+        .filter((box) => box?.lostAt !== undefined && box.lostAt < started - LOST_REMOVAL_GRACE_MS)
+        .map((box) => box?.containerId)
+        .filter((c): c is string => !!c);
+      await Promise.all([...plan.leftovers, ...dead].map((id) => this.removeContainer(id)));
+      if (plan.leftovers.length > 0) this.log.info({ removed: plan.leftovers.length }, 'removed leftover containers');
+      return plan.leftovers.length;
+    })();
+    this.sweeping = pass.then(
+      () => undefined,
+      () => undefined,
+    );
+    return pass.finally(() => {
+      this.sweeping = undefined;
+    });
   }
 
   /** Socket folders of platform processes that are gone. */
@@ -138,18 +283,6 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  /** Removes containers labelled by a platform process on this host that no longer runs. */
-  private async removeLeftovers(): Promise<number> {
-    const filters = encodeURIComponent(JSON.stringify({ label: [`${LABEL_MANAGED}=true`, `${LABEL_HOST}=${this.hostLabel}`] }));
-    const list = await this.engine.request<Array<{ Id: string; Labels: Record<string, string> }>>(
-      'GET',
-      `/containers/json?all=1&filters=${filters}`,
-    );
-    const stale = list.filter((c) => !pidAlive(Number(c.Labels[LABEL_PID])));
-    await Promise.all(stale.map((c) => this.removeContainer(c.Id)));
-    return stale.length;
-  }
-
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
     const image = await this.images.config(spec.image);
     const sandbox: DockerSandbox = {
@@ -171,12 +304,14 @@ export class DockerExecutor implements Executor {
     return sandbox;
   }
 
-  private labels(spec: SandboxSpec): Record<string, string> {
+  private labels(spec: SandboxSpec, sandboxId: string): Record<string, string> {
     return {
       [LABEL_MANAGED]: 'true',
       [LABEL_HOST]: this.hostLabel,
       [LABEL_PID]: String(process.pid),
+      [LABEL_SANDBOX]: sandboxId,
       [LABEL_EXECUTOR]: this.kind,
+      [LABEL_INSTANCE]: this.instance,
       [LABEL_FUNCTION]: spec.functionId,
       ...(spec.invocationId ? { [LABEL_INVOCATION]: spec.invocationId } : {}),
     };
@@ -193,11 +328,12 @@ export class DockerExecutor implements Executor {
       agentPath: this.options.agentPath,
       hostRunDir: runDir,
       runtime: this.runtime,
-      labels: this.labels(box.spec),
+      labels: this.labels(box.spec, box.id),
       transport: stdio ? 'stdio' : 'unix',
     });
     box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
     const containerId = box.containerId;
+    this.byContainer.set(containerId, box);
     box.oom = new ContainerOomProbe(containerId, () => this.engineSaysOomKilled(containerId));
     if (stdio) {
       await this.startStdioAgent(box, box.containerId, signal);
@@ -214,6 +350,12 @@ export class DockerExecutor implements Executor {
       connectTimeoutMs: AGENT_START_TIMEOUT_MS,
       retryIntervalMs: 5,
     });
+    this.watchAgent(box);
+  }
+
+  /** An agent that hangs up took its sandbox with it (the agent is the container's main process). */
+  private watchAgent(box: DockerSandbox): void {
+    box.agent?.whenLost(() => this.markLost(box, 'its guest agent hung up'));
   }
 
   /** Attaches before start (the agent's stdin closes when this attach ends), then says HELLO. */
@@ -236,14 +378,17 @@ export class DockerExecutor implements Executor {
     if (signal?.aborted) stream.destroy();
     signal?.throwIfAborted();
     box.agent = await AgentClient.connect(stream, { helloTimeoutMs: AGENT_START_TIMEOUT_MS });
+    this.watchAgent(box);
   }
 
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     const box = this.own(sandbox);
-    if (!box.agent || box.broken) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} is not usable`);
+    if (box.lost !== undefined) throw sandboxLost(`sandbox ${box.id} died before the command started: ${box.lost}`, false);
+    if (!box.agent || box.broken) throw withStarted(new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} is not usable`), false);
     try {
       const run = await execOnAgent(box.agent, request, {
         slackMs: HOST_DEADLINE_SLACK_MS,
+        lost: () => box.lost,
         ...(box.oom ? { oom: box.oom } : {}),
         ...(this.ownKernel ? { maxProcesses: gvisorMaxProcesses(box.spec.limits.pids) } : {}),
       });
@@ -308,6 +453,7 @@ export class DockerExecutor implements Executor {
     if (!box) return;
     this.live.delete(sandbox.id);
     box.agent?.close();
+    if (box.containerId) this.byContainer.delete(box.containerId);
     if (box.containerId) await this.removeContainer(box.containerId);
     if (box.runDir) removeRunDir(box.runDir);
   }
@@ -323,7 +469,21 @@ export class DockerExecutor implements Executor {
     }
   }
 
+  alive(sandbox: Sandbox): boolean {
+    const box = this.live.get(sandbox.id);
+    return box !== undefined && box.lost === undefined && !box.broken && box.agent !== undefined && !box.agent.closed;
+  }
+
+  watch(listener: (event: ExecutorEvent) => void): () => void {
+    return this.watchers.add(listener);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    this.watch_?.close();
+    clearInterval(this.sweepTimer);
+    this.watchers.clear();
+    await this.sweeping;
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
     removeRunDir(this.runDir);
     this.engine.close();

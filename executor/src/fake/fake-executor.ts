@@ -4,7 +4,8 @@
  * invocation, and every lifecycle call is recorded so tests can assert what policy did.
  */
 import type { ExecutorKind } from '@faas/common';
-import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, Sandbox, SandboxSpec } from '../executor.js';
+import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, ExecutorEvent, Sandbox, SandboxSpec } from '../executor.js';
+import { ExecutorWatchers, sandboxLost } from '../faults.js';
 
 export interface FakeExecutorOptions {
   kind?: ExecutorKind;
@@ -13,6 +14,8 @@ export interface FakeExecutorOptions {
   run?: (request: ExecRequest, sandbox: Sandbox) => Promise<ExecResult> | ExecResult;
   /** Delay of acquire, in ms. */
   acquireMs?: number;
+  /** Makes acquire fail with what it returns, when it returns something (an engine that is down). */
+  acquireFault?: (spec: SandboxSpec) => Error | undefined;
 }
 
 export interface FakeEvent {
@@ -33,6 +36,9 @@ export class FakeExecutor implements Executor {
   readonly events: FakeEvent[] = [];
   readonly live = new Map<string, Sandbox>();
   readonly requests: ExecRequest[] = [];
+  /** Sandboxes that died, with why (see `kill`). */
+  readonly lost = new Map<string, string>();
+  private readonly watchers = new ExecutorWatchers();
   private next = 0;
 
   constructor(private readonly options: FakeExecutorOptions = {}) {
@@ -46,6 +52,8 @@ export class FakeExecutor implements Executor {
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
     if (this.options.acquireMs) await new Promise((r) => setTimeout(r, this.options.acquireMs));
     signal?.throwIfAborted();
+    const fault = this.options.acquireFault?.(spec);
+    if (fault) throw fault;
     const sandbox: Sandbox = {
       id: `fake-${++this.next}`,
       executor: this.kind,
@@ -60,6 +68,8 @@ export class FakeExecutor implements Executor {
 
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     this.events.push({ op: 'invoke', sandbox: sandbox.id, functionId: sandbox.spec.functionId });
+    const lost = this.lost.get(sandbox.id);
+    if (lost) throw sandboxLost(`sandbox ${sandbox.id} died before the command started: ${lost}`, false);
     this.requests.push(request);
     if (this.options.run) return this.options.run(request, sandbox);
     const out = Buffer.from(request.command.join(' '));
@@ -72,10 +82,44 @@ export class FakeExecutor implements Executor {
 
   async destroy(sandbox: Sandbox): Promise<void> {
     if (!this.live.delete(sandbox.id)) return;
+    this.lost.delete(sandbox.id);
     this.events.push({ op: 'destroy', sandbox: sandbox.id, functionId: sandbox.spec.functionId });
   }
 
+  alive(sandbox: Sandbox): boolean {
+    return this.live.has(sandbox.id) && !this.lost.has(sandbox.id);
+  }
+
+  watch(listener: (event: ExecutorEvent) => void): () => void {
+    return this.watchers.add(listener);
+  }
+
+  /**
+   * Kills a sandbox from outside, as an engine or the host's OOM killer would: it is reported
+   * lost, and an invocation sent to it afterwards fails as lost before its start. `silent`
+   * reports nothing (an event the backend never sent): only `alive` tells.
+   */
+  kill(sandbox: Sandbox | string, options: { reason?: string; silent?: boolean } = {}): void {
+    const id = typeof sandbox === 'string' ? sandbox : sandbox.id;
+    const found = this.live.get(id);
+    if (!found || this.lost.has(id)) return;
+    const reason = options.reason ?? 'killed from outside';
+    this.lost.set(id, reason);
+    if (!options.silent) this.watchers.emit({ type: 'sandbox-lost', sandbox: found, reason });
+  }
+
+  /** The backend goes away (`backend-down`), and every live sandbox dies with it (reported). */
+  backendDown(reason = 'the engine stopped'): void {
+    this.watchers.emit({ type: 'backend-down', reason });
+    for (const sandbox of this.live.values()) this.kill(sandbox, { reason });
+  }
+
+  backendUp(): void {
+    this.watchers.emit({ type: 'backend-up' });
+  }
+
   async close(): Promise<void> {
+    this.watchers.clear();
     for (const sandbox of [...this.live.values()]) await this.destroy(sandbox);
   }
 }

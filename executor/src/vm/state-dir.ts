@@ -5,13 +5,15 @@
  * remove what a crashed run left behind (init() sweeps directories whose owner process is gone).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@faas/common';
 import { pidAlive } from '../pids.js';
 
 const OWNER_FILE = 'owner.json';
+/** How long a state dir without an owner record is taken for one being created. */
+const UNRECORDED_GRACE_MS = 60_000;
 
 /** What a state directory records about the processes that own it. */
 interface OwnerRecord {
@@ -19,7 +21,15 @@ interface OwnerRecord {
   hostPid: number;
   /** The VMM process, once started; written by recordVmmPid. */
   vmmPid?: number;
+  /** The executor object that made it, for its sweep while running (absent: snapshot builds). */
+  instance?: string;
   createdAt: string;
+}
+
+/** The executor object that owns state dirs (by `instance`), and the VM ids it still holds. */
+export interface SweepOwner {
+  instance: string;
+  holds(id: string): boolean;
 }
 
 /**
@@ -36,16 +46,17 @@ export function newVmId(): string {
   return randomBytes(6).toString('hex');
 }
 
-export async function createStateDir(runtimeDir: string, id: string): Promise<string> {
+export async function createStateDir(runtimeDir: string, id: string, instance?: string): Promise<string> {
   await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
   const dir = join(runtimeDir, id);
   await mkdir(dir, { mode: 0o700 });
-  await writeOwner(dir, { hostPid: process.pid, createdAt: new Date().toISOString() });
+  await writeOwner(dir, { hostPid: process.pid, ...(instance ? { instance } : {}), createdAt: new Date().toISOString() });
   return dir;
 }
 
 export async function recordVmmPid(dir: string, vmmPid: number): Promise<void> {
-  await writeOwner(dir, { hostPid: process.pid, vmmPid, createdAt: new Date().toISOString() });
+  const owner = await readOwner(dir);
+  await writeOwner(dir, { hostPid: process.pid, createdAt: new Date().toISOString(), ...owner, vmmPid });
 }
 
 async function writeOwner(dir: string, record: OwnerRecord): Promise<void> {
@@ -60,9 +71,10 @@ export async function removeStateDir(dir: string): Promise<void> {
  * Removes state directories whose owning platform process no longer runs, killing their VMM
  * first. A VMM is only killed if its command line names the directory, so a pid that the kernel
  * has since handed to an unrelated process is never touched. Directories of live owners (another
- * executor in this or another process) are left alone. Returns how many directories were removed.
+ * executor in this or another process) are left alone, except that `own`'s directories of VMs it
+ * no longer holds are leftovers too (the sweep while running). Returns how many were removed.
  */
-export async function sweepRuntimeDir(runtimeDir: string, log: Logger): Promise<number> {
+export async function sweepRuntimeDir(runtimeDir: string, log: Logger, own?: SweepOwner): Promise<number> {
   let entries: string[];
   try {
     entries = await readdir(runtimeDir);
@@ -73,8 +85,13 @@ export async function sweepRuntimeDir(runtimeDir: string, log: Logger): Promise<
   let removed = 0;
   for (const name of entries) {
     const dir = join(runtimeDir, name);
+    // Held before its owner record is written: a VM being created is never a leftover.
+    if (own?.holds(name)) continue;
     const owner = await readOwner(dir);
-    if (owner && pidAlive(owner.hostPid)) continue;
+    // No record yet: another executor may be between creating the folder and writing it.
+    if (!owner && own && (await youngerThan(dir, UNRECORDED_GRACE_MS))) continue;
+    const mine = own !== undefined && owner?.hostPid === process.pid && owner.instance === own.instance;
+    if (owner && pidAlive(owner.hostPid) && !mine) continue;
     if (owner?.vmmPid !== undefined && pidAlive(owner.vmmPid) && (await commandLineMentions(owner.vmmPid, dir))) {
       log.warn({ vm: name, pid: owner.vmmPid }, 'killing a VMM left behind by an earlier run');
       try {
@@ -88,6 +105,14 @@ export async function sweepRuntimeDir(runtimeDir: string, log: Logger): Promise<
     removed++;
   }
   return removed;
+}
+
+async function youngerThan(dir: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(dir)).mtimeMs < ms;
+  } catch {
+    return false;
+  }
 }
 
 async function readOwner(dir: string): Promise<OwnerRecord | undefined> {

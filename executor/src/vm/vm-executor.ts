@@ -7,17 +7,29 @@
  *   release  agent RESET: the VM stays booted for the next invocation of the same function
  *   destroy  agent SHUTDOWN -> grace -> SIGKILL the VMM -> remove the state dir
  *
- * Any fault of the guest or the VMM (it died, never answered, sent garbage) becomes
- * FAAS_ERR_SANDBOX_FAILURE and the VM is torn down at once: a VM that misbehaved once is never
- * reused, and nothing it owned (process, socket, file) outlives the call that noticed.
+ * Any fault of the guest or the VMM (it died, never answered, sent garbage) becomes a platform
+ * fault and the VM is torn down at once: a VM that misbehaved once is never reused, and nothing it
+ * owned (process, socket, file) outlives the call that noticed. A VM whose VMM exits or whose agent
+ * hangs up is lost (FAAS_ERR_SANDBOX_LOST, faults.ts): reported to watchers at once, idle or busy.
  */
+
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
 import { execOnAgent, type OomProbe } from '../agent/run.js';
-import type { ExecRequest, ExecResult, Executor, ExecutorCapabilities, ImageConfig, Sandbox, SandboxSpec } from '../executor.js';
+import type {
+  ExecRequest,
+  ExecResult,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorEvent,
+  ImageConfig,
+  Sandbox,
+  SandboxSpec,
+} from '../executor.js';
+import { ExecutorWatchers, faultStarted, sandboxLost, withStarted } from '../faults.js';
 import { consoleMentionsOom, fileSize, fileSizeSync, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
 import { createStateDir, defaultRuntimeDir, newVmId, recordVmmPid, removeStateDir, sweepRuntimeDir } from './state-dir.js';
@@ -39,6 +51,8 @@ export interface MicroVmOptions {
    * for one that hangs would only add to the cold boot that follows.
    */
   restoreTimeoutMs?: number;
+  /** How often state dirs of VMs nobody holds are looked for while running (default 10 s; 0: never). */
+  sweepIntervalMs?: number;
 }
 
 /** What a subclass is asked to start. */
@@ -81,6 +95,10 @@ export interface VmSandbox extends Sandbox {
   restoredFrom?: RestoredFrom;
   /** Set after any fault: the VM is not reused and release throws. */
   broken: boolean;
+  /** Why the VM is known dead (its VMM exited, its agent hung up). */
+  lost?: string;
+  /** Set when the host itself kills the VMM (a timeout, a fault): its exit is no news. */
+  killedByHost?: boolean;
 }
 
 const CONSOLE_TAIL_BYTES = 2048;
@@ -94,6 +112,10 @@ export abstract class MicroVmExecutor implements Executor {
   protected readonly log: Logger;
   protected readonly runtimeDir: string;
   private readonly live = new Map<string, VmSandbox>();
+  private readonly watchers = new ExecutorWatchers();
+  /** Marks this executor object's state dirs, so that its sweep never takes another's. */
+  private readonly instance = randomBytes(8).toString('hex');
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   protected constructor(
     kind: ExecutorKind,
@@ -120,6 +142,15 @@ export abstract class MicroVmExecutor implements Executor {
     await this.checkHost();
     const removed = await sweepRuntimeDir(this.runtimeDir, this.log);
     if (removed > 0) this.log.info({ removed, runtimeDir: this.runtimeDir }, 'removed VMs left behind by an earlier run');
+    const every = this.base.sweepIntervalMs ?? 10_000;
+    if (every > 0 && !this.sweepTimer) {
+      this.sweepTimer = setInterval(() => {
+        sweepRuntimeDir(this.runtimeDir, this.log, { instance: this.instance, holds: (id) => this.live.has(id) })
+          .then((n) => n > 0 && this.log.info({ removed: n }, 'removed leftover VM state'))
+          .catch((err: Error) => this.log.debug({ err: err.message }, 'VM sweep failed'));
+      }, every);
+      this.sweepTimer.unref();
+    }
   }
 
   async ping(): Promise<void> {
@@ -128,7 +159,7 @@ export abstract class MicroVmExecutor implements Executor {
 
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
     const id = newVmId();
-    const dir = await createStateDir(this.runtimeDir, id);
+    const dir = join(this.runtimeDir, id);
     const box: VmSandbox = {
       id,
       executor: this.kind,
@@ -139,7 +170,14 @@ export abstract class MicroVmExecutor implements Executor {
       consoleLog: join(dir, 'console.log'),
       broken: false,
     };
+    // Held before its folder exists, so that a sweep never takes a VM being created for a leftover.
     this.live.set(id, box);
+    try {
+      await createStateDir(this.runtimeDir, id, this.instance);
+    } catch (err) {
+      this.live.delete(id);
+      throw err;
+    }
     const started = Date.now();
     try {
       const rootfs = await this.prepareRootfs(spec, signal);
@@ -159,6 +197,7 @@ export abstract class MicroVmExecutor implements Executor {
       }
       const how = box.restoredFrom ? 'restored' : 'booted';
       this.log.debug({ vm: id, image: spec.image, how, readyMs: Date.now() - started }, 'VM ready');
+      this.watchVm(box);
       return box;
     } catch (err) {
       box.broken = true;
@@ -166,6 +205,27 @@ export abstract class MicroVmExecutor implements Executor {
       await this.destroy(box);
       throw failure;
     }
+  }
+
+  /** A ready VM whose VMM exits or whose agent hangs up is lost, whether idle or running a command. */
+  private watchVm(box: VmSandbox): void {
+    const vmm = box.vmm;
+    vmm?.exited.then(() => this.markLost(box, `its VMM ${vmm.describeExit() ?? 'exited'}`));
+    box.agent?.whenLost(() => this.markLost(box, 'its guest agent hung up'));
+  }
+
+  private markLost(box: VmSandbox, reason: string): void {
+    if (box.lost !== undefined || box.killedByHost || this.live.get(box.id) !== box) return;
+    box.lost = reason;
+    box.broken = true;
+    this.log.warn({ vm: box.id, image: box.spec.image, reason }, 'sandbox lost');
+    this.watchers.emit({ type: 'sandbox-lost', sandbox: box, reason });
+  }
+
+  /** Kills the VMM because the host gave up on it; not a loss to report. */
+  private kill(box: VmSandbox): void {
+    box.killedByHost = true;
+    box.vmm?.signal('SIGKILL');
   }
 
   /** Launches the VM, connects, says HELLO and, for a restored VM, refreshes its identity. */
@@ -232,7 +292,9 @@ export abstract class MicroVmExecutor implements Executor {
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     const box = this.own(sandbox);
     const agent = box.agent;
-    if (!agent || box.broken) throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} is not usable`);
+    const dead = box.lost ?? (box.vmm && !box.vmm.running ? `its VMM ${box.vmm.describeExit()}` : undefined);
+    if (dead !== undefined) throw sandboxLost(`VM ${box.id} died before the command started: ${dead}`, false);
+    if (!agent || box.broken) throw withStarted(new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} is not usable`), false);
     // The guest kernel reports OOM kills on the console (there is no host cgroup to ask).
     const oom: OomProbe<number> = {
       // Synchronous: a stat on the hot path must not wait for a libuv pool thread.
@@ -246,19 +308,24 @@ export abstract class MicroVmExecutor implements Executor {
         // The guest has no pids cgroup; its kernel counts the command user's processes, which
         // only the invocation has (the agent runs as root), so RLIMIT_NPROC is limits.pids.
         maxProcesses: box.spec.limits.pids,
+        lost: () => box.lost ?? (box.vmm && !box.vmm.running ? `its VMM ${box.vmm.describeExit()}` : undefined),
       });
       if (!run.healthy) {
         box.broken = true;
         // Kill now rather than at destroy: the contract is that every process of the invocation ends.
-        box.vmm?.signal('SIGKILL');
+        this.kill(box);
       }
       return run.facts;
     } catch (err) {
       // A refusal of the request itself (too large) leaves the VM in step and reusable.
-      if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE') throw err;
+      if (isFaasError(err) && err.code !== 'FAAS_ERR_SANDBOX_FAILURE' && err.code !== 'FAAS_ERR_SANDBOX_LOST') throw err;
       box.broken = true;
-      box.vmm?.signal('SIGKILL');
-      throw await this.describeFailure(box, err, 'invoke');
+      if (isFaasError(err, 'FAAS_ERR_SANDBOX_LOST')) {
+        box.vmm?.signal('SIGKILL');
+        throw await this.describeLoss(box, err);
+      }
+      this.kill(box);
+      throw withStarted(await this.describeFailure(box, err, 'invoke'), faultStarted(err) ?? true);
     }
   }
 
@@ -295,7 +362,26 @@ export abstract class MicroVmExecutor implements Executor {
     await removeStateDir(box.dir);
   }
 
+  alive(sandbox: Sandbox): boolean {
+    const box = this.live.get(sandbox.id);
+    return (
+      box !== undefined &&
+      box.lost === undefined &&
+      !box.broken &&
+      box.vmm?.running === true &&
+      box.agent !== undefined &&
+      !box.agent.closed
+    );
+  }
+
+  watch(listener: (event: ExecutorEvent) => void): () => void {
+    return this.watchers.add(listener);
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.watchers.clear();
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
   }
 
@@ -325,6 +411,17 @@ export abstract class MicroVmExecutor implements Executor {
     const message = vmmExit ? `VM ${box.id} failed during ${step}: the VMM ${vmmExit}` : `VM ${box.id} failed during ${step}: ${cause}`;
     this.log.warn({ vm: box.id, image: box.spec.image, step, cause, console: await this.consoleTail(box) }, 'VM failure');
     return new FaasError('FAAS_ERR_SANDBOX_FAILURE', message, { cause: err });
+  }
+
+  /** A lost VM's fault, with the VMM's own account of its end when it has one. */
+  private async describeLoss(box: VmSandbox, err: FaasError): Promise<FaasError> {
+    if (box.vmm?.running) await withTimeout(box.vmm.exited, 200).catch(() => {});
+    const vmmExit = box.vmm?.describeExit();
+    const reason = box.lost ?? (vmmExit ? `its VMM ${vmmExit}` : undefined);
+    this.log.warn({ vm: box.id, image: box.spec.image, reason: reason ?? err.message, console: await this.consoleTail(box) }, 'VM lost');
+    if (!reason) return err;
+    const started = faultStarted(err) ?? true;
+    return sandboxLost(`VM ${box.id} died ${started ? 'while the command ran' : 'before the command started'}: ${reason}`, started, err);
   }
 
   private async consoleTail(box: VmSandbox): Promise<string> {

@@ -17,6 +17,8 @@ export function oneShotView(executor: Executor): Executor {
     invoke: (sandbox, request) => executor.invoke(sandbox, request),
     release: (sandbox) => executor.release(sandbox),
     destroy: (sandbox) => executor.destroy(sandbox),
+    alive: (sandbox) => executor.alive(sandbox),
+    watch: (listener) => executor.watch(listener),
     close: () => executor.close(),
   };
 }
