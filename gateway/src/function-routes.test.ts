@@ -4,8 +4,10 @@
  * patch, lists filtered by the caller's key, the invoke merge rules, and secrets that never leave.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ExecRequest } from '@faas/executor';
+import { openSqliteStore } from '@faas/store';
 import type { LightMyRequestResponse } from 'fastify';
 import { startTestGateway, type TestGateway } from './test-fixtures.js';
 
@@ -322,5 +324,53 @@ describe('invoking a registered function', () => {
         assert.equal(line.functionId, 'logged', JSON.stringify(line));
       }
     }
+  });
+});
+
+describe('secrets sealed with another FAAS_SECRETS_KEY', () => {
+  it('are a 503 saying how to recover, and a PATCH that sets or deletes every one of them recovers', async () => {
+    // A gateway with another secrets key wrote this function into the same database.
+    const other = openSqliteStore({ dataDir: g.dataDir, secretsKey: randomBytes(32) });
+    try {
+      await other.functions.create({
+        id: 'rekeyed',
+        image: IMAGE,
+        command: ['run'],
+        env: [],
+        secrets: { ONE: 'old-1', TWO: 'old-2' },
+        executor: null,
+        poolMode: null,
+        limits: {},
+        timeoutMs: null,
+        maxConcurrency: null,
+        description: '',
+      });
+    } finally {
+      await other.close();
+    }
+    const refused = expectCode(await g.call('POST', '/functions/rekeyed/invoke'), 503, 'FAAS_ERR_STORE_UNAVAILABLE');
+    assert.match(String(refused.error), /FAAS_SECRETS_KEY.*set all of the function's secrets again in one PATCH/);
+    // A change that keeps a secret it cannot read cannot be checked (its size counts): still 503.
+    for (const body of [{ description: 'x' }, { secrets: { ONE: 'new-1' } }]) {
+      expectCode(await g.call('PATCH', '/functions/rekeyed', { body }), 503, 'FAAS_ERR_STORE_UNAVAILABLE');
+    }
+    // Setting one and deleting the other leaves nothing unreadable.
+    const fixed = expectCode(await g.call('PATCH', '/functions/rekeyed', { body: { secrets: { ONE: 'new-1', TWO: null } } }), 200);
+    assert.deepEqual([fixed.secret_names, fixed.version], [['ONE'], 2]);
+    expectCode(await g.call('POST', '/functions/rekeyed/invoke'), 200);
+    const env = (g.executor.requests[g.executor.requests.length - 1] as ExecRequest).env;
+    assert.ok(env.includes('ONE=new-1') && !env.some((e) => e.startsWith('TWO=')), env.join(' '));
+
+    // "secrets": null deletes every secret, readable or not.
+    const again = openSqliteStore({ dataDir: g.dataDir, secretsKey: randomBytes(32) });
+    try {
+      await again.functions.update('rekeyed', { secrets: { THREE: 'old-3' } });
+    } finally {
+      await again.close();
+    }
+    expectCode(await g.call('POST', '/functions/rekeyed/invoke'), 503, 'FAAS_ERR_STORE_UNAVAILABLE');
+    expectCode(await g.call('PATCH', '/functions/rekeyed', { body: { secrets: { ONE: 'newer-1' } } }), 503, 'FAAS_ERR_STORE_UNAVAILABLE');
+    assert.deepEqual(expectCode(await g.call('PATCH', '/functions/rekeyed', { body: { secrets: null } }), 200).secret_names, []);
+    expectCode(await g.call('POST', '/functions/rekeyed/invoke'), 200);
   });
 });

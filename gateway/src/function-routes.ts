@@ -7,7 +7,7 @@ import { FaasError, type IsolationMode } from '@faas/common';
 import type { FunctionLimits, FunctionRecord } from '@faas/store';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { allowsFunction, assertFunctionAllowed } from './auth/principal.js';
-import { applyPatch, validateFunctionCreate, validateFunctionPatch } from './definition.js';
+import { applyPatch, type DefinitionPatch, validateFunctionCreate, validateFunctionPatch } from './definition.js';
 import type { GatewayDeps } from './deps.js';
 import { parseCursor, parseLimit, readQuery } from './query.js';
 import { validateFunctionId, validationPolicy } from './validation.js';
@@ -120,6 +120,23 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: GatewayDeps):
     return sendFunction(reply, record);
   });
 
+  /**
+   * The function and its secrets for a PATCH. Secrets that cannot be decrypted (another
+   * FAAS_SECRETS_KEY, a format this build does not know) are not needed when the patch replaces or
+   * deletes every one of them: that is how their error tells the operator to recover.
+   */
+  const resolveForPatch = async (id: string, patch: DefinitionPatch) => {
+    try {
+      return await functions.resolveSecrets(id);
+    } catch (err) {
+      if (!(err instanceof FaasError) || err.code !== 'FAAS_ERR_STORE_UNAVAILABLE' || patch.secrets === undefined) throw err;
+      const record = await functions.get(id);
+      const secrets = patch.secrets;
+      if (!record?.secretNames.every((name) => secrets === null || Object.hasOwn(secrets, name))) throw err;
+      return { record, secrets: [] as string[] };
+    }
+  };
+
   app.patch<FunctionParams>('/functions/:function_id', async (request, reply) => {
     const id = validateFunctionId(request.params.function_id);
     const expected = parseIfMatch(request.headers['if-match']);
@@ -128,7 +145,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: GatewayDeps):
     // read; without If-Match a concurrent change is merged again, with it the caller decides.
     for (let attempt = 1; ; attempt++) {
       // The secrets are read only for their sizes (the limits count them) and never leave here.
-      const resolved = await functions.resolveSecrets(id);
+      const resolved = await resolveForPatch(id, patch);
       if (!resolved) throw notFound(id);
       const current = resolved.record;
       if (expected !== undefined && current.version !== expected) throw conflict(id, expected, current.version);

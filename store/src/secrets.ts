@@ -46,7 +46,7 @@ export function secretBox(key: Buffer): SecretBox {
       if (blob[0] !== FORMAT_AES_256_GCM || blob.length < 1 + NONCE_BYTES + TAG_BYTES) {
         throw new FaasError(
           'FAAS_ERR_STORE_UNAVAILABLE',
-          `${which} is stored in a format this build does not know (${blob[0] ?? 'empty'}): run the build that wrote it, or set the secret again`,
+          `${which} is stored in a format this build does not know (${blob[0] ?? 'empty'}): run the build that wrote it, or set all of the function's secrets again in one PATCH /functions/{id}`,
         );
       }
       const nonce = blob.subarray(1, 1 + NONCE_BYTES);
@@ -60,7 +60,7 @@ export function secretBox(key: Buffer): SecretBox {
       } catch (err) {
         throw new FaasError(
           'FAAS_ERR_STORE_UNAVAILABLE',
-          `secrets cannot be decrypted with this FAAS_SECRETS_KEY (${which} fails its integrity check): set FAAS_SECRETS_KEY, or <FAAS_DATA_DIR>/secrets.key, back to the key they were encrypted with; if that key is lost, set each secret again`,
+          `secrets cannot be decrypted with this FAAS_SECRETS_KEY (${which} fails its integrity check): set FAAS_SECRETS_KEY, or <FAAS_DATA_DIR>/secrets.key, back to the key they were encrypted with; if that key is lost, set all of the function's secrets again in one PATCH /functions/{id} ("secrets" naming every one, or null to delete them all)`,
           { cause: err },
         );
       }
