@@ -16,6 +16,7 @@ function invalidCursor(): FaasError {
   return new FaasError(
     'FAAS_ERR_INVALID_QUERY',
     'cursor is not one this list issued: pass next_cursor from the previous page unchanged, or leave it out to start from the beginning',
+    { details: { field: 'cursor' } },
   );
 }
 
