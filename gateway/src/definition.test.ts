@@ -37,6 +37,8 @@ function record(extra: Partial<FunctionRecord> = {}): FunctionRecord {
     limits: { memory_mb: 128, cpus: 0.5 },
     timeoutMs: 5000,
     maxConcurrency: null,
+    maxAttempts: null,
+    retryOnFailure: false,
     description: '',
     version: 3,
     createdAt: 0,
@@ -58,6 +60,8 @@ describe('POST /functions body', () => {
       limits: {},
       timeoutMs: null,
       maxConcurrency: null,
+      maxAttempts: null,
+      retryOnFailure: false,
       description: '',
     });
   });

@@ -6,8 +6,8 @@
  * timeout_ms) are checked by the same validators, with the same codes and messages. Secrets are
  * environment variables too: their faults are FAAS_ERR_INVALID_ENV (field `secrets`), and
  * env_vars and secrets together are held to the limits of one env_vars list. The rest (unknown
- * fields, pool_mode, max_concurrency, description, a body that is no object) is
- * FAAS_ERR_INVALID_FUNCTION. Messages name a secret, never its value.
+ * fields, pool_mode, max_concurrency, max_attempts, retry_on_failure, description, a body that is
+ * no object) is FAAS_ERR_INVALID_FUNCTION. Messages name a secret, never its value.
  */
 import type { IsolationMode, ResourceLimitsInput } from '@faas/common';
 import type { FunctionInput, FunctionLimits, FunctionPatch, FunctionRecord } from '@faas/store';
@@ -42,11 +42,15 @@ export const DEFINITION_FIELDS: readonly string[] = [
   'limits',
   'timeout_ms',
   'max_concurrency',
+  'max_attempts',
+  'retry_on_failure',
   'description',
 ];
 export const SECRETS_MAX_COUNT = 100;
 export const DESCRIPTION_MAX_LENGTH = 1024;
 export const MAX_CONCURRENCY_MAX = 10_000;
+/** Most attempts an asynchronous invocation of a function may get (FAAS_ASYNC_MAX_ATTEMPTS has the same bound). */
+export const MAX_ATTEMPTS_MAX = 100;
 const POOL_MODES: readonly IsolationMode[] = ['single-use', 'reuse', 'off'];
 const LIMIT_NAMES = ['memory_mb', 'cpus', 'pids'] as const;
 
@@ -89,6 +93,23 @@ function validateMaxConcurrency(value: unknown): number | null {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY_MAX) {
     invalid(`max_concurrency must be an integer from 1 to ${MAX_CONCURRENCY_MAX}, or null for no cap of its own`, 'max_concurrency');
   }
+  return value;
+}
+
+function validateMaxAttempts(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_ATTEMPTS_MAX) {
+    invalid(
+      `max_attempts must be an integer from 1 to ${MAX_ATTEMPTS_MAX} (attempts of an asynchronous invocation, the first included), or null for FAAS_ASYNC_MAX_ATTEMPTS`,
+      'max_attempts',
+    );
+  }
+  return value;
+}
+
+function validateRetryOnFailure(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') invalid('retry_on_failure must be true or false', 'retry_on_failure');
   return value;
 }
 
@@ -172,6 +193,8 @@ export function validateFunctionCreate(body: unknown, policy: ValidationPolicy):
     limits: validateLimitsInput(fields.limits, policy),
     timeoutMs: validateTimeoutField(fields.timeout_ms, policy),
     maxConcurrency: validateMaxConcurrency(fields.max_concurrency),
+    maxAttempts: validateMaxAttempts(fields.max_attempts),
+    retryOnFailure: validateRetryOnFailure(fields.retry_on_failure),
     description: validateDescription(fields.description),
   };
   checkNames(input.env, new Set(Object.keys(input.secrets)), secretsBytes(input.secrets));
@@ -204,6 +227,8 @@ export function validateFunctionPatch(body: unknown, policy: ValidationPolicy): 
   if ('pool_mode' in b) fields.poolMode = validatePoolMode(b.pool_mode);
   if ('timeout_ms' in b) fields.timeoutMs = validateTimeoutField(b.timeout_ms, policy);
   if ('max_concurrency' in b) fields.maxConcurrency = validateMaxConcurrency(b.max_concurrency);
+  if ('max_attempts' in b) fields.maxAttempts = validateMaxAttempts(b.max_attempts);
+  if ('retry_on_failure' in b) fields.retryOnFailure = validateRetryOnFailure(b.retry_on_failure);
   if ('description' in b) fields.description = validateDescription(b.description);
   const patch: DefinitionPatch = { fields };
   if ('limits' in b) patch.limits = b.limits === null ? null : validateLimitsPatch(b.limits, policy);
@@ -276,6 +301,8 @@ function differs(current: FunctionRecord, patch: FunctionPatch): boolean {
     (patch.limits !== undefined && !sameLimits(patch.limits, current.limits)) ||
     (patch.timeoutMs !== undefined && patch.timeoutMs !== current.timeoutMs) ||
     (patch.maxConcurrency !== undefined && patch.maxConcurrency !== current.maxConcurrency) ||
+    (patch.maxAttempts !== undefined && patch.maxAttempts !== current.maxAttempts) ||
+    (patch.retryOnFailure !== undefined && patch.retryOnFailure !== current.retryOnFailure) ||
     (patch.description !== undefined && patch.description !== current.description)
   );
 }

@@ -14,4 +14,16 @@ export interface GatewayDeps {
    */
   adminKey: string | undefined;
   logger: Logger;
+  /**
+   * The asynchronous worker of this process, when it runs one (FAAS_ASYNC_WORKER): told when an
+   * invocation is queued, so it starts without waiting for its next look at the queue, and when a
+   * running one is cancelled, so it is killed at once. Without it the queue is read on its own time.
+   */
+  asyncControl?: AsyncControl;
+}
+
+/** What the routes may tell the worker of their process; nothing depends on it being there. */
+export interface AsyncControl {
+  wake(): void;
+  cancel(invocationId: string): void;
 }

@@ -31,6 +31,8 @@ export interface FunctionJson {
   limits: FunctionLimits;
   timeout_ms: number | null;
   max_concurrency: number | null;
+  max_attempts: number | null;
+  retry_on_failure: boolean;
   description: string;
   version: number;
   created_at: string;
@@ -49,6 +51,8 @@ export function toFunctionJson(record: FunctionRecord): FunctionJson {
     limits: record.limits,
     timeout_ms: record.timeoutMs,
     max_concurrency: record.maxConcurrency,
+    max_attempts: record.maxAttempts,
+    retry_on_failure: record.retryOnFailure,
     description: record.description,
     version: record.version,
     created_at: new Date(record.createdAt).toISOString(),

@@ -1,20 +1,22 @@
 /**
  * The invocation history routes (docs/API.md "Invocation history"): GET /functions/{id}/invocations,
- * GET /invocations/{id}, GET /invocations/{id}/output. The auth hook checks the function of the
- * first; the other two learn it from the record, and refuse (403) a key limited to other functions.
+ * GET /invocations/{id} (with the state of an asynchronous invocation: invocation-answer.ts),
+ * GET /invocations/{id}/output. The auth hook checks the function of the first; the other two learn
+ * it from the record, and refuse (403) a key limited to other functions.
  */
 import { FaasError } from '@faas/common';
 import type { HistoryFilter, HistoryStatus, InvocationRecord } from '@faas/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertFunctionAllowed } from './auth/principal.js';
 import type { GatewayDeps } from './deps.js';
+import { readInvocation } from './invocation-answer.js';
 import { parseCursor, parseLimit, parseTime, readQuery } from './query.js';
 import { validateFunctionId } from './validation.js';
 
 const STATUSES: readonly HistoryStatus[] = ['completed', 'out_of_memory', 'timed_out', 'cancelled', 'error'];
 const KEY_ID_MAX_LENGTH = 128;
 /** Invocation ids are UUIDs; anything much longer cannot be one and is not looked up. */
-const INVOCATION_ID_MAX_LENGTH = 128;
+export const INVOCATION_ID_MAX_LENGTH = 128;
 
 /** An `Invocation` of the API: the record in snake_case, times in RFC 3339. */
 export function toInvocationJson(record: InvocationRecord) {
@@ -71,7 +73,7 @@ function invalidQuery(field: string, message: string): FaasError {
   return new FaasError('FAAS_ERR_INVALID_QUERY', message, { details: { field } });
 }
 
-function notFound(id: string): FaasError {
+export function notFound(id: string): FaasError {
   return new FaasError('FAAS_ERR_INVOCATION_NOT_FOUND', `no invocation "${id.slice(0, INVOCATION_ID_MAX_LENGTH)}" is in the history`);
 }
 
@@ -92,12 +94,26 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: GatewayDeps): 
     return { invocations: page.items.map(toInvocationJson), next_cursor: page.nextCursor };
   });
 
+  // The history record, with the state of an asynchronous invocation (queued ones included).
   app.get<{ Params: { invocation_id: string } }>('/invocations/:invocation_id', async (request) => {
-    return toInvocationJson(await readRecord(request, request.params.invocation_id));
+    const id = request.params.invocation_id;
+    const found = id.length <= INVOCATION_ID_MAX_LENGTH ? await readInvocation(deps.store, id) : undefined;
+    if (!found) throw notFound(id);
+    assertFunctionAllowed(request.principal, found.functionId);
+    return found.json;
   });
 
   app.get<{ Params: { invocation_id: string } }>('/invocations/:invocation_id/output', async (request) => {
-    const { id } = await readRecord(request, request.params.invocation_id);
+    const id = request.params.invocation_id;
+    if (id.length <= INVOCATION_ID_MAX_LENGTH && !(await history.get(id))) {
+      // An asynchronous invocation none of whose attempts has ended yet: no output so far.
+      const job = await deps.store.queue.get(id);
+      if (job) {
+        assertFunctionAllowed(request.principal, job.functionId);
+        return { stdout_base64: '', stderr_base64: '', output_truncated: false };
+      }
+    }
+    await readRecord(request, id);
     const output = await history.output(id);
     // Retention may remove the invocation between the two reads.
     if (!output) throw notFound(id);

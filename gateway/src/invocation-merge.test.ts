@@ -23,6 +23,8 @@ function fn(extra: Partial<FunctionRecord> = {}, secrets = ['TOKEN=s3cret']): Re
       limits: { memory_mb: 128, cpus: 0.5 },
       timeoutMs: 5000,
       maxConcurrency: 3,
+      maxAttempts: null,
+      retryOnFailure: false,
       description: '',
       version: 7,
       createdAt: 0,

@@ -1,36 +1,23 @@
 /**
  * `POST /functions/{function_id}/invoke`. A registered id runs its definition, with what the
  * request may add merged in (invocation-merge.ts); an unregistered id runs the design document's
- * ad-hoc SandboxConfig when FAAS_ALLOW_ADHOC allows it. The `Invocation` goes to the invocation
- * core and its `Outcome` is answered (results.ts).
+ * ad-hoc SandboxConfig when FAAS_ALLOW_ADHOC allows it (invocation-source.ts). The `Invocation` goes
+ * to the invocation core and its `Outcome` is answered (results.ts); with `Prefer: respond-async`
+ * it is queued instead, durably, and answered 202 (async-invoke.ts).
  */
 import { FaasError, type Invocation } from '@faas/common';
 import type { FastifyInstance } from 'fastify';
+import { acceptAsync, acceptedJson, prefersAsync, RESPOND_ASYNC, readIdempotencyKey } from './async-invoke.js';
 import type { GatewayDeps } from './deps.js';
-import { errorBody, sendFault } from './errors.js';
+import { errorBody, INVOCATION_HEADER, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
-import { type MergedInvocation, mergeInvocation } from './invocation-merge.js';
+import { invocationSource } from './invocation-source.js';
 import { toHttpAnswer } from './results.js';
-import { type InvocationRequest, isPlainObject, validateFunctionId, validateSandboxConfig, validationPolicy } from './validation.js';
+import { fail, validateFunctionId, validationPolicy } from './validation.js';
 
 export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): void {
   const { orchestrator, store, config } = deps;
-  const policy = validationPolicy(config);
-
-  /**
-   * An unregistered id: the ad-hoc SandboxConfig, when allowed and sent; otherwise 404. A body that
-   * is JSON but no object is malformed whatever the id: 400, as for a registered function.
-   */
-  const adhoc = (functionId: string, body: unknown): InvocationRequest => {
-    const malformed = body !== undefined && !isPlainObject(body);
-    if (malformed || (config.allowAdhoc && isPlainObject(body) && 'image' in body)) {
-      return validateSandboxConfig(functionId, body, policy);
-    }
-    const how = config.allowAdhoc
-      ? 'register it with POST /functions, or send an ad-hoc SandboxConfig (image and command) in the body'
-      : 'register it with POST /functions (ad-hoc SandboxConfig requests are off here: FAAS_ALLOW_ADHOC=off)';
-    throw new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', `no function "${functionId}" is registered: ${how}`);
-  };
+  const resolve = invocationSource(config, store, validationPolicy(config));
 
   app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
     // The request id doubles as the invocation id; the server's request listener has already put
@@ -44,14 +31,40 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
     });
     try {
       if (orchestrator.draining) throw new FaasError('FAAS_ERR_SHUTTING_DOWN');
+      const respondAsync = prefersAsync(request.headers.prefer);
+      const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
+      if (idempotencyKey !== undefined && !respondAsync) {
+        fail(
+          'FAAS_ERR_INVALID_REQUEST',
+          'Idempotency-Key applies to asynchronous invocations: send it with Prefer: respond-async (a synchronous call is answered once, on its own connection)',
+          'idempotency-key',
+        );
+      }
       const functionId = validateFunctionId(request.params.function_id);
       // Every later line of this request (faults included) names the function too.
       request.log = request.log.child({ functionId });
-      // One store read: the definition with its secrets, or nothing for an unregistered id.
-      const registered = await store.functions.resolveSecrets(functionId);
-      const input: InvocationRequest | MergedInvocation = registered
-        ? mergeInvocation(registered, request.body, policy)
-        : adhoc(functionId, request.body);
+      const resolved = await resolve(functionId, request.body);
+      const { input, registered } = resolved;
+      if (respondAsync) {
+        const { job, created } = await acceptAsync(config, store, {
+          invocationId,
+          functionId,
+          body: request.body,
+          resolved,
+          principal: request.principal,
+          idempotencyKey,
+          callbackUrl: null,
+        });
+        deps.asyncControl?.wake();
+        request.log.debug({ invocationId: job.id, created }, 'asynchronous invocation accepted');
+        // A repeated idempotency key answers the invocation it made, under that invocation's id.
+        return reply
+          .code(202)
+          .header(INVOCATION_HEADER, job.id)
+          .header('location', `/invocations/${job.id}`)
+          .header('preference-applied', RESPOND_ASYNC)
+          .send(acceptedJson(job));
+      }
       const keyId = request.principal?.keyId;
       const invocation: Invocation = keyId === undefined ? { id: invocationId, ...input } : { id: invocationId, ...input, keyId };
       const functionVersion = registered?.record.version;

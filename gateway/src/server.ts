@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { FaasError } from '@faas/common';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { registerAsyncRoutes } from './async-routes.js';
 import { authenticated, registerAuth } from './auth/hook.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
@@ -128,6 +129,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   registerInvokeRoute(app, deps);
   registerFunctionRoutes(app, deps);
   registerHistoryRoutes(app, deps);
+  registerAsyncRoutes(app, deps);
   registerKeyRoutes(app, deps);
 
   return app;

@@ -225,7 +225,6 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
           throw new FaasError(
             'FAAS_ERR_IDEMPOTENCY_KEY_REUSED',
             `this Idempotency-Key already named invocation ${kept.invocation_id}, made from a different request; send a new key for a new request`,
-            { details: { invocation_id: kept.invocation_id } },
           );
         }
         const row = selectJob.get(kept.invocation_id);

@@ -28,6 +28,12 @@ const TABLE: Record<string, { scopes: readonly Scope[]; function?: true }> = {
   // Checked against the record's function by the history routes (allowsFunction).
   'GET /invocations/{}': { scopes: ['history'] },
   'GET /invocations/{}/output': { scopes: ['history'] },
+  // Asynchronous invocations: cancelling one is part of invoking; reading dead letters is history,
+  // re-driving or discarding one acts on an invocation (checked against its function by the routes).
+  'DELETE /invocations/{}': { scopes: ['invoke'] },
+  'GET /dead-letters': { scopes: ['history'] },
+  'POST /dead-letters/{}/redrive': { scopes: ['invoke'] },
+  'DELETE /dead-letters/{}': { scopes: ['invoke'] },
   'GET /metrics': { scopes: ['metrics'] },
   'POST /keys': { scopes: ['admin'] },
   'GET /keys': { scopes: ['admin'] },

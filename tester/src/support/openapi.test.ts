@@ -134,6 +134,8 @@ describe('OpenAPI conformance checker', () => {
       limits: { memory_mb: 64 },
       timeout_ms: null,
       max_concurrency: null,
+      max_attempts: null,
+      retry_on_failure: false,
       description: '',
       version: 1,
       created_at: '2026-11-29T19:27:24.123Z',

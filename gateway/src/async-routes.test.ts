@@ -1,0 +1,206 @@
+/**
+ * The HTTP side of asynchronous invocations, without a worker (the queue only fills): acceptance
+ * with Prefer: respond-async, idempotency keys, the state of a queued invocation, cancel, and the
+ * dead-letter routes over invocations the test moves through the queue itself.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { prefersAsync, readIdempotencyKey, requestDigest } from './async-invoke.js';
+import { startTestGateway, type TestGateway } from './test-fixtures.js';
+
+const IMAGE = 'faas/busybox:latest';
+const ASYNC = { prefer: 'respond-async' };
+let g: TestGateway;
+
+before(async () => {
+  g = await startTestGateway({ FAAS_ASYNC_MAX_ATTEMPTS: '2' });
+  const res = await g.call('POST', '/functions', {
+    body: { id: 'job', image: IMAGE, command: ['cat'], max_attempts: 4, retry_on_failure: true },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+});
+
+after(async () => {
+  await g?.close();
+});
+
+function body(res: LightMyRequestResponse, status: number): Record<string, unknown> {
+  assert.equal(res.statusCode, status, res.body.slice(0, 500));
+  return res.json() as Record<string, unknown>;
+}
+
+/** Moves a queued invocation to dead through the queue, as a worker whose attempt failed would. */
+async function makeDead(id: string): Promise<void> {
+  const claimed = await g.store.queue.claim({ owner: 'test', leaseMs: 60_000 });
+  assert.equal(claimed?.job.id, id);
+  const fault = { status: 'error' as const, exitCode: null, error: 'lost', errorCode: 'FAAS_ERR_SANDBOX_LOST' };
+  const ref = { id, owner: 'test', attempt: claimed.attempt };
+  assert.ok(
+    await g.store.queue.finish(ref, { state: 'dead', attempt: fault, result: null, error: 'lost', errorCode: 'FAAS_ERR_SANDBOX_LOST' }),
+  );
+}
+
+describe('asynchronous invocations over HTTP', () => {
+  it('reads Prefer and Idempotency-Key as RFC 7240 and the draft spell them', () => {
+    assert.equal(prefersAsync('respond-async'), true);
+    assert.equal(prefersAsync('return=minimal, Respond-Async; wait=10'), true);
+    assert.equal(prefersAsync(['handling=lenient', 'respond-async']), true);
+    assert.equal(prefersAsync('respond-asynchronously'), false);
+    assert.equal(prefersAsync(undefined), false);
+    assert.equal(readIdempotencyKey('"8e03978e-40d5"'), '8e03978e-40d5');
+    assert.equal(readIdempotencyKey('plain-key'), 'plain-key');
+    assert.throws(() => readIdempotencyKey('has space'), /Idempotency-Key/);
+    assert.throws(() => readIdempotencyKey('x'.repeat(256)), /Idempotency-Key/);
+    assert.equal(requestDigest('f', { a: 1, b: [1, { d: 2, c: 3 }] }), requestDigest('f', { b: [1, { c: 3, d: 2 }], a: 1 }));
+    assert.notEqual(requestDigest('f', { a: 1 }), requestDigest('g', { a: 1 }));
+  });
+
+  it('accepts with 202, a Location and the invocation id; the invocation is queued with the definition retry settings', async () => {
+    const res = await g.call('POST', '/functions/job/invoke', { body: { payload_base64: 'aGk=' }, headers: ASYNC });
+    const accepted = body(res, 202);
+    const id = accepted.invocation_id as string;
+    assert.equal(res.headers['x-faas-invocation-id'], id);
+    assert.equal(res.headers.location, `/invocations/${id}`);
+    assert.equal(res.headers['preference-applied'], 'respond-async');
+    assert.equal(accepted.state, 'queued');
+    assert.equal(accepted.function_id, 'job');
+    const state = body(await g.call('GET', `/invocations/${id}`), 200);
+    assert.equal(state.mode, 'async');
+    assert.equal(state.state, 'queued');
+    assert.equal(state.status, null);
+    assert.equal(state.attempts, 0);
+    assert.equal(state.max_attempts, 4);
+    assert.equal(state.stdin_bytes, 2);
+    assert.equal(state.function_version, 1);
+    assert.deepEqual(state.attempt_history, []);
+    assert.equal(state.finished_at, null);
+    assert.equal(state.result, null);
+    assert.deepEqual(body(await g.call('GET', `/invocations/${id}/output`), 200), {
+      stdout_base64: '',
+      stderr_base64: '',
+      output_truncated: false,
+    });
+    assert.equal((await g.store.queue.get(id))?.retryOnFailure, true);
+    assert.equal(g.executor.requests.length, 0, 'nothing ran');
+    // Ad hoc: the platform default attempts.
+    const adhoc = body(
+      await g.call('POST', '/functions/adhoc-a/invoke', { body: { image: IMAGE, command: ['true'] }, headers: ASYNC }),
+      202,
+    );
+    assert.equal((await g.store.queue.get(adhoc.invocation_id as string))?.maxAttempts, 2);
+  });
+
+  it('validates before it accepts: the same 4xx as a synchronous call, and nothing queued', async () => {
+    const before = (await g.store.queue.stats()).queued;
+    assert.equal(
+      body(await g.call('POST', '/functions/job/invoke', { body: { image: IMAGE }, headers: ASYNC }), 400).code,
+      'FAAS_ERR_FIELD_NOT_ALLOWED',
+    );
+    assert.equal(body(await g.call('POST', '/functions/nothing-here/invoke', { headers: ASYNC }), 404).code, 'FAAS_ERR_FUNCTION_NOT_FOUND');
+    assert.equal((await g.store.queue.stats()).queued, before);
+  });
+
+  it('an idempotency key answers the invocation it made; another request under it is 422; keys are per API key', async () => {
+    const headers = { ...ASYNC, 'idempotency-key': 'order-1' };
+    const first = await g.call('POST', '/functions/job/invoke', { body: { payload_base64: 'YQ==', timeout_ms: 1000 }, headers });
+    const id = body(first, 202).invocation_id as string;
+    const again = await g.call('POST', '/functions/job/invoke', { body: { timeout_ms: 1000, payload_base64: 'YQ==' }, headers });
+    assert.equal(body(again, 202).invocation_id, id, 'the same invocation, key order aside');
+    assert.equal(again.headers['x-faas-invocation-id'], id);
+    assert.equal(again.headers.location, `/invocations/${id}`);
+    const other = await g.call('POST', '/functions/job/invoke', { body: { payload_base64: 'Yg==' }, headers });
+    const refused = body(other, 422);
+    assert.equal(refused.code, 'FAAS_ERR_IDEMPOTENCY_KEY_REUSED');
+    assert.equal(refused.invocation_id, other.headers['x-faas-invocation-id'], 'the refused request names its own id');
+    const invoker = await g.newKey(['invoke']);
+    const theirs = await g.call('POST', '/functions/job/invoke', {
+      body: { payload_base64: 'YQ==', timeout_ms: 1000 },
+      headers,
+      key: invoker.key,
+    });
+    assert.notEqual(body(theirs, 202).invocation_id, id);
+    const sync = await g.call('POST', '/functions/job/invoke', { headers: { 'idempotency-key': 'order-2' } });
+    const syncRefused = body(sync, 400);
+    assert.equal(syncRefused.code, 'FAAS_ERR_INVALID_REQUEST');
+    assert.equal(syncRefused.field, 'idempotency-key');
+  });
+
+  it('cancels a queued invocation (it never runs) and answers a cancelled one again; a synchronous one is 409', async () => {
+    const id = body(await g.call('POST', '/functions/job/invoke', { headers: ASYNC }), 202).invocation_id as string;
+    const cancelled = body(await g.call('DELETE', `/invocations/${id}`), 200);
+    assert.equal(cancelled.state, 'cancelled');
+    assert.equal(typeof cancelled.finished_at, 'string');
+    assert.equal(body(await g.call('DELETE', `/invocations/${id}`), 200).state, 'cancelled');
+    const sync = body(await g.call('POST', '/functions/job/invoke'), 200);
+    assert.equal(body(await g.call('DELETE', `/invocations/${sync.invocation_id}`), 409).code, 'FAAS_ERR_INVOCATION_FINISHED');
+    assert.equal(body(await g.call('DELETE', '/invocations/no-such-id'), 404).code, 'FAAS_ERR_INVOCATION_NOT_FOUND');
+    const syncState = body(await g.call('GET', `/invocations/${sync.invocation_id}`), 200);
+    assert.equal(syncState.mode, 'sync');
+    assert.equal(syncState.state, 'succeeded');
+  });
+
+  it('lists dead letters in pages, re-drives one with new attempts and deletes another; limited keys see their own', async () => {
+    // Drain what earlier tests queued, so the dead ones are claimed in order.
+    for (;;) {
+      const left = await g.store.queue.claim({ owner: 'drain', leaseMs: 60_000 });
+      if (!left) break;
+      const ok = { status: 'completed' as const, exitCode: 0, error: null, errorCode: null };
+      await g.store.queue.finish(
+        { id: left.job.id, owner: 'drain', attempt: left.attempt },
+        { state: 'succeeded', attempt: ok, result: null, error: null, errorCode: null },
+      );
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = body(await g.call('POST', '/functions/job/invoke', { headers: ASYNC }), 202).invocation_id as string;
+      await makeDead(id);
+      ids.push(id);
+    }
+    const page = body(await g.call('GET', '/dead-letters?limit=2&function_id=job'), 200);
+    const letters = page.dead_letters as Array<Record<string, unknown>>;
+    assert.equal(letters.length, 2);
+    assert.equal(letters[0]?.function_id, 'job');
+    assert.equal(letters[0]?.error_code, 'FAAS_ERR_SANDBOX_LOST');
+    assert.equal(letters[0]?.attempts, 1);
+    const rest = body(await g.call('GET', `/dead-letters?limit=2&function_id=job&cursor=${page.next_cursor}`), 200);
+    assert.deepEqual(
+      [...letters, ...(rest.dead_letters as Array<Record<string, unknown>>)].map((l) => l.invocation_id).sort(),
+      [...ids].sort(),
+    );
+    assert.equal(body(await g.call('GET', '/dead-letters?cursor=bogus'), 400).code, 'FAAS_ERR_INVALID_QUERY');
+    assert.equal(body(await g.call('GET', '/dead-letters?function_id=..'), 400).field, 'function_id');
+
+    const [a, b] = ids as [string, string];
+    const redriven = await g.call('POST', `/dead-letters/${a}/redrive`);
+    assert.equal(body(redriven, 202).state, 'queued');
+    assert.equal(redriven.headers.location, `/invocations/${a}`);
+    const after = body(await g.call('GET', `/invocations/${a}`), 200);
+    assert.equal(after.state, 'queued');
+    assert.equal(after.max_attempts, 1 + 4, "one attempt used, the function's four new ones");
+    assert.equal(body(await g.call('POST', `/dead-letters/${a}/redrive`), 404).code, 'FAAS_ERR_DEAD_LETTER_NOT_FOUND');
+
+    assert.equal((await g.call('DELETE', `/dead-letters/${b}`)).statusCode, 204);
+    assert.equal(body(await g.call('DELETE', `/dead-letters/${b}`), 404).code, 'FAAS_ERR_DEAD_LETTER_NOT_FOUND');
+    assert.equal(body(await g.call('GET', `/invocations/${b}`), 200).state, 'failed');
+
+    const limited = await g.newKey(['history', 'invoke'], ['other-*']);
+    assert.deepEqual(body(await g.call('GET', '/dead-letters', { key: limited.key }), 200).dead_letters, []);
+    assert.equal(body(await g.call('DELETE', `/dead-letters/${ids[2]}`, { key: limited.key }), 403).code, 'FAAS_ERR_FORBIDDEN');
+    assert.equal(body(await g.call('GET', `/invocations/${ids[2]}`, { key: limited.key }), 403).code, 'FAAS_ERR_FORBIDDEN');
+  });
+
+  it('function definitions carry max_attempts and retry_on_failure, validated and patched', async () => {
+    const fn = body(await g.call('GET', '/functions/job'), 200);
+    assert.equal(fn.max_attempts, 4);
+    assert.equal(fn.retry_on_failure, true);
+    const patched = body(await g.call('PATCH', '/functions/job', { body: { max_attempts: null, retry_on_failure: false } }), 200);
+    assert.equal(patched.max_attempts, null);
+    assert.equal(patched.retry_on_failure, false);
+    for (const bad of [{ max_attempts: 0 }, { max_attempts: 101 }, { max_attempts: 1.5 }, { retry_on_failure: 'yes' }]) {
+      const res = body(await g.call('PATCH', '/functions/job', { body: bad }), 400);
+      assert.equal(res.code, 'FAAS_ERR_INVALID_FUNCTION');
+      assert.equal(res.field, Object.keys(bad)[0]);
+    }
+  });
+});
