@@ -3,6 +3,7 @@
  * every fault a 400 FAAS_ERR_INVALID_QUERY naming the parameter.
  */
 import { FaasError } from '@faas/common';
+import { parseRfc3339 } from './auth/key-request.js';
 import { toWellFormedText } from './validation.js';
 
 export const LIST_LIMIT_DEFAULT = 100;
@@ -46,7 +47,8 @@ export function parseTime(name: string, value: string | undefined): number | und
   if (value === undefined) return undefined;
   let ms = Number.NaN;
   if (/^[0-9]{1,16}$/.test(value)) ms = Number(value);
-  else if (RFC3339.test(value)) ms = Date.parse(value.replace(' ', 'T').toUpperCase());
+  // parseRfc3339 refuses a day or an hour that does not exist (2026-02-30, 24:00), which Date.parse rolls over.
+  else if (RFC3339.test(value)) ms = parseRfc3339(value.replace(' ', 'T')) ?? Number.NaN;
   if (!Number.isSafeInteger(ms) || ms < 0) {
     invalid(name, `${name} must be an RFC 3339 time (2026-01-31T12:00:00Z) or epoch milliseconds`);
   }
