@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config.js';
 import { serveCommand } from './commands/serve.js';
+import { tangleCommand } from './commands/tangle.js';
 import { EXIT_STARTUP } from './startup.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     .showSuggestionAfterError(true);
   program.addCommand(serveCommand());
   program.addCommand(configCommand());
+  program.addCommand(tangleCommand());
   return program;
 }
 

@@ -1,12 +1,11 @@
 /**
- * Reads docs/tangle-jobs.md, the one written spec of the job ABI, for the tests: its ```abi blocks
- * (`name = (type field, ...)`) and its ```status block. The end-to-end tests decode real inputs and
- * results with these types (through viem, independently of the operator's own reader).
+ * Reads docs/tangle-jobs.md, the one written spec of the job ABI: its ```abi blocks
+ * (`name = (type field, ...)`) and its ```status block. The tests check the code against it, and
+ * the end-to-end tests decode real inputs and results with these types (through viem,
+ * independently of the operator's own reader).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { type AbiParameter, decodeAbiParameters, type Hex, parseAbiParameters } from 'viem';
-import { REPO } from './test-paths.js';
 
 export interface JobSpec {
   /** `execute.inputs.v1` -> `(uint8 version, ...)` */
@@ -15,7 +14,7 @@ export interface JobSpec {
   statuses: Map<number, string>;
 }
 
-export function readJobSpec(path = resolve(REPO, 'docs/tangle-jobs.md')): JobSpec {
+export function readJobSpec(path: string): JobSpec {
   const text = readFileSync(path, 'utf8');
   const layouts = new Map<string, string>();
   for (const block of text.matchAll(/```abi\n([\s\S]*?)```/g)) {
@@ -37,7 +36,7 @@ export function readJobSpec(path = resolve(REPO, 'docs/tangle-jobs.md')): JobSpe
 /** Decodes `data` with the spec's layout `name`, by viem: an object keyed by the spec's field names. */
 export function decodeWithSpec(spec: JobSpec, name: string, data: Hex): Record<string, unknown> {
   const layout = spec.layouts.get(name);
-  if (!layout) throw new Error(`docs/tangle-jobs.md has no layout ${name}`);
+  if (!layout) throw new Error(`the job spec has no layout ${name}`);
   const params = parseAbiParameters(layout.slice(1, -1)) as readonly AbiParameter[];
   const values = decodeAbiParameters(params, data);
   return Object.fromEntries(params.map((p, i) => [p.name as string, values[i]]));

@@ -10,7 +10,7 @@ import { decodeWithSpec, readJobSpec } from './spec-doc.js';
 import { REPO } from './test-paths.js';
 
 describe('docs/tangle-jobs.md (the job ABI spec)', () => {
-  const spec = readJobSpec();
+  const spec = readJobSpec(resolve(REPO, 'docs/tangle-jobs.md'));
 
   it('writes the same layouts as blueprint/src/jobs.ts', () => {
     assert.deepEqual(
