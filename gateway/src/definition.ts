@@ -238,7 +238,10 @@ export function validateFunctionPatch(body: unknown, policy: ValidationPolicy): 
 
 function validateLimitsPatch(value: unknown, policy: ValidationPolicy): NonNullable<DefinitionPatch['limits']> {
   if (!isPlainObject(value)) return validateLimitsInput(value, policy);
-  const set = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+  // A null deletes a known limit; an unknown name stays in, to be refused like any unknown limit.
+  const set = Object.fromEntries(
+    Object.entries(value).filter(([name, v]) => v !== null || !(LIMIT_NAMES as readonly string[]).includes(name)),
+  );
   const checked: NonNullable<DefinitionPatch['limits']> = validateLimitsInput(set, policy);
   for (const [name, v] of Object.entries(value)) if (v === null) checked[name as keyof ResourceLimitsInput] = null;
   return checked;

@@ -67,11 +67,12 @@ describe('function registry', () => {
 
   it('If-Match: the version must match on PATCH and DELETE (412), * or absent means any', async () => {
     await create({ id: 'ifmatch' });
-    expectCode(
+    const stale = expectCode(
       await g.call('PATCH', '/functions/ifmatch', { body: { description: 'x' }, headers: { 'if-match': '"2"' } }),
       412,
       'FAAS_ERR_VERSION_CONFLICT',
     );
+    assert.equal(stale.version, 1, 'a 412 gives the current version, on PATCH as on DELETE');
     expectCode(await g.call('PATCH', '/functions/ifmatch', { body: { description: 'x' }, headers: { 'if-match': '"1"' } }), 200);
     expectCode(await g.call('PATCH', '/functions/ifmatch', { body: { description: 'y' }, headers: { 'if-match': '*' } }), 200);
     expectCode(
@@ -79,7 +80,12 @@ describe('function registry', () => {
       400,
       'FAAS_ERR_INVALID_REQUEST',
     );
-    expectCode(await g.call('DELETE', '/functions/ifmatch', { headers: { 'if-match': '"1"' } }), 412, 'FAAS_ERR_VERSION_CONFLICT');
+    const staleDelete = expectCode(
+      await g.call('DELETE', '/functions/ifmatch', { headers: { 'if-match': '"1"' } }),
+      412,
+      'FAAS_ERR_VERSION_CONFLICT',
+    );
+    assert.equal(staleDelete.version, 3);
     expectCode(await g.call('DELETE', '/functions/ifmatch', { headers: { 'if-match': '"3"' } }), 204);
   });
 
@@ -104,6 +110,11 @@ describe('function registry', () => {
     fn = await step({ description: '' });
     assert.equal(fn.version, 3, 'a patch that changes nothing makes no version');
     expectCode(await g.call('PATCH', '/functions/merge', { body: { image: null } }), 400, 'FAAS_ERR_INVALID_FUNCTION', 'image');
+    // An unknown limit is refused whatever its value: null does not make it a no-op.
+    for (const limits of [{ memory: null }, { memory: 64 }, { cpus: null, swap_mb: null }]) {
+      const name = Object.keys(limits).find((n) => n !== 'cpus');
+      expectCode(await g.call('PATCH', '/functions/merge', { body: { limits } }), 400, 'FAAS_ERR_INVALID_LIMITS', `limits.${name}`);
+    }
     expectCode(await g.call('PATCH', '/functions/merge', { body: { id: 'other' } }), 400, 'FAAS_ERR_INVALID_FUNCTION', 'id');
     expectCode(
       await g.call('PATCH', '/functions/merge', { body: { env_vars: ['ONE=1'], secrets: { ONE: 'v' } } }),

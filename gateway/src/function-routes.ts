@@ -177,5 +177,6 @@ function conflict(id: string, expected: number, current: number): FaasError {
   return new FaasError(
     'FAAS_ERR_VERSION_CONFLICT',
     `function "${id}" is at version ${current}, not ${expected} (If-Match); read it again and retry`,
+    { details: { version: current } },
   );
 }
