@@ -128,6 +128,38 @@ describe('invoking a registered function', () => {
     }
   });
 
+  it('runs a function registered before the operator lowered a maximum within the new maximum, as its timeout', () => {
+    const lowered = validationPolicy(
+      loadConfig(
+        {
+          FAAS_ALLOWED_EXECUTORS: 'docker,gvisor',
+          FAAS_MAX_MEMORY_MB: '64',
+          FAAS_MAX_CPUS: '0.25',
+          FAAS_MAX_PIDS: '10',
+          FAAS_DEFAULT_MEMORY_MB: '32',
+          FAAS_DEFAULT_PIDS: '8',
+          FAAS_MAX_TIMEOUT_MS: '1000',
+          FAAS_DEFAULT_TIMEOUT_MS: '1000',
+        },
+        4,
+      ),
+    );
+    const merged = mergeInvocation(fn({ limits: { memory_mb: 128, cpus: 0.5, pids: 50 } }), undefined, lowered);
+    assert.deepEqual([merged.limits.memoryBytes, merged.limits.cpus, merged.limits.pids, merged.timeoutMs], [64 * MIB, 0.25, 10, 1000]);
+  });
+
+  it('refuses a function whose executor is no longer enabled, saying how to fix it', () => {
+    const dockerOnly = validationPolicy(loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker' }, 4));
+    assert.throws(
+      () => mergeInvocation(fn(), undefined, dockerOnly),
+      (err) =>
+        isFaasError(err, 'FAAS_ERR_EXECUTOR_NOT_ALLOWED') &&
+        /"gvisor"/.test(err.message) &&
+        /FAAS_ALLOWED_EXECUTORS/.test(err.message) &&
+        /PATCH \/functions\/fn/.test(err.message),
+    );
+  });
+
   it('holds the caller env_vars with the definition and its secrets to the env_vars limits', () => {
     const env = Array.from({ length: 100 }, (_, i) => `E${i}=1`);
     refused({ env_vars: Array.from({ length: 28 }, (_, i) => `X${i}=1`) }, 'FAAS_ERR_INVALID_ENV', 'env_vars', fn({ env }));

@@ -5,7 +5,7 @@
  * smaller limits than the definition's (timeout_ms, limits). Anything else is refused, naming the
  * field. No message ever carries a secret's value.
  */
-import type { Invocation, IsolationMode } from '@faas/common';
+import type { Invocation, IsolationMode, ResourceLimits } from '@faas/common';
 import type { FunctionRecord } from '@faas/store';
 import {
   checkEnvTotals,
@@ -49,12 +49,34 @@ export function functionTimeoutMs(record: FunctionRecord, policy: ValidationPoli
   return Math.min(record.timeoutMs ?? policy.defaultTimeoutMs, policy.maxTimeoutMs);
 }
 
+/**
+ * The limits a registered function runs with when the request asks for none: its own over the
+ * platform defaults, held to the platform's maxima of now (the operator may have lowered them since
+ * it was registered), as its timeout is.
+ */
+export function functionLimits(record: FunctionRecord, policy: ValidationPolicy): ResourceLimits {
+  const own = resolveLimits(record.limits, policy.defaultLimits);
+  return {
+    ...own,
+    memoryBytes: Math.min(own.memoryBytes, policy.maxMemoryBytes),
+    cpus: Math.min(own.cpus, policy.maxCpus),
+    pids: Math.min(own.pids, policy.maxPids),
+  };
+}
+
 /** Builds the invocation of `fn` from the request `body` (undefined: no body, no input); throws FaasError. */
 export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: ValidationPolicy): MergedInvocation {
   const { record, secrets } = fn;
   const request = readBody(body);
   const ownTimeout = functionTimeoutMs(record, policy);
-  const ownLimits = resolveLimits(record.limits, policy.defaultLimits);
+  const ownLimits = functionLimits(record, policy);
+  const executor = record.executor ?? policy.defaultExecutor;
+  if (!policy.allowedExecutors.includes(executor)) {
+    fail(
+      'FAAS_ERR_EXECUTOR_NOT_ALLOWED',
+      `function "${record.id}" runs on executor "${executor}", which is not enabled here (allowed: ${policy.allowedExecutors.join(', ')}): change its executor with PATCH /functions/${record.id}, or add ${executor} to FAAS_ALLOWED_EXECUTORS`,
+    );
+  }
 
   let timeoutMs = ownTimeout;
   if (request.timeout_ms !== undefined && request.timeout_ms !== null) {
@@ -103,7 +125,7 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
     stdin: validatePayload(request.payload_base64, policy.maxPayloadBytes),
     limits: resolveLimits(asked, ownLimits),
     timeoutMs,
-    executor: record.executor ?? policy.defaultExecutor,
+    executor,
     isolation: record.poolMode ?? undefined,
     ...(record.maxConcurrency !== null ? { maxConcurrency: record.maxConcurrency } : {}),
     ...(record.secretNames.length > 0 ? { secretNames: record.secretNames } : {}),
