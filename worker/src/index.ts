@@ -1,6 +1,9 @@
 /**
- * The worker: runs asynchronous invocations taken from the durable queue, retries platform
- * faults, dead-letters what used up its attempts and hands final results to callbacks.
- * The loop and its pieces are added here; `callbacks/` holds the result delivery.
+ * The worker of asynchronous invocations: runs them from the durable queue, retries platform
+ * faults with backoff, dead-letters what used up its attempts (worker.ts, retry.ts, metrics.ts),
+ * and delivers final results to callback URLs (callbacks/).
  */
-export {};
+export * from './callbacks/index.js';
+export { type AttemptLabel, WorkerMetrics } from './metrics.js';
+export { type AttemptResult, type BackoffPolicy, BUSY_FAULTS, type Decision, decide, RETRYABLE_FAULTS, retryDelayMs } from './retry.js';
+export { AsyncWorker, type AsyncWorkerOptions, type WorkerFrontDoor, type WorkerOrchestrator } from './worker.js';

@@ -1,0 +1,336 @@
+/**
+ * The worker against the real invocation core (with the in-memory fake executor) and a real
+ * SQLite queue: runs, retries of platform faults, the function's own failures, dead letters,
+ * cancel, recovery of what a stopped process left running, and fairness with synchronous calls.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { FaasError, type Invocation, loadConfig, silentLogger } from '@faas/common';
+import { type ExecRequest, FakeExecutor, type FakeExecutorOptions, facts } from '@faas/executor';
+import { Orchestrator } from '@faas/orchestrator';
+import { type AsyncJob, openSqliteStore, type Store } from '@faas/store';
+import { AsyncWorker, type AsyncWorkerOptions, type WorkerFrontDoor } from './worker.js';
+
+interface Harness {
+  store: Store;
+  executor: FakeExecutor;
+  orchestrator: Orchestrator;
+  worker: AsyncWorker;
+  finals: AsyncJob[];
+  enqueue(command: string[], extra?: { maxAttempts?: number; retryOnFailure?: boolean }): Promise<string>;
+  waitFor(id: string, states: string[], withinMs?: number): Promise<AsyncJob>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+/** The request is the command itself; the invocation runs it with the test's defaults. */
+const frontDoor: WorkerFrontDoor = {
+  async resolve(job, request) {
+    const { command } = JSON.parse(request) as { command: string[] };
+    if (command[0] === 'unresolvable') throw new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', 'the function was deleted');
+    const invocation: Invocation = {
+      id: job.id,
+      functionId: job.functionId,
+      image: 'faas/busybox:latest',
+      command,
+      env: [],
+      stdin: Buffer.alloc(0),
+      limits: { memoryBytes: 64 << 20, cpus: 1, pids: 16, tmpBytes: 1 << 20, outputBytes: 1 << 20 },
+      timeoutMs: 5000,
+      executor: 'docker',
+    };
+    return { invocation, functionVersion: undefined };
+  },
+  result(outcome) {
+    return { exit_code: outcome.exitCode, stdout: outcome.stdout.toString() };
+  },
+};
+
+async function harness(
+  executorOptions: FakeExecutorOptions = {},
+  options: Partial<AsyncWorkerOptions> & { slots?: number } = {},
+  prepare?: (store: Store) => Promise<void>,
+): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'faas-worker-test-'));
+  const store = openSqliteStore({ dataDir: dir, secretsKey: randomBytes(32) });
+  await prepare?.(store);
+  const slots = options.slots ?? 4;
+  const config = loadConfig({ FAAS_MAX_CONCURRENCY: String(slots), FAAS_MAX_QUEUE: '8', FAAS_POOL_MODE: 'off', FAAS_DATA_DIR: dir }, 2);
+  const executor = new FakeExecutor(executorOptions);
+  const orchestrator = new Orchestrator({ config, executors: new Map([['docker', executor]]), metrics: { processMetrics: false } });
+  await orchestrator.start();
+  const finals: AsyncJob[] = [];
+  const worker = new AsyncWorker({
+    queue: store.queue,
+    orchestrator,
+    frontDoor,
+    concurrency: 2,
+    slots,
+    leaseMs: 2000,
+    backoff: { baseMs: 10, maxMs: 40, random: () => 0 },
+    log: silentLogger,
+    registry: orchestrator.metrics.registry,
+    onFinal: (job) => finals.push(job),
+    pollMs: 50,
+    ...options,
+  });
+  cleanups.push(async () => {
+    worker.pause();
+    await orchestrator.drain(1000);
+    await worker.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const h: Harness = {
+    store,
+    executor,
+    orchestrator,
+    worker,
+    finals,
+    async enqueue(command, extra = {}) {
+      const id = randomUUID();
+      await store.queue.enqueue({
+        id,
+        functionId: 'fn',
+        functionVersion: null,
+        executor: 'docker',
+        keyId: null,
+        maxAttempts: extra.maxAttempts ?? 3,
+        retryOnFailure: extra.retryOnFailure ?? false,
+        stdinBytes: 0,
+        callbackUrl: null,
+        request: JSON.stringify({ command }),
+        requestHash: id,
+      });
+      worker.wake();
+      return id;
+    },
+    async waitFor(id, states, withinMs = 5000) {
+      const deadline = Date.now() + withinMs;
+      for (;;) {
+        const job = await store.queue.get(id);
+        if (job && states.includes(job.state)) return job;
+        if (Date.now() > deadline) assert.fail(`${id} never reached ${states.join('/')}: ${JSON.stringify(job)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+  return h;
+}
+
+/** Exit codes and faults by command: `exit N`, `sleep MS`, `fault-once` (a lost sandbox, then fine), `fault` (always lost). */
+function scripted(): FakeExecutorOptions {
+  const seen = new Set<string>();
+  return {
+    run: async (request: ExecRequest) => {
+      const [verb, arg] = request.command;
+      if (verb === 'exit') return facts({ exitCode: Number(arg) });
+      if (verb === 'sleep') {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Number(arg));
+          request.signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        return request.signal?.aborted ? facts({ exitCode: null, signal: 'SIGKILL', cancelled: true }) : facts();
+      }
+      if (verb === 'fault-once' && !seen.has(arg ?? '')) {
+        seen.add(arg ?? '');
+        throw new FaasError('FAAS_ERR_SANDBOX_LOST', 'the sandbox died under the command', { details: { started: true } });
+      }
+      if (verb === 'fault') throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'the engine failed');
+      const out = Buffer.from(request.command.join(' '));
+      return facts({ stdout: out, combined: out });
+    },
+  };
+}
+
+describe('the asynchronous worker', () => {
+  it('runs queued invocations to their result, each attempt recorded', async () => {
+    const h = await harness(scripted());
+    await h.worker.start();
+    const ids = await Promise.all([1, 2, 3, 4, 5].map((n) => h.enqueue(['echo', String(n)])));
+    for (const [i, id] of ids.entries()) {
+      const job = await h.waitFor(id, ['succeeded']);
+      assert.equal(job.attempts, 1);
+      assert.deepEqual(JSON.parse((await h.store.queue.result(id)) ?? 'null'), { exit_code: 0, stdout: `echo ${i + 1}` });
+      assert.deepEqual(
+        (await h.store.queue.attempts(id)).map((a) => [a.attempt, a.status, a.exitCode]),
+        [[1, 'completed', 0]],
+      );
+    }
+    assert.equal(h.finals.length, 5);
+    const text = await h.orchestrator.metrics.text();
+    assert.match(text, /faas_async_attempts_total\{result="succeeded"\} 5/);
+    assert.match(text, /faas_async_queue_depth 0/);
+  });
+
+  it('retries a platform fault after a backoff, and succeeds', async () => {
+    const h = await harness(scripted());
+    await h.worker.start();
+    const id = await h.enqueue(['fault-once', 'a']);
+    const job = await h.waitFor(id, ['succeeded']);
+    assert.equal(job.attempts, 2);
+    assert.deepEqual(
+      (await h.store.queue.attempts(id)).map((a) => [a.attempt, a.status, a.errorCode]),
+      [
+        [1, 'error', 'FAAS_ERR_SANDBOX_LOST'],
+        [2, 'completed', null],
+      ],
+    );
+  });
+
+  it('dead-letters a fault that outlives its attempts; a fault no retry mends fails at once', async () => {
+    const h = await harness(scripted());
+    await h.worker.start();
+    const dead = await h.enqueue(['fault'], { maxAttempts: 3 });
+    const job = await h.waitFor(dead, ['dead']);
+    assert.equal(job.attempts, 3);
+    assert.equal(job.errorCode, 'FAAS_ERR_SANDBOX_FAILURE');
+    assert.equal((await h.store.queue.listDead({ limit: 10 })).items[0]?.id, dead);
+    const gone = await h.enqueue(['unresolvable']);
+    const failed = await h.waitFor(gone, ['failed']);
+    assert.equal(failed.attempts, 1);
+    assert.equal(failed.errorCode, 'FAAS_ERR_FUNCTION_NOT_FOUND');
+    assert.match(await h.orchestrator.metrics.text(), /faas_async_dead_letters 1/);
+  });
+
+  it("never retries the function's own failure unless its definition asks; then dead when it keeps failing", async () => {
+    const h = await harness(scripted());
+    await h.worker.start();
+    const plain = await h.enqueue(['exit', '3']);
+    const failed = await h.waitFor(plain, ['failed']);
+    assert.equal(failed.attempts, 1);
+    assert.equal(JSON.parse((await h.store.queue.result(plain)) ?? '{}').exit_code, 3);
+    const retried = await h.enqueue(['exit', '4'], { retryOnFailure: true, maxAttempts: 2 });
+    const dead = await h.waitFor(retried, ['dead']);
+    assert.equal(dead.attempts, 2);
+    assert.deepEqual(
+      (await h.store.queue.attempts(retried)).map((a) => a.exitCode),
+      [4, 4],
+    );
+  });
+
+  it('kills a running invocation that is cancelled, and reports a queued one that was', async () => {
+    const h = await harness(scripted());
+    await h.worker.start();
+    const id = await h.enqueue(['sleep', '10000']);
+    await h.waitFor(id, ['running']);
+    await new Promise((r) => setTimeout(r, 50));
+    await h.store.queue.cancel(id);
+    h.worker.cancel(id);
+    const job = await h.waitFor(id, ['cancelled'], 3000);
+    assert.equal(job.attempts, 1);
+    assert.equal((await h.store.queue.attempts(id))[0]?.status, 'cancelled');
+    assert.ok(h.finals.some((j) => j.id === id && j.state === 'cancelled'));
+  });
+
+  it('takes back what a stopped process left running, at start: retried, or dead past its attempts', async () => {
+    let left = '';
+    let spent = '';
+    const h = await harness(scripted(), {}, async (store) => {
+      for (const [id, maxAttempts] of [
+        ['left', 3],
+        ['spent', 1],
+      ] as const) {
+        const real = randomUUID();
+        if (id === 'left') left = real;
+        else spent = real;
+        await store.queue.enqueue({
+          id: real,
+          functionId: 'fn',
+          functionVersion: null,
+          executor: 'docker',
+          keyId: null,
+          maxAttempts,
+          retryOnFailure: false,
+          stdinBytes: 0,
+          callbackUrl: null,
+          request: JSON.stringify({ command: ['echo', id] }),
+          requestHash: real,
+        });
+        // A process that died holding it, with a lease far from running out.
+        assert.ok(await store.queue.claim({ owner: 'dead-process', leaseMs: 3_600_000 }));
+      }
+    });
+    await h.worker.start();
+    const job = await h.waitFor(left, ['succeeded']);
+    assert.equal(job.attempts, 2);
+    assert.deepEqual(
+      (await h.store.queue.attempts(left)).map((a) => [a.status, a.errorCode]),
+      [
+        ['error', 'FAAS_ERR_INTERNAL'],
+        ['completed', null],
+      ],
+    );
+    assert.equal((await h.waitFor(spent, ['dead'])).attempts, 1);
+  });
+
+  it('leaves synchronous callers first: takes nothing while one waits for a slot, and at most its own share', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const h = await harness(
+      {
+        run: async (request) => {
+          if (request.command[0] === 'block') await gate;
+          return facts();
+        },
+      },
+      { slots: 2, concurrency: 1 },
+    );
+    await h.worker.start();
+    const invocation = (id: string, command: string[]): Invocation => ({
+      id,
+      functionId: 'sync',
+      image: 'faas/busybox:latest',
+      command,
+      env: [],
+      stdin: Buffer.alloc(0),
+      limits: { memoryBytes: 64 << 20, cpus: 1, pids: 16, tmpBytes: 1 << 20, outputBytes: 1 << 20 },
+      timeoutMs: 5000,
+      executor: 'docker',
+    });
+    // Both slots taken by synchronous calls, a third one waiting.
+    const syncs = [h.orchestrator.invoke(invocation('s1', ['block'])), h.orchestrator.invoke(invocation('s2', ['block']))];
+    await new Promise((r) => setTimeout(r, 20));
+    const waiting = h.orchestrator.invoke(invocation('s3', ['echo']));
+    const asyncIds = [await h.enqueue(['echo', 'a']), await h.enqueue(['echo', 'b'])];
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal((await h.store.queue.stats()).running, 0, 'no asynchronous invocation took a slot while a synchronous one waited');
+    release();
+    await Promise.all([...syncs, waiting]);
+    for (const id of asyncIds) await h.waitFor(id, ['succeeded']);
+  });
+
+  it('hands an invocation back uncounted while the function is at its own cap', async () => {
+    let calls = 0;
+    const h = await harness({
+      run: () => {
+        calls++;
+        return facts();
+      },
+    });
+    const busy = new FaasError('FAAS_ERR_CONCURRENCY_LIMIT', 'at its cap');
+    let refusals = 2;
+    const real = h.orchestrator.invoke.bind(h.orchestrator);
+    (h.orchestrator as { invoke: typeof real }).invoke = (invocation, options) =>
+      refusals-- > 0 ? Promise.reject(busy) : real(invocation, options);
+    await h.worker.start();
+    const id = await h.enqueue(['echo'], { maxAttempts: 1 });
+    const job = await h.waitFor(id, ['succeeded']);
+    assert.equal(job.attempts, 1, 'the refusals cost no attempt');
+    assert.equal(calls, 1);
+    assert.deepEqual(
+      (await h.store.queue.attempts(id)).map((a) => a.attempt),
+      [1],
+    );
+  });
+});
