@@ -7,7 +7,9 @@ import type { TangleOperator } from '@faas/blueprint';
 import { type Config, createLoggerFactory, type LoggerFactory } from '@faas/common';
 import { buildGateway } from '@faas/gateway';
 import { Orchestrator } from '@faas/orchestrator';
+import type { AsyncWorker } from '@faas/worker';
 import type { FastifyInstance } from 'fastify';
+import { createAsyncWorker } from './async.js';
 import { createExecutors } from './executors.js';
 import { openPlatformState, type PlatformState } from './state.js';
 import { createTangleOperator } from './tangle.js';
@@ -20,6 +22,8 @@ export interface Platform {
   gateway: FastifyInstance;
   /** The Tangle operator (FAAS_TANGLE_RPC_URL), or undefined. */
   operator: TangleOperator | undefined;
+  /** The worker of asynchronous invocations (FAAS_ASYNC_WORKER), or undefined. */
+  worker: AsyncWorker | undefined;
   /** The base URL the gateway listens on, once started. */
   url: string;
   start(): Promise<string>;
@@ -31,7 +35,15 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
   const state = openPlatformState(config, logs.for('store'));
   const executors = createExecutors(config, logs);
   const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator'), history: state.store.history });
-  const gateway = buildGateway({ config, orchestrator, store: state.store, adminKey: state.adminKey, logger: logs.for('gateway') });
+  const worker = createAsyncWorker(config, orchestrator, state.store, logs);
+  const gateway = buildGateway({
+    config,
+    orchestrator,
+    store: state.store,
+    adminKey: state.adminKey,
+    logger: logs.for('gateway'),
+    ...(worker ? { asyncControl: worker } : {}),
+  });
   const operator = createTangleOperator(config, orchestrator, state.store, logs);
   let stopping: Promise<void> | undefined;
   const platform: Platform = {
@@ -40,9 +52,12 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
     state,
     gateway,
     operator,
+    worker,
     url: '',
     async start() {
       await orchestrator.start();
+      // What a stopped process left running is taken back (its sandboxes were just removed).
+      await worker?.start();
       const address = await gateway.listen({ host: config.gateway.host, port: config.gateway.port });
       platform.url = address.replace('0.0.0.0', '127.0.0.1');
       operator?.start();
@@ -51,8 +66,12 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
     stop(graceMs?: number) {
       // The store closes last: invocations finishing during the drain still record their history.
       // The operator stops reading calls; those in flight post their results within the grace.
+      // The worker takes nothing new; what it runs drains with the rest, and is written before the store closes.
       const grace = graceMs ?? config.shutdownGraceMs;
-      stopping ??= Promise.all([operator?.stop(grace), orchestrator.drain(graceMs), gateway.close()]).then(() => state.close());
+      worker?.pause();
+      stopping ??= Promise.all([operator?.stop(grace), orchestrator.drain(graceMs), gateway.close()])
+        .then(() => worker?.stop())
+        .then(() => state.close());
       return stopping;
     },
   };

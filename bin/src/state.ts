@@ -1,7 +1,8 @@
 /**
  * The platform's own state, opened once at start-up: the data folder (FAAS_DATA_DIR), the secrets
  * key and the admin key (from the environment, or generated once into key files there), the
- * SQLite store, and the background retention of the invocation history.
+ * SQLite store, and the background retention of the invocation history (and of ended asynchronous
+ * invocations).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -60,9 +61,18 @@ export function openPlatformState(config: Readonly<Config>, log: Logger): Platfo
       log.warn({ err: (err as Error).message }, 'invocation history retention failed; retrying at the next interval');
     }
   };
-  const timer = setInterval(() => void prune(), RETENTION_INTERVAL_MS);
+  // Asynchronous invocations that ended (dead letters stay) go with the same age, and idempotency keys past their window.
+  const pruneQueue = async () => {
+    try {
+      const removed = await store.queue.prune({ finishedBefore: Date.now() - config.history.maxAgeMs });
+      if (removed > 0) log.info({ removed }, 'retention removed ended asynchronous invocations and expired idempotency keys');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'retention of asynchronous invocations failed; retrying at the next interval');
+    }
+  };
+  const timer = setInterval(() => void prune().then(pruneQueue), RETENTION_INTERVAL_MS);
   timer.unref();
-  void prune();
+  void prune().then(pruneQueue);
 
   let closing: Promise<void> | undefined;
   return {
