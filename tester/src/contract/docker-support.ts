@@ -1,6 +1,6 @@
 /** What the two Docker-backed executors (runc and gVisor) share in their contract runs. */
-import type { Executor } from '@faas/executor';
-import { managedContainers } from '../support/docker.js';
+import type { Executor, Sandbox } from '@faas/executor';
+import { killContainers, managedContainers } from '../support/docker.js';
 
 /**
  * The executor as the platform uses it with isolation `off` and on single-use pool misses: every
@@ -29,4 +29,10 @@ export function dockerLeftovers(kind: string): () => Promise<string[]> {
     (await managedContainers({ 'dev.faas.pid': String(process.pid), 'dev.faas.executor': kind })).map(
       (c) => `container ${c.id} (${c.state})`,
     );
+}
+
+/** Kills a sandbox's container from outside the platform (`docker kill`). */
+export async function killContainerOf(sandbox: Sandbox): Promise<void> {
+  const killed = await killContainers({ 'dev.faas.sandbox': sandbox.id });
+  if (killed.length === 0) throw new Error(`no running container carries dev.faas.sandbox=${sandbox.id}`);
 }

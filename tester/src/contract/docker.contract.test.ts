@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { DockerExecutor } from '@faas/executor';
 import { DOCKER_HOST, dockerUnavailableReason } from '../support/docker.js';
-import { dockerLeftovers, oneShotView } from './docker-support.js';
+import { dockerLeftovers, killContainerOf, oneShotView } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
 
 const unavailable = await dockerUnavailableReason();
@@ -21,6 +21,7 @@ await runExecutorContract(
   {
     skipReason,
     leftovers: dockerLeftovers('docker'),
+    killFromOutside: killContainerOf,
     concurrency: 4,
   },
 );
@@ -31,6 +32,7 @@ await runExecutorContract(
   {
     skipReason: () => unavailable ?? `no guest agent at ${agentPath}: build it with \`bash guest-agent/build.sh\``,
     leftovers: dockerLeftovers('docker'),
+    killFromOutside: killContainerOf,
     concurrency: 4,
   },
 );

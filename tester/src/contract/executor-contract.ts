@@ -8,8 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { ResourceLimits } from '@faas/common';
-import { type ExecRequest, type ExecResult, type Executor, execRequest, type Sandbox } from '@faas/executor';
+import { isFaasError, type ResourceLimits } from '@faas/common';
+import {
+  type ExecRequest,
+  type ExecResult,
+  type Executor,
+  type ExecutorEvent,
+  execRequest,
+  faultStarted,
+  type Sandbox,
+} from '@faas/executor';
 
 export interface ContractOptions {
   /** Image the sandbox is created from; it must provide busybox (sh, cat, head, id, sleep). */
@@ -30,7 +38,16 @@ export interface ContractOptions {
    * reported as TODO, so the debt stays visible without hiding the rest of the suite.
    */
   todo?: Record<string, string>;
+  /**
+   * Kills a sandbox from outside the platform, as an operator or the host's OOM killer would
+   * (`docker kill` of its container, SIGKILL of its VMM). Every executor's suite gives one: the
+   * cases of "sandboxes that die" hold the executor to the line between outcome and fault.
+   */
+  killFromOutside?: (sandbox: Sandbox) => Promise<void>;
 }
+
+/** How long an executor may take to notice that a sandbox was killed from outside. */
+const LOSS_NOTICE_MS = 10_000;
 
 const MIB = 1024 * 1024;
 
@@ -350,6 +367,66 @@ export async function runExecutorContract(
         live.delete(sandbox);
         await executor.destroy(sandbox);
         await executor.destroy(sandbox);
+      });
+    });
+
+    describe('sandboxes that die', { concurrency: 2 }, () => {
+      const kill = options.killFromOutside;
+      const skip = kill ? false : "the suite was given no way to kill this executor's sandboxes from outside";
+
+      it('a sandbox killed from outside while idle is reported lost, and refuses to run a command as lost before it started', {
+        skip,
+      }, async () => {
+        const sandbox = await acquire();
+        const events: ExecutorEvent[] = [];
+        const stop = executor.watch((event) => events.push(event));
+        try {
+          assert.equal(executor.alive(sandbox), true, 'a fresh sandbox is not alive');
+          await kill?.(sandbox);
+          const deadline = Date.now() + LOSS_NOTICE_MS;
+          while (!events.some((e) => e.type === 'sandbox-lost' && e.sandbox.id === sandbox.id)) {
+            if (Date.now() > deadline) assert.fail(`no sandbox-lost event within ${LOSS_NOTICE_MS} ms; events: ${JSON.stringify(events)}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          assert.equal(executor.alive(sandbox), false, 'a sandbox reported lost is still alive');
+          const outcome = await exec(sandbox, ['echo', 'ran']).then(
+            (result) => ({ result }),
+            (err: unknown) => ({ err }),
+          );
+          assert.ok('err' in outcome, `a dead sandbox ran a command: ${'result' in outcome ? summary(outcome.result) : ''}`);
+          assert.ok(isFaasError(outcome.err, 'FAAS_ERR_SANDBOX_LOST'), `expected FAAS_ERR_SANDBOX_LOST, got ${String(outcome.err)}`);
+          assert.equal(faultStarted(outcome.err), false, 'a command refused before its start must say started: false');
+        } finally {
+          stop();
+          await release(sandbox);
+        }
+      });
+
+      it('a sandbox killed while its command runs is a platform fault that says the command started, never an exit code', {
+        skip,
+      }, async () => {
+        const sandbox = await acquire();
+        try {
+          const began = Date.now();
+          const pending = exec(sandbox, ['sh', '-c', 'sleep 606; echo finished'], { timeoutMs: 120_000 }).then(
+            (result) => ({ result }),
+            (err: unknown) => ({ err }),
+          );
+          // The command is running by then on every backend (the sandbox is already up).
+          await new Promise((r) => setTimeout(r, 1500));
+          await kill?.(sandbox);
+          const outcome = await pending;
+          assert.ok(
+            'err' in outcome,
+            `the kill was reported as the command's own end: ${'result' in outcome ? summary(outcome.result) : ''}`,
+          );
+          assert.ok(isFaasError(outcome.err, 'FAAS_ERR_SANDBOX_LOST'), `expected FAAS_ERR_SANDBOX_LOST, got ${String(outcome.err)}`);
+          assert.equal(faultStarted(outcome.err), true, 'a command that was running must say started: true');
+          assert.ok(Date.now() - began < 60_000, 'the fault was reported only at the timeout');
+          assert.equal(executor.alive(sandbox), false);
+        } finally {
+          await release(sandbox);
+        }
       });
     });
 

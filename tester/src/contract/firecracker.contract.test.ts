@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { FirecrackerExecutor, kvmUnusableReason } from '@faas/executor';
 import { DOCKER_HOST } from '../support/docker.js';
 import { runExecutorContract } from './executor-contract.js';
-import { AGENT_PATH, KERNEL_PATH, ROOTFS_DIR, testRuntimeDir, vmLeftovers } from './vm-support.js';
+import { AGENT_PATH, KERNEL_PATH, ROOTFS_DIR, testRuntimeDir, vmLeftovers, vmmKiller } from './vm-support.js';
 
 const binary = process.env.FAAS_FC_BINARY_PATH;
 const kernel = process.env.FAAS_FC_KERNEL_PATH ?? KERNEL_PATH;
@@ -43,5 +43,5 @@ await runExecutorContract(
           ...(jailer ? { jailer: { path: jailer } } : {}),
           runtimeDir,
         }),
-  { skipReason: () => `${reason}`, leftovers: vmLeftovers(runtimeDir), concurrency: 2 },
+  { skipReason: () => `${reason}`, leftovers: vmLeftovers(runtimeDir), killFromOutside: vmmKiller(runtimeDir), concurrency: 2 },
 );

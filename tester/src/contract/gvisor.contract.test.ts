@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { DockerExecutor } from '@faas/executor';
 import { DOCKER_HOST, runtimeUnavailableReason } from '../support/docker.js';
-import { dockerLeftovers, oneShotView } from './docker-support.js';
+import { dockerLeftovers, killContainerOf, oneShotView } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
 
 const unavailable = await runtimeUnavailableReason('runsc');
@@ -28,6 +28,7 @@ await runExecutorContract(
   {
     skipReason,
     leftovers: dockerLeftovers('gvisor'),
+    killFromOutside: killContainerOf,
     concurrency: 3,
   },
 );
@@ -38,6 +39,7 @@ await runExecutorContract(
   {
     skipReason: () => (unavailable ? skipReason() : `no guest agent at ${agentPath}: build it with \`bash guest-agent/build.sh\``),
     leftovers: dockerLeftovers('gvisor'),
+    killFromOutside: killContainerOf,
     concurrency: 3,
   },
 );

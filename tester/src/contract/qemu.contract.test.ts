@@ -5,7 +5,7 @@
 import { QemuExecutor } from '@faas/executor';
 import { DOCKER_HOST } from '../support/docker.js';
 import { runExecutorContract } from './executor-contract.js';
-import { AGENT_PATH, KERNEL_PATH, ROOTFS_DIR, testRuntimeDir, vmLeftovers, vmUnavailableReason } from './vm-support.js';
+import { AGENT_PATH, KERNEL_PATH, ROOTFS_DIR, testRuntimeDir, vmLeftovers, vmmKiller, vmUnavailableReason } from './vm-support.js';
 
 const unavailable = vmUnavailableReason('qemu-system-x86_64');
 const runtimeDir = testRuntimeDir('qemu');
@@ -19,6 +19,7 @@ await runExecutorContract(
   {
     skipReason: () => `${unavailable}`,
     leftovers: vmLeftovers(runtimeDir),
+    killFromOutside: vmmKiller(runtimeDir),
     concurrency: 2,
   },
 );

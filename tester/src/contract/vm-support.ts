@@ -3,10 +3,11 @@
  * leftovers check (VMM processes and per-VM state folders under a runtime dir of the test's own).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
+import type { Sandbox } from '@faas/executor';
 
 export const AGENT_PATH = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
 export const KERNEL_PATH = resolve(REPO_ROOT, '.cache/kernel/vmlinux');
@@ -48,5 +49,17 @@ export function vmLeftovers(runtimeDir: string): () => Promise<string[]> {
       }
     }
     return left;
+  };
+}
+
+/**
+ * Kills a VM's VMM from outside the platform (as the host's OOM killer would), found through the
+ * owner record of its state folder (`<runtimeDir>/<vm id>/owner.json`).
+ */
+export function vmmKiller(runtimeDir: string): (sandbox: Sandbox) => Promise<void> {
+  return async (sandbox) => {
+    const owner = JSON.parse(readFileSync(join(runtimeDir, sandbox.id, 'owner.json'), 'utf8')) as { vmmPid?: number };
+    if (!owner.vmmPid) throw new Error(`VM ${sandbox.id} has no VMM pid recorded`);
+    process.kill(owner.vmmPid, 'SIGKILL');
   };
 }

@@ -27,6 +27,33 @@ function get(path: string, timeoutMs = 5000): Promise<{ status: number; body: st
   });
 }
 
+function post(path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...target(), path, method: 'POST', agent: false, headers: { 'content-length': 0 } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Docker API POST ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * `docker kill` of the container(s) holding the labels, from outside the platform (as an operator,
+ * or the host's OOM killer, would); returns the ids it killed.
+ */
+export async function killContainers(labels: Record<string, string>, signal = 'KILL'): Promise<string[]> {
+  const killed: string[] = [];
+  for (const container of await managedContainers(labels)) {
+    const res = await post(`/containers/${container.id}/kill?signal=${signal}`);
+    if (res.status === 204) killed.push(container.id);
+  }
+  return killed;
+}
+
 /** Undefined when the engine answers; otherwise one line saying why not (for skip messages). */
 export async function dockerUnavailableReason(): Promise<string | undefined> {
   try {
