@@ -115,7 +115,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       return reply.code(503).send(errorBody(fault));
     }
     const stats = orchestrator.stats;
-    return { status: 'ready', executor: config.executorType, running: stats.running, queued: stats.queued };
+    return {
+      status: 'ready',
+      executor: config.executorType,
+      running: stats.running,
+      queued: stats.queued,
+      rebuilding: orchestrator.rebuilding,
+    };
   });
 
   app.get('/openapi.json', async () => openApiDocument);
