@@ -149,5 +149,21 @@ export function sendFault(request: FastifyRequest, reply: FastifyReply, err: unk
   const cancelled = clientGone(request, reply, signal);
   logFault(request.log, err, fault, { invocationId, url: request.url, method: request.method, cancelled });
   if (fault instanceof MethodNotAllowedError) reply.header('allow', fault.allow);
+  if (fault.code === 'FAAS_ERR_BODY_TOO_LARGE') lingerAfterRefusal(request, reply);
   return reply.code(fault.status).send(errorBody(fault, invocationId));
+}
+
+/**
+ * A body refused for its size is answered at once, while the client is still sending it. Closing
+ * the connection then (what the framework asks for) makes the client's next write fail (EPIPE,
+ * ECONNRESET) before it reads the 413; instead the rest of the body is read and discarded, and the
+ * connection stays open. FAAS_REQUEST_TIMEOUT_MS still bounds how long a client may keep sending.
+ */
+function lingerAfterRefusal(request: FastifyRequest, reply: FastifyReply): void {
+  reply.removeHeader('connection');
+  const raw = request.raw;
+  if (!raw.readableEnded) {
+    raw.on('data', () => undefined);
+    raw.resume();
+  }
 }
