@@ -23,6 +23,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         runtime: kind === 'gvisor' ? config.gvisorRuntime : 'runc',
         imagePull: config.imagePull,
         agentPath: requireAgent(config, kind),
+        sweepIntervalMs: config.pool.sweepMs,
         logger: logs.for(kind),
       });
     case 'qemu':
@@ -33,6 +34,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         agentPath: requireAgent(config, kind),
         dockerHost: config.dockerHost,
         ...(config.vmSnapshots !== undefined ? { snapshots: config.vmSnapshots } : {}),
+        sweepIntervalMs: config.pool.sweepMs,
         logger: logs.for(kind),
       });
     case 'firecracker': {
@@ -49,6 +51,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         ...(config.agentPath ? { agentPath: config.agentPath, rootfsDir: config.qemu.rootfsDir, dockerHost: config.dockerHost } : {}),
         ...(fc.jailerPath ? { jailer: { path: fc.jailerPath } } : {}),
         ...(config.vmSnapshots !== undefined ? { snapshots: config.vmSnapshots } : {}),
+        sweepIntervalMs: config.pool.sweepMs,
         logger: logs.for(kind),
       });
     }

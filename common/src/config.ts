@@ -52,6 +52,8 @@ export interface Config {
     maxIdle: number;
     idleMs: number;
     prewarmImages: readonly string[];
+    /** How often each executor looks for leftovers and dead sandboxes while running. */
+    sweepMs: number;
   };
   maxConcurrency: number;
   maxQueue: number;
@@ -174,6 +176,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_POOL_MAX_IDLE: 'idle sandboxes across all functions (default 32)',
   FAAS_POOL_IDLE_MS: 'an idle sandbox older than this is removed, and a function unused this long gets no spares (default 300000)',
   FAAS_POOL_PREWARM: 'comma-separated images to start spares for at start-up, with default limits (default none)',
+  FAAS_SANDBOX_SWEEP_MS:
+    'how often sandboxes of the platform that nothing holds (left by a crash, dead with their engine) are removed while it runs, and dead ones found that no event reported (default 10000)',
   FAAS_DEFAULT_TIMEOUT_MS: 'timeout of an invocation that names none (default 30000)',
   FAAS_MAX_TIMEOUT_MS: 'largest timeout_ms a request may ask for (default 300000)',
   FAAS_MAX_CONCURRENCY: 'invocations running at once (default 16)',
@@ -662,6 +666,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      sweepMs: vars.int('FAAS_SANDBOX_SWEEP_MS', 10_000, 1000, 3_600_000),
     },
     maxConcurrency,
     maxQueue: vars.int('FAAS_MAX_QUEUE', 64, 0, 1_000_000),
