@@ -1,0 +1,328 @@
+/**
+ * Asynchronous invocations end to end over HTTP, against the real Docker engine: acceptance and
+ * results, idempotency keys, cancel (queued and running), a real platform fault retried (the
+ * sandbox's container killed under the command), dead letters and their redrive, and a platform
+ * killed with SIGKILL in the middle of a batch and started again on the same FAAS_DATA_DIR, after
+ * which every invocation ends exactly once.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { describe, it } from 'node:test';
+import { startServe } from '../support/cli.js';
+import { DOCKER_HOST, describeContainers, survivingProcesses, waitForNoContainers, waitForNoSurvivor } from '../support/docker.js';
+import { HttpClient, type HttpResponse } from '../support/http.js';
+import { BUSYBOX } from '../support/images.js';
+import { freshDataDir, OWN_CONTAINERS, usePlatform } from '../support/platform.js';
+
+interface Attempt {
+  attempt: number;
+  status: string;
+  exit_code: number | null;
+  error_code: string | null;
+}
+
+interface State {
+  id: string;
+  state: string;
+  status: string | null;
+  attempts: number;
+  max_attempts: number;
+  attempt_history: Attempt[];
+  error_code: string | null;
+  finished_at: string | null;
+  result: { response_base64: string; exit_code: number | null; invocation_id: string } | null;
+}
+
+const ASYNC = { prefer: 'respond-async' };
+const FINAL = ['succeeded', 'failed', 'cancelled', 'dead'];
+
+function ok<T = Record<string, unknown>>(res: HttpResponse, status = 200): T {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+  return res.json<T>();
+}
+
+async function register(client: HttpClient, body: Record<string, unknown>): Promise<void> {
+  ok(await client.request('/functions', { method: 'POST', body: { image: BUSYBOX, ...body } }), 201);
+}
+
+async function accept(client: HttpClient, functionId: string, body?: unknown, headers: Record<string, string> = {}): Promise<string> {
+  const res = await client.request(`/functions/${functionId}/invoke`, { method: 'POST', body, headers: { ...ASYNC, ...headers } });
+  const accepted = ok<{ invocation_id: string }>(res, 202);
+  assert.equal(res.headers.location, `/invocations/${accepted.invocation_id}`);
+  return accepted.invocation_id;
+}
+
+async function state(client: HttpClient, id: string): Promise<State> {
+  return ok<State>(await client.request(`/invocations/${id}`));
+}
+
+async function waitFor(client: HttpClient, id: string, states: string[], withinMs = 60_000): Promise<State> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const now = await state(client, id);
+    if (states.includes(now.state)) return now;
+    if (Date.now() > deadline) assert.fail(`${id} never reached ${states.join('/')}; last: ${JSON.stringify(now).slice(0, 800)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const stdoutOf = (s: State): string => Buffer.from(s.result?.response_base64 ?? '', 'base64').toString();
+
+/** POST /containers/{id}/kill on the engine: the sandbox dies under the command, as a crash of the engine's container would. */
+function killContainer(id: string): Promise<number> {
+  const target = DOCKER_HOST.startsWith('unix://')
+    ? { socketPath: DOCKER_HOST.slice('unix://'.length) }
+    : { host: new URL(DOCKER_HOST.replace(/^tcp:/, 'http:')).hostname, port: Number(new URL(DOCKER_HOST.replace(/^tcp:/, 'http:')).port) };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...target, method: 'POST', path: `/containers/${id}/kill`, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('asynchronous invocations', { concurrency: 1 }, () => {
+  const p = usePlatform({
+    FAAS_POOL_MODE: 'off',
+    FAAS_MAX_CONCURRENCY: '4',
+    FAAS_ASYNC_CONCURRENCY: '2',
+    FAAS_ASYNC_RETRY_BASE_MS: '200',
+    FAAS_ASYNC_RETRY_MAX_MS: '1000',
+  });
+
+  it('answers 202 at once, then the same result a synchronous call gives; the history records it', async () => {
+    await register(p.client, { id: 'async-echo', command: ['sh', '-c', 'cat; echo " $GREETING"'], env_vars: ['GREETING=hi'] });
+    const id = await accept(p.client, 'async-echo', { payload_base64: Buffer.from('hello').toString('base64') });
+    const done = await waitFor(p.client, id, FINAL);
+    assert.equal(done.state, 'succeeded');
+    assert.equal(done.attempts, 1);
+    assert.equal(done.status, 'completed');
+    assert.equal(stdoutOf(done), 'hello hi\n');
+    assert.equal(done.result?.invocation_id, id);
+    assert.deepEqual(
+      done.attempt_history.map((a) => [a.attempt, a.status, a.exit_code]),
+      [[1, 'completed', 0]],
+    );
+    const sync = ok<{ response_base64: string }>(
+      await p.client.request('/functions/async-echo/invoke', {
+        method: 'POST',
+        body: { payload_base64: Buffer.from('hello').toString('base64') },
+      }),
+    );
+    assert.equal(Buffer.from(sync.response_base64, 'base64').toString(), stdoutOf(done), 'the result a synchronous call gives');
+    const history = ok<{ invocations: Array<{ id: string }> }>(await p.client.request('/functions/async-echo/invocations'));
+    assert.ok(history.invocations.some((i) => i.id === id));
+  });
+
+  it('an idempotency key makes one invocation, whatever the repeats; another request under it is 422', async () => {
+    await register(p.client, { id: 'async-once', command: ['sh', '-c', 'cat'] });
+    const body = { payload_base64: Buffer.from('one').toString('base64') };
+    const headers = { 'idempotency-key': `once-${Date.now()}` };
+    const ids = await Promise.all([1, 2, 3].map(() => accept(p.client, 'async-once', body, headers)));
+    assert.equal(new Set(ids).size, 1, `one invocation for one key: ${ids.join(', ')}`);
+    const id = ids[0] as string;
+    const done = await waitFor(p.client, id, FINAL);
+    assert.equal(done.state, 'succeeded');
+    assert.equal(done.attempts, 1, 'it ran once');
+    assert.equal(await accept(p.client, 'async-once', body, headers), id, 'after it ended too');
+    const other = await p.client.request('/functions/async-once/invoke', {
+      method: 'POST',
+      body: { payload_base64: Buffer.from('two').toString('base64') },
+      headers: { ...ASYNC, ...headers },
+    });
+    assert.equal(other.status, 422, other.text);
+    assert.equal(other.json<{ code: string }>().code, 'FAAS_ERR_IDEMPOTENCY_KEY_REUSED');
+    const history = ok<{ invocations: unknown[] }>(await p.client.request('/functions/async-once/invocations'));
+    assert.equal(history.invocations.length, 1, 'one run in the history');
+  });
+
+  it('cancels a queued invocation (it never runs) and kills a running one', async () => {
+    const marker = `cancel-${Date.now()}`;
+    await register(p.client, { id: 'async-slow', command: ['sh', '-c', `sleep 30; echo ${marker}`] });
+    // Two asynchronous slots: two run, the third waits.
+    const running = [await accept(p.client, 'async-slow'), await accept(p.client, 'async-slow')];
+    const queued = await accept(p.client, 'async-slow');
+    for (const id of running) await waitFor(p.client, id, ['running']);
+    const before = await state(p.client, queued);
+    assert.equal(before.state, 'queued');
+    const cancelledQueued = ok<State>(await p.client.request(`/invocations/${queued}`, { method: 'DELETE' }));
+    assert.equal(cancelledQueued.state, 'cancelled');
+    assert.equal(cancelledQueued.attempts, 0, 'it never ran');
+    // Wait for the processes to exist, then kill the running ones through the API.
+    const deadline = Date.now() + 20_000;
+    while ((await survivingProcesses(marker, OWN_CONTAINERS)).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    for (const id of running) {
+      const res = await p.client.request(`/invocations/${id}`, { method: 'DELETE' });
+      assert.ok(res.status === 200 || res.status === 202, res.text);
+      const done = await waitFor(p.client, id, FINAL, 20_000);
+      assert.equal(done.state, 'cancelled');
+      assert.equal(done.attempts, 1);
+      assert.equal(done.attempt_history[0]?.status, 'cancelled');
+    }
+    assert.deepEqual(await waitForNoSurvivor(marker, OWN_CONTAINERS), [], 'the killed invocations left no process');
+    const again = await p.client.request(`/invocations/${running[0]}`, { method: 'DELETE' });
+    assert.equal(again.status, 200, 'cancelling a cancelled invocation answers it again');
+    assert.equal((await state(p.client, queued)).attempts, 0, 'the cancelled queued one still never ran');
+    const finished = await accept(p.client, 'async-echo', { payload_base64: 'eA==' });
+    await waitFor(p.client, finished, FINAL);
+    const conflict = await p.client.request(`/invocations/${finished}`, { method: 'DELETE' });
+    assert.equal(conflict.status, 409, conflict.text);
+    assert.equal(conflict.json<{ code: string }>().code, 'FAAS_ERR_INVOCATION_FINISHED');
+  });
+
+  it('retries a real platform fault: the sandbox killed under the command, then a second attempt succeeds', async () => {
+    const marker = `retry-${Date.now()}`;
+    await register(p.client, { id: 'async-retry', command: ['sh', '-c', `sleep 3 # ${marker}\necho survived`] });
+    const id = await accept(p.client, 'async-retry');
+    const deadline = Date.now() + 30_000;
+    let victims: string[] = [];
+    while (victims.length === 0 && Date.now() < deadline) {
+      victims = await survivingProcesses(marker, OWN_CONTAINERS);
+      if (victims.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(victims.length, 1, 'the first attempt runs');
+    const container = (victims[0] as string).split(':')[0] as string;
+    assert.equal(await killContainer(container), 204);
+    const done = await waitFor(p.client, id, FINAL);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.attempt_history));
+    assert.equal(done.attempts, 2);
+    const [first, second] = done.attempt_history;
+    assert.equal(first?.status, 'error');
+    assert.match(first?.error_code ?? '', /^FAAS_ERR_SANDBOX_(LOST|FAILURE)$/);
+    assert.equal(second?.status, 'completed');
+    assert.equal(stdoutOf(done), 'survived\n');
+  });
+
+  it('dead-letters what used up its attempts, lists it, re-drives it with new attempts, and deletes another', async () => {
+    await register(p.client, { id: 'async-flaky', command: ['sh', '-c', 'exit 3'], max_attempts: 2, retry_on_failure: true });
+    const doomed = [await accept(p.client, 'async-flaky'), await accept(p.client, 'async-flaky')];
+    for (const id of doomed) {
+      const dead = await waitFor(p.client, id, FINAL);
+      assert.equal(dead.state, 'dead');
+      assert.equal(dead.attempts, 2);
+      assert.deepEqual(
+        dead.attempt_history.map((a) => a.exit_code),
+        [3, 3],
+      );
+    }
+    const letters = ok<{ dead_letters: Array<{ invocation_id: string; attempts: number }>; next_cursor: string | null }>(
+      await p.client.request('/dead-letters?function_id=async-flaky&limit=1'),
+    );
+    assert.equal(letters.dead_letters.length, 1);
+    assert.ok(letters.next_cursor);
+    const rest = ok<{ dead_letters: Array<{ invocation_id: string }> }>(
+      await p.client.request(`/dead-letters?function_id=async-flaky&limit=1&cursor=${letters.next_cursor}`),
+    );
+    assert.deepEqual([letters.dead_letters[0]?.invocation_id, rest.dead_letters[0]?.invocation_id].sort(), [...doomed].sort());
+
+    // The function is fixed; the redriven invocation runs what is registered now.
+    ok(await p.client.request('/functions/async-flaky', { method: 'PATCH', body: { command: ['sh', '-c', 'echo fixed'] } }));
+    const [redrive, discard] = doomed as [string, string];
+    const res = await p.client.request(`/dead-letters/${redrive}/redrive`, { method: 'POST' });
+    assert.equal(ok<{ state: string }>(res, 202).state, 'queued');
+    const fixed = await waitFor(p.client, redrive, FINAL);
+    assert.equal(fixed.state, 'succeeded');
+    assert.equal(fixed.attempts, 3, 'two attempts before, one after');
+    assert.equal(fixed.max_attempts, 4);
+    assert.equal(stdoutOf(fixed), 'fixed\n');
+
+    assert.equal((await p.client.request(`/dead-letters/${discard}`, { method: 'DELETE' })).status, 204);
+    assert.equal((await state(p.client, discard)).state, 'failed');
+    const none = ok<{ dead_letters: unknown[] }>(await p.client.request('/dead-letters?function_id=async-flaky'));
+    assert.deepEqual(none.dead_letters, []);
+    const missing = await p.client.request(`/dead-letters/${discard}/redrive`, { method: 'POST' });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json<{ code: string }>().code, 'FAAS_ERR_DEAD_LETTER_NOT_FOUND');
+
+    const metrics = (await p.client.request('/metrics')).text;
+    assert.match(metrics, /faas_async_attempts_total\{result="dead"\} [1-9]/);
+    assert.match(metrics, /faas_async_queue_depth \d/);
+    assert.match(metrics, /faas_async_oldest_queued_age_seconds \d/);
+  });
+});
+
+describe('asynchronous invocations across a crash', () => {
+  it('a platform killed with SIGKILL mid-batch and started again on its data folder ends every invocation exactly once', async () => {
+    const N = 20;
+    const env = {
+      FAAS_DATA_DIR: freshDataDir(),
+      FAAS_POOL_MODE: 'off',
+      FAAS_MAX_CONCURRENCY: '8',
+      FAAS_ASYNC_CONCURRENCY: '4',
+      FAAS_ASYNC_RETRY_BASE_MS: '200',
+      FAAS_ASYNC_RETRY_MAX_MS: '1000',
+    };
+    const first = await startServe(env);
+    let firstDown = false;
+    const ids: string[] = [];
+    try {
+      const client = new HttpClient(first.url);
+      await register(client, { id: 'crash-work', command: ['sh', '-c', 'sleep 2; cat'] });
+      for (let i = 0; i < N; i++) {
+        ids.push(
+          await accept(
+            client,
+            'crash-work',
+            { payload_base64: Buffer.from(`item-${i}`).toString('base64') },
+            { 'idempotency-key': `crash-${i}` },
+          ),
+        );
+      }
+      // Mid-run: some ended, some running, most still queued.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const states = await Promise.all(ids.map((id) => state(client, id)));
+        const done = states.filter((s) => s.state === 'succeeded').length;
+        const running = states.filter((s) => s.state === 'running').length;
+        if (done >= 1 && running >= 1) break;
+        if (Date.now() > deadline) assert.fail(`the batch never got going: ${states.map((s) => s.state).join(' ')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await first.stop('SIGKILL');
+      firstDown = true;
+    } finally {
+      if (!firstDown) await first.stop('SIGKILL');
+    }
+
+    const second = await startServe(env);
+    try {
+      const client = new HttpClient(second.url);
+      // Resending every request with its idempotency key: the same invocations, nothing new.
+      for (const [i, id] of ids.entries()) {
+        const again = await accept(
+          client,
+          'crash-work',
+          { payload_base64: Buffer.from(`item-${i}`).toString('base64') },
+          { 'idempotency-key': `crash-${i}` },
+        );
+        assert.equal(again, id);
+      }
+      const ended = [];
+      for (const id of ids) ended.push(await waitFor(client, id, FINAL, 120_000));
+      let interrupted = 0;
+      for (const [i, s] of ended.entries()) {
+        assert.equal(s.state, 'succeeded', `${s.id}: ${JSON.stringify(s.attempt_history)}`);
+        assert.equal(stdoutOf(s), `item-${i}`, 'one result, its own');
+        assert.equal(s.attempt_history.length, s.attempts);
+        assert.deepEqual(
+          s.attempt_history.map((a) => a.attempt),
+          Array.from({ length: s.attempts }, (_, k) => k + 1),
+        );
+        // Every attempt but the last was cut short by the kill, and says so.
+        for (const a of s.attempt_history.slice(0, -1)) assert.deepEqual([a.status, a.error_code], ['error', 'FAAS_ERR_INTERNAL']);
+        assert.equal(s.attempt_history.at(-1)?.status, 'completed');
+        if (s.attempts > 1) interrupted++;
+      }
+      assert.ok(interrupted >= 1, 'the kill interrupted at least one running invocation, which was retried');
+      const history = ok<{ invocations: Array<{ id: string }> }>(await client.request('/functions/crash-work/invocations?limit=100'));
+      assert.deepEqual(history.invocations.map((r) => r.id).sort(), [...ids].sort(), 'one history record per invocation');
+      const left = await waitForNoContainers({ 'dev.faas.pid': String(first.pid) }, 15_000);
+      assert.deepEqual(left, [], `the killed process's sandboxes were removed at the restart:\n${describeContainers(left)}`);
+    } finally {
+      await second.stop('SIGTERM');
+    }
+  });
+});
