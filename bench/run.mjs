@@ -19,6 +19,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { measureAsync } from './lib/async.mjs';
 import { BENCH_LABEL, Engine } from './lib/docker.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { waitPlatformIdle } from './lib/paired.mjs';
@@ -36,7 +37,7 @@ const USAGE = `usage: npm run bench -- [options]
 
   --iterations N         measured latency rounds (default 40; --quick 10)
   --warmup N             unrecorded rounds first (default 3; --quick 2)
-  --only LIST            phases: latency (alias cold), throughput, warm-throughput, vm (default all)
+  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, vm (default all)
   --skip LIST            phases to leave out (e.g. --skip vm)
   --variants LIST        latency variants to run, by name (default all; e.g.
                          gateway-docker-reuse,gateway-docker-reuse-registered)
@@ -46,6 +47,8 @@ const USAGE = `usage: npm run bench -- [options]
   --sustained S          seconds of the sustained reuse run (default 60; --quick 10)
   --sustained-connections N   its connections (default 32)
   --single-use-duration S     seconds of the sustained single-use run at 8 connections (default 20; --quick 5)
+  --async-accepts N      asynchronous accepts timed per platform (default 500; --quick 100); the async
+                         rates use --duration and 8 connections
   --max-minutes M        wall-clock bound on the latency phase (default 20)
   --vm-boots N           microVMs: sandboxes booted per executor, and gateway cold samples (default 10; --quick 3)
   --vm-warm N            microVMs: warm invokes after RESET per executor, and gateway reuse samples (default 30)
@@ -77,6 +80,7 @@ function options() {
       sustained: { type: 'string' },
       'sustained-connections': { type: 'string' },
       'single-use-duration': { type: 'string' },
+      'async-accepts': { type: 'string' },
       'max-minutes': { type: 'string' },
       'vm-boots': { type: 'string' },
       'vm-warm': { type: 'string' },
@@ -102,7 +106,7 @@ function options() {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const phases = ['latency', 'throughput', 'warm-throughput', 'vm'];
+  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'vm'];
   const phaseList = (name) => (list(values[name]) ?? []).map((p) => (p === 'cold' ? 'latency' : p));
   for (const name of ['only', 'skip'])
     for (const p of phaseList(name)) if (!phases.includes(p)) throw new UsageError(`--${name} ${p}: use ${phases.join(', ')}`);
@@ -124,6 +128,7 @@ function options() {
     sustainedS: int('sustained', values.quick ? 10 : 60, 1, 3600),
     sustainedConnections: int('sustained-connections', 32, 1, 1024),
     singleUseS: int('single-use-duration', values.quick ? 5 : 20, 1, 3600),
+    asyncAccepts: int('async-accepts', values.quick ? 100 : 500, 1, 100_000),
     warmConcurrency,
     maxMinutes: int('max-minutes', 20, 1, 240),
     vmBoots: int('vm-boots', values.quick ? 3 : 10, 1, 1000),
@@ -360,6 +365,10 @@ async function main() {
         label: 'single-use, sustained',
       });
       run.memory.set('single-use: after sustained load', readMemory(single.pid));
+    }
+    if (opts.only.includes('async') && !interrupted) {
+      run.async = await measureAsync(ctx, { accepts: opts.asyncAccepts, durationS: opts.durationS, connections: 8 }, log);
+      run.errors.push(...(run.async.errors ?? []));
     }
     if (opts.only.includes('vm') && !interrupted) {
       run.vm = await measureVms(ctx, { boots: opts.vmBoots, warm: opts.vmWarm, maxMinutes: opts.vmMaxMinutes }, log);

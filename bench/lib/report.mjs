@@ -1,4 +1,5 @@
 /** Renders one run's results as Markdown (stdout and bench/results/) and as a hand-written SVG chart. */
+import { asyncGoals, renderAsyncMarkdown } from './async.mjs';
 import { machineLine } from './machine.mjs';
 import { FC_GOALS, VM_MEASURES } from './vm.mjs';
 
@@ -142,6 +143,7 @@ export function acceptance(run) {
       ok: () => false,
     });
   }
+  goals.push(...asyncGoals(run.async));
   if (run.vm) {
     // Firecracker on KVM only: QEMU under TCG is software emulation and has no timing goal.
     const fc = run.vm.targets.find((t) => t.kind === 'firecracker')?.stats;
@@ -321,6 +323,7 @@ export function renderMarkdown(run) {
       '',
     );
   }
+  out.push(...renderAsyncMarkdown(run.async));
   if (run.vm) out.push(...renderVmMarkdown(run));
   out.push('## Platform memory (each `faas serve` process, /proc/<pid>/status)', '', '| when | VmRSS MiB | VmHWM MiB |', '|---|--:|--:|');
   for (const [when, m] of memory) out.push(`| ${when} | ${mib(m?.rssKb)} | ${mib(m?.hwmKb)} |`);
