@@ -15,7 +15,7 @@ import type { ValidationPolicy } from '@faas/gateway';
 import type { Orchestrator } from '@faas/orchestrator';
 import type { FunctionStore, KvStore } from '@faas/store';
 import type { Registry } from 'prom-client';
-import { type Hex, hexToBytes, type Log, toHex } from 'viem';
+import { formatLog, type Hex, hexToBytes, type Log, type RpcLog, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { decodeJobSubmitted, type JobSubmittedEvent, jobSubmittedTopics } from '../abi/events.js';
 import { decodeResult, encodeResult } from '../abi/results.js';
@@ -173,15 +173,17 @@ export class TangleOperator {
       const to = min(safe, from + range - 1n);
       let logs: Log[];
       try {
-        logs = await this.chain.retry(
+        // Raw eth_getLogs (a topic filter with several service ids), formatted as viem formats logs.
+        const raw = await this.chain.retry(
           'eth_getLogs',
           () =>
             this.chain.client.request({
               method: 'eth_getLogs',
               params: [{ address: options.contract, topics, fromBlock: toHex(from), toBlock: toHex(to) }],
-            }) as Promise<Log[]>,
+            }) as Promise<RpcLog[]>,
           signal,
         );
+        logs = raw.map((log) => formatLog(log));
       } catch (err) {
         if (err instanceof StoppedError) throw err;
         if (range > 1n && !isTransient(err)) {
@@ -241,12 +243,14 @@ export class TangleOperator {
     const watermark = this.watermark as Watermark;
     watermark.add(event.blockNumber);
     this.metrics.inFlight.inc();
-    const task = this.handle(event).finally(() => {
-      watermark.done(event.blockNumber);
-      this.metrics.inFlight.dec();
-      this.handling.delete(key);
-      void this.persist();
-    });
+    const task = this.handle(event)
+      .finally(() => {
+        watermark.done(event.blockNumber);
+        this.metrics.inFlight.dec();
+        this.handling.delete(key);
+        void this.persist();
+      })
+      .catch((err: unknown) => this.deps.log.error({ err, key }, 'a job call failed unexpectedly'));
     this.handling.set(key, task);
   }
 
