@@ -11,6 +11,7 @@
  * exists since Linux 4.13.)
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { OomProbe } from '../agent/run.js';
 
 const ROOT = '/sys/fs/cgroup';
@@ -66,6 +67,21 @@ export class ContainerOomProbe implements OomProbe<number | undefined> {
 
   async mark(): Promise<number | undefined> {
     return this.read();
+  }
+
+  /**
+   * True when the container's cgroup, once found, holds no process any more or is gone: the
+   * container died, whether or not the engine said so yet. A synchronous read of a kernel file
+   * (microseconds), cheap enough to ask before every command; false when it cannot tell.
+   */
+  emptied(): boolean {
+    if (!this.searched) this.read();
+    if (!this.path) return false;
+    try {
+      return readFileSync(join(dirname(this.path), 'cgroup.procs'), 'utf8').trim() === '';
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    }
   }
 
   async killedSince(mark: number | undefined): Promise<boolean> {

@@ -388,7 +388,7 @@ export class DockerExecutor implements Executor {
     try {
       const run = await execOnAgent(box.agent, request, {
         slackMs: HOST_DEADLINE_SLACK_MS,
-        lost: () => box.lost,
+        lost: () => this.deathOf(box),
         ...(box.oom ? { oom: box.oom } : {}),
         ...(this.ownKernel ? { maxProcesses: gvisorMaxProcesses(box.spec.limits.pids) } : {}),
       });
@@ -471,7 +471,20 @@ export class DockerExecutor implements Executor {
 
   alive(sandbox: Sandbox): boolean {
     const box = this.live.get(sandbox.id);
-    return box !== undefined && box.lost === undefined && !box.broken && box.agent !== undefined && !box.agent.closed;
+    return box !== undefined && !box.broken && box.agent !== undefined && !box.agent.closed && this.deathOf(box) === undefined;
+  }
+
+  /**
+   * Why the sandbox is dead, if it is known: what events told, else its cgroup with no process
+   * left (a kill whose news has not arrived yet). Synchronous, asked before every command.
+   */
+  private deathOf(box: DockerSandbox): string | undefined {
+    if (box.lost !== undefined) return box.lost;
+    if (box.oom?.emptied()) {
+      this.markLost(box, 'its container has no process left');
+      return box.lost;
+    }
+    return undefined;
   }
 
   watch(listener: (event: ExecutorEvent) => void): () => void {

@@ -292,7 +292,7 @@ export abstract class MicroVmExecutor implements Executor {
   async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
     const box = this.own(sandbox);
     const agent = box.agent;
-    const dead = box.lost ?? (box.vmm && !box.vmm.running ? `its VMM ${box.vmm.describeExit()}` : undefined);
+    const dead = this.deathOf(box);
     if (dead !== undefined) throw sandboxLost(`VM ${box.id} died before the command started: ${dead}`, false);
     if (!agent || box.broken) throw withStarted(new FaasError('FAAS_ERR_SANDBOX_FAILURE', `VM ${box.id} is not usable`), false);
     // The guest kernel reports OOM kills on the console (there is no host cgroup to ask).
@@ -308,7 +308,7 @@ export abstract class MicroVmExecutor implements Executor {
         // The guest has no pids cgroup; its kernel counts the command user's processes, which
         // only the invocation has (the agent runs as root), so RLIMIT_NPROC is limits.pids.
         maxProcesses: box.spec.limits.pids,
-        lost: () => box.lost ?? (box.vmm && !box.vmm.running ? `its VMM ${box.vmm.describeExit()}` : undefined),
+        lost: () => this.deathOf(box),
       });
       if (!run.healthy) {
         box.broken = true;
@@ -364,14 +364,17 @@ export abstract class MicroVmExecutor implements Executor {
 
   alive(sandbox: Sandbox): boolean {
     const box = this.live.get(sandbox.id);
-    return (
-      box !== undefined &&
-      box.lost === undefined &&
-      !box.broken &&
-      box.vmm?.running === true &&
-      box.agent !== undefined &&
-      !box.agent.closed
-    );
+    return box !== undefined && !box.broken && box.agent !== undefined && !box.agent.closed && this.deathOf(box) === undefined;
+  }
+
+  /**
+   * Why the VM is dead, if it is known: what its watchers told, else a VMM that is gone or a
+   * zombie not yet reaped (a kill a moment ago). Synchronous, asked before every command.
+   */
+  private deathOf(box: VmSandbox): string | undefined {
+    if (box.lost !== undefined) return box.lost;
+    if (box.vmm?.gone) return `its VMM ${box.vmm.describeExit() ?? 'was killed'}`;
+    return undefined;
   }
 
   watch(listener: (event: ExecutorEvent) => void): () => void {

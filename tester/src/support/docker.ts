@@ -7,15 +7,15 @@ import http from 'node:http';
 
 export const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 
-function target(): { socketPath: string } | { host: string; port: number } {
-  if (DOCKER_HOST.startsWith('unix://')) return { socketPath: DOCKER_HOST.slice('unix://'.length) };
-  const url = new URL(DOCKER_HOST.replace(/^tcp:/, 'http:'));
+function target(host = DOCKER_HOST): { socketPath: string } | { host: string; port: number } {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
   return { host: url.hostname, port: Number(url.port) };
 }
 
-function get(path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+function get(path: string, timeoutMs = 5000, host = DOCKER_HOST): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target(), path, method: 'GET', agent: false }, (res) => {
+    const req = http.request({ ...target(host), path, method: 'GET', agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -27,9 +27,9 @@ function get(path: string, timeoutMs = 5000): Promise<{ status: number; body: st
   });
 }
 
-function post(path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+function post(path: string, timeoutMs = 10_000, host = DOCKER_HOST): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target(), path, method: 'POST', agent: false, headers: { 'content-length': 0 } }, (res) => {
+    const req = http.request({ ...target(host), path, method: 'POST', agent: false, headers: { 'content-length': 0 } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -45,10 +45,11 @@ function post(path: string, timeoutMs = 10_000): Promise<{ status: number; body:
  * `docker kill` of the container(s) holding the labels, from outside the platform (as an operator,
  * or the host's OOM killer, would); returns the ids it killed.
  */
-export async function killContainers(labels: Record<string, string>, signal = 'KILL'): Promise<string[]> {
+export async function killContainers(labels: Record<string, string>, signal = 'KILL', host = DOCKER_HOST): Promise<string[]> {
   const killed: string[] = [];
-  for (const container of await managedContainers(labels)) {
-    const res = await post(`/containers/${container.id}/kill?signal=${signal}`);
+  for (const container of await managedContainers(labels, host)) {
+    if (container.state !== 'running') continue;
+    const res = await post(`/containers/${container.id}/kill?signal=${signal}`, 10_000, host);
     if (res.status === 204) killed.push(container.id);
   }
   return killed;
@@ -79,10 +80,13 @@ export interface ManagedContainer {
   labels: Record<string, string>;
 }
 
-/** Containers the platform created, narrowed by extra labels (`dev.faas.pid`, `dev.faas.invocation`, ...). */
-export async function managedContainers(labels: Record<string, string> = {}): Promise<ManagedContainer[]> {
+/**
+ * Containers the platform created, narrowed by extra labels (`dev.faas.pid`, `dev.faas.invocation`,
+ * ...), on the host's engine or on another (`host`, a DOCKER_HOST value).
+ */
+export async function managedContainers(labels: Record<string, string> = {}, host = DOCKER_HOST): Promise<ManagedContainer[]> {
   const filter = ['dev.faas.managed=true', ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)];
-  const res = await get(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: filter }))}`);
+  const res = await get(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: filter }))}`, 5000, host);
   if (res.status !== 200) throw new Error(`Docker API /containers/json answered ${res.status}: ${res.body}`);
   const list = JSON.parse(res.body) as Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> }>;
   return list.map((c) => ({ id: c.Id.slice(0, 12), name: c.Names[0] ?? '', state: c.State, labels: c.Labels }));
