@@ -35,7 +35,8 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
   const state = openPlatformState(config, logs.for('store'));
   const executors = createExecutors(config, logs);
   const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator'), history: state.store.history });
-  const worker = createAsyncWorker(config, orchestrator, state.store, logs);
+  const asyncParts = createAsyncWorker(config, orchestrator, state.store, logs);
+  const worker = asyncParts?.worker;
   const gateway = buildGateway({
     config,
     orchestrator,
@@ -58,6 +59,7 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
       await orchestrator.start();
       // What a stopped process left running is taken back (its sandboxes were just removed).
       await worker?.start();
+      await asyncParts?.callbacks.resumePending();
       const address = await gateway.listen({ host: config.gateway.host, port: config.gateway.port });
       platform.url = address.replace('0.0.0.0', '127.0.0.1');
       operator?.start();
@@ -71,6 +73,7 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
       worker?.pause();
       stopping ??= Promise.all([operator?.stop(grace), orchestrator.drain(graceMs), gateway.close()])
         .then(() => worker?.stop())
+        .then(() => asyncParts?.callbacks.close())
         .then(() => state.close());
       return stopping;
     },

@@ -9,9 +9,11 @@ import { createHash } from 'node:crypto';
 import { type Config, FaasError, type Invocation, type InvocationResult, type Outcome } from '@faas/common';
 import type { AsyncJob, Store } from '@faas/store';
 import type { Principal } from './auth/principal.js';
+import { validateCallbackField } from './definition.js';
+import { type InvocationJson, readInvocation } from './invocation-answer.js';
 import { invocationSource, type ResolvedInvocation } from './invocation-source.js';
 import { toInvocationResult } from './results.js';
-import { fail } from './validation.js';
+import { fail, isPlainObject, type ValidationPolicy } from './validation.js';
 
 /** The preference (RFC 7240) that asks for a 202 and a queued invocation instead of the result. */
 export const RESPOND_ASYNC = 'respond-async';
@@ -43,6 +45,17 @@ export function readIdempotencyKey(header: string | string[] | undefined): strin
   return value;
 }
 
+/**
+ * The invoke body without its `callback_url`, and that URL checked by the callback rules (400
+ * FAAS_ERR_INVALID_CALLBACK); null when it names none. The rest is validated as the body of a
+ * synchronous call.
+ */
+export function takeCallbackUrl(body: unknown, policy: ValidationPolicy): { body: unknown; callbackUrl: string | null } {
+  if (!isPlainObject(body) || !('callback_url' in body)) return { body, callbackUrl: null };
+  const { callback_url: url, ...rest } = body;
+  return { body: rest, callbackUrl: validateCallbackField(url, policy) };
+}
+
 /** JSON with object keys sorted, so that the same request spelled in another order digests the same. */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
@@ -72,10 +85,12 @@ interface StoredRequest {
 export interface AcceptOptions {
   invocationId: string;
   functionId: string;
+  /** The body without `callback_url` (takeCallbackUrl). */
   body: unknown;
   resolved: ResolvedInvocation;
   principal: Principal | undefined;
   idempotencyKey: string | undefined;
+  /** The request's own callback URL; null: the function's, if it has one. */
   callbackUrl: string | null;
 }
 
@@ -91,7 +106,8 @@ export async function acceptAsync(
 ): Promise<{ job: AsyncJob; created: boolean }> {
   const { input, registered } = options.resolved;
   const request: StoredRequest = { function_id: options.functionId, ...(options.body === undefined ? {} : { body: options.body }) };
-  const requestHash = requestDigest(options.functionId, options.body);
+  // The callback URL is part of the request an idempotency key stands for.
+  const requestHash = requestDigest(options.functionId, options.callbackUrl === null ? options.body : [options.body, options.callbackUrl]);
   const keyId = options.principal?.keyId ?? null;
   return store.queue.enqueue({
     id: options.invocationId,
@@ -102,7 +118,7 @@ export async function acceptAsync(
     maxAttempts: registered?.record.maxAttempts ?? config.async.maxAttempts,
     retryOnFailure: registered?.record.retryOnFailure ?? false,
     stdinBytes: input.stdin.length,
-    callbackUrl: options.callbackUrl,
+    callbackUrl: options.callbackUrl ?? registered?.record.callbackUrl ?? null,
     request: JSON.stringify(request),
     requestHash,
     ...(options.idempotencyKey === undefined
@@ -137,6 +153,8 @@ export interface AsyncFrontDoor {
   resolve(job: AsyncJob, request: string): Promise<{ invocation: Invocation; functionVersion: number | undefined }>;
   /** The `InvocationResult` a synchronous call answers for this outcome. */
   result(outcome: Outcome, functionVersion: number | undefined): InvocationResult;
+  /** The invocation as `GET /invocations/{id}` answers it (a callback's body); undefined when unknown. */
+  describe(id: string): Promise<InvocationJson | undefined>;
 }
 
 export function asyncFrontDoor(config: Readonly<Config>, store: Store): AsyncFrontDoor {
@@ -153,6 +171,9 @@ export function asyncFrontDoor(config: Readonly<Config>, store: Store): AsyncFro
     },
     result(outcome, functionVersion) {
       return toInvocationResult(outcome, functionVersion);
+    },
+    async describe(id) {
+      return (await readInvocation(store, id))?.json;
     },
   };
 }

@@ -126,6 +126,34 @@ describe('asynchronous invocations over HTTP', () => {
     assert.equal(syncRefused.field, 'idempotency-key');
   });
 
+  it('takes callback_url from the body of an asynchronous call only, checked by the callback rules; the stored request is without it', async () => {
+    const res = body(
+      await g.call('POST', '/functions/job/invoke', {
+        body: { payload_base64: 'aGk=', callback_url: 'https://hooks.example/r' },
+        headers: ASYNC,
+      }),
+      202,
+    );
+    const job = await g.store.queue.get(res.invocation_id as string);
+    assert.equal(job?.callbackUrl, 'https://hooks.example/r');
+    const sync = body(await g.call('POST', '/functions/job/invoke', { body: { callback_url: 'https://hooks.example/r' } }), 400);
+    assert.equal(sync.code, 'FAAS_ERR_INVALID_REQUEST');
+    assert.equal(sync.field, 'callback_url');
+    const private_ = body(
+      await g.call('POST', '/functions/job/invoke', { body: { callback_url: 'http://10.0.0.1/x' }, headers: ASYNC }),
+      400,
+    );
+    assert.equal(private_.code, 'FAAS_ERR_INVALID_CALLBACK');
+    const adhoc = body(
+      await g.call('POST', '/functions/adhoc-cb/invoke', {
+        body: { image: IMAGE, command: ['true'], callback_url: 'https://hooks.example/a' },
+        headers: ASYNC,
+      }),
+      202,
+    );
+    assert.equal((await g.store.queue.get(adhoc.invocation_id as string))?.callbackUrl, 'https://hooks.example/a');
+  });
+
   it('cancels a queued invocation (it never runs) and answers a cancelled one again; a synchronous one is 409', async () => {
     const id = body(await g.call('POST', '/functions/job/invoke', { headers: ASYNC }), 202).invocation_id as string;
     const cancelled = body(await g.call('DELETE', `/invocations/${id}`), 200);
@@ -197,6 +225,14 @@ describe('asynchronous invocations over HTTP', () => {
     const patched = body(await g.call('PATCH', '/functions/job', { body: { max_attempts: null, retry_on_failure: false } }), 200);
     assert.equal(patched.max_attempts, null);
     assert.equal(patched.retry_on_failure, false);
+    const hooked = body(await g.call('PATCH', '/functions/job', { body: { callback_url: 'https://hooks.example/done' } }), 200);
+    assert.equal(hooked.callback_url, 'https://hooks.example/done');
+    for (const url of ['http://127.0.0.1:9/x', 'ftp://hooks.example/x', 'https://user:pw@hooks.example/x']) {
+      const refused = body(await g.call('PATCH', '/functions/job', { body: { callback_url: url } }), 400);
+      assert.equal(refused.code, 'FAAS_ERR_INVALID_CALLBACK', url);
+      assert.equal(refused.field, 'callback_url');
+    }
+    assert.equal(body(await g.call('PATCH', '/functions/job', { body: { callback_url: null } }), 200).callback_url, null);
     for (const bad of [{ max_attempts: 0 }, { max_attempts: 101 }, { max_attempts: 1.5 }, { retry_on_failure: 'yes' }]) {
       const res = body(await g.call('PATCH', '/functions/job', { body: bad }), 400);
       assert.equal(res.code, 'FAAS_ERR_INVALID_FUNCTION');

@@ -84,8 +84,9 @@ export function registerAsyncRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       });
     }
     let now = await queue.cancel(id);
+    // The worker kills a running one, and reports (callbacks) one that was cancelled while queued.
+    if (now?.state === 'running' || (now?.state === 'cancelled' && job.state === 'queued')) deps.asyncControl?.cancel(id);
     if (now?.state === 'running') {
-      deps.asyncControl?.cancel(id);
       const deadline = Date.now() + CANCEL_WAIT_MS;
       while (now?.state === 'running' && Date.now() < deadline) {
         await sleep(25);

@@ -39,6 +39,7 @@ function record(extra: Partial<FunctionRecord> = {}): FunctionRecord {
     maxConcurrency: null,
     maxAttempts: null,
     retryOnFailure: false,
+    callbackUrl: null,
     description: '',
     version: 3,
     createdAt: 0,
@@ -62,6 +63,7 @@ describe('POST /functions body', () => {
       maxConcurrency: null,
       maxAttempts: null,
       retryOnFailure: false,
+      callbackUrl: null,
       description: '',
     });
   });

@@ -7,10 +7,12 @@
  * environment variables too: their faults are FAAS_ERR_INVALID_ENV (field `secrets`), and
  * env_vars and secrets together are held to the limits of one env_vars list. The rest (unknown
  * fields, pool_mode, max_concurrency, max_attempts, retry_on_failure, description, a body that is
- * no object) is FAAS_ERR_INVALID_FUNCTION. Messages name a secret, never its value.
+ * no object) is FAAS_ERR_INVALID_FUNCTION; a callback_url the callback rules refuse is
+ * FAAS_ERR_INVALID_CALLBACK. Messages name a secret, never its value.
  */
 import type { IsolationMode, ResourceLimitsInput } from '@faas/common';
 import type { FunctionInput, FunctionLimits, FunctionPatch, FunctionRecord } from '@faas/store';
+import { AddressPolicy, validateCallbackUrl } from '@faas/worker';
 import {
   checkEnvTotals,
   ENV_MAX_ENTRY_BYTES,
@@ -44,6 +46,7 @@ export const DEFINITION_FIELDS: readonly string[] = [
   'max_concurrency',
   'max_attempts',
   'retry_on_failure',
+  'callback_url',
   'description',
 ];
 export const SECRETS_MAX_COUNT = 100;
@@ -111,6 +114,15 @@ function validateRetryOnFailure(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value !== 'boolean') invalid('retry_on_failure must be true or false', 'retry_on_failure');
   return value;
+}
+
+const PUBLIC_ONLY = new AddressPolicy();
+
+/** A callback URL (docs/API.md "Callbacks"): FAAS_ERR_INVALID_CALLBACK with `field` callback_url; null: none. */
+export function validateCallbackField(value: unknown, policy: ValidationPolicy): string | null {
+  if (value === undefined || value === null) return null;
+  validateCallbackUrl(value, policy.callbacks ?? PUBLIC_ONLY, 'callback_url');
+  return value as string;
 }
 
 function validateDescription(value: unknown): string {
@@ -195,6 +207,7 @@ export function validateFunctionCreate(body: unknown, policy: ValidationPolicy):
     maxConcurrency: validateMaxConcurrency(fields.max_concurrency),
     maxAttempts: validateMaxAttempts(fields.max_attempts),
     retryOnFailure: validateRetryOnFailure(fields.retry_on_failure),
+    callbackUrl: validateCallbackField(fields.callback_url, policy),
     description: validateDescription(fields.description),
   };
   checkNames(input.env, new Set(Object.keys(input.secrets)), secretsBytes(input.secrets));
@@ -229,6 +242,7 @@ export function validateFunctionPatch(body: unknown, policy: ValidationPolicy): 
   if ('max_concurrency' in b) fields.maxConcurrency = validateMaxConcurrency(b.max_concurrency);
   if ('max_attempts' in b) fields.maxAttempts = validateMaxAttempts(b.max_attempts);
   if ('retry_on_failure' in b) fields.retryOnFailure = validateRetryOnFailure(b.retry_on_failure);
+  if ('callback_url' in b) fields.callbackUrl = validateCallbackField(b.callback_url, policy);
   if ('description' in b) fields.description = validateDescription(b.description);
   const patch: DefinitionPatch = { fields };
   if ('limits' in b) patch.limits = b.limits === null ? null : validateLimitsPatch(b.limits, policy);
@@ -306,6 +320,7 @@ function differs(current: FunctionRecord, patch: FunctionPatch): boolean {
     (patch.maxConcurrency !== undefined && patch.maxConcurrency !== current.maxConcurrency) ||
     (patch.maxAttempts !== undefined && patch.maxAttempts !== current.maxAttempts) ||
     (patch.retryOnFailure !== undefined && patch.retryOnFailure !== current.retryOnFailure) ||
+    (patch.callbackUrl !== undefined && patch.callbackUrl !== current.callbackUrl) ||
     (patch.description !== undefined && patch.description !== current.description)
   );
 }

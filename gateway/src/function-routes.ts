@@ -33,6 +33,7 @@ export interface FunctionJson {
   max_concurrency: number | null;
   max_attempts: number | null;
   retry_on_failure: boolean;
+  callback_url: string | null;
   description: string;
   version: number;
   created_at: string;
@@ -53,6 +54,7 @@ export function toFunctionJson(record: FunctionRecord): FunctionJson {
     max_concurrency: record.maxConcurrency,
     max_attempts: record.maxAttempts,
     retry_on_failure: record.retryOnFailure,
+    callback_url: record.callbackUrl,
     description: record.description,
     version: record.version,
     created_at: new Date(record.createdAt).toISOString(),

@@ -25,6 +25,7 @@ function fn(extra: Partial<FunctionRecord> = {}, secrets = ['TOKEN=s3cret']): Re
       maxConcurrency: 3,
       maxAttempts: null,
       retryOnFailure: false,
+      callbackUrl: null,
       description: '',
       version: 7,
       createdAt: 0,

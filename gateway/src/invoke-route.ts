@@ -7,7 +7,7 @@
  */
 import { FaasError, type Invocation } from '@faas/common';
 import type { FastifyInstance } from 'fastify';
-import { acceptAsync, acceptedJson, prefersAsync, RESPOND_ASYNC, readIdempotencyKey } from './async-invoke.js';
+import { acceptAsync, acceptedJson, prefersAsync, RESPOND_ASYNC, readIdempotencyKey, takeCallbackUrl } from './async-invoke.js';
 import type { GatewayDeps } from './deps.js';
 import { errorBody, INVOCATION_HEADER, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
@@ -17,7 +17,8 @@ import { fail, validateFunctionId, validationPolicy } from './validation.js';
 
 export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): void {
   const { orchestrator, store, config } = deps;
-  const resolve = invocationSource(config, store, validationPolicy(config));
+  const policy = validationPolicy(config);
+  const resolve = invocationSource(config, store, policy);
 
   app.post<{ Params: { function_id: string } }>('/functions/:function_id/invoke', async (request, reply) => {
     // The request id doubles as the invocation id; the server's request listener has already put
@@ -43,17 +44,25 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
       const functionId = validateFunctionId(request.params.function_id);
       // Every later line of this request (faults included) names the function too.
       request.log = request.log.child({ functionId });
-      const resolved = await resolve(functionId, request.body);
+      const { body, callbackUrl } = takeCallbackUrl(request.body, policy);
+      if (callbackUrl !== null && !respondAsync) {
+        fail(
+          'FAAS_ERR_INVALID_REQUEST',
+          'callback_url delivers the result of an asynchronous invocation: send it with Prefer: respond-async (a synchronous call answers the result itself)',
+          'callback_url',
+        );
+      }
+      const resolved = await resolve(functionId, body);
       const { input, registered } = resolved;
       if (respondAsync) {
         const { job, created } = await acceptAsync(config, store, {
           invocationId,
           functionId,
-          body: request.body,
+          body,
           resolved,
           principal: request.principal,
           idempotencyKey,
-          callbackUrl: null,
+          callbackUrl,
         });
         deps.asyncControl?.wake();
         request.log.debug({ invocationId: job.id, created }, 'asynchronous invocation accepted');

@@ -15,6 +15,7 @@ import {
   type ResourceLimitsInput,
   type SandboxConfig,
 } from '@faas/common';
+import { type AddressPolicy, callbackPolicy } from '@faas/worker';
 
 /** The validation bounds that follow from a configuration. */
 export function validationPolicy(config: Config): ValidationPolicy {
@@ -28,6 +29,7 @@ export function validationPolicy(config: Config): ValidationPolicy {
     maxMemoryBytes: config.maxLimits.memoryBytes,
     maxCpus: config.maxLimits.cpus,
     maxPids: config.maxLimits.pids,
+    callbacks: callbackPolicy(config),
   };
 }
 
@@ -42,6 +44,8 @@ export interface ValidationPolicy {
   maxMemoryBytes: number;
   maxCpus: number;
   maxPids: number;
+  /** Where callbacks may go (FAAS_CALLBACK_ALLOW_*); absent: public addresses only. */
+  callbacks?: AddressPolicy;
 }
 
 /** A request that passed validation: typed, decoded, and with every default applied. */

@@ -32,6 +32,7 @@ describe('functions', () => {
         maxConcurrency: 3,
         maxAttempts: null,
         retryOnFailure: false,
+        callbackUrl: null,
         description: 'function resize',
         version: 1,
         createdAt: 1000,

@@ -152,6 +152,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'the callback URL of a function definition',
+    sql: `
+      ALTER TABLE functions ADD COLUMN callback_url TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

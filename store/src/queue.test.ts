@@ -288,6 +288,10 @@ describe('SQLite queue of asynchronous invocations', () => {
       const plain = await store.functions.create(functionInput('plain'));
       assert.equal(plain.maxAttempts, null);
       assert.equal(plain.retryOnFailure, false);
+      assert.equal(plain.callbackUrl, null);
+      const hooked = await store.functions.update('plain', { callbackUrl: 'https://hooks.example/done' });
+      assert.equal(hooked.callbackUrl, 'https://hooks.example/done');
+      assert.equal((await store.functions.update('plain', { description: 'x' })).callbackUrl, 'https://hooks.example/done');
     });
   });
 });

@@ -23,6 +23,7 @@ interface FunctionRow {
   max_concurrency: number | null;
   max_attempts: number | null;
   retry_on_failure: number;
+  callback_url: string | null;
   description: string;
   version: number;
   created_at: number;
@@ -42,11 +43,12 @@ type RowValues = [
   number | null,
   number | null,
   number,
+  string | null,
   string,
 ];
 
 const COLUMNS =
-  'id, image, command, env, executor, pool_mode, limits, timeout_ms, max_concurrency, max_attempts, retry_on_failure, description, version, created_at, updated_at';
+  'id, image, command, env, executor, pool_mode, limits, timeout_ms, max_concurrency, max_attempts, retry_on_failure, callback_url, description, version, created_at, updated_at';
 
 function definitionValues(id: string, d: Definition): RowValues {
   return [
@@ -61,6 +63,7 @@ function definitionValues(id: string, d: Definition): RowValues {
     d.maxConcurrency,
     d.maxAttempts ?? null,
     d.retryOnFailure ? 1 : 0,
+    d.callbackUrl ?? null,
     d.description,
   ];
 }
@@ -79,6 +82,7 @@ function toRecord(row: FunctionRow, secretNames: string[]): FunctionRecord {
     maxConcurrency: row.max_concurrency,
     maxAttempts: row.max_attempts,
     retryOnFailure: row.retry_on_failure === 1,
+    callbackUrl: row.callback_url,
     description: row.description,
     version: row.version,
     createdAt: row.created_at,
@@ -101,7 +105,7 @@ function conflict(id: string, expected: number, stored: number): FaasError {
 export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionStore {
   const { db } = ctx;
   const insert = db.prepare<[...RowValues, number, number, number]>(
-    `INSERT INTO functions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO functions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectOne = db.prepare<[string], FunctionRow>(`SELECT ${COLUMNS} FROM functions WHERE id = ?`);
   const selectNames = db.prepare<[string], string>('SELECT name FROM function_secrets WHERE function_id = ? ORDER BY name').pluck();
@@ -124,6 +128,7 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
       number | null,
       number | null,
       number,
+      string | null,
       string,
       number,
       string,
@@ -131,7 +136,7 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
     ]
   >(
     `UPDATE functions SET image = ?, command = ?, env = ?, executor = ?, pool_mode = ?, limits = ?, timeout_ms = ?,
-       max_concurrency = ?, max_attempts = ?, retry_on_failure = ?, description = ?, updated_at = ?, version = version + 1
+       max_concurrency = ?, max_attempts = ?, retry_on_failure = ?, callback_url = ?, description = ?, updated_at = ?, version = version + 1
      WHERE id = ? AND version = ?`,
   );
   const deleteRow = db.prepare<[string]>('DELETE FROM functions WHERE id = ?');
@@ -184,6 +189,7 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
       maxConcurrency: patch.maxConcurrency !== undefined ? patch.maxConcurrency : stored.maxConcurrency,
       maxAttempts: patch.maxAttempts !== undefined ? patch.maxAttempts : stored.maxAttempts,
       retryOnFailure: patch.retryOnFailure ?? stored.retryOnFailure,
+      callbackUrl: patch.callbackUrl !== undefined ? patch.callbackUrl : stored.callbackUrl,
       description: patch.description ?? stored.description,
     };
     const [, ...values] = definitionValues(id, next);

@@ -36,6 +36,8 @@ export interface FunctionRecord {
   maxAttempts: number | null;
   /** Asynchronous invocations are retried when the function itself fails (non-zero exit, timeout, OOM), not only on platform faults. */
   retryOnFailure: boolean;
+  /** Where the results of its asynchronous invocations are posted when the request names no URL; null: nowhere. */
+  callbackUrl: string | null;
   description: string;
   /** 1 at creation, +1 on every change. */
   version: number;
@@ -60,6 +62,8 @@ export interface FunctionInput {
   maxAttempts?: number | null;
   /** Default false: only platform faults are retried. */
   retryOnFailure?: boolean;
+  /** Default null: no callback unless the request names one. */
+  callbackUrl?: string | null;
   description: string;
 }
 

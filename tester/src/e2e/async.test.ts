@@ -6,7 +6,9 @@
  * which every invocation ends exactly once.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { startServe } from '../support/cli.js';
 import { DOCKER_HOST, describeContainers, survivingProcesses, waitForNoContainers, waitForNoSurvivor } from '../support/docker.js';
@@ -241,6 +243,64 @@ describe('asynchronous invocations', { concurrency: 1 }, () => {
     assert.match(metrics, /faas_async_attempts_total\{result="dead"\} [1-9]/);
     assert.match(metrics, /faas_async_queue_depth \d/);
     assert.match(metrics, /faas_async_oldest_queued_age_seconds \d/);
+  });
+});
+
+describe('asynchronous invocations with callbacks', () => {
+  const SECRET = 'callback-secret-of-this-test-0123456789';
+  const p = usePlatform({ FAAS_POOL_MODE: 'off', FAAS_CALLBACK_ALLOW_PRIVATE: 'on', FAAS_CALLBACK_SECRET: SECRET });
+
+  it("posts the ended invocation, signed, to the request's callback_url or else the function's", async () => {
+    const received: Array<{ path: string; body: string; signature: string }> = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({
+          path: req.url ?? '',
+          body: Buffer.concat(chunks).toString('utf8'),
+          signature: String(req.headers['x-faas-signature']),
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await register(p.client, { id: 'async-hooked', command: ['sh', '-c', 'echo hooked'], callback_url: `${origin}/from-definition` });
+      const byDefinition = await accept(p.client, 'async-hooked');
+      const byRequest = await accept(p.client, 'async-hooked', { callback_url: `${origin}/from-request` });
+      for (const id of [byDefinition, byRequest]) await waitFor(p.client, id, FINAL);
+      const deadline = Date.now() + 20_000;
+      while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(received.length, 2, JSON.stringify(received.map((r) => r.path)));
+      for (const [id, path] of [
+        [byDefinition, '/from-definition'],
+        [byRequest, '/from-request'],
+      ] as const) {
+        const delivery = received.find((r) => r.path === path);
+        assert.ok(delivery, `a delivery to ${path}`);
+        const body = JSON.parse(delivery.body) as State;
+        assert.equal(body.id, id);
+        assert.equal(body.state, 'succeeded');
+        assert.equal(stdoutOf(body), 'hooked\n');
+        const t = /t=(\d+)/.exec(delivery.signature)?.[1] ?? '';
+        const v1 = /v1=([0-9a-f]{64})/.exec(delivery.signature)?.[1];
+        assert.equal(v1, createHmac('sha256', SECRET).update(`${t}.${delivery.body}`).digest('hex'), 'signed with the secret');
+      }
+      const sync = await p.client.request('/functions/async-hooked/invoke', { method: 'POST', body: { callback_url: `${origin}/x` } });
+      assert.equal(sync.status, 400, sync.text);
+      assert.equal(sync.json<{ field: string }>().field, 'callback_url');
+      const bad = await p.client.request('/functions/async-hooked/invoke', {
+        method: 'POST',
+        body: { callback_url: 'ftp://example.com/x' },
+        headers: ASYNC,
+      });
+      assert.equal(bad.status, 400, bad.text);
+      assert.equal(bad.json<{ code: string }>().code, 'FAAS_ERR_INVALID_CALLBACK');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -136,6 +136,7 @@ describe('OpenAPI conformance checker', () => {
       max_concurrency: null,
       max_attempts: null,
       retry_on_failure: false,
+      callback_url: null,
       description: '',
       version: 1,
       created_at: '2026-11-29T19:27:24.123Z',
