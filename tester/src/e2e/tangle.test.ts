@@ -246,6 +246,15 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
       assert.ok(status.services[0]?.operators.includes(ACCOUNTS.operator.address));
       assert.equal(status.call.completed, true);
       assert.equal(status.call.results[0]?.result.stdout, 'status\n');
+      // The operator's metrics are beside the invocations' on /metrics.
+      const metrics = await new HttpClient(serve.url).request('/metrics');
+      assert.equal(metrics.status, 200);
+      const value = (line: RegExp) => Number(line.exec(metrics.text)?.[1] ?? Number.NaN);
+      assert.ok(value(/^faas_tangle_calls_seen_total\{service="0"\} (\d+)/m) >= 9);
+      assert.ok(value(/^faas_tangle_calls_answered_total\{service="0",status="completed"\} (\d+)/m) >= 3);
+      assert.ok(value(/^faas_tangle_calls_answered_total\{service="0",status="rejected"\} (\d+)/m) >= 6);
+      assert.ok(value(/^faas_tangle_lag_blocks (\d+)/m) >= 0);
+      assert.ok(value(/^faas_tangle_last_block (\d+)/m) >= Number(call.blockNumber));
     });
   });
 
