@@ -26,6 +26,7 @@ import { waitPlatformIdle } from './lib/paired.mjs';
 import { startPlatform } from './lib/platform.mjs';
 import { baseEnv, PLATFORMS } from './lib/platforms.mjs';
 import { readMemory } from './lib/proc.mjs';
+import { measureRecovery } from './lib/recovery.mjs';
 import { acceptance, renderMarkdown, renderSvg } from './lib/report.mjs';
 import { summarize } from './lib/stats.mjs';
 import { measureThroughput } from './lib/throughput.mjs';
@@ -37,7 +38,7 @@ const USAGE = `usage: npm run bench -- [options]
 
   --iterations N         measured latency rounds (default 40; --quick 10)
   --warmup N             unrecorded rounds first (default 3; --quick 2)
-  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, vm (default all)
+  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, vm, recovery (default all)
   --skip LIST            phases to leave out (e.g. --skip vm)
   --variants LIST        latency variants to run, by name (default all; e.g.
                          gateway-docker-reuse,gateway-docker-reuse-registered)
@@ -53,6 +54,7 @@ const USAGE = `usage: npm run bench -- [options]
   --vm-boots N           microVMs: sandboxes booted per executor, and gateway cold samples (default 10; --quick 3)
   --vm-warm N            microVMs: warm invokes after RESET per executor, and gateway reuse samples (default 30)
   --vm-max-minutes M     wall-clock bound on the vm phase (default 8)
+  --recovery-rounds N    Docker engine restarts per pool mode, on an engine of the bench's own (default 3; --quick 1)
   --quick                a short smoke run
   --no-write             print only; write nothing under bench/results/
 
@@ -85,6 +87,7 @@ function options() {
       'vm-boots': { type: 'string' },
       'vm-warm': { type: 'string' },
       'vm-max-minutes': { type: 'string' },
+      'recovery-rounds': { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -106,7 +109,7 @@ function options() {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'vm'];
+  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'vm', 'recovery'];
   const phaseList = (name) => (list(values[name]) ?? []).map((p) => (p === 'cold' ? 'latency' : p));
   for (const name of ['only', 'skip'])
     for (const p of phaseList(name)) if (!phases.includes(p)) throw new UsageError(`--${name} ${p}: use ${phases.join(', ')}`);
@@ -134,6 +137,7 @@ function options() {
     vmBoots: int('vm-boots', values.quick ? 3 : 10, 1, 1000),
     vmWarm: int('vm-warm', 30, 1, 10_000),
     vmMaxMinutes: int('vm-max-minutes', 8, 1, 240),
+    recoveryRounds: int('recovery-rounds', values.quick ? 1 : 3, 1, 100),
     only,
     variants: list(values.variants),
     concurrency,
@@ -374,6 +378,10 @@ async function main() {
       run.vm = await measureVms(ctx, { boots: opts.vmBoots, warm: opts.vmWarm, maxMinutes: opts.vmMaxMinutes }, log);
       run.errors.push(...run.vm.errors);
       for (const [when, m] of run.vm.memory) run.memory.set(when, m);
+    }
+    if (opts.only.includes('recovery') && !interrupted) {
+      run.recovery = await measureRecovery(ctx, { rounds: opts.recoveryRounds }, log);
+      run.errors.push(...(run.recovery.errors ?? []));
     }
   } finally {
     for (const v of variants) await v.teardown?.().catch((err) => run.errors.push(`${v.name} teardown: ${err.message}`));

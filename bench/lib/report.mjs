@@ -1,6 +1,7 @@
 /** Renders one run's results as Markdown (stdout and bench/results/) and as a hand-written SVG chart. */
 import { asyncGoals, renderAsyncMarkdown } from './async.mjs';
 import { machineLine } from './machine.mjs';
+import { recoveryGoals, renderRecoveryMarkdown } from './recovery.mjs';
 import { FC_GOALS, VM_MEASURES } from './vm.mjs';
 
 const ms = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
@@ -144,6 +145,7 @@ export function acceptance(run) {
     });
   }
   goals.push(...asyncGoals(run.async));
+  goals.push(...recoveryGoals(run.recovery));
   if (run.vm) {
     // Firecracker on KVM only: QEMU under TCG is software emulation and has no timing goal.
     const fc = run.vm.targets.find((t) => t.kind === 'firecracker')?.stats;
@@ -324,6 +326,7 @@ export function renderMarkdown(run) {
     );
   }
   out.push(...renderAsyncMarkdown(run.async));
+  out.push(...renderRecoveryMarkdown(run.recovery));
   if (run.vm) out.push(...renderVmMarkdown(run));
   out.push('## Platform memory (each `faas serve` process, /proc/<pid>/status)', '', '| when | VmRSS MiB | VmHWM MiB |', '|---|--:|--:|');
   for (const [when, m] of memory) out.push(`| ${when} | ${mib(m?.rssKb)} | ${mib(m?.hwmKb)} |`);
