@@ -29,6 +29,7 @@ import { readMemory } from './lib/proc.mjs';
 import { measureRecovery } from './lib/recovery.mjs';
 import { acceptance, renderMarkdown, renderSvg } from './lib/report.mjs';
 import { summarize } from './lib/stats.mjs';
+import { measureTangle } from './lib/tangle.mjs';
 import { measureThroughput } from './lib/throughput.mjs';
 import { latencyVariants } from './lib/variants.mjs';
 import { measureVms } from './lib/vm.mjs';
@@ -38,7 +39,7 @@ const USAGE = `usage: npm run bench -- [options]
 
   --iterations N         measured latency rounds (default 40; --quick 10)
   --warmup N             unrecorded rounds first (default 3; --quick 2)
-  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, vm, recovery (default all)
+  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, vm, recovery, tangle (default all)
   --skip LIST            phases to leave out (e.g. --skip vm)
   --variants LIST        latency variants to run, by name (default all; e.g.
                          gateway-docker-reuse,gateway-docker-reuse-registered)
@@ -55,6 +56,7 @@ const USAGE = `usage: npm run bench -- [options]
   --vm-warm N            microVMs: warm invokes after RESET per executor, and gateway reuse samples (default 30)
   --vm-max-minutes M     wall-clock bound on the vm phase (default 8)
   --recovery-rounds N    Docker engine restarts per pool mode, on an engine of the bench's own (default 3; --quick 1)
+  --tangle-calls N       Tangle job calls (and as many HTTP invocations) on a local chain (default 30; --quick 10)
   --quick                a short smoke run
   --no-write             print only; write nothing under bench/results/
 
@@ -88,6 +90,7 @@ function options() {
       'vm-warm': { type: 'string' },
       'vm-max-minutes': { type: 'string' },
       'recovery-rounds': { type: 'string' },
+      'tangle-calls': { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -109,7 +112,7 @@ function options() {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'vm', 'recovery'];
+  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'vm', 'recovery', 'tangle'];
   const phaseList = (name) => (list(values[name]) ?? []).map((p) => (p === 'cold' ? 'latency' : p));
   for (const name of ['only', 'skip'])
     for (const p of phaseList(name)) if (!phases.includes(p)) throw new UsageError(`--${name} ${p}: use ${phases.join(', ')}`);
@@ -138,6 +141,7 @@ function options() {
     vmWarm: int('vm-warm', 30, 1, 10_000),
     vmMaxMinutes: int('vm-max-minutes', 8, 1, 240),
     recoveryRounds: int('recovery-rounds', values.quick ? 1 : 3, 1, 100),
+    tangleCalls: int('tangle-calls', values.quick ? 10 : 30, 1, 10_000),
     only,
     variants: list(values.variants),
     concurrency,
@@ -382,6 +386,11 @@ async function main() {
     if (opts.only.includes('recovery') && !interrupted) {
       run.recovery = await measureRecovery(ctx, { rounds: opts.recoveryRounds }, log);
       run.errors.push(...(run.recovery.errors ?? []));
+    }
+    if (opts.only.includes('tangle') && !interrupted) {
+      run.tangle = await measureTangle(ctx, { rounds: opts.tangleCalls, warmup: opts.warmup }, log);
+      run.errors.push(...(run.tangle.errors ?? []));
+      if (run.tangle.skipped) log(`tangle: skipped: ${run.tangle.skipped}`);
     }
   } finally {
     for (const v of variants) await v.teardown?.().catch((err) => run.errors.push(`${v.name} teardown: ${err.message}`));

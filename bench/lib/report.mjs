@@ -2,6 +2,7 @@
 import { asyncGoals, renderAsyncMarkdown } from './async.mjs';
 import { machineLine } from './machine.mjs';
 import { recoveryGoals, renderRecoveryMarkdown } from './recovery.mjs';
+import { renderTangleMarkdown } from './tangle.mjs';
 import { FC_GOALS, VM_MEASURES } from './vm.mjs';
 
 const ms = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
@@ -327,6 +328,7 @@ export function renderMarkdown(run) {
   }
   out.push(...renderAsyncMarkdown(run.async));
   out.push(...renderRecoveryMarkdown(run.recovery));
+  out.push(...renderTangleMarkdown(run.tangle));
   if (run.vm) out.push(...renderVmMarkdown(run));
   out.push('## Platform memory (each `faas serve` process, /proc/<pid>/status)', '', '| when | VmRSS MiB | VmHWM MiB |', '|---|--:|--:|');
   for (const [when, m] of memory) out.push(`| ${when} | ${mib(m?.rssKb)} | ${mib(m?.hwmKb)} |`);
