@@ -1,8 +1,9 @@
 /**
  * What the QEMU executor does when the VM misbehaves: a VMM killed mid-invoke, a guest whose
  * agent never answers, an agent that sends garbage, an init that dies at boot, and VMs left
- * behind by a crashed platform. Each must end in one clear FAAS_ERR_SANDBOX_FAILURE (or a clean
- * sweep) and leave no process, socket or file. Stand-in agents are shell scripts run as init.
+ * behind by a crashed platform. Each must end in one clear platform fault (FAAS_ERR_SANDBOX_LOST
+ * for a VM that died under a command, FAAS_ERR_SANDBOX_FAILURE otherwise) or a clean sweep, and
+ * leave no process, socket or file. Stand-in agents are shell scripts run as init.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isFaasError } from '@faas/common';
 import type { Sandbox } from '../executor.js';
+import { faultStarted } from '../faults.js';
 import type { QemuExecutor } from './qemu-executor.js';
 import { assertNothingLeft, limits, missingPrerequisite, newExecutor, processesMentioning, request } from './test-fixtures.js';
 
@@ -57,7 +59,12 @@ describe('qemu faults', { skip: missing !== undefined }, () => {
       const [pid] = await processesMentioning(runtimeDir);
       assert.ok(pid, 'QEMU runs');
       setTimeout(() => process.kill(pid, 'SIGKILL'), 500);
-      await assert.rejects(executor.invoke(sandbox, request(['sleep', '30'])), isSandboxFailure(/VMM was killed by SIGKILL/));
+      await assert.rejects(executor.invoke(sandbox, request(['sleep', '30'])), (err: unknown) => {
+        assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_LOST'), `expected FAAS_ERR_SANDBOX_LOST, got ${String(err)}`);
+        assert.equal(faultStarted(err), true);
+        assert.match((err as Error).message, /VMM was killed by SIGKILL/);
+        return true;
+      });
       await assert.rejects(executor.release(sandbox), isSandboxFailure(/cannot be reused/));
     } finally {
       await executor.destroy(sandbox);

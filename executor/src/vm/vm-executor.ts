@@ -419,8 +419,9 @@ export abstract class MicroVmExecutor implements Executor {
   /** A lost VM's fault, with the VMM's own account of its end when it has one. */
   private async describeLoss(box: VmSandbox, err: FaasError): Promise<FaasError> {
     if (box.vmm?.running) await withTimeout(box.vmm.exited, 200).catch(() => {});
+    // The VMM's own account wins over the symptom the transport saw (the agent hanging up).
     const vmmExit = box.vmm?.describeExit();
-    const reason = box.lost ?? (vmmExit ? `its VMM ${vmmExit}` : undefined);
+    const reason = vmmExit ? `its VMM ${vmmExit}` : box.lost;
     this.log.warn({ vm: box.id, image: box.spec.image, reason: reason ?? err.message, console: await this.consoleTail(box) }, 'VM lost');
     if (!reason) return err;
     const started = faultStarted(err) ?? true;
