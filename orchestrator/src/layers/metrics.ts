@@ -129,6 +129,20 @@ export class Metrics {
       registers,
       collect: perPool((s) => s.evictions),
     });
+    new Counter({
+      name: 'faas_pool_lost_total',
+      help: 'Idle sandboxes found dead (killed from outside, lost with their engine) and replaced.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.lost),
+    });
+    new Gauge({
+      name: 'faas_pool_rebuilding',
+      help: '1 while a pool is refilled after an engine outage or lost spares, else 0.',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => (s.rebuilding ? 1 : 0)),
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
