@@ -46,15 +46,15 @@ export class ChainClient {
   }
 
   /** Reads the chain id (retrying until the RPC answers) and checks that the contract has code. */
-  async connect(): Promise<number> {
-    const id = await this.retry('eth_chainId', () => this.client.getChainId());
+  async connect(signal = this.signal): Promise<number> {
+    const id = await this.retry('eth_chainId', () => this.client.getChainId(), signal);
     this.chain_ = defineChain({
       id,
       name: `chain ${id}`,
       nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
       rpcUrls: { default: { http: [] } },
     });
-    const code = await this.retry('eth_getCode', () => this.client.getCode({ address: this.contract }));
+    const code = await this.retry('eth_getCode', () => this.client.getCode({ address: this.contract }), signal);
     if (code === undefined || code === '0x') {
       throw new Error(
         `FAAS_TANGLE_CONTRACT=${this.contract} has no code on chain ${id}: set it to the Tangle contract's address on this chain`,

@@ -116,7 +116,7 @@ export class TangleOperator {
 
   private async follow(): Promise<void> {
     const { options, deps } = this;
-    const chainId = await this.chain.connect();
+    const chainId = await this.chain.connect(this.following.signal);
     this.state = new OperatorState(deps.kv, chainId, options.contract);
     this.sender = new ResultSender(this.chain, this.account, this.state, deps.log, options.pollMs, this.calls.signal);
     await this.checkMembership();
@@ -210,13 +210,16 @@ export class TangleOperator {
 
   private async checkMembership(): Promise<void> {
     for (const serviceId of this.options.serviceIds) {
-      const member = await this.chain.retry('isServiceOperator', () =>
-        this.chain.client.readContract({
-          address: this.options.contract,
-          abi: TANGLE_ABI,
-          functionName: 'isServiceOperator',
-          args: [serviceId, this.account.address],
-        }),
+      const member = await this.chain.retry(
+        'isServiceOperator',
+        () =>
+          this.chain.client.readContract({
+            address: this.options.contract,
+            abi: TANGLE_ABI,
+            functionName: 'isServiceOperator',
+            args: [serviceId, this.account.address],
+          }),
+        this.following.signal,
       );
       if (!member) {
         this.deps.log.warn(

@@ -208,5 +208,7 @@ describe('runCall: a job call through the invocation core', () => {
       },
     });
     await assert.rejects(runCall(event(0, inputs), stopping.deps, signal), StoppedError);
+    const cancelled = deps({ orchestrator: { invoke: async (invocation: Invocation) => outcome(invocation, { status: 'cancelled' }) } });
+    await assert.rejects(runCall(event(0, inputs), cancelled.deps, signal), StoppedError);
   });
 });

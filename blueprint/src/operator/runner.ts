@@ -4,8 +4,8 @@
  * wrong that is the caller's doing (malformed or oversized inputs, an unknown job, a rule of the
  * API) becomes a `rejected` result, and a platform fault a `failed` one: the caller always gets an
  * answer, and no input can stop the operator. A full queue is waited out (with backoff) before it
- * is answered as a fault; the operator shutting down is not answered at all, so that the call is
- * run again after the restart.
+ * is answered as a fault; a call the operator's shutdown refuses or cancels is not answered at all,
+ * so that it is run again after the restart.
  */
 import { randomUUID } from 'node:crypto';
 import { FaasError, type Logger, type Outcome } from '@faas/common';
@@ -54,7 +54,8 @@ export async function runCall(event: JobSubmittedEvent, deps: RunnerDeps, signal
   try {
     const invocation = await toInvocation(decoded, { invocationId, serviceId: event.serviceId, caller: event.caller }, deps);
     const outcome = await invokeWaitingOutQueue(deps, invocation, signal);
-    if (outcome.status === 'cancelled' && signal.aborted) throw new StoppedError('stopped while the call ran');
+    // Only a shutdown cancels a call's invocation: leave the call to the next run rather than answer it.
+    if (outcome.status === 'cancelled') throw new StoppedError('cancelled by a shutdown while the call ran');
     return fromOutcome(outcome);
   } catch (err) {
     if (err instanceof StoppedError || (signal.aborted && !(err instanceof FaasError))) throw new StoppedError('stopped');
