@@ -265,18 +265,22 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
     const firstPid = serve.pid;
     const calls: Submitted[] = [];
     try {
-      for (let i = 0; i < 8; i++) {
-        calls.push(await submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['sh', '-c', `sleep 1; echo call-${i}`] })));
-      }
-      // Wait until some, not all, are answered, then kill the operator without warning.
+      // Calls keep coming while the operator is killed and restarted: a stream, not a batch.
+      const submitting = (async () => {
+        for (let i = 0; i < 8; i++) {
+          calls.push(await submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['sh', '-c', `sleep 1; echo call-${i}`] })));
+        }
+      })();
+      // Kill the operator without warning once some calls, not all, are answered.
       const deadline = Date.now() + 60_000;
       let answered = 0;
       while (answered < 2 && Date.now() < deadline) {
-        answered = (await Promise.all(calls.map((c) => client.jobCall(SERVICE, c.callId)))).filter((c) => c.completed).length;
         await new Promise((r) => setTimeout(r, 200));
+        answered = (await Promise.all(calls.map((c) => client.jobCall(SERVICE, c.callId)))).filter((c) => c.completed).length;
       }
-      assert.ok(answered >= 2 && answered < calls.length, `killed with ${answered} of ${calls.length} answered`);
       await serve.stop('SIGKILL');
+      await submitting;
+      assert.ok(answered >= 2 && answered < calls.length, `killed with ${answered} of ${calls.length} answered`);
       serve = await startServe(env);
       for (const [i, call] of calls.entries()) {
         const { state, results, decoded } = await waitAnswered(call, 90_000);
