@@ -35,7 +35,7 @@ def _serialized_parse(*args, **kwargs):
 ast.parse = _serialized_parse
 
 INVOKE = "/functions/{function_id}/invoke"
-LISTS_WITH_CURSOR = ("/functions", "/functions/{function_id}/invocations")
+LISTS_WITH_CURSOR = ("/functions", "/functions/{function_id}/invocations", "/dead-letters")
 # The limits of one env_vars list (gateway/src/validation.ts), which a definition's env_vars and
 # secrets share, and an invocation's env_vars with them.
 ENV_MAX_COUNT = 128
@@ -90,6 +90,30 @@ def _epoch_ms(value):
         return None
 
 
+def _prefers_async(case):
+    """True when the request's Prefer header holds the respond-async preference (RFC 7240), as the gateway reads it."""
+    prefer = next((v for k, v in (case.headers or {}).items() if k.lower() == "prefer"), None)
+    for preference in str(prefer or "").split(","):
+        if preference.split(";")[0].split("=")[0].strip().lower() == "respond-async":
+            return True
+    return False
+
+
+def _async_refusal(case, response, body):
+    """True for the documented refusals of asynchronous invocations that depend on what the schema cannot state."""
+    code = body.get("code")
+    field = body.get("field")
+    status = response.status_code
+    headers = {k.lower() for k in (case.headers or {})}
+    if case.operation.path == INVOKE and status == 400 and code == "FAAS_ERR_INVALID_REQUEST" and field in ("idempotency-key", "callback_url"):
+        # Idempotency-Key and callback_url apply to asynchronous invocations only.
+        return not _prefers_async(case)
+    if status == 400 and code == "FAAS_ERR_INVALID_CALLBACK" and field == "callback_url":
+        return True  # the address rules (FAAS_CALLBACK_ALLOW_*) and the URL grammar the schema cannot state
+    # A key used before, by this run, for another request: the platform's state, not this request.
+    return case.operation.path == INVOKE and status == 422 and code == "FAAS_ERR_IDEMPOTENCY_KEY_REUSED" and "idempotency-key" in headers
+
+
 def _host_refusal(response, body, request):
     """True for a refusal that is the host's doing: the image, its name length, or cores."""
     code = body.get("code")
@@ -119,6 +143,8 @@ def _documented_refusal(case, response, body):
     status = response.status_code
 
     if status in (400, 422) and _host_refusal(response, body, request):
+        return True
+    if status in (400, 422) and _async_refusal(case, response, body):
         return True
     if path == INVOKE:
         function_id = (case.path_parameters or {}).get("function_id")
