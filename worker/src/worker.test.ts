@@ -272,6 +272,10 @@ describe('the asynchronous worker', () => {
       ],
     );
     assert.equal((await h.waitFor(spent, ['dead'])).attempts, 1);
+    assert.ok(
+      h.finals.some((j) => j.id === spent && j.state === 'dead'),
+      'the one it ended is reported',
+    );
   });
 
   it('leaves synchronous callers first: takes nothing while one waits for a slot, and at most its own share', async () => {

@@ -153,6 +153,11 @@ export class AsyncWorker {
       const ids = await this.options.queue.reclaim({ all, retryDelayMs: (n) => this.delayOf(n) });
       if (ids.length > 0) {
         this.metrics?.attempt('lost', ids.length);
+        // Those it ended (dead past their attempts, or cancelled while they ran) are reported like any other end.
+        for (const id of ids) {
+          const job = await this.options.queue.get(id);
+          if (job && job.state !== 'queued') this.options.onFinal?.(job);
+        }
         this.options.log.warn(
           { count: ids.length, invocationIds: ids.slice(0, 20) },
           all
