@@ -140,15 +140,6 @@ export const TANGLE_ABI = [
       { name: 'result', type: 'bytes', indexed: false },
     ],
   },
-  {
-    type: 'event',
-    name: 'JobCompleted',
-    anonymous: false,
-    inputs: [
-      { name: 'serviceId', type: 'uint64', indexed: true },
-      { name: 'callId', type: 'uint64', indexed: true },
-    ],
-  },
 ] as const;
 
 /** `JobSubmitted` as the interface declares it (jobIndex indexed: four topics). */
