@@ -256,6 +256,31 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
       assert.ok(value(/^faas_tangle_lag_blocks (\d+)/m) >= 0);
       assert.ok(value(/^faas_tangle_last_block (\d+)/m) >= Number(call.blockNumber));
     });
+    it('a reorg shallower than the confirmation depth: the call that vanished never runs, the call id goes to its new owner', async () => {
+      // Mine by hand: one block with call A, then replace that block by an empty one (anvil_reorg),
+      // then call B, which takes A's call id. The operator waits one confirmation, so it never saw A.
+      const mineWith = async (pending: Promise<Submitted>) => {
+        await new Promise((r) => setTimeout(r, 300));
+        await anvil.rpc('evm_mine');
+        return pending;
+      };
+      await anvil.rpc('evm_setIntervalMining', [0]);
+      await anvil.rpc('evm_setAutomine', [false]);
+      try {
+        const a = await mineWith(submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['echo', 'vanished'] })));
+        await new Promise((r) => setTimeout(r, 600)); // a few operator polls at this head
+        await anvil.rpc('anvil_reorg', [1, []]);
+        assert.equal((await client.jobCall(SERVICE, a.callId)).caller, '0x0000000000000000000000000000000000000000');
+        const b = await mineWith(submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['echo', 'new owner'] })));
+        assert.equal(b.callId, a.callId);
+        await anvil.rpc('evm_setIntervalMining', [1]);
+        const { results, decoded } = await waitAnswered(b);
+        assert.equal(results.length, 1);
+        assert.equal(decoded[0]?.stdoutText, 'new owner\n');
+      } finally {
+        await anvil.rpc('evm_setIntervalMining', [1]);
+      }
+    });
   });
 
   it('a SIGKILL mid-stream and a restart neither lose nor repeat a call', async () => {
