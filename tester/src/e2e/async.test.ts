@@ -168,7 +168,8 @@ describe('asynchronous invocations', { concurrency: 1 }, () => {
     const again = await p.client.request(`/invocations/${running[0]}`, { method: 'DELETE' });
     assert.equal(again.status, 200, 'cancelling a cancelled invocation answers it again');
     assert.equal((await state(p.client, queued)).attempts, 0, 'the cancelled queued one still never ran');
-    const finished = await accept(p.client, 'async-echo', { payload_base64: 'eA==' });
+    await register(p.client, { id: 'async-quick', command: ['true'] });
+    const finished = await accept(p.client, 'async-quick');
     await waitFor(p.client, finished, FINAL);
     const conflict = await p.client.request(`/invocations/${finished}`, { method: 'DELETE' });
     assert.equal(conflict.status, 409, conflict.text);
