@@ -282,14 +282,15 @@ export class TangleOperator {
     const sender = this.sender as ResultSender;
     const { serviceId, callId } = event;
     const ids = { serviceId: service, callId: callId.toString() };
-    const record = await state.call(serviceId, callId);
+    const ref = { serviceId, callId, submitTx: event.transactionHash };
+    const record = await state.call(ref);
     if (record?.state === 'answered' || record?.state === 'failed') {
       this.metrics.skipped.inc({ service, reason: 'recorded' });
       return;
     }
     const onChain = await this.chain.jobCall(serviceId, callId);
     if (onChain.completed) {
-      await state.setCall(serviceId, callId, { state: 'answered', at: Date.now() });
+      await state.setCall(ref, { state: 'answered', at: Date.now() });
       this.metrics.skipped.inc({ service, reason: 'completed' });
       return;
     }
@@ -304,7 +305,7 @@ export class TangleOperator {
       result = encodeResult(outcome);
       status = outcome.status;
     }
-    const answered = await sender.answer(serviceId, callId, result, record?.state === 'sent' ? record : undefined);
+    const answered = await sender.answer(ref, result, record?.state === 'sent' ? record : undefined);
     switch (answered.kind) {
       case 'answered':
         this.metrics.answered.inc({ service, status });

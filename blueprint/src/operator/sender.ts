@@ -13,7 +13,7 @@ import { encodeFunctionData, type Hex, keccak256, type LocalAccount, type Transa
 import { TANGLE_ABI } from '../abi/tangle.js';
 import { sleep } from './backoff.js';
 import { type ChainClient, isTransient, StoppedError, shortMessage } from './chain.js';
-import type { CallRecord, OperatorState } from './state.js';
+import type { CallRecord, CallRef, OperatorState } from './state.js';
 
 export type AnswerOutcome =
   | { kind: 'answered'; hash: Hex; block: bigint }
@@ -45,7 +45,8 @@ export class ResultSender {
   }
 
   /** Answers the call with `result`, or finishes an answer recorded by an earlier run (`sent`). */
-  async answer(serviceId: bigint, callId: bigint, result: Hex, sent?: SentRecord): Promise<AnswerOutcome> {
+  async answer(call: CallRef, result: Hex, sent?: SentRecord): Promise<AnswerOutcome> {
+    const { serviceId, callId } = call;
     let record = sent;
     for (;;) {
       if (record) {
@@ -62,18 +63,21 @@ export class ResultSender {
             this.chain.client.estimateGas({ account: this.account.address, to: this.chain.contract, data }),
           );
         } catch (err) {
-          return this.refusal(serviceId, callId, err);
+          return this.refusal(call, err);
         }
-        record = await this.serially(() => this.signAndBroadcast(serviceId, callId, data, (gas * (100n + GAS_MARGIN)) / 100n, result));
+        record = await this.serially(() => this.signAndBroadcast(call, data, (gas * (100n + GAS_MARGIN)) / 100n, result));
       }
       const receipt = await this.receipt(record);
       if (receipt === 'replaced') {
-        this.log.warn({ serviceId, callId, nonce: record.nonce }, 'the answer was not mined and its nonce is taken; answering again');
+        this.log.warn(
+          { serviceId: String(serviceId), callId: String(callId), nonce: record.nonce },
+          'the answer was not mined and its nonce is taken; answering again',
+        );
         record = undefined;
         continue;
       }
       if (receipt.status === 'success') {
-        await this.state.setCall(serviceId, callId, {
+        await this.state.setCall(call, {
           state: 'answered',
           hash: record.hash,
           block: receipt.blockNumber.toString(),
@@ -81,19 +85,19 @@ export class ResultSender {
         });
         return { kind: 'answered', hash: record.hash, block: receipt.blockNumber };
       }
-      return this.refusal(serviceId, callId, new Error(`submitResult reverted in transaction ${record.hash}`));
+      return this.refusal(call, new Error(`submitResult reverted in transaction ${record.hash}`));
     }
   }
 
   /** The contract refused the answer: completed by someone else, or not ours to answer. */
-  private async refusal(serviceId: bigint, callId: bigint, err: unknown): Promise<AnswerOutcome> {
-    const call = await this.chain.jobCall(serviceId, callId);
-    if (call.completed) {
-      await this.state.setCall(serviceId, callId, { state: 'answered', at: Date.now() });
+  private async refusal(call: CallRef, err: unknown): Promise<AnswerOutcome> {
+    const onChain = await this.chain.jobCall(call.serviceId, call.callId);
+    if (onChain.completed) {
+      await this.state.setCall(call, { state: 'answered', at: Date.now() });
       return { kind: 'completed-elsewhere' };
     }
     const reason = shortMessage(err);
-    await this.state.setCall(serviceId, callId, { state: 'failed', reason, at: Date.now() });
+    await this.state.setCall(call, { state: 'failed', reason, at: Date.now() });
     return { kind: 'refused', reason };
   }
 
@@ -104,7 +108,7 @@ export class ResultSender {
     return run;
   }
 
-  private async signAndBroadcast(serviceId: bigint, callId: bigint, data: Hex, gas: bigint, result: Hex): Promise<SentRecord> {
+  private async signAndBroadcast(call: CallRef, data: Hex, gas: bigint, result: Hex): Promise<SentRecord> {
     for (;;) {
       if (this.nonce === undefined) {
         this.nonce = await this.chain.retry('eth_getTransactionCount', () =>
@@ -121,7 +125,7 @@ export class ResultSender {
         ...fees,
       });
       const record: SentRecord = { state: 'sent', hash: keccak256(raw), raw, nonce: this.nonce, result, at: Date.now() };
-      await this.state.setCall(serviceId, callId, record);
+      await this.state.setCall(call, record);
       const sent = await this.broadcast(raw);
       if (sent === 'nonce-taken') {
         // Another transaction of this account took the nonce (sent by an earlier run): read it again.

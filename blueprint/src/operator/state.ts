@@ -3,14 +3,24 @@
  * resumes where the last run finished:
  *
  *   tangle:<chainId>:<contract>:block                   the last block whose calls are all finished
- *   tangle:<chainId>:<contract>:call:<service>:<call>   one record per call it dealt with (CallRecord)
+ *   tangle:<chainId>:<contract>:call:<service>:<call>:<submitJob tx>   one record per call it dealt with
  *
+ * A call is named with the transaction that submitted it too: after a reorg deeper than the
+ * confirmation depth, a call id can come back as another customer's call, which must not inherit
+ * the vanished call's record.
  * A call's record is written before its answer is broadcast (with the signed transaction), so a
  * crash between signing and mining is recovered by broadcasting the same transaction again, not by
  * answering twice.
  */
 import type { KvStore } from '@faas/store';
 import type { Hex } from 'viem';
+
+/** One job call: its service, its id, and the transaction that submitted it. */
+export interface CallRef {
+  serviceId: bigint;
+  callId: bigint;
+  submitTx: Hex;
+}
 
 export type CallRecord =
   /** The answer is signed and recorded; it may or may not have reached the chain. */
@@ -40,16 +50,16 @@ export class OperatorState {
     await this.kv.set(`${this.prefix}:block`, block.toString());
   }
 
-  async call(serviceId: bigint, callId: bigint): Promise<CallRecord | undefined> {
-    const value = await this.kv.get(this.callKey(serviceId, callId));
+  async call(ref: CallRef): Promise<CallRecord | undefined> {
+    const value = await this.kv.get(this.callKey(ref));
     return value === undefined ? undefined : (JSON.parse(value) as CallRecord);
   }
 
-  async setCall(serviceId: bigint, callId: bigint, record: CallRecord): Promise<void> {
-    await this.kv.set(this.callKey(serviceId, callId), JSON.stringify(record));
+  async setCall(ref: CallRef, record: CallRecord): Promise<void> {
+    await this.kv.set(this.callKey(ref), JSON.stringify(record));
   }
 
-  private callKey(serviceId: bigint, callId: bigint): string {
-    return `${this.prefix}:call:${serviceId}:${callId}`;
+  private callKey(ref: CallRef): string {
+    return `${this.prefix}:call:${ref.serviceId}:${ref.callId}:${ref.submitTx.toLowerCase()}`;
   }
 }
