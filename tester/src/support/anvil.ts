@@ -79,10 +79,10 @@ export interface Anvil {
 }
 
 /** Starts anvil as Tangle's local test network needs it, and resolves once it answers. */
-export async function startAnvil(): Promise<Anvil> {
+export async function startAnvil(options: { port?: number } = {}): Promise<Anvil> {
   const bin = anvilBinary();
   if (!bin) throw new Error(anvilUnavailableReason());
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = ['--base-fee', '0', '--gas-price', '0', '--disable-code-size-limit', '--hardfork', 'cancun'];
   args.push('--gas-limit', '1000000000', '--host', '127.0.0.1', '-p', String(port), '--silent');
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
