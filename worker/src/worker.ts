@@ -77,6 +77,7 @@ export class AsyncWorker {
   private readonly backoff: BackoffPolicy;
   private readonly metrics: WorkerMetrics | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
   private leaseTimer: NodeJS.Timeout | undefined;
   private pumping = false;
@@ -134,6 +135,8 @@ export class AsyncWorker {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
   }
 
   /** Stops taking invocations and waits until every running one has been written (call after the orchestrator's drain began). */
@@ -172,6 +175,15 @@ export class AsyncWorker {
 
   private schedule(ms: number): void {
     if (this.stopping) return;
+    if (ms <= 0) {
+      // At once, without a timer's millisecond: a slot that just came free is taken in the same turn.
+      if (this.immediate) return;
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        void this.pump();
+      });
+      return;
+    }
     const due = Date.now() + ms;
     if (this.timer && this.timerDue <= due) return;
     if (this.timer) clearTimeout(this.timer);
@@ -271,6 +283,8 @@ export class AsyncWorker {
     }
     const decision = decide(job, result, this.stopping || this.options.orchestrator.draining);
     await this.write(run, decision, result, functionVersion, log);
+    // Its platform slot is held until the sandbox is released: only then is it free for the next one.
+    if (result.kind === 'outcome') await result.outcome.released.catch(() => undefined);
   }
 
   private async write(
