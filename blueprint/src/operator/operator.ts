@@ -247,27 +247,34 @@ export class TangleOperator {
     watermark.add(event.blockNumber);
     this.metrics.inFlight.inc();
     const task = this.handle(event)
+      .then((finished) => {
+        // A call left unfinished by a stop keeps its block pending: the saved block stays below it,
+        // and the next run reads it again.
+        if (finished) watermark.done(event.blockNumber);
+      })
+      .catch((err: unknown) => this.deps.log.error({ err, key }, 'a job call failed unexpectedly'))
       .finally(() => {
-        watermark.done(event.blockNumber);
         this.metrics.inFlight.dec();
         this.handling.delete(key);
         void this.persist();
-      })
-      .catch((err: unknown) => this.deps.log.error({ err, key }, 'a job call failed unexpectedly'));
+      });
     this.handling.set(key, task);
   }
 
-  /** One call, to its answer; a fault of our own (the store, say) is retried, never skipped. */
-  private async handle(event: JobSubmittedEvent): Promise<void> {
+  /**
+   * One call, to its answer; a fault of our own (the store, say) is retried, never skipped. False
+   * when the operator stopped first (the call is left for the next run).
+   */
+  private async handle(event: JobSubmittedEvent): Promise<boolean> {
     const backoff = new Backoff({ baseMs: 1000, maxMs: 30_000 });
     const service = event.serviceId.toString();
     this.metrics.seen.inc({ service });
     for (;;) {
       try {
         await this.answer(event, service);
-        return;
+        return true;
       } catch (err) {
-        if (err instanceof StoppedError || this.calls.signal.aborted) return;
+        if (err instanceof StoppedError || this.calls.signal.aborted) return false;
         this.deps.log.error(
           { serviceId: service, callId: event.callId.toString(), err: shortMessage(err) },
           'a job call could not be handled; retrying',

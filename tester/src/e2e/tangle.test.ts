@@ -325,6 +325,30 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
     assert.deepEqual(await waitForNoContainers({ 'dev.faas.pid': String(serve.pid) }), []);
   });
 
+  it('a SIGTERM mid-stream: calls running are answered within the grace, calls not started are answered after the restart', async () => {
+    const env = operatorEnv(anvil.url, { FAAS_DATA_DIR: freshDataDir(), FAAS_TANGLE_MAX_IN_FLIGHT: '1' });
+    let serve: RunningServer | undefined = await startServe(env);
+    const calls: Submitted[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        calls.push(await submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['sh', '-c', `sleep 2; echo term-${i}`] })));
+      }
+      await waitAnswered(calls[0] as Submitted);
+      const exit = await serve.stop('SIGTERM');
+      assert.equal(exit.code, 0, exit.stderr.slice(-2000));
+      const answeredBefore = (await Promise.all(calls.map((c) => client.jobCall(SERVICE, c.callId)))).filter((c) => c.completed).length;
+      assert.ok(answeredBefore < calls.length, 'some calls were left for the restart');
+      serve = await startServe(env);
+      for (const [i, call] of calls.entries()) {
+        const { results, decoded } = await waitAnswered(call, 90_000);
+        assert.equal(results.length, 1, `call ${i} has ${results.length} results`);
+        assert.equal(decoded[0]?.stdoutText, `term-${i}\n`);
+      }
+    } finally {
+      await serve?.stop();
+    }
+  });
+
   it('an RPC outage of 10 s delays results but loses none', async () => {
     const proxy = new TcpProxy(await freePort(), anvil.port);
     await proxy.up();
