@@ -80,6 +80,8 @@ interface DockerSandbox extends Sandbox {
   lost?: string;
   /** When it was found dead (Date.now()). */
   lostAt?: number;
+  /** The engine reported an OOM kill in the container (its `oom` event). */
+  oomReported?: boolean;
 }
 
 /**
@@ -167,7 +169,7 @@ export class DockerExecutor implements Executor {
   /** The engine's events of this executor's containers, and the periodic sweep. */
   private startWatching(): void {
     if (this.watch_ || this.closed) return;
-    const filters = { type: ['container'], event: [...FATAL_ACTIONS], label: [`${LABEL_INSTANCE}=${this.instance}`] };
+    const filters = { type: ['container'], event: [...FATAL_ACTIONS, 'oom'], label: [`${LABEL_INSTANCE}=${this.instance}`] };
     this.watch_ = new EngineWatch(this.engine, filters, {
       onEvent: (event) => this.onEngineEvent(event),
       onDown: (reason) => {
@@ -196,6 +198,12 @@ export class DockerExecutor implements Executor {
   private onEngineEvent(event: EngineEvent): void {
     const box = this.byContainer.get(event.Actor?.ID ?? '');
     if (!box || !event.Action) return;
+    if (event.Action === 'oom') {
+      // Not a death by itself (runc: the function's own process was killed); the OOM record
+      // for a sandbox that dies of it (gVisor), should the engine's State trail.
+      box.oomReported = true;
+      return;
+    }
     const attributes = event.Actor?.Attributes ?? {};
     const reason =
       event.Action === 'die'
@@ -405,17 +413,22 @@ export class DockerExecutor implements Executor {
    * memory limit). The engine sets OOMKilled when the container stops, so wait for that first.
    */
   private async engineSaysOomKilled(id: string): Promise<boolean> {
+    const reported = () => this.byContainer.get(id)?.oomReported === true;
     const inspect = async () =>
+      reported() ||
       (await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`)).State?.OOMKilled === true;
     try {
       // Only on a failure path: a loaded host can take seconds to stop a gVisor sandbox.
       await this.engine.request('POST', `/containers/${id}/wait?condition=not-running`, undefined, { timeoutMs: 15_000 }).catch(() => {});
-      if (await inspect()) return true;
-      // The engine records the OOM from an event that can trail the exit by a moment.
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // The engine records the OOM from an event that can trail the exit, by more than a moment
+      // on a loaded host.
+      for (let attempt = 0; attempt < 6; attempt++) {
+        if (await inspect()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       return await inspect();
     } catch {
-      return false;
+      return reported();
     }
   }
 
