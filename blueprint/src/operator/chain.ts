@@ -125,6 +125,16 @@ export function isTransient(err: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'UND_ERR_SOCKET';
 }
 
+/** True when the node says the call reverts: the contract refuses it (as opposed to a node or account problem). */
+export function isRevert(err: unknown): boolean {
+  for (let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
+    if (['ExecutionRevertedError', 'ContractFunctionRevertedError', 'RawContractError'].includes(e.name ?? '')) return true;
+    if (e.cause === e) break;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 export function shortMessage(err: unknown): string {
   const e = err as { shortMessage?: string; message?: string };
   return (e?.shortMessage ?? e?.message ?? String(err)).split('\n')[0] as string;

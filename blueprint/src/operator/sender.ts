@@ -12,7 +12,7 @@ import type { Logger } from '@faas/common';
 import { encodeFunctionData, type Hex, keccak256, type LocalAccount, type TransactionReceipt } from 'viem';
 import { TANGLE_ABI } from '../abi/tangle.js';
 import { sleep } from './backoff.js';
-import { type ChainClient, isTransient, StoppedError, shortMessage } from './chain.js';
+import { type ChainClient, isRevert, isTransient, StoppedError, shortMessage } from './chain.js';
 import type { CallRecord, CallRef, OperatorState } from './state.js';
 
 export type AnswerOutcome =
@@ -63,7 +63,10 @@ export class ResultSender {
             this.chain.client.estimateGas({ account: this.account.address, to: this.chain.contract, data }),
           );
         } catch (err) {
-          return this.refusal(call, err);
+          // A revert is the contract refusing the answer; anything else (no funds, a node that
+          // refuses the request) is retried by the caller, never taken as a refusal.
+          if (isRevert(err)) return this.refusal(call, err);
+          throw err;
         }
         record = await this.serially(() => this.signAndBroadcast(call, data, (gas * (100n + GAS_MARGIN)) / 100n, result));
       }
