@@ -163,8 +163,8 @@ const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(1)}` : '-');
 export function renderTangleMarkdown(tangle) {
   if (!tangle) return [];
   const out = ['', '## Job calls on Tangle (local chain)', ''];
-  if (tangle.skipped) return [...out, `Skipped: ${tangle.skipped}.`];
-  if (tangle.failed) return [...out, `Failed: ${tangle.failed}.`];
+  if (tangle.skipped) return [...out, `Skipped: ${tangle.skipped}.`, ''];
+  if (tangle.failed) return [...out, `Failed: ${tangle.failed}.`, ''];
   out.push(
     'The same invocation (`faas/busybox:latest` `true`, ad hoc, warm single-use pool) as Tangle job 0 and over HTTP, alternated.',
     "On chain: from `submitJob` mined to the operator's `submitResult` mined, on anvil with Tangle's contracts, mining each",
@@ -182,6 +182,7 @@ export function renderTangleMarkdown(tangle) {
   out.push(
     '',
     `The chain path costs ${ms(tangle.chain.p50 - tangle.http.p50)} ms more at the median: the operator's poll (25 ms on average), reading the call (getJobCall), estimating gas, signing and sending submitResult, and the bench's own 2 ms poll for the result. On a public network add the confirmation depth times the block interval.`,
+    '',
   );
   return out;
 }
