@@ -3,7 +3,13 @@
  * --help and --version; usage errors exit 2, like start-up failures.
  */
 import { Command, CommanderError } from 'commander';
+import { completionCommand } from './commands/completion.js';
 import { configCommand } from './commands/config.js';
+import { deadLettersCommand } from './commands/dead-letters.js';
+import { functionsCommand } from './commands/functions.js';
+import { invocationsCommand } from './commands/invocations.js';
+import { invokeCommand } from './commands/invoke.js';
+import { keysCommand } from './commands/keys.js';
 import { serveCommand } from './commands/serve.js';
 import { tangleCommand } from './commands/tangle.js';
 import { EXIT_STARTUP } from './startup.js';
@@ -15,11 +21,21 @@ export function createProgram(): Command {
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')
     .helpCommand('help [command]', 'show help for a command')
-    .addHelpText('after', '\nDocumentation: README.md; every configuration variable: docs/CONFIGURATION.md.')
+    .addHelpText(
+      'after',
+      '\nDocumentation: README.md; the client commands: docs/cli.md; every configuration variable: docs/CONFIGURATION.md.',
+    )
     .showSuggestionAfterError(true);
   program.addCommand(serveCommand());
   program.addCommand(configCommand());
   program.addCommand(tangleCommand());
+  // The client commands: the gateway's API through @faas/sdk (docs/cli.md).
+  program.addCommand(invokeCommand());
+  program.addCommand(functionsCommand());
+  program.addCommand(invocationsCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(deadLettersCommand());
+  program.addCommand(completionCommand(createProgram));
   return program;
 }
 
