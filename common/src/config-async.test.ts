@@ -21,6 +21,7 @@ describe('loadConfig: asynchronous invocations', () => {
       retryMaxMs: 300_000,
       leaseMs: 30_000,
       idempotencyWindowMs: 24 * 3_600_000,
+      maxQueued: 10_000,
     });
     assert.equal(loadConfig({ FAAS_MAX_CONCURRENCY: '1' }, 2).async.concurrency, 1);
   });
@@ -34,6 +35,7 @@ describe('loadConfig: asynchronous invocations', () => {
         FAAS_ASYNC_RETRY_MAX_MS: '400',
         FAAS_ASYNC_LEASE_MS: '2000',
         FAAS_IDEMPOTENCY_WINDOW_HOURS: '2',
+        FAAS_ASYNC_MAX_QUEUED: '50',
       },
       2,
     );
@@ -45,6 +47,7 @@ describe('loadConfig: asynchronous invocations', () => {
       retryMaxMs: 400,
       leaseMs: 2000,
       idempotencyWindowMs: 2 * 3_600_000,
+      maxQueued: 50,
     });
   });
   it('refuses more asynchronous slots than there are slots, and a backoff that shrinks', () => {
@@ -55,5 +58,6 @@ describe('loadConfig: asynchronous invocations', () => {
     );
     refused({ FAAS_ASYNC_MAX_ATTEMPTS: '0' }, /FAAS_ASYNC_MAX_ATTEMPTS/);
     refused({ FAAS_ASYNC_WORKER: 'maybe' }, /FAAS_ASYNC_WORKER.*on or off/);
+    refused({ FAAS_ASYNC_MAX_QUEUED: '0' }, /FAAS_ASYNC_MAX_QUEUED/);
   });
 });

@@ -102,6 +102,8 @@ export interface Config {
     leaseMs: number;
     /** How long an Idempotency-Key keeps naming the invocation it made. */
     idempotencyWindowMs: number;
+    /** Invocations waiting in the queue at most; an acceptance beyond it is 429 FAAS_ERR_QUEUE_FULL. */
+    maxQueued: number;
   };
   /** Result delivery of asynchronous invocations to callback URLs (worker/src/callbacks/). */
   callbacks: {
@@ -217,6 +219,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_ASYNC_LEASE_MS:
     "how long the worker holds a running asynchronous invocation between renewals; a dead worker's invocations come back after it (default 30000)",
   FAAS_IDEMPOTENCY_WINDOW_HOURS: 'how long an Idempotency-Key keeps naming the invocation it made, per API key (default 24)',
+  FAAS_ASYNC_MAX_QUEUED:
+    'asynchronous invocations waiting in the queue at most (queued, retries waiting for their backoff included); one more is refused with 429 FAAS_ERR_QUEUE_FULL and nothing is written (default 10000)',
   FAAS_CALLBACK_SECRET:
     'key that signs callback deliveries (HMAC-SHA256), at least 32 printable characters (default: generated once into FAAS_DATA_DIR/callback.key, mode 0600)',
   FAAS_CALLBACK_ALLOW_PRIVATE:
@@ -821,6 +825,7 @@ function readAsync(vars: Variables, maxConcurrency: number): Config['async'] {
     retryMaxMs,
     leaseMs: vars.int('FAAS_ASYNC_LEASE_MS', 30_000, 1000, 3_600_000),
     idempotencyWindowMs: vars.int('FAAS_IDEMPOTENCY_WINDOW_HOURS', 24, 1, 24 * 365) * 3_600_000,
+    maxQueued: vars.int('FAAS_ASYNC_MAX_QUEUED', 10_000, 1, 10_000_000),
   };
 }
 

@@ -136,6 +136,11 @@ export const ERRORS = {
     status: 409,
     summary: 'The invocation already reached a final state (succeeded, failed, cancelled or dead) and cannot be cancelled.',
   },
+  FAAS_ERR_QUEUE_FULL: {
+    status: 429,
+    summary:
+      'The queue of asynchronous invocations holds FAAS_ASYNC_MAX_QUEUED waiting invocations; nothing was queued, retry after the Retry-After seconds.',
+  },
   FAAS_ERR_DEAD_LETTER_NOT_FOUND: {
     status: 404,
     summary: 'No dead letter with this id: the invocation is unknown, or is not dead (still queued or running, or finished).',

@@ -97,7 +97,8 @@ export interface AcceptOptions {
 /**
  * Writes the invocation to the queue (one transaction, committed before it returns). With an
  * idempotency key already used by this API key for the same request, the invocation it made comes
- * back instead (`created` false); for another request, FAAS_ERR_IDEMPOTENCY_KEY_REUSED.
+ * back instead (`created` false); for another request, FAAS_ERR_IDEMPOTENCY_KEY_REUSED. With
+ * FAAS_ASYNC_MAX_QUEUED invocations waiting, FAAS_ERR_QUEUE_FULL and nothing is written.
  */
 export async function acceptAsync(
   config: Readonly<Config>,
@@ -121,6 +122,7 @@ export async function acceptAsync(
     callbackUrl: options.callbackUrl ?? registered?.record.callbackUrl ?? null,
     request: JSON.stringify(request),
     requestHash,
+    maxQueued: config.async.maxQueued,
     ...(options.idempotencyKey === undefined
       ? {}
       : {

@@ -240,3 +240,56 @@ describe('asynchronous invocations over HTTP', () => {
     }
   });
 });
+
+describe('a bounded queue (FAAS_ASYNC_MAX_QUEUED)', () => {
+  let small: TestGateway;
+  before(async () => {
+    small = await startTestGateway({ FAAS_ASYNC_MAX_QUEUED: '2' });
+    assert.equal((await small.call('POST', '/functions', { body: { id: 'job', image: IMAGE, command: ['cat'] } })).statusCode, 201);
+  });
+  after(async () => {
+    await small?.close();
+  });
+
+  const refusedFull = (res: LightMyRequestResponse): Record<string, unknown> => {
+    const refused = body(res, 429);
+    assert.equal(refused.code, 'FAAS_ERR_QUEUE_FULL');
+    assert.match(String(refused.error), /FAAS_ASYNC_MAX_QUEUED/);
+    assert.equal(res.headers['retry-after'], '1');
+    return refused;
+  };
+
+  it('refuses one more with 429 FAAS_ERR_QUEUE_FULL and Retry-After, writing nothing; a repeated idempotency key still answers 202', async () => {
+    const keyed = { ...ASYNC, 'idempotency-key': 'full-1' };
+    const first = body(await small.call('POST', '/functions/job/invoke', { headers: keyed }), 202).invocation_id as string;
+    body(await small.call('POST', '/functions/job/invoke', { headers: ASYNC }), 202);
+    const res = await small.call('POST', '/functions/job/invoke', { headers: { ...ASYNC, 'idempotency-key': 'full-2' } });
+    const refused = refusedFull(res);
+    assert.equal(
+      refused.invocation_id,
+      res.headers['x-faas-invocation-id'],
+      'the refusal names its invocation id, as every invoke answer does',
+    );
+    assert.equal(body(await small.call('GET', `/invocations/${refused.invocation_id}`), 404).code, 'FAAS_ERR_INVOCATION_NOT_FOUND');
+    assert.equal((await small.store.queue.stats()).queued, 2, 'nothing was queued');
+    assert.equal(body(await small.call('POST', '/functions/job/invoke', { headers: keyed }), 202).invocation_id, first);
+    // Synchronous calls do not use the queue.
+    body(await small.call('POST', '/functions/job/invoke'), 200);
+
+    // Room again once the worker takes one: the refused key was never kept.
+    const claimed = await small.store.queue.claim({ owner: 'test', leaseMs: 60_000 });
+    assert.equal(claimed?.job.id, first);
+    body(await small.call('POST', '/functions/job/invoke', { headers: { ...ASYNC, 'idempotency-key': 'full-2' } }), 202);
+
+    // A dead letter is redriven only while there is room.
+    const fault = { status: 'error' as const, exitCode: null, error: 'lost', errorCode: 'FAAS_ERR_SANDBOX_LOST' };
+    const ref = { id: first, owner: 'test', attempt: claimed.attempt };
+    assert.ok(
+      await small.store.queue.finish(ref, { state: 'dead', attempt: fault, result: null, error: 'lost', errorCode: fault.errorCode }),
+    );
+    refusedFull(await small.call('POST', `/dead-letters/${first}/redrive`));
+    assert.equal(body(await small.call('GET', `/invocations/${first}`), 200).state, 'dead');
+    assert.ok(await small.store.queue.claim({ owner: 'test', leaseMs: 60_000 }));
+    assert.equal(body(await small.call('POST', `/dead-letters/${first}/redrive`), 202).state, 'queued');
+  });
+});

@@ -132,7 +132,9 @@ export function registerAsyncRoutes(app: FastifyInstance, deps: GatewayDeps): vo
   app.post<IdParams>('/dead-letters/:invocation_id/redrive', async (request, reply) => {
     const job = await readDead(request, request.params.invocation_id);
     const fn = job.functionVersion === null ? undefined : await deps.store.functions.get(job.functionId);
-    const redriven = await queue.redrive(job.id, fn?.maxAttempts ?? deps.config.async.maxAttempts);
+    const redriven = await queue.redrive(job.id, fn?.maxAttempts ?? deps.config.async.maxAttempts, undefined, {
+      maxQueued: deps.config.async.maxQueued,
+    });
     // Between the read and the write another caller redrove or discarded it.
     if (!redriven) throw deadLetterNotFound(job.id);
     deps.asyncControl?.wake();

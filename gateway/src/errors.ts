@@ -9,6 +9,8 @@ import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } fr
 import { documentedPath, pathOf } from './routes.js';
 
 export const INVOCATION_HEADER = 'x-faas-invocation-id';
+/** The `Retry-After` of FAAS_ERR_QUEUE_FULL, in seconds: the worker takes what is due at least this often. */
+export const QUEUE_FULL_RETRY_AFTER_S = 1;
 
 /** Fastify's own error codes for malformed HTTP input, mapped to the registry. */
 const FASTIFY_ERRORS: Record<string, (err: FastifyError) => FaasError> = {
@@ -149,6 +151,7 @@ export function sendFault(request: FastifyRequest, reply: FastifyReply, err: unk
   const cancelled = clientGone(request, reply, signal);
   logFault(request.log, err, fault, { invocationId, url: request.url, method: request.method, cancelled });
   if (fault instanceof MethodNotAllowedError) reply.header('allow', fault.allow);
+  if (fault.code === 'FAAS_ERR_QUEUE_FULL') reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_S));
   if (fault.code === 'FAAS_ERR_BODY_TOO_LARGE') lingerAfterRefusal(request, reply);
   return reply.code(fault.status).send(errorBody(fault, invocationId));
 }

@@ -248,6 +248,39 @@ describe('SQLite queue of asynchronous invocations', () => {
     });
   });
 
+  it('refuses an acceptance or a redrive beyond maxQueued before writing anything; a kept idempotency key still answers', async () => {
+    await withStore(async ({ store }) => {
+      const idem = { scope: 'k1', key: 'order-1', expiresAt: T0 + 60_000 };
+      await store.queue.enqueue(job('q1', { maxQueued: 2, idempotency: idem }), T0);
+      await store.queue.enqueue(job('q2', { maxQueued: 2 }), T0 + 1);
+      await assert.rejects(
+        store.queue.enqueue(job('q3', { maxQueued: 2, idempotency: { ...idem, key: 'order-2' } }), T0 + 2),
+        (e: unknown) => hasCode('FAAS_ERR_QUEUE_FULL')(e) && /2 asynchronous invocations are waiting/.test((e as Error).message),
+      );
+      assert.equal(await store.queue.get('q3'), undefined, 'nothing written');
+      // The refused key was not taken: once there is room, it makes its own invocation.
+      const replay = await store.queue.enqueue(job('q1-again', { maxQueued: 2, idempotency: idem }), T0 + 3);
+      assert.deepEqual([replay.job.id, replay.created], ['q1', false], 'a kept key answers its invocation, however full the queue');
+      // A running or a retrying one: only what waits in the queue counts.
+      const { ref } = await claimOne(store.queue, 'w1', T0 + 4);
+      const third = await store.queue.enqueue(job('q3', { maxQueued: 2, idempotency: { ...idem, key: 'order-2' } }), T0 + 5);
+      assert.equal(third.created, true);
+      assert.equal(await store.queue.retry(ref, { attempt: FAULT, runAt: T0 + 60_000 }, T0 + 6), true);
+      await assert.rejects(store.queue.enqueue(job('q4', { maxQueued: 3 }), T0 + 7), hasCode('FAAS_ERR_QUEUE_FULL'));
+      assert.equal((await store.queue.stats()).queued, 3);
+      assert.equal((await store.queue.enqueue(job('q4'), T0 + 8)).created, true, 'without a bound, no bound');
+
+      // A dead letter is queued again only while there is room.
+      const dead = await claimOne(store.queue, 'w1', T0 + 60_000);
+      const end = { state: 'dead' as const, attempt: FAULT, result: null, error: 'lost', errorCode: FAULT.errorCode };
+      assert.equal(await store.queue.finish(dead.ref, end, T0 + 60_001), true);
+      await assert.rejects(store.queue.redrive(dead.ref.id, 1, T0 + 60_002, { maxQueued: 3 }), hasCode('FAAS_ERR_QUEUE_FULL'));
+      assert.equal((await store.queue.get(dead.ref.id))?.state, 'dead', 'still dead');
+      assert.equal((await store.queue.redrive(dead.ref.id, 1, T0 + 60_003, { maxQueued: 4 }))?.state, 'queued');
+      assert.equal(await store.queue.redrive('q2', 1, T0 + 60_004, { maxQueued: 1 }), undefined, 'not dead: no dead letter, full or not');
+    });
+  });
+
   it('counts queued, running and dead, and the oldest queued', async () => {
     await withStore(async ({ store }) => {
       assert.deepEqual(await store.queue.stats(), { queued: 0, running: 0, dead: 0, oldestQueuedAt: null });

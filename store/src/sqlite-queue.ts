@@ -196,6 +196,10 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   );
   const oldestQueued = db.prepare<[], number | null>(`SELECT MIN(accepted_at) FROM async_invocations WHERE state = 'queued'`).pluck();
   const firstDue = db.prepare<[], number | null>(`SELECT MIN(run_at) FROM async_invocations WHERE state = 'queued'`).pluck();
+  // Counts on the index (state, run_at, accepted_at), and stops at the bound: a refusal costs no more than the bound's rows.
+  const countQueued = db
+    .prepare<[number], number>(`SELECT COUNT(*) FROM (SELECT 1 FROM async_invocations WHERE state = 'queued' LIMIT ?)`)
+    .pluck();
   const pruneFinished = db.prepare<[number, number]>(
     `DELETE FROM async_invocations WHERE id IN (SELECT id FROM async_invocations
        WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? LIMIT ?)`,
@@ -216,6 +220,18 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     }
   };
 
+  /** FAAS_ERR_QUEUE_FULL when `maxQueued` invocations are queued already; called inside the writing transaction, before any write. */
+  const assertRoom = (maxQueued: number | undefined): void => {
+    if (maxQueued === undefined) return;
+    const queued = countQueued.get(maxQueued) ?? 0;
+    if (queued >= maxQueued) {
+      throw new FaasError(
+        'FAAS_ERR_QUEUE_FULL',
+        `${queued} asynchronous invocations are waiting in the queue, its limit (FAAS_ASYNC_MAX_QUEUED); nothing was queued: retry later`,
+      );
+    }
+  };
+
   const enqueue = db.transaction((input: EnqueueInput, now: number): { job: AsyncJob; created: boolean } => {
     const idem = input.idempotency;
     if (idem) {
@@ -231,6 +247,9 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
         // Retention may have removed the invocation while its key was still kept: the key is free again.
         if (row) return { job: toJob(row), created: false };
       }
+    }
+    assertRoom(input.maxQueued);
+    if (idem) {
       upsertKey.run(idem.scope, idem.key, input.id, input.requestHash, idem.expiresAt);
     }
     insertJob.run(
@@ -350,7 +369,10 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     return updated && toJob(updated);
   });
 
-  const redrive = db.transaction((id: string, extraAttempts: number, now: number): AsyncJob | undefined => {
+  const redrive = db.transaction((id: string, extraAttempts: number, now: number, maxQueued: number | undefined): AsyncJob | undefined => {
+    const dead = selectJob.get(id);
+    if (dead?.state !== 'dead') return undefined;
+    assertRoom(maxQueued);
     if (markRedriven.run(extraAttempts, now, now, id).changes !== 1) return undefined;
     const row = selectJob.get(id);
     return row && toJob(row);
@@ -422,10 +444,10 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     async cancel(id, now = Date.now()) {
       return ctx.use(() => cancel.immediate(id, now));
     },
-    async redrive(id, extraAttempts, now = Date.now()) {
+    async redrive(id, extraAttempts, now = Date.now(), limits = {}) {
       if (!Number.isInteger(extraAttempts) || extraAttempts < 1)
         throw new RangeError(`a redrive needs at least one attempt, got ${extraAttempts}`);
-      return ctx.use(() => redrive.immediate(id, extraAttempts, now));
+      return ctx.use(() => redrive.immediate(id, extraAttempts, now, limits.maxQueued));
     },
     async discard(id, now = Date.now()) {
       return ctx.use(() => markDiscarded.run(now, id).changes === 1);

@@ -291,6 +291,11 @@ export interface EnqueueInput {
   requestHash: string;
   /** The caller's Idempotency-Key, scoped to its API key, kept until `expiresAt`. */
   idempotency?: { scope: string; key: string; expiresAt: number };
+  /**
+   * Queued invocations allowed at most (FAAS_ASYNC_MAX_QUEUED): with that many waiting, nothing is
+   * written and FAAS_ERR_QUEUE_FULL is thrown (a kept idempotency key still answers its invocation).
+   */
+  maxQueued?: number;
 }
 
 /** A claimed invocation: it is `running`, leased to the claimer, with its request opened. */
@@ -359,8 +364,11 @@ export interface QueueStore {
    * such invocation.
    */
   cancel(id: string, now?: number): Promise<AsyncJob | undefined>;
-  /** A dead invocation queued again with `extraAttempts` more attempts; undefined when it is not dead. */
-  redrive(id: string, extraAttempts: number, now?: number): Promise<AsyncJob | undefined>;
+  /**
+   * A dead invocation queued again with `extraAttempts` more attempts; undefined when it is not
+   * dead. With `maxQueued` invocations already queued, FAAS_ERR_QUEUE_FULL and nothing changes.
+   */
+  redrive(id: string, extraAttempts: number, now?: number, limits?: { maxQueued?: number }): Promise<AsyncJob | undefined>;
   /** A dead invocation leaves the dead letters (becomes `failed`, its request dropped); false when it is not dead. */
   discard(id: string, now?: number): Promise<boolean>;
   get(id: string): Promise<AsyncJob | undefined>;
