@@ -62,7 +62,7 @@ export class ImageNotFoundError extends FaasError {
     return this.body.image;
   }
 }
-/** 429: the key's rate limit, the function's max_concurrency, or every slot of the platform. */
+/** 429: the key's rate limit, the function's max_concurrency, every slot of the platform, or a full queue of asynchronous invocations. */
 export class RateLimitedError extends FaasError {
   override name = 'RateLimitedError';
 }
@@ -137,6 +137,7 @@ const CLASS_OF_CODE: { readonly [C in ErrorCode]: ErrorClass } = {
   FAAS_ERR_RATE_LIMITED: RateLimitedError,
   FAAS_ERR_SATURATED: RateLimitedError,
   FAAS_ERR_CONCURRENCY_LIMIT: RateLimitedError,
+  FAAS_ERR_QUEUE_FULL: RateLimitedError,
   FAAS_ERR_INTERNAL: InternalError,
   FAAS_ERR_SANDBOX_FAILURE: SandboxError,
   FAAS_ERR_SANDBOX_LOST: SandboxError,

@@ -193,7 +193,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a dead letter again, with new attempts
-         * @description Scope `invoke`. The invocation is queued again under its id with a new set of attempts (its function's `max_attempts`, or FAAS_ASYNC_MAX_ATTEMPTS), resolved against the definition registered when it runs. No body is needed; one is ignored.
+         * @description Scope `invoke`. The invocation is queued again under its id with a new set of attempts (its function's `max_attempts`, or FAAS_ASYNC_MAX_ATTEMPTS), resolved against the definition registered when it runs. No body is needed; one is ignored. While FAAS_ASYNC_MAX_QUEUED invocations are waiting, it is 429 FAAS_ERR_QUEUE_FULL and stays dead.
          */
         post: operations["redriveDeadLetter"];
         delete?: never;
@@ -1596,18 +1596,18 @@ export interface operations {
                     };
                 };
             };
-            /** @description Every slot is busy and the queue is full (FAAS_ERR_SATURATED), the function's max_concurrency is reached (FAAS_ERR_CONCURRENCY_LIMIT), or the key's rate limit is used up (FAAS_ERR_RATE_LIMITED, with Retry-After). */
+            /** @description Every slot is busy and the queue is full (FAAS_ERR_SATURATED), the function's max_concurrency is reached (FAAS_ERR_CONCURRENCY_LIMIT), the key's rate limit is used up (FAAS_ERR_RATE_LIMITED, with Retry-After), or, with `Prefer: respond-async`, FAAS_ASYNC_MAX_QUEUED invocations are waiting in the queue already (FAAS_ERR_QUEUE_FULL, with Retry-After; nothing was queued). */
             429: {
                 headers: {
                     "x-faas-invocation-id": components["headers"]["InvocationId"];
-                    /** @description On FAAS_ERR_RATE_LIMITED: seconds to wait. */
+                    /** @description On FAAS_ERR_RATE_LIMITED and FAAS_ERR_QUEUE_FULL: seconds to wait. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InvocationError"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_SATURATED" | "FAAS_ERR_CONCURRENCY_LIMIT" | "FAAS_ERR_RATE_LIMITED";
+                        code?: "FAAS_ERR_SATURATED" | "FAAS_ERR_CONCURRENCY_LIMIT" | "FAAS_ERR_RATE_LIMITED" | "FAAS_ERR_QUEUE_FULL";
                     };
                 };
             };
@@ -2264,7 +2264,20 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["BodyTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            /** @description FAAS_ASYNC_MAX_QUEUED invocations are waiting in the queue already (FAAS_ERR_QUEUE_FULL; it stays dead), or the key's rate limit is used up (FAAS_ERR_RATE_LIMITED); retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_QUEUE_FULL" | "FAAS_ERR_RATE_LIMITED";
+                    };
+                };
+            };
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];
         };
