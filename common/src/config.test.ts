@@ -109,6 +109,8 @@ describe('configuration messages', () => {
   });
   it('accept the FAAS_* variables of the repository scripts in the environment, not in .env', () => {
     assert.doesNotThrow(() => loadConfig({ FAAS_SETUP_VM: '1', FAAS_REBUILD_IMAGES: '1', FAAS_BENCH_GVISOR: '0' }, 2));
+    // The client commands' variables: a shell that sets them for `faas invoke` can still run `faas serve`.
+    assert.doesNotThrow(() => loadConfig({ FAAS_URL: 'http://127.0.0.1:8080', FAAS_API_KEY: 'faas_x' }, 2));
     assert.throws(
       () => loadConfig({ FAAS_SETUP_VM: '1' }, 2, { sources: { FAAS_SETUP_VM: '.env:2' } }),
       /FAAS_SETUP_VM \(from .env:2\) is read by scripts\/setup-host\.sh, not by faas/,
