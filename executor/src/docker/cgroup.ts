@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OomProbe } from '../agent/run.js';
+import { processEnding } from '../pids.js';
 
 const ROOT = '/sys/fs/cgroup';
 
@@ -70,18 +71,25 @@ export class ContainerOomProbe implements OomProbe<number | undefined> {
   }
 
   /**
-   * True when the container's cgroup, once found, holds no process any more or is gone: the
-   * container died, whether or not the engine said so yet. A synchronous read of a kernel file
-   * (microseconds), cheap enough to ask before every command; false when it cannot tell.
+   * True when the container's cgroup, once found, is gone, holds no process any more, or its init
+   * (the first process) is exiting or has a kill pending: the container is dead or dying, whether
+   * or not the engine said so yet. Synchronous reads of kernel files (microseconds), cheap enough
+   * to ask before every command; false when it cannot tell (a gVisor sandbox's kill happens inside
+   * its own kernel, where only the agent's hang-up and the engine's events tell).
    */
   emptied(): boolean {
     if (!this.searched) this.read();
     if (!this.path) return false;
+    let procs: string;
     try {
-      return readFileSync(join(dirname(this.path), 'cgroup.procs'), 'utf8').trim() === '';
+      procs = readFileSync(join(dirname(this.path), 'cgroup.procs'), 'utf8');
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
+    // The container's init is its first process: killed (docker kill), the container is ending.
+    const pids = procs.split('\n').filter(Boolean).map(Number);
+    if (pids.length === 0) return true;
+    return processEnding(Math.min(...pids));
   }
 
   async killedSince(mark: number | undefined): Promise<boolean> {

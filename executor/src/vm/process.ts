@@ -5,7 +5,7 @@
  * while "qemu: could not open kernel file" is not.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { processEnding } from '../pids.js';
 
 /** How the VMM ended: an exit code, a signal, or a spawn failure (ENOENT, EACCES). */
 export interface VmmExit {
@@ -65,18 +65,13 @@ export class VmmProcess {
   }
 
   /**
-   * True when the process is gone or a zombie, even before Node has reaped it: a synchronous look
-   * at /proc (microseconds), so that a VMM killed a moment ago is never taken for a live one.
+   * True when the process is gone, exiting or killed, even before Node has reaped it: a
+   * synchronous look at /proc (microseconds), so that a VMM killed a moment ago is never taken
+   * for a live one.
    */
   get gone(): boolean {
     if (!this.running || this.pid === undefined) return true;
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      return state === 'Z' || state === 'X';
-    } catch {
-      return true;
-    }
+    return processEnding(this.pid);
   }
 
   /** The last few KiB the VMM wrote to stderr, trimmed, for error messages. */
