@@ -13,6 +13,8 @@ export interface DispatchContext {
   started: number;
   /** Filled in by the layers as the phases pass. */
   phases: InvocationPhases;
+  /** The caller's `InvokeOptions.requeued`: true for a fault that puts the invocation back in its caller's queue. */
+  requeued?: (err: unknown) => boolean;
 }
 
 export type Dispatch = (invocation: Invocation, context: DispatchContext) => Promise<Outcome>;

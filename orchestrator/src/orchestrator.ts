@@ -21,7 +21,7 @@ import {
 } from '@faas/common';
 import type { Executor } from '@faas/executor';
 import { coreDispatch } from './core.js';
-import { compose, type Dispatch } from './dispatch.js';
+import { compose, type Dispatch, type DispatchContext } from './dispatch.js';
 import { execPolicy } from './exec-policy.js';
 import { Admission } from './layers/admission.js';
 import { FunctionLimit } from './layers/function-limit.js';
@@ -50,6 +50,13 @@ export interface OrchestratorOptions {
 export interface InvokeOptions {
   /** Aborted when the caller goes away; the invocation is killed and its outcome is `cancelled`. */
   signal?: AbortSignal;
+  /**
+   * For a caller with a queue of its own (the async worker): told of the fault an invocation ends
+   * with, answers true when the caller puts the invocation back in that queue (the platform or the
+   * function was busy). Such a fault is no end of the invocation: it is not recorded in the
+   * history, and counted with outcome `requeued`, never `error`. Asked once per fault.
+   */
+  requeued?: (err: unknown) => boolean;
 }
 
 export interface OrchestratorStats {
@@ -154,7 +161,17 @@ export class Orchestrator {
   invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<Outcome> {
     const phases: InvocationPhases = { queueMs: 0, acquireMs: 0, runMs: 0 };
     const signal = options.signal ?? new AbortController().signal;
-    return this.dispatch(invocation, { signal, started: performance.now(), phases }).catch((err: unknown) => {
+    const context: DispatchContext = { signal, started: performance.now(), phases };
+    const ask = options.requeued;
+    if (ask) {
+      // Asked once per fault, so that the history, the metrics and the caller agree.
+      let asked: { err: unknown; answer: boolean } | undefined;
+      context.requeued = (err) => {
+        if (!asked || asked.err !== err) asked = { err, answer: ask(err) };
+        return asked.answer;
+      };
+    }
+    return this.dispatch(invocation, context).catch((err: unknown) => {
       throw this.asFault(err, signal);
     });
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { FaasError, type Invocation, loadConfig, silentLogger } from '@faas/common';
 import { type ExecRequest, FakeExecutor, type FakeExecutorOptions, facts } from '@faas/executor';
-import { Orchestrator } from '@faas/orchestrator';
+import { type HistoryEntry, type HistorySink, Orchestrator } from '@faas/orchestrator';
 import { type AsyncJob, openSqliteStore, type Store } from '@faas/store';
 import { AsyncWorker, type AsyncWorkerOptions, type WorkerFrontDoor } from './worker.js';
 
@@ -33,11 +33,15 @@ afterEach(async () => {
 /** The request is the command itself; the invocation runs it with the test's defaults. */
 const frontDoor: WorkerFrontDoor = {
   async resolve(job, request) {
-    const { command } = JSON.parse(request) as { command: string[] };
-    if (command[0] === 'unresolvable') throw new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', 'the function was deleted');
+    const { command: asked } = JSON.parse(request) as { command: string[] };
+    if (asked[0] === 'unresolvable') throw new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', 'the function was deleted');
+    // `capped ...`: a function with max_concurrency 1.
+    const capped = asked[0] === 'capped';
+    const command = capped ? asked.slice(1) : asked;
     const invocation: Invocation = {
       id: job.id,
       functionId: job.functionId,
+      ...(capped ? { maxConcurrency: 1 } : {}),
       image: 'faas/busybox:latest',
       command,
       env: [],
@@ -55,7 +59,7 @@ const frontDoor: WorkerFrontDoor = {
 
 async function harness(
   executorOptions: FakeExecutorOptions = {},
-  options: Partial<AsyncWorkerOptions> & { slots?: number } = {},
+  { history, ...options }: Partial<AsyncWorkerOptions> & { slots?: number; history?: HistorySink } = {},
   prepare?: (store: Store) => Promise<void>,
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'faas-worker-test-'));
@@ -64,7 +68,12 @@ async function harness(
   const slots = options.slots ?? 4;
   const config = loadConfig({ FAAS_MAX_CONCURRENCY: String(slots), FAAS_MAX_QUEUE: '8', FAAS_POOL_MODE: 'off', FAAS_DATA_DIR: dir }, 2);
   const executor = new FakeExecutor(executorOptions);
-  const orchestrator = new Orchestrator({ config, executors: new Map([['docker', executor]]), metrics: { processMetrics: false } });
+  const orchestrator = new Orchestrator({
+    config,
+    executors: new Map([['docker', executor]]),
+    metrics: { processMetrics: false },
+    ...(history ? { history } : {}),
+  });
   await orchestrator.start();
   const finals: AsyncJob[] = [];
   const worker = new AsyncWorker({
@@ -312,6 +321,42 @@ describe('the asynchronous worker', () => {
     release();
     await Promise.all([...syncs, waiting]);
     for (const id of asyncIds) await h.waitFor(id, ['succeeded']);
+  });
+
+  it('a refusal at the function cap that goes back to the queue is no history row and no error metric', async () => {
+    const recorded: HistoryEntry[] = [];
+    const history: HistorySink = { record: (entry) => void recorded.push(entry) };
+    const h = await harness(scripted(), { history, busyDelayMs: 5 });
+    await h.worker.start();
+    // Two asynchronous slots, a function that allows one at a time: the second is refused until the first ends.
+    const first = await h.enqueue(['capped', 'sleep', '300']);
+    await h.waitFor(first, ['running']);
+    const second = await h.enqueue(['capped', 'echo', 'second']);
+    await new Promise((r) => setTimeout(r, 100));
+    const waiting = await h.store.queue.get(second);
+    assert.ok(waiting?.state === 'queued' || waiting?.state === 'running', `the second waits its turn: ${waiting?.state}`);
+    for (const id of [first, second]) assert.equal((await h.waitFor(id, ['succeeded'])).attempts, 1);
+    assert.deepEqual(
+      recorded.map((e) => [e.id, e.status, e.errorCode]),
+      [
+        [first, 'completed', null],
+        [second, 'completed', null],
+      ],
+      'one row per run, none for the refusals',
+    );
+    const text = await h.orchestrator.metrics.text();
+    assert.doesNotMatch(text, /faas_invocations_total\{[^}]*outcome="error"/, 'no refusal counted as an error');
+    const requeued =
+      /faas_invocations_total\{function="fn",executor="docker",outcome="requeued",code="FAAS_ERR_CONCURRENCY_LIMIT"\} (\d+)/.exec(text);
+    assert.ok(
+      requeued && Number(requeued[1]) >= 1,
+      `counted as requeued:\n${text
+        .split('\n')
+        .filter((l) => l.startsWith('faas_invocations_total'))
+        .join('\n')}`,
+    );
+    const released = /faas_async_attempts_total\{result="released"\} (\d+)/.exec(text);
+    assert.equal(released?.[1], requeued?.[1], 'as many hand-backs as requeued refusals');
   });
 
   it('hands an invocation back uncounted while the function is at its own cap', async () => {

@@ -22,7 +22,8 @@ import { type AttemptResult, type BackoffPolicy, type Decision, decide, retryDel
 
 /** The invocation core, as much of it as the worker uses. */
 export interface WorkerOrchestrator {
-  invoke(invocation: Invocation, options: { signal?: AbortSignal }): Promise<Outcome>;
+  /** `requeued`: asked of a fault, true when the worker hands the invocation back (it is then neither recorded nor counted as an error). */
+  invoke(invocation: Invocation, options: { signal?: AbortSignal; requeued?: (err: unknown) => boolean }): Promise<Outcome>;
   readonly stats: { running: number; queued: number };
   readonly draining: boolean;
 }
@@ -268,11 +269,20 @@ export class AsyncWorker {
     const log = this.options.log.child({ invocationId: job.id, functionId: job.functionId, attempt: run.ref.attempt });
     let result: AttemptResult;
     let functionVersion: number | undefined;
+    const stopping = () => this.stopping || this.options.orchestrator.draining;
+    // What the invocation core is told of a fault it ends with: handed back (busy) or not. The
+    // history and the metrics follow that answer (a refusal handed back is neither recorded nor an
+    // error), so it is the decision too.
+    let told: Decision | undefined;
+    const requeued = (err: unknown): boolean => {
+      told = decide(job, { kind: 'fault', error: err, cancelledByCaller: run.cancelled }, stopping());
+      return told.action === 'release';
+    };
     try {
       const resolved = await this.options.frontDoor.resolve(job, request);
       functionVersion = resolved.functionVersion;
       if (run.cancelled) throw new FaasError('FAAS_ERR_SHUTTING_DOWN', 'cancelled');
-      const outcome = await this.options.orchestrator.invoke(resolved.invocation, { signal: run.controller.signal });
+      const outcome = await this.options.orchestrator.invoke(resolved.invocation, { signal: run.controller.signal, requeued });
       result = { kind: 'outcome', outcome, cancelledByCaller: run.cancelled };
     } catch (err) {
       result = { kind: 'fault', error: err, cancelledByCaller: run.cancelled };
@@ -281,7 +291,7 @@ export class AsyncWorker {
       log.warn('the lease of this asynchronous invocation was lost while it ran; its result is dropped (another attempt owns it)');
       return;
     }
-    const decision = decide(job, result, this.stopping || this.options.orchestrator.draining);
+    const decision = (result.kind === 'fault' ? told : undefined) ?? decide(job, result, stopping());
     await this.write(run, decision, result, functionVersion, log);
     // Its platform slot is held until the sandbox is released: only then is it free for the next one.
     if (result.kind === 'outcome') await result.outcome.released.catch(() => undefined);

@@ -133,6 +133,47 @@ test('faults before any sandbox are recorded as errors with their code: saturate
   await orchestrator.drain(1000);
 });
 
+test('a fault its caller requeues (requeued: true) is not recorded and counted as requeued, asked once; other faults are', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const executor = new FakeExecutor({
+    run: async () => {
+      await gate;
+      return facts();
+    },
+  });
+  const { orchestrator, invocation, recorded } = setup(executor, { FAAS_MAX_CONCURRENCY: '1', FAAS_MAX_QUEUE: '0' });
+  await orchestrator.start();
+  const first = orchestrator.invoke(invocation('1', { maxConcurrency: 1 }));
+  await new Promise((r) => setTimeout(r, 5));
+  const asked: string[] = [];
+  const requeued = (err: unknown) => {
+    asked.push(isFaasError(err) ? err.code : String(err));
+    return isFaasError(err, 'FAAS_ERR_CONCURRENCY_LIMIT');
+  };
+  await assert.rejects(orchestrator.invoke(invocation('2', { maxConcurrency: 1 }), { requeued }), (err) =>
+    isFaasError(err, 'FAAS_ERR_CONCURRENCY_LIMIT'),
+  );
+  assert.deepEqual(asked, ['FAAS_ERR_CONCURRENCY_LIMIT'], 'asked once for the history and the metrics together');
+  await assert.rejects(orchestrator.invoke(invocation('3', { functionId: 'g' }), { requeued }), (err) =>
+    isFaasError(err, 'FAAS_ERR_SATURATED'),
+  );
+  release();
+  await (await first).released;
+  assert.deepEqual(
+    recorded.map((r) => [r.entry.id, r.entry.status, r.entry.errorCode]),
+    [
+      ['3', 'error', 'FAAS_ERR_SATURATED'],
+      ['1', 'completed', null],
+    ],
+  );
+  const text = await orchestrator.metrics.text();
+  assert.match(text, /faas_invocations_total\{function="f",executor="docker",outcome="requeued",code="FAAS_ERR_CONCURRENCY_LIMIT"\} 1/);
+  assert.doesNotMatch(text, /outcome="error",code="FAAS_ERR_CONCURRENCY_LIMIT"/);
+  assert.match(text, /faas_invocations_total\{function="g",executor="docker",outcome="error",code="FAAS_ERR_SATURATED"\} 1/);
+  await orchestrator.drain(1000);
+});
+
 test('a foreign fault is recorded as FAAS_ERR_INTERNAL without its words', async () => {
   const executor = new FakeExecutor({
     run: () => {

@@ -1,7 +1,8 @@
 /**
  * The invocation history as a layer: every invocation that reaches the core is recorded once it
  * has an outcome, or once it failed with a platform fault (refusals before any sandbox was
- * acquired included: saturated, the function's concurrency cap, shutting down). What is recorded
+ * acquired included: saturated, the function's concurrency cap, shutting down), unless its caller
+ * puts it back in a queue of its own (`requeued`: the async worker). What is recorded
  * is the history's `HistoryEntry`; `env` and `stdin` never are (only stdin's size), and the output
  * is cut to the first `outputBytes` of each stream.
  *
@@ -88,7 +89,8 @@ export function historyLayer(options: HistoryOptions): Layer {
       try {
         outcome = await next(invocation, context);
       } catch (err) {
-        write(faultEntry(invocation, context, startedAt, err), { stdout: EMPTY, stderr: EMPTY });
+        // Back in its caller's queue (busy): it has not ended, and will be recorded when it does.
+        if (!context.requeued?.(err)) write(faultEntry(invocation, context, startedAt, err), { stdout: EMPTY, stderr: EMPTY });
         throw err;
       }
       const stdout = keep(outcome.stdout);

@@ -49,7 +49,7 @@ export class Metrics {
     this.maxFunctions = options.maxFunctionLabels ?? DEFAULT_MAX_FUNCTION_LABELS;
     this.invocations = new Counter({
       name: 'faas_invocations_total',
-      help: 'Invocations by function, executor and outcome (completed, out_of_memory, timed_out, cancelled, or error with its registry code).',
+      help: 'Invocations by function, executor and outcome (completed, out_of_memory, timed_out, cancelled, error with its registry code, or requeued with it: refused while busy and back in the async queue).',
       labelNames: ['function', 'executor', 'outcome', 'code'],
       registers,
     });
@@ -165,7 +165,12 @@ export class Metrics {
         const { executor } = invocation;
         const fn = this.functionLabel(invocation);
         const seconds = (performance.now() - context.started) / 1000;
-        if (!(err instanceof FaasError) && context.signal.aborted) {
+        if (context.requeued?.(err)) {
+          // Refused while busy and back in its caller's queue: no end, and no fault of the invocation.
+          const code = err instanceof FaasError ? err.code : 'FAAS_ERR_INTERNAL';
+          this.invocations.inc({ function: fn, executor, outcome: 'requeued', code });
+          this.duration.observe({ executor, outcome: 'requeued' }, seconds);
+        } else if (!(err instanceof FaasError) && context.signal.aborted) {
           // The caller went away while the invocation waited for a slot: cancelled, not a fault.
           this.invocations.inc({ function: fn, executor, outcome: 'cancelled' });
           this.duration.observe({ executor, outcome: 'cancelled' }, seconds);
