@@ -22,7 +22,7 @@ export function startProgress(label: string, stream: NodeJS.WriteStream = proces
   const draw = () => {
     const seconds = Math.floor((Date.now() - started) / 1000);
     const text = `${FRAMES[frame++ % FRAMES.length]} ${current} (${seconds} s)`;
-    stream.write(`\r\x1b[K${text.slice(0, Math.max(10, (stream.columns ?? 80) - 1))}`);
+    stream.write(`\r\x1b[K${text.slice(0, Math.max(10, (stream.columns || 80) - 1))}`);
     shown = true;
   };
   let timer: NodeJS.Timeout | undefined = setTimeout(function tick() {
