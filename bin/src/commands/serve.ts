@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { type Config, createLoggerFactory } from '@faas/common';
 import type { Command } from 'commander';
-import { createPlatform, type Platform } from '../platform.js';
+import type { Platform } from '../platform.js';
 import { describeStartupError, exitWith, readEffectiveConfig, StartupError, sourceOf } from '../startup.js';
 import { CONFIG_HELP, type DotenvOptions, dotenvOf, subcommand } from './common.js';
 
@@ -33,6 +33,9 @@ async function serve(options: DotenvOptions): Promise<void> {
   const log = logs.for('bin');
   let platform: Platform;
   try {
+    // The server stack is loaded only by the command that runs it: client commands start fast and
+    // never depend on it.
+    const { createPlatform } = await import('../platform.js');
     platform = createPlatform(config, logs);
   } catch (err) {
     exitWith(describeStartupError(err));
