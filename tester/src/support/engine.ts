@@ -71,25 +71,76 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, wi
   }
 }
 
+/** Processes whose command line names `text`, with their command lines. */
+function processesNaming(text: string): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const entry of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(text)) found.push({ pid: Number(entry), cmdline });
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return found;
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}
+
+/**
+ * Removes everything an engine left in its folders, even one that was killed (its containers'
+ * processes, containerd and its shims, the mounts): a clean stop leaves nothing of this to do.
+ */
+function scrub(runDir: string, dataDir: string): void {
+  const processes = processesNaming(runDir);
+  for (const { cmdline } of processes) {
+    const id = /-id ([0-9a-f]{64})/.exec(cmdline)?.[1];
+    if (!id) continue;
+    for (const controller of ['pids', 'memory', '']) {
+      try {
+        const procs = readFileSync(join('/sys/fs/cgroup', controller, 'docker', id, 'cgroup.procs'), 'utf8');
+        for (const pid of procs.split('\n').filter(Boolean)) kill(Number(pid));
+        break;
+      } catch {
+        // Another cgroup layout, or the container is gone.
+      }
+    }
+  }
+  for (const { pid } of processes) kill(pid);
+  try {
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(dataDir) || m.startsWith(runDir))
+      .sort((a, b) => b.length - a.length);
+    for (const mount of mounts) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
+  } catch {
+    // Nothing mounted, or nothing more to do about it.
+  }
+  rmSync(runDir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
 /** Stops engines of earlier test processes that are gone, and removes their folders. */
 function removeStale(): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(RUN_ROOT);
-  } catch {
-    return;
+  const names = new Set<string>();
+  for (const root of [RUN_ROOT, DATA_ROOT]) {
+    try {
+      for (const name of readdirSync(root)) names.add(name);
+    } catch {
+      // Never used here.
+    }
   }
   for (const name of names) {
     const owner = Number(/^(\d+)$/.exec(name)?.[1]);
     if (!owner || pidAlive(owner)) continue;
-    try {
-      const pid = Number(readFileSync(join(RUN_ROOT, name, 'docker.pid'), 'utf8'));
-      if (pid && pidAlive(pid)) process.kill(pid, 'SIGKILL');
-    } catch {
-      // No engine ran there.
-    }
-    rmSync(join(RUN_ROOT, name), { recursive: true, force: true });
-    rmSync(join(DATA_ROOT, name), { recursive: true, force: true });
+    scrub(join(RUN_ROOT, name), join(DATA_ROOT, name));
   }
 }
 
@@ -100,6 +151,9 @@ export class PrivateEngine {
   private readonly runDir: string;
   private readonly dataDir: string;
   private child: ChildProcess | undefined;
+  /** Settles when the current dockerd process has exited. */
+  private childExit: Promise<void> = Promise.resolve();
+  private childExited = true;
 
   private constructor(readonly id: string) {
     this.runDir = join(RUN_ROOT, id);
@@ -127,7 +181,7 @@ export class PrivateEngine {
 
   /** The engine process's pid while it runs. */
   get pid(): number | undefined {
-    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+    return this.childExited ? undefined : this.child?.pid;
   }
 
   /** True when the engine answers /_ping. */
@@ -141,7 +195,11 @@ export class PrivateEngine {
 
   /** Starts dockerd and waits until it answers. */
   async up(): Promise<void> {
-    if (this.pid) return;
+    if (this.pid) {
+      if (await this.answers()) return;
+      // Killed, and not reaped yet: wait for it before starting another on the same folders.
+      await Promise.race([this.childExit, new Promise((r) => setTimeout(r, 30_000).unref())]);
+    }
     const log = openSync(join(this.runDir, 'dockerd.log'), 'a');
     this.child = spawn(
       'dockerd',
@@ -159,6 +217,14 @@ export class PrivateEngine {
       { stdio: ['ignore', log, log] },
     );
     closeSync(log);
+    const child = this.child;
+    this.childExited = false;
+    this.childExit = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.childExited = true;
+        resolve();
+      }),
+    );
     await waitFor(
       `the private Docker engine did not answer (see ${join(this.runDir, 'dockerd.log')})`,
       async () => {
@@ -173,13 +239,12 @@ export class PrivateEngine {
   async down(): Promise<void> {
     const child = this.child;
     if (!child || !this.pid) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = new Promise<void>((resolve) => setTimeout(resolve, 30_000).unref());
-    await Promise.race([exited, timer]);
+    await Promise.race([this.childExit, timer]);
     if (this.pid) {
       child.kill('SIGKILL');
-      await exited;
+      await this.childExit;
     }
   }
 
@@ -201,18 +266,6 @@ export class PrivateEngine {
   /** Stops the engine, whatever it holds, and removes its folders. */
   async dispose(): Promise<void> {
     await this.down().catch(() => undefined);
-    // Mounts of a container the engine could not clean up would keep the data folder busy.
-    try {
-      const mounts = readFileSync('/proc/mounts', 'utf8')
-        .split('\n')
-        .map((line) => line.split(' ')[1] ?? '')
-        .filter((m) => m.startsWith(this.dataDir) || m.startsWith(this.runDir))
-        .reverse();
-      for (const mount of mounts) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
-    } catch {
-      // Nothing mounted, or nothing more to do about it.
-    }
-    rmSync(this.runDir, { recursive: true, force: true });
-    rmSync(this.dataDir, { recursive: true, force: true });
+    scrub(this.runDir, this.dataDir);
   }
 }
