@@ -11,7 +11,7 @@
  *
  * Sandboxes that die on their own are noticed three ways, whichever comes first: the agent's
  * connection hangs up; the engine's event stream reports the container dead, killed, paused or
- * removed (engine-watch.ts); a periodic sweep (sweep.ts) finds it not running. The sweep also
+ * removed; a periodic sweep finds it not running (both in container-watch.ts). The sweep also
  * removes leftovers while the platform runs, and the event stream's end and return are the
  * engine going down and coming back (`backend-down`, `backend-up`).
  */
@@ -48,10 +48,9 @@ import {
   LABEL_PID,
   LABEL_SANDBOX,
 } from './container-spec.js';
-import { DockerEngine, EngineError, type EngineEvent, engineFault } from './engine.js';
-import { EngineWatch, FATAL_ACTIONS } from './engine-watch.js';
+import { ContainerWatch } from './container-watch.js';
+import { DockerEngine, EngineError, engineFault } from './engine.js';
 import { ImageResolver } from './images.js';
-import { listManaged, planSweep } from './sweep.js';
 
 export interface DockerExecutorOptions {
   kind?: Extract<ExecutorKind, 'docker' | 'gvisor'>;
@@ -84,12 +83,6 @@ interface DockerSandbox extends Sandbox {
   oomReported?: boolean;
 }
 
-/**
- * How long a lost sandbox's container is left to its holder, which destroys it, before a sweep
- * removes it anyway (the holder may still be reading the engine's OOM record there).
- */
-const LOST_REMOVAL_GRACE_MS = 2_000;
-
 /** How long a new agent container may take to answer HELLO. */
 const AGENT_START_TIMEOUT_MS = 15_000;
 /** Time past a command's timeout before the host stops waiting for the agent's answer. */
@@ -113,16 +106,12 @@ export class DockerExecutor implements Executor {
   private readonly runtime: string;
   private readonly log: Logger;
   private readonly live = new Map<string, DockerSandbox>();
-  /** Container id -> sandbox, for the engine's events. */
-  private readonly byContainer = new Map<string, DockerSandbox>();
   private readonly hostLabel = hostname();
   /** Labels this executor object's containers, so its sweep never touches another's. */
   private readonly instance = randomBytes(8).toString('hex');
   private readonly watchers = new ExecutorWatchers();
-  private watch_: EngineWatch | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
-  private closed = false;
+  /** The engine's events and the periodic sweep (container-watch.ts). */
+  private readonly containers: ContainerWatch<DockerSandbox>;
   readonly capabilities: ExecutorCapabilities = { warm: true };
   /** The agent serves its stdio over the attach stream instead of a socket in a host folder. */
   private readonly stdioAgent: boolean;
@@ -149,6 +138,25 @@ export class DockerExecutor implements Executor {
     this.ownKernel = this.kind === 'gvisor' || this.runtime === 'runsc';
     this.runRoot = options.runRoot ?? '/run/faas';
     this.runDir = join(this.runRoot, `${this.kind}-${process.pid}`);
+    this.containers = new ContainerWatch({
+      engine: this.engine,
+      host: this.hostLabel,
+      instance: this.instance,
+      live: this.live,
+      sweepIntervalMs: options.sweepIntervalMs ?? 10_000,
+      log: this.log,
+      onLost: (box, reason) => this.markLost(box, reason),
+      onEngineDown: (reason) => {
+        this.log.warn({ executor: this.kind, reason }, 'Docker engine down; watching for its return');
+        this.watchers.emit({ type: 'backend-down', reason });
+      },
+      // Called after a sweep reported every sandbox that did not survive.
+      onEngineUp: () => {
+        this.log.info({ executor: this.kind }, 'Docker engine answers again');
+        this.watchers.emit({ type: 'backend-up' });
+      },
+      removeContainer: (id) => this.removeContainer(id),
+    });
   }
 
   async init(): Promise<void> {
@@ -160,60 +168,10 @@ export class DockerExecutor implements Executor {
         `the Docker engine has no "${this.runtime}" runtime: install gVisor (apt-get install runsc) and register it in /etc/docker/daemon.json (scripts/setup-host.sh does both)`,
       );
     }
-    const removed = await this.sweep();
+    const removed = await this.containers.sweep();
     if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
     this.removeStaleRunDirs();
-    this.startWatching();
-  }
-
-  /** The engine's events of this executor's containers, and the periodic sweep. */
-  private startWatching(): void {
-    if (this.watch_ || this.closed) return;
-    const filters = { type: ['container'], event: [...FATAL_ACTIONS, 'oom'], label: [`${LABEL_INSTANCE}=${this.instance}`] };
-    this.watch_ = new EngineWatch(this.engine, filters, {
-      onEvent: (event) => this.onEngineEvent(event),
-      onDown: (reason) => {
-        this.log.warn({ executor: this.kind, reason }, 'Docker engine down; watching for its return');
-        this.watchers.emit({ type: 'backend-down', reason });
-      },
-      onUp: () => {
-        this.log.info({ executor: this.kind }, 'Docker engine answers again; checking sandboxes');
-        // Every sandbox that did not survive is reported lost before the engine is said to be back.
-        void this.sweep()
-          .catch((err: Error) => this.log.warn({ err: err.message }, 'sandbox sweep failed'))
-          .finally(() => this.watchers.emit({ type: 'backend-up' }));
-      },
-    });
-    this.watch_.start();
-    const every = this.options.sweepIntervalMs ?? 10_000;
-    if (every > 0) {
-      this.sweepTimer = setInterval(() => {
-        if (this.watch_?.engineDown) return;
-        this.sweep().catch((err: Error) => this.log.debug({ err: err.message }, 'sandbox sweep failed'));
-      }, every);
-      this.sweepTimer.unref();
-    }
-  }
-
-  private onEngineEvent(event: EngineEvent): void {
-    const box = this.byContainer.get(event.Actor?.ID ?? '');
-    if (!box || !event.Action) return;
-    if (event.Action === 'oom') {
-      // Not a death by itself (runc: the function's own process was killed); the OOM record
-      // for a sandbox that dies of it (gVisor), should the engine's State trail.
-      box.oomReported = true;
-      return;
-    }
-    const attributes = event.Actor?.Attributes ?? {};
-    const reason =
-      event.Action === 'die'
-        ? `its container exited (code ${attributes.exitCode ?? '?'})`
-        : event.Action === 'kill'
-          ? `its container was sent signal ${attributes.signal ?? '?'} from outside`
-          : event.Action === 'pause'
-            ? 'its container was paused'
-            : 'its container was removed';
-    this.markLost(box, reason);
+    this.containers.start();
   }
 
   /** Records that a live sandbox died; whoever holds it destroys it. Reported once. */
@@ -226,46 +184,6 @@ export class DockerExecutor implements Executor {
     box.agent?.close();
     this.log.warn({ sandbox: box.id, container: box.containerId?.slice(0, 12), reason }, 'sandbox lost');
     this.watchers.emit({ type: 'sandbox-lost', sandbox: box, reason });
-  }
-
-  /**
-   * Lists the platform's containers once: removes leftovers (this executor's containers that no
-   * sandbox holds, a dead platform process's), and marks sandboxes whose container stopped or
-   * vanished as lost, removing the container. Returns how many leftovers it removed.
-   */
-  private sweep(): Promise<number> {
-    const running = this.sweeping;
-    if (running) return running.then(() => 0);
-    const pass = (async () => {
-      const started = Date.now();
-      // Containers that existed before the listing was asked for: one missing from it is gone.
-      const known = new Set(this.byContainer.keys());
-      const list = await listManaged(this.engine, this.hostLabel);
-      const plan = planSweep(list, this.instance, (id) => this.live.has(id));
-      for (const [id, state] of plan.dead) {
-        const box = this.live.get(id);
-        if (box) this.markLost(box, `its container is ${state}`);
-      }
-      for (const box of this.live.values()) {
-        if (box.containerId && known.has(box.containerId) && !plan.present.has(box.id)) this.markLost(box, 'its container is gone');
-      }
-      // Dead containers whose holder has had time to destroy them and has not.
-      const dead = [...plan.dead.keys()]
-        .map((id) => this.live.get(id))
-        .filter((box) => box?.lostAt !== undefined && box.lostAt < started - LOST_REMOVAL_GRACE_MS)
-        .map((box) => box?.containerId)
-        .filter((c): c is string => !!c);
-      await Promise.all([...plan.leftovers, ...dead].map((id) => this.removeContainer(id)));
-      if (plan.leftovers.length > 0) this.log.info({ removed: plan.leftovers.length }, 'removed leftover containers');
-      return plan.leftovers.length;
-    })();
-    this.sweeping = pass.then(
-      () => undefined,
-      () => undefined,
-    );
-    return pass.finally(() => {
-      this.sweeping = undefined;
-    });
   }
 
   /** Socket folders of platform processes that are gone. */
@@ -341,7 +259,7 @@ export class DockerExecutor implements Executor {
     });
     box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
     const containerId = box.containerId;
-    this.byContainer.set(containerId, box);
+    this.containers.register(containerId, box);
     box.oom = new ContainerOomProbe(containerId, () => this.engineSaysOomKilled(containerId));
     if (stdio) {
       await this.startStdioAgent(box, box.containerId, signal);
@@ -413,7 +331,7 @@ export class DockerExecutor implements Executor {
    * memory limit). The engine sets OOMKilled when the container stops, so wait for that first.
    */
   private async engineSaysOomKilled(id: string): Promise<boolean> {
-    const reported = () => this.byContainer.get(id)?.oomReported === true;
+    const reported = () => this.containers.oomReported(id);
     const inspect = async () =>
       reported() ||
       (await this.engine.request<{ State?: { OOMKilled?: boolean } }>('GET', `/containers/${id}/json`)).State?.OOMKilled === true;
@@ -466,7 +384,7 @@ export class DockerExecutor implements Executor {
     if (!box) return;
     this.live.delete(sandbox.id);
     box.agent?.close();
-    if (box.containerId) this.byContainer.delete(box.containerId);
+    if (box.containerId) this.containers.forget(box.containerId);
     if (box.containerId) await this.removeContainer(box.containerId);
     if (box.runDir) removeRunDir(box.runDir);
   }
@@ -505,11 +423,8 @@ export class DockerExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.watch_?.close();
-    clearInterval(this.sweepTimer);
+    await this.containers.close();
     this.watchers.clear();
-    await this.sweeping;
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
     removeRunDir(this.runDir);
     this.engine.close();
