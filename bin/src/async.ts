@@ -3,17 +3,20 @@
  * default): the gateway's front door resolves each queued request again when it runs, the
  * orchestrator runs it, the worker's metrics join the orchestrator's registry, and an invocation
  * that ends with a callback URL has its final state posted by the callback dispatcher (the body
- * is the invocation as `GET /invocations/{id}` answers it).
+ * is the invocation as `GET /invocations/{id}` answers it), handed over so that no crash loses it
+ * (worker/src/callbacks/handoff.ts).
  */
 import type { Config, LoggerFactory } from '@faas/common';
 import { asyncFrontDoor } from '@faas/gateway';
 import type { Orchestrator } from '@faas/orchestrator';
 import type { AsyncJob, Store } from '@faas/store';
-import { AsyncWorker, type CallbackDispatcher, createCallbackDispatcher } from '@faas/worker';
+import { AsyncWorker, type CallbackDispatcher, CallbackHandoff, createCallbackDispatcher } from '@faas/worker';
 
 export interface AsyncParts {
   worker: AsyncWorker;
   callbacks: CallbackDispatcher;
+  /** At start-up, after the worker's: resumes the deliveries and hands over the callbacks a stopped process left. */
+  resumeCallbacks(): Promise<void>;
 }
 
 export function createAsyncWorker(
@@ -26,20 +29,10 @@ export function createAsyncWorker(
   const log = logs.for('worker');
   const frontDoor = asyncFrontDoor(config, store);
   const callbacks = createCallbackDispatcher(config, store.kv, logs.for('callbacks'));
-  const deliver = (job: AsyncJob): void => {
-    const url = job.callbackUrl;
-    if (url === null) return;
-    frontDoor
-      .describe(job.id)
-      .then((answer) => {
-        if (!answer) return;
-        // One delivery per final state: a redriven invocation that ends again is posted again.
-        return callbacks.deliver({ invocationId: job.id, url, body: JSON.stringify(answer), deliveryId: `${job.id}.${answer.attempts}` });
-      })
-      .catch((err: unknown) =>
-        log.warn({ invocationId: job.id, err: (err as Error).message }, 'could not hand an ended invocation to its callback'),
-      );
-  };
+  // One delivery per final state (a redriven invocation that ends again is posted again), marked
+  // in the queue with the final state until the dispatcher has recorded it.
+  const handoff = new CallbackHandoff({ queue: store.queue, dispatcher: callbacks, describe: (id) => frontDoor.describe(id), log });
+  const deliver = (job: AsyncJob): void => void handoff.handOff(job);
   const worker = new AsyncWorker({
     queue: store.queue,
     orchestrator,
@@ -52,5 +45,12 @@ export function createAsyncWorker(
     registry: orchestrator.metrics.registry,
     onFinal: deliver,
   });
-  return { worker, callbacks };
+  return {
+    worker,
+    callbacks,
+    async resumeCallbacks() {
+      await callbacks.resumePending();
+      await handoff.resume();
+    },
+  };
 }

@@ -59,7 +59,8 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
       await orchestrator.start();
       // What a stopped process left running is taken back (its sandboxes were just removed).
       await worker?.start();
-      await asyncParts?.callbacks.resumePending();
+      // Deliveries a stopped process left, and the ended invocations it had not handed over yet.
+      await asyncParts?.resumeCallbacks();
       const address = await gateway.listen({ host: config.gateway.host, port: config.gateway.port });
       platform.url = address.replace('0.0.0.0', '127.0.0.1');
       operator?.start();

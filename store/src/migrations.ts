@@ -159,6 +159,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE functions ADD COLUMN callback_url TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'a final state with a callback URL is marked until its delivery is recorded',
+    sql: `
+      ALTER TABLE async_invocations ADD COLUMN callback_pending INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX async_invocations_callbacks ON async_invocations (id) WHERE callback_pending = 1;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

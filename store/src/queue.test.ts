@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isFaasError } from '@faas/common';
-import { functionInput, withStore } from './test-fixtures.js';
+import { isFaasError, silentLogger } from '@faas/common';
+import Database from 'better-sqlite3';
+import { migrate } from './migrations.js';
+import { secretBox } from './secrets.js';
+import { SqliteContext } from './sqlite-context.js';
+import { sqliteQueue } from './sqlite-queue.js';
+import { functionInput, TEST_KEY, withStore, withTempDir } from './test-fixtures.js';
 import type { AttemptEnd, EnqueueInput, QueueStore } from './types.js';
 
 const hasCode = (code: string) => (e: unknown) => isFaasError(e) && e.code === code;
@@ -278,6 +284,90 @@ describe('SQLite queue of asynchronous invocations', () => {
       assert.equal((await store.queue.get(dead.ref.id))?.state, 'dead', 'still dead');
       assert.equal((await store.queue.redrive(dead.ref.id, 1, T0 + 60_003, { maxQueued: 4 }))?.state, 'queued');
       assert.equal(await store.queue.redrive('q2', 1, T0 + 60_004, { maxQueued: 1 }), undefined, 'not dead: no dead letter, full or not');
+    });
+  });
+
+  it('a final state with a callback URL is marked callback-pending by the write that ends it, until the delivery is handed over', async () => {
+    await withStore(async ({ store, reopen }) => {
+      const hook = 'https://hooks.example/done';
+      for (const [i, id] of ['c1', 'c2', 'c3', 'c4', 'c5'].entries())
+        await store.queue.enqueue(job(id, { callbackUrl: id === 'c2' ? null : hook, maxAttempts: 1 }), T0 + i);
+      const ok = { state: 'succeeded' as const, attempt: OK, result: '{}', error: null, errorCode: null };
+      // c1 succeeds, c2 (no callback URL) too, c3 is cancelled while queued, c4 is left running by a
+      // process that died and is reclaimed dead (its one attempt used), c5 is still queued.
+      const c1 = await claimOne(store.queue, 'w1', T0 + 10);
+      const c2 = await claimOne(store.queue, 'w1', T0 + 11);
+      assert.deepEqual([c1.ref.id, c2.ref.id], ['c1', 'c2']);
+      assert.equal(await store.queue.finish(c1.ref, ok, T0 + 12), true);
+      assert.equal(await store.queue.finish(c2.ref, ok, T0 + 12), true);
+      assert.equal((await store.queue.cancel('c3', T0 + 13))?.state, 'cancelled');
+      assert.equal((await claimOne(store.queue, 'dead-process', T0 + 14)).ref.id, 'c4');
+      assert.deepEqual(await store.queue.reclaim({ all: true, now: T0 + 15, retryDelayMs: () => 0 }), ['c4']);
+      assert.equal((await store.queue.get('c4'))?.state, 'dead');
+      const pending = async (options: { after?: string; limit: number } = { limit: 100 }) =>
+        (await store.queue.callbacksPending(options)).map((j) => [j.id, j.state, j.attempts, j.callbackUrl]);
+      assert.deepEqual(await pending(), [
+        ['c1', 'succeeded', 1, hook],
+        ['c3', 'cancelled', 0, hook],
+        ['c4', 'dead', 1, hook],
+      ]);
+      assert.deepEqual(await pending({ limit: 1 }), [['c1', 'succeeded', 1, hook]]);
+      assert.deepEqual(await pending({ after: 'c1', limit: 1 }), [['c3', 'cancelled', 0, hook]]);
+
+      // The mark survives a crash (a reopen without anything else written).
+      const again = reopen();
+      assert.equal((await again.queue.callbacksPending({ limit: 100 })).length, 3);
+      assert.equal(await again.queue.callbackHanded('c1', 2, T0 + 16), false, 'another attempt: not this final state');
+      assert.equal(await again.queue.callbackHanded('c1', 1, T0 + 16), true);
+      assert.equal(await again.queue.callbackHanded('c1', 1, T0 + 17), false, 'handed once');
+      assert.equal(await again.queue.callbackHanded('c5', 0, T0 + 17), false, 'not ended: nothing to hand');
+      assert.deepEqual(
+        (await again.queue.callbacksPending({ limit: 100 })).map((j) => j.id),
+        ['c3', 'c4'],
+      );
+      // A redriven dead letter is not pending while it runs; its next end is marked again.
+      assert.equal((await again.queue.redrive('c4', 1, T0 + 18))?.state, 'queued');
+      assert.deepEqual(
+        (await again.queue.callbacksPending({ limit: 100 })).map((j) => j.id),
+        ['c3'],
+      );
+    });
+  });
+
+  it('commits an acceptance and a redrive with an fsync (synchronous=FULL for that transaction only); the connection stays NORMAL', async () => {
+    await withTempDir(async (dir) => {
+      const db = new Database(join(dir, 'queue.db'));
+      try {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        migrate(db, 'queue.db');
+        const queue = sqliteQueue(new SqliteContext(db, 'queue.db', silentLogger), secretBox(TEST_KEY));
+        assert.equal(db.pragma('synchronous', { simple: true }), 1, 'building the queue leaves the connection as it was');
+        const levels: unknown[] = [];
+        const pragma = db.pragma.bind(db);
+        db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+          if (source.startsWith('synchronous =')) levels.push([source, db.inTransaction]);
+          return pragma(source, options);
+        }) as typeof db.pragma;
+        const backToNormal = () => {
+          levels.length = 0;
+          assert.equal(db.pragma('synchronous', { simple: true }), 1);
+        };
+        await queue.enqueue(job('d1', { maxAttempts: 1 }), T0);
+        assert.deepEqual(levels, [
+          ['synchronous = FULL', false],
+          ['synchronous = 1', false],
+        ]);
+        backToNormal();
+        const { ref } = await claimOne(queue, 'w', T0 + 1);
+        await queue.finish(ref, { state: 'dead', attempt: FAULT, result: null, error: 'lost', errorCode: FAULT.errorCode }, T0 + 2);
+        assert.deepEqual(levels, [], 'a claim and a final state commit without an fsync');
+        await queue.redrive('d1', 1, T0 + 3);
+        assert.equal(levels.length, 2);
+        backToNormal();
+      } finally {
+        db.close();
+      }
     });
   });
 

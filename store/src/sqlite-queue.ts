@@ -65,6 +65,11 @@ interface AttemptRow {
 const JOB_COLUMNS =
   'id, function_id, function_version, executor, key_id, state, attempts, max_attempts, retry_on_failure, stdin_bytes, run_at, ' +
   'lease_owner, lease_expires_at, cancel_requested, callback_url, error, error_code, accepted_at, updated_at, finished_at';
+/**
+ * The SET clause that marks a final state whose callback is still to be handed to the dispatcher:
+ * written in the transaction of the final state itself, so no crash can separate the two.
+ */
+const CALLBACK_PENDING = 'callback_pending = CASE WHEN callback_url IS NULL THEN 0 ELSE 1 END';
 /** The AAD name of a sealed request; `#` keeps it apart from every secret name. */
 const REQUEST_NAME = '#async-request';
 const PRUNE_BATCH = 500;
@@ -152,10 +157,11 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
      WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'`,
   );
   const selectCancel = db.prepare<[string], number>('SELECT cancel_requested FROM async_invocations WHERE id = ?').pluck();
-  // A dead invocation keeps its request, for a redrive; any other final state drops it.
+  // A dead invocation keeps its request, for a redrive; any other final state drops it. Every final
+  // state with a callback URL is marked in the same write (CALLBACK_PENDING), until its delivery is recorded.
   const markFinal = db.prepare<[string, string | null, string | null, string | null, number, number, string, string, string, number]>(
     `UPDATE async_invocations SET state = ?, result = ?, error = ?, error_code = ?, finished_at = ?, updated_at = ?,
-       lease_owner = NULL, lease_expires_at = NULL, request = CASE WHEN ? = 'dead' THEN request ELSE NULL END
+       lease_owner = NULL, lease_expires_at = NULL, request = CASE WHEN ? = 'dead' THEN request ELSE NULL END, ${CALLBACK_PENDING}
      WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'`,
   );
   const markQueued = db.prepare<[number, string | null, string | null, number, string, string, number]>(
@@ -174,7 +180,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   const selectRunning = db.prepare<[], JobRow>(`SELECT ${JOB_COLUMNS} FROM async_invocations WHERE state = 'running'`);
   const cancelQueued = db.prepare<[number, number, string]>(
     `UPDATE async_invocations SET state = 'cancelled', request = NULL, error = 'cancelled before it ran', error_code = NULL,
-       finished_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'`,
+       finished_at = ?, updated_at = ?, ${CALLBACK_PENDING} WHERE id = ? AND state = 'queued'`,
   );
   const requestCancel = db.prepare<[number, string]>(
     `UPDATE async_invocations SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state = 'running'`,
@@ -204,8 +210,31 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     `DELETE FROM async_invocations WHERE id IN (SELECT id FROM async_invocations
        WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? LIMIT ?)`,
   );
+  const selectCallbacksPending = db.prepare<[string, number], JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM async_invocations WHERE callback_pending = 1 AND id > ?
+       AND state IN ('succeeded', 'failed', 'cancelled', 'dead') ORDER BY id LIMIT ?`,
+  );
+  const clearCallbackPending = db.prepare<[number, string, number]>(
+    `UPDATE async_invocations SET callback_pending = 0, updated_at = ?
+     WHERE id = ? AND attempts = ? AND callback_pending = 1 AND state IN ('succeeded', 'failed', 'cancelled', 'dead')`,
+  );
   // A minute's worth of keys at a time (retention runs every minute): no batches needed.
   const pruneKeys = db.prepare<[number]>('DELETE FROM idempotency_keys WHERE expires_at <= ?');
+
+  // An acceptance (and a redrive) is answered 202 once committed: its commit is fsynced
+  // (synchronous=FULL for that one transaction), so it outlives a power cut too, not only a crash
+  // of the process. Every other write keeps the store's synchronous=NORMAL (store/src/sqlite.ts).
+  // (Not prepared statements: SQLite applies this pragma when it compiles it, not when it runs.)
+  const durably = <T>(write: () => T): T => {
+    const before = Number(db.pragma('synchronous', { simple: true }));
+    if (!(before < 2)) return write();
+    db.pragma('synchronous = FULL');
+    try {
+      return write();
+    } finally {
+      db.pragma(`synchronous = ${before}`);
+    }
+  };
 
   const seal = (id: string, request: string): Buffer => box.seal(id, REQUEST_NAME, request);
   const open = (id: string, blob: Buffer): string => {
@@ -418,7 +447,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
 
   return {
     async enqueue(input, now = Date.now()) {
-      return ctx.use(() => enqueue.immediate(input, now));
+      return ctx.use(() => durably(() => enqueue.immediate(input, now)));
     },
     async claim({ owner, leaseMs, now = Date.now() }) {
       return ctx.use(() => claim.immediate(owner, leaseMs, now));
@@ -447,7 +476,14 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     async redrive(id, extraAttempts, now = Date.now(), limits = {}) {
       if (!Number.isInteger(extraAttempts) || extraAttempts < 1)
         throw new RangeError(`a redrive needs at least one attempt, got ${extraAttempts}`);
-      return ctx.use(() => redrive.immediate(id, extraAttempts, now, limits.maxQueued));
+      return ctx.use(() => durably(() => redrive.immediate(id, extraAttempts, now, limits.maxQueued)));
+    },
+    async callbacksPending({ after = '', limit }) {
+      checkLimit(limit);
+      return ctx.use(() => selectCallbacksPending.all(after, limit).map(toJob));
+    },
+    async callbackHanded(id, attempts, now = Date.now()) {
+      return ctx.use(() => clearCallbackPending.run(now, id, attempts).changes === 1);
     },
     async discard(id, now = Date.now()) {
       return ctx.use(() => markDiscarded.run(now, id).changes === 1);

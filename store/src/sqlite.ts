@@ -6,6 +6,8 @@
  *
  * WAL with synchronous=NORMAL: a commit appends to the log without an fsync, so a power cut can
  * lose the last moments of history but never corrupts the file; readers never wait for the writer.
+ * The acceptance of an asynchronous invocation is the exception: its transaction runs with
+ * synchronous=FULL (sqlite-queue.ts), so a 202 outlives a power cut too.
  */
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';

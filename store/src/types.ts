@@ -369,6 +369,18 @@ export interface QueueStore {
    * dead. With `maxQueued` invocations already queued, FAAS_ERR_QUEUE_FULL and nothing changes.
    */
   redrive(id: string, extraAttempts: number, now?: number, limits?: { maxQueued?: number }): Promise<AsyncJob | undefined>;
+  /**
+   * Ended invocations whose callback is not yet handed to the dispatcher, by id after `after`:
+   * every final state (dead and cancelled included) of an invocation with a callback URL is marked
+   * so in the transaction that writes it, until `callbackHanded`. Read at start-up, so a process
+   * that died between the two loses no callback.
+   */
+  callbacksPending(options: { after?: string; limit: number }): Promise<AsyncJob[]>;
+  /**
+   * The callback of the final state reached at `attempts` is recorded by the dispatcher: the mark
+   * goes. False when there was none (or the invocation was redriven and is at another attempt).
+   */
+  callbackHanded(id: string, attempts: number, now?: number): Promise<boolean>;
   /** A dead invocation leaves the dead letters (becomes `failed`, its request dropped); false when it is not dead. */
   discard(id: string, now?: number): Promise<boolean>;
   get(id: string): Promise<AsyncJob | undefined>;

@@ -18,6 +18,7 @@ import { freshDataDir, OWN_CONTAINERS, usePlatform } from '../support/platform.j
 
 interface Attempt {
   attempt: number;
+  started_at: string;
   status: string;
   exit_code: number | null;
   error_code: string | null;
@@ -305,9 +306,98 @@ describe('asynchronous invocations with callbacks', () => {
   });
 });
 
+describe('asynchronous invocations: refusals for capacity, and a bounded queue', { concurrency: 1 }, () => {
+  const p = usePlatform({ FAAS_POOL_MODE: 'off', FAAS_MAX_CONCURRENCY: '4', FAAS_ASYNC_CONCURRENCY: '2', FAAS_ASYNC_MAX_QUEUED: '3' });
+
+  it("one refused at its function's max_concurrency goes back to the queue: no history row, no error metric", async () => {
+    await register(p.client, { id: 'async-capped', command: ['sh', '-c', 'sleep 1; echo done'], max_concurrency: 1 });
+    const first = await accept(p.client, 'async-capped');
+    await waitFor(p.client, first, ['running']);
+    const second = await accept(p.client, 'async-capped');
+    // While the first runs, the second is refused by the cap, again and again, and waits.
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      const waiting = await state(p.client, second);
+      if (waiting.state === 'succeeded') break;
+      assert.ok(['queued', 'running'].includes(waiting.state), waiting.state);
+      assert.equal(waiting.status, null, `no history record for a refusal: ${JSON.stringify(waiting).slice(0, 400)}`);
+      assert.equal(waiting.error_code, null);
+    }
+    for (const id of [first, second]) {
+      const done = await waitFor(p.client, id, FINAL);
+      assert.equal(done.state, 'succeeded');
+      assert.equal(done.attempts, 1, 'the refusals cost no attempt');
+      assert.deepEqual(
+        done.attempt_history.map((a) => a.status),
+        ['completed'],
+      );
+    }
+    const history = ok<{ invocations: Array<{ id: string; status: string }> }>(
+      await p.client.request('/functions/async-capped/invocations'),
+    );
+    assert.deepEqual(
+      history.invocations.map((i) => [i.id, i.status]).sort(),
+      [
+        [first, 'completed'],
+        [second, 'completed'],
+      ].sort(),
+    );
+    const metrics = (await p.client.request('/metrics')).text;
+    assert.doesNotMatch(metrics, /faas_invocations_total\{function="async-capped",[^}]*outcome="error"/);
+    assert.match(
+      metrics,
+      /faas_invocations_total\{function="async-capped",executor="docker",outcome="requeued",code="FAAS_ERR_CONCURRENCY_LIMIT"\} [1-9]/,
+    );
+    assert.match(metrics, /faas_async_attempts_total\{result="released"\} [1-9]/);
+  });
+
+  it('refuses one more than FAAS_ASYNC_MAX_QUEUED waiting with 429 FAAS_ERR_QUEUE_FULL and Retry-After, and writes nothing', async () => {
+    await register(p.client, { id: 'async-backlog', command: ['sh', '-c', 'sleep 30'] });
+    // Two run (FAAS_ASYNC_CONCURRENCY), three wait: the queue is full.
+    const running = [await accept(p.client, 'async-backlog'), await accept(p.client, 'async-backlog')];
+    for (const id of running) await waitFor(p.client, id, ['running']);
+    const queued = [];
+    for (let i = 0; i < 3; i++) queued.push(await accept(p.client, 'async-backlog', undefined, { 'idempotency-key': `backlog-${i}` }));
+    const res = await p.client.request('/functions/async-backlog/invoke', {
+      method: 'POST',
+      headers: { ...ASYNC, 'idempotency-key': 'backlog-3' },
+    });
+    assert.equal(res.status, 429, res.text);
+    assert.equal(res.json<{ code: string }>().code, 'FAAS_ERR_QUEUE_FULL');
+    assert.equal(res.headers['retry-after'], '1');
+    const refusedId = String(res.headers['x-faas-invocation-id']);
+    assert.equal((await p.client.request(`/invocations/${refusedId}`)).status, 404, 'nothing was written');
+    // A key that made an invocation still answers it.
+    assert.equal(await accept(p.client, 'async-backlog', undefined, { 'idempotency-key': 'backlog-0' }), queued[0]);
+    // Synchronous calls do not use the queue.
+    ok(await p.client.request('/functions/async-capped/invoke', { method: 'POST' }));
+    for (const id of [...queued, ...running]) {
+      const cancel = await p.client.request(`/invocations/${id}`, { method: 'DELETE' });
+      assert.ok(cancel.status === 200 || cancel.status === 202, cancel.text);
+    }
+    for (const id of [...queued, ...running]) assert.equal((await waitFor(p.client, id, FINAL, 20_000)).state, 'cancelled');
+    // Room again: the refused key makes its invocation now.
+    const later = await accept(p.client, 'async-backlog', undefined, { 'idempotency-key': 'backlog-3' });
+    ok(await p.client.request(`/invocations/${later}`, { method: 'DELETE' }));
+  });
+});
+
 describe('asynchronous invocations across a crash', () => {
-  it('a platform killed with SIGKILL mid-batch and started again on its data folder ends every invocation exactly once', async () => {
+  it('a platform killed with SIGKILL mid-batch and started again on its data folder ends every invocation exactly once, each posted to its callback', async (t) => {
     const N = 20;
+    // The callback receiver outlives both platforms: every final state must reach it.
+    const deliveries: Array<{ deliveryId: string; invocationId: string; state: string }> = [];
+    const receiver = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as State;
+        deliveries.push({ deliveryId: String(req.headers['x-faas-delivery-id']), invocationId: body.id, state: body.state });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/crash`;
     const env = {
       FAAS_DATA_DIR: freshDataDir(),
       FAAS_POOL_MODE: 'off',
@@ -315,7 +405,16 @@ describe('asynchronous invocations across a crash', () => {
       FAAS_ASYNC_CONCURRENCY: '4',
       FAAS_ASYNC_RETRY_BASE_MS: '200',
       FAAS_ASYNC_RETRY_MAX_MS: '1000',
+      FAAS_CALLBACK_ALLOW_PRIVATE: 'on',
+      FAAS_CALLBACK_RETRY_BASE_MS: '200',
     };
+    t.after(
+      () =>
+        new Promise<void>((resolve) => {
+          receiver.closeAllConnections();
+          receiver.close(() => resolve());
+        }),
+    );
     const first = await startServe(env);
     let firstDown = false;
     const ids: string[] = [];
@@ -327,7 +426,7 @@ describe('asynchronous invocations across a crash', () => {
           await accept(
             client,
             'crash-work',
-            { payload_base64: Buffer.from(`item-${i}`).toString('base64') },
+            { payload_base64: Buffer.from(`item-${i}`).toString('base64'), callback_url: hook },
             { 'idempotency-key': `crash-${i}` },
           ),
         );
@@ -337,7 +436,11 @@ describe('asynchronous invocations across a crash', () => {
       for (;;) {
         const states = await Promise.all(ids.map((id) => state(client, id)));
         const done = states.filter((s) => s.state === 'succeeded').length;
-        const running = states.filter((s) => s.state === 'running').length;
+        // Running for less than a second of its `sleep 2`: surely still running when the kill lands
+        // (just after a batch ends, every slot may be releasing its sandbox, with nothing running).
+        const running = states.filter(
+          (s) => s.state === 'running' && Date.now() - Date.parse(s.attempt_history.at(-1)?.started_at ?? '') < 1000,
+        ).length;
         if (done >= 1 && running >= 1) break;
         if (Date.now() > deadline) assert.fail(`the batch never got going: ${states.map((s) => s.state).join(' ')}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -356,7 +459,7 @@ describe('asynchronous invocations across a crash', () => {
         const again = await accept(
           client,
           'crash-work',
-          { payload_base64: Buffer.from(`item-${i}`).toString('base64') },
+          { payload_base64: Buffer.from(`item-${i}`).toString('base64'), callback_url: hook },
           { 'idempotency-key': `crash-${i}` },
         );
         assert.equal(again, id);
@@ -380,6 +483,16 @@ describe('asynchronous invocations across a crash', () => {
       assert.ok(interrupted >= 1, 'the kill interrupted at least one running invocation, which was retried');
       const history = ok<{ invocations: Array<{ id: string }> }>(await client.request('/functions/crash-work/invocations?limit=100'));
       assert.deepEqual(history.invocations.map((r) => r.id).sort(), [...ids].sort(), 'one history record per invocation');
+      // One delivery per final state (at least once: a repeat carries the same delivery id), none lost to the kill.
+      const expected = ended.map((s) => `${s.id}.${s.attempts}`).sort();
+      const deadline = Date.now() + 30_000;
+      while (new Set(deliveries.map((d) => d.deliveryId)).size < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(
+        [...new Set(deliveries.map((d) => d.deliveryId))].sort(),
+        expected,
+        'every final state posted, under its own delivery id',
+      );
+      for (const d of deliveries) assert.deepEqual([d.deliveryId.startsWith(`${d.invocationId}.`), d.state], [true, 'succeeded']);
       const left = await waitForNoContainers({ 'dev.faas.pid': String(first.pid) }, 15_000);
       assert.deepEqual(left, [], `the killed process's sandboxes were removed at the restart:\n${describeContainers(left)}`);
     } finally {

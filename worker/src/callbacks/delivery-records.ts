@@ -80,24 +80,30 @@ export class DeliveryRecords {
     this.pendingIds.add(record.id);
   }
 
-  /** Writes the record, then the pending list when the record joined or left it. Resolves once written. */
-  save(record: DeliveryRecord): Promise<void> {
+  /**
+   * Writes the record, then the pending list when the record joined or left it. Resolves once
+   * written: true when both writes were made, false when the store refused one (logged).
+   */
+  save(record: DeliveryRecord): Promise<boolean> {
     const listed = this.pendingIds.has(record.id);
     const pending = record.state === 'pending';
     if (pending) this.pendingIds.add(record.id);
     else this.pendingIds.delete(record.id);
     const text = JSON.stringify(record);
+    let written = true;
     this.writes = this.writes.then(async () => {
       try {
         await this.kv.set(recordKey(record.id), text);
       } catch (err) {
+        written = false;
         this.log.warn(
           { delivery_id: record.id, invocation_id: record.invocationId, err: (err as Error).message },
           'cannot record a callback delivery; it goes on in memory',
         );
       }
     });
-    return listed === pending ? this.writes : this.writeList();
+    const done = listed === pending ? this.writes : this.writeList(() => (written = false));
+    return done.then(() => written);
   }
 
   /** Resolves when every write asked for so far is done. */
@@ -105,11 +111,12 @@ export class DeliveryRecords {
     return this.writes;
   }
 
-  private writeList(): Promise<void> {
+  private writeList(onFailure?: () => void): Promise<void> {
     this.writes = this.writes.then(async () => {
       try {
         await this.kv.set(PENDING_KEY, JSON.stringify([...this.pendingIds]));
       } catch (err) {
+        onFailure?.();
         this.log.warn({ err: (err as Error).message }, 'cannot record the pending callback deliveries');
       }
     });

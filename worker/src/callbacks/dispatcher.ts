@@ -44,6 +44,11 @@ export interface DeliveryHandle {
   deliveryId: string;
   /** Resolves when the delivery ends or the dispatcher closes; never rejects. */
   settled: Promise<DeliveryResult>;
+  /**
+   * The delivery is in the store (or was already, or ended at once): it resumes after a crash.
+   * False when the store refused the record: it goes on in memory only.
+   */
+  recorded: boolean;
 }
 
 export interface CallbackDispatcherOptions {
@@ -82,6 +87,8 @@ interface Active {
   controller: AbortController | undefined;
   settle: (result: DeliveryResult) => void;
   settled: Promise<DeliveryResult>;
+  /** Its record is in the store (a record the store refused goes on in memory only). */
+  recorded: boolean;
 }
 
 const resultOf = (r: DeliveryRecord, state: DeliveryResult['state'] = r.state): DeliveryResult => ({
@@ -134,15 +141,15 @@ export class CallbackDispatcher {
   async deliver(request: DeliveryRequest): Promise<DeliveryHandle> {
     const id = request.deliveryId ?? randomUUID();
     const current = this.active.get(id);
-    if (current) return { deliveryId: id, settled: current.settled };
+    if (current) return { deliveryId: id, settled: current.settled, recorded: current.recorded };
     const existing = request.deliveryId === undefined ? undefined : await this.records.read(id);
     const raced = this.active.get(id);
-    if (raced) return { deliveryId: id, settled: raced.settled };
+    if (raced) return { deliveryId: id, settled: raced.settled, recorded: raced.recorded };
     if (existing) {
       // The same delivery asked for again (a retried caller): its outcome, or its resumption.
-      if (existing.state !== 'pending') return { deliveryId: id, settled: Promise.resolve(resultOf(existing)) };
+      if (existing.state !== 'pending') return { deliveryId: id, settled: Promise.resolve(resultOf(existing)), recorded: true };
       this.records.adopt(existing);
-      return { deliveryId: id, settled: this.schedule(existing) };
+      return { deliveryId: id, settled: this.schedule(existing, true), recorded: true };
     }
     const now = Date.now();
     const record: DeliveryRecord = {
@@ -163,16 +170,17 @@ export class CallbackDispatcher {
       validateCallbackUrl(request.url, this.o.policy);
     } catch (err) {
       record.lastError = (err as Error).message;
-      return { deliveryId: id, settled: this.finish(record, 'failed') };
+      // It ends here, whatever the store says: there is nothing to resume.
+      return { deliveryId: id, settled: this.finish(record, 'failed'), recorded: true };
     }
-    await this.records.save(record);
-    return { deliveryId: id, settled: this.schedule(record) };
+    const recorded = await this.records.save(record);
+    return { deliveryId: id, settled: this.schedule(record, recorded), recorded };
   }
 
   /** Schedules every delivery a previous run left pending; returns how many. Call once at start-up. */
   async resumePending(): Promise<number> {
     const records = await this.records.readPending((id) => this.active.has(id));
-    for (const record of records) void this.schedule(record);
+    for (const record of records) void this.schedule(record, true);
     const resumed = records.length;
     if (resumed > 0) this.o.log.info({ deliveries: resumed }, 'resumed pending callback deliveries');
     return resumed;
@@ -206,12 +214,12 @@ export class CallbackDispatcher {
     await this.records.flushed();
   }
 
-  private schedule(record: DeliveryRecord): Promise<DeliveryResult> {
+  private schedule(record: DeliveryRecord, recorded: boolean): Promise<DeliveryResult> {
     let settle!: (result: DeliveryResult) => void;
     const settled = new Promise<DeliveryResult>((resolve) => {
       settle = resolve;
     });
-    const entry: Active = { record, busy: false, timer: undefined, controller: undefined, settle, settled };
+    const entry: Active = { record, busy: false, timer: undefined, controller: undefined, settle, settled, recorded };
     this.active.set(record.id, entry);
     if (this.closed) this.leave(entry);
     else this.arm(entry);

@@ -2,8 +2,9 @@
  * Callbacks: the final result of an asynchronous invocation POSTed to a URL the caller chose,
  * signed, retried, and refused for addresses inside the operator's network unless allowed. The
  * worker builds one dispatcher at start-up (`createCallbackDispatcher`), calls `resumePending()`
- * once, `deliver()` for every invocation that ends with a callback URL, and `close()` before the
- * store closes. Front doors check a URL when it is named with `validateCallbackUrl`.
+ * once, hands every invocation that ends with a callback URL over through a `CallbackHandoff`
+ * (which `resume()`s at start-up what a crash kept from the dispatcher), and `close()`s the
+ * dispatcher before the store closes. Front doors check a URL when it is named with `validateCallbackUrl`.
  */
 import type { Config, Logger } from '@faas/common';
 import type { KvStore } from '@faas/store';
@@ -18,6 +19,7 @@ export {
   type DeliveryRequest,
   type DeliveryResult,
 } from './dispatcher.js';
+export { CallbackHandoff, type CallbackHandoffOptions, type DescribedInvocation, deliveryIdOf } from './handoff.js';
 export {
   ATTEMPT_HEADER,
   DEFAULT_TOLERANCE_S,
