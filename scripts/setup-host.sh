@@ -3,7 +3,8 @@
 # gVisor registered as a runtime, Node.js packages, the build, and the runtime images.
 # Idempotent: every step checks first and skips what is already there.
 #   FAAS_SETUP_VM=1   also install what the VM executors and the full test run need (QEMU, e2fsprogs,
-#                     kernel tools; promtool from Debian's prometheus package, which lints /metrics)
+#                     kernel tools; promtool from Debian's prometheus package, which lints /metrics;
+#                     chromium, in which tester/src/e2e/console.test.ts drives the web console)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,7 +96,7 @@ start_docker() {
 
 packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
-  packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils prometheus)
+  packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils prometheus chromium)
 fi
 apt_install "${packages[@]}"
 configure_docker
@@ -111,6 +112,8 @@ command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https
 bash guest-agent/build.sh >/dev/null
 log "building"
 npx tsc -b
+log "building the web console (console/dist/site, served at /console)"
+npm run build -w console
 # The `faas` command (bin/package.json "bin": bin/faas.mjs) on the PATH, pointing at this checkout.
 # npm link replaces an older link, so running the set-up again (or from another checkout) is safe.
 log "linking the faas command onto the PATH (npm link -w bin)"

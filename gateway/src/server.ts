@@ -12,6 +12,7 @@ import { registerAsyncRoutes } from './async-routes.js';
 import { authenticated, registerAuth } from './auth/hook.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
+import { registerConsole } from './console.js';
 import type { GatewayDeps } from './deps.js';
 import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, sendFault } from './errors.js';
 import { registerFunctionRoutes } from './function-routes.js';
@@ -137,6 +138,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   registerHistoryRoutes(app, deps);
   registerAsyncRoutes(app, deps);
   registerKeyRoutes(app, deps);
+  registerConsole(app);
 
   return app;
 }

@@ -42,6 +42,9 @@ const TABLE: Record<string, { scopes: readonly Scope[]; function?: true }> = {
   'GET /health': { scopes: [] },
   'GET /ready': { scopes: [] },
   'GET /openapi.json': { scopes: [] },
+  // The console's static files (console.ts): public as spelled plainly, any valid key otherwise.
+  'GET /console': { scopes: [] },
+  'GET /console/*': { scopes: [] },
 };
 
 const ADMIN_ONLY: AccessRule = { scopes: ['admin'] };

@@ -135,6 +135,30 @@ describe('auth: keys mode', () => {
     }
   });
 
+  it('the console is public as GET or HEAD of /console and its plainly spelled files; any other spelling or method needs a key', async () => {
+    for (const path of ['/console', '/console/', '/console/assets/index-x1.js', '/console?x=1', '/console/nope.txt']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await g.app.inject({ method, url: path });
+        assert.notEqual(res.statusCode, 401, `${method} ${path}`);
+      }
+    }
+    for (const path of [
+      '/Console',
+      '/consoles',
+      '/console/%2e%2e/keys',
+      '/console//x',
+      '/console/.env',
+      '/%63onsole',
+      '/console/a%2fb',
+      '/console/a/../../keys',
+    ]) {
+      assertUnauthorized(await g.app.inject({ method: 'GET', url: path }), `GET ${path}`);
+    }
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const) {
+      assertUnauthorized(await g.app.inject({ method, url: '/console' }), `${method} /console`);
+    }
+  });
+
   it('without a key, every path and method is 401 before routing (unknown paths and wrong methods included)', async () => {
     const paths = [...DOCUMENTED_PATHS.map((p) => concrete(p.template)), '/nope', '/functions/fn/invoke/', '/keys', '/keys/abc'];
     for (const url of paths) {
