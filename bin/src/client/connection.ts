@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { FaasClient } from '@faas/sdk';
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
-import { UsageError } from './output.js';
+import { EXIT_FAILED, UsageError } from './output.js';
+import { guardOutput } from './pipe.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 const LOCAL_ADMIN_KEY = '.data/admin.key';
@@ -94,9 +95,13 @@ export function createClient(flags: ClientFlags): FaasClient {
   return new FaasClient({ url, ...(apiKey === undefined ? {} : { apiKey }), userAgent: `faas-cli/${VERSION}` });
 }
 
-/** A client subcommand: --help, --url, --api-key, --config, --json. */
-export function clientCommand(name: string, summary: string): Command {
+/**
+ * A client subcommand: --help, --url, --api-key, --config, --json. `failureExit`: its exit status
+ * when its output cannot be written (pipe.ts).
+ */
+export function clientCommand(name: string, summary: string, failureExit: number = EXIT_FAILED): Command {
   return new Command(name)
+    .hook('preAction', () => guardOutput(failureExit))
     .summary(summary)
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')

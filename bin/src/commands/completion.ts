@@ -3,6 +3,8 @@
  * (every command, verb and option), so it never lags behind a new command.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { EXIT_FAILED } from '../client/output.js';
+import { guardOutput } from '../client/pipe.js';
 
 /** Words per command path ("faas", "faas functions", ...): its subcommands and its options. */
 interface Tables {
@@ -85,6 +87,7 @@ export function completionCommand(program: () => Command): Command {
   return new Command('completion')
     .summary('print a shell completion script (bash or zsh)')
     .helpOption('-h, --help', 'show this help and exit')
+    .hook('preAction', () => guardOutput(EXIT_FAILED))
     .argument('<shell>', 'bash or zsh', (value: string) => {
       if (value !== 'bash' && value !== 'zsh') throw new InvalidArgumentError('bash or zsh.');
       return value;

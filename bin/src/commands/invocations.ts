@@ -5,7 +5,7 @@ import { type ClientFlags, clientCommand, createClient, nounCommand } from '../c
 import { parseInteger } from '../client/input.js';
 import { action, formatMs, printFields, printJson, printTable } from '../client/output.js';
 import { startProgress } from '../client/progress.js';
-import { emitFinal, emitInvokeError } from '../client/results.js';
+import { EXIT_PLATFORM, emitFinal, emitInvokeError } from '../client/results.js';
 
 /** Waits for an invocation's end, with a status line on a terminal. */
 export async function waitWithProgress(client: FaasClient, id: string): Promise<InvocationRecord> {
@@ -122,7 +122,7 @@ function cancel(): Command {
 }
 
 function wait(): Command {
-  return clientCommand('wait', 'wait for an asynchronous invocation to end and write its result as `faas invoke` does')
+  return clientCommand('wait', 'wait for an asynchronous invocation to end and write its result as `faas invoke` does', EXIT_PLATFORM)
     .argument('<id>', 'the invocation id')
     .action(async (id: string, flags: ClientFlags) => {
       try {

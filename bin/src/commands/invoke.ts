@@ -9,7 +9,7 @@ import { type ClientFlags, clientCommand, createClient } from '../client/connect
 import { collect, type LimitFlags, limitsOf, parseInteger, parseNumber, readStdinFlags, type StdinFlags } from '../client/input.js';
 import { printJson, UsageError } from '../client/output.js';
 import { startProgress } from '../client/progress.js';
-import { emitFinal, emitInvokeError, emitResult } from '../client/results.js';
+import { EXIT_PLATFORM, emitFinal, emitInvokeError, emitResult } from '../client/results.js';
 import { waitWithProgress } from './invocations.js';
 
 interface InvokeFlags extends ClientFlags, StdinFlags, LimitFlags {
@@ -80,7 +80,7 @@ async function runAsync(client: FaasClient, id: string, input: InvokeInput, flag
 }
 
 export function invokeCommand(): Command {
-  return clientCommand('invoke', 'run a function and pipe its stdin, stdout, stderr and exit status')
+  return clientCommand('invoke', 'run a function and pipe its stdin, stdout, stderr and exit status', EXIT_PLATFORM)
     .description(
       "Run the registered function ID, or (with --image) IMAGE and the command after `--` ad hoc under the id ID. Standard input is sent as stdin when it is a pipe or a file (or --data, --file); the function's stdout and stderr are written to ours byte for byte, and faas exits with its exit status (128 + n for signal n). 124: it ran past its timeout; 125: faas could not run it (the message says why).",
     )
