@@ -11,6 +11,8 @@ import { printJson, reportError } from './output.js';
 export const EXIT_TIMEOUT = 124;
 export const EXIT_PLATFORM = 125;
 
+export const TRUNCATED = 'the function wrote more than the platform keeps of a stream (FAAS_MAX_OUTPUT_BYTES): its output above was cut';
+
 function write(stream: NodeJS.WriteStream, bytes: Uint8Array): Promise<void> {
   if (bytes.length === 0) return Promise.resolve();
   return new Promise((resolve, reject) => stream.write(bytes, (err) => (err ? reject(err) : resolve())));
@@ -32,6 +34,11 @@ export async function emitResult(result: InvokeResult, json: boolean | undefined
   else {
     await write(process.stdout, result.stdout);
     await write(process.stderr, result.stderr);
+    // The platform keeps at most FAAS_MAX_OUTPUT_BYTES of each stream: a cut output is never passed off as whole.
+    if (result.truncated) {
+      const lineStart = result.stderr.length === 0 || result.stderr[result.stderr.length - 1] === 0x0a;
+      process.stderr.write(`${lineStart ? '' : '\n'}faas: ${TRUNCATED}\n`);
+    }
   }
   return exitStatusOf(result);
 }
