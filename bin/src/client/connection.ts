@@ -87,6 +87,12 @@ export function resolveConnection(flags: ClientFlags, env: NodeJS.ProcessEnv = p
     throw new UsageError(`"${url}" is not an http(s) URL: use --url, FAAS_URL or "url" in the config file, such as ${DEFAULT_URL}`);
   }
   const apiKey = flags.apiKey ?? (env.FAAS_API_KEY?.trim() || undefined) ?? file.api_key ?? readLocalAdminKey();
+  // A key is sent in a header: anything else would fail there, with a message about byte strings.
+  if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new UsageError(
+      'the API key holds spaces, control or non-ASCII characters; keys are visible ASCII (faas_...): check --api-key, FAAS_API_KEY or "api_key" in the config file',
+    );
+  }
   return { url, apiKey };
 }
 
