@@ -4,7 +4,7 @@
  * its exit status as ours. --async queues it (prints its id); --wait queues it and waits for the end.
  */
 import type { FaasClient, InvokeInput, Stdin } from '@faas/sdk';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type ClientFlags, clientCommand, createClient } from '../client/connection.js';
 import { collect, type LimitFlags, limitsOf, parseInteger, parseNumber, readStdinFlags, type StdinFlags } from '../client/input.js';
 import { printJson, UsageError } from '../client/output.js';
@@ -96,7 +96,7 @@ export function invokeCommand(): Command {
     .option('--cpus <n>', 'CPU limit', parseNumber)
     .option('--pids <n>', 'process limit', parseInteger)
     .option('--executor <name>', 'ad hoc: docker, gvisor, qemu or firecracker')
-    .option('--async', 'queue it (Prefer: respond-async) and print its invocation id')
+    .addOption(new Option('--async', 'queue it (Prefer: respond-async) and print its invocation id').conflicts('wait'))
     .option('--wait', 'queue it and wait for its end, then write its result as a synchronous call does')
     .option('--idempotency-key <key>', 'with --async or --wait: the same key never runs the invocation twice')
     .addHelpText(
