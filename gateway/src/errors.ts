@@ -157,16 +157,41 @@ export function sendFault(request: FastifyRequest, reply: FastifyReply, err: unk
 }
 
 /**
- * A body refused for its size is answered at once, while the client is still sending it. Closing
- * the connection then (what the framework asks for) makes the client's next write fail (EPIPE,
- * ECONNRESET) before it reads the 413; instead the rest of the body is read and discarded, and the
- * connection stays open. FAAS_REQUEST_TIMEOUT_MS still bounds how long a client may keep sending.
+ * A body refused for its size: the connection is kept (the framework asks to close it). The answer
+ * itself waits for the rest of the body (see `drainRefusedBody`).
  */
-function lingerAfterRefusal(request: FastifyRequest, reply: FastifyReply): void {
+function lingerAfterRefusal(_request: FastifyRequest, reply: FastifyReply): void {
   reply.removeHeader('connection');
+}
+
+/**
+ * Reads and discards the rest of a body refused for its size, so that the client, still sending,
+ * can read the 413 instead of failing its next write (EPIPE, ECONNRESET) when the connection
+ * closes under it. Bounded: nothing is waited for when the declared length exceeds `maxBytes`, and
+ * never longer than `maxMs` (the request timeout bounds a slow sender anyway).
+ */
+export async function drainRefusedBody(request: FastifyRequest, maxMs: number, maxBytes: number): Promise<void> {
   const raw = request.raw;
-  if (!raw.readableEnded) {
-    raw.on('data', () => undefined);
+  if (raw.complete || raw.destroyed) return;
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return;
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', done);
+      raw.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, maxMs);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
     raw.resume();
-  }
+  });
 }

@@ -14,7 +14,16 @@ import { registerKeyRoutes } from './auth/key-routes.js';
 import { answerConnect, createClientErrorHandler } from './client-errors.js';
 import { registerConsole } from './console.js';
 import type { GatewayDeps } from './deps.js';
-import { errorBody, INVOCATION_HEADER, methodNotAllowed, notFound, routerFault, sendFault } from './errors.js';
+import {
+  drainRefusedBody,
+  errorBody,
+  INVOCATION_HEADER,
+  methodNotAllowed,
+  notFound,
+  routerFault,
+  sendFault,
+  toFaasError,
+} from './errors.js';
 import { registerFunctionRoutes } from './function-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerInvokeRoute } from './invoke-route.js';
@@ -82,7 +91,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   useJsonBodyParser(app);
 
-  app.setErrorHandler((err, request, reply) => sendFault(request, reply, err));
+  app.setErrorHandler(async (err, request, reply) => {
+    // An oversized body is read to its end (within bounds) before the 413, so the client reads it.
+    if (toFaasError(err).code === 'FAAS_ERR_BODY_TOO_LARGE') await drainRefusedBody(request, g.requestTimeoutMs, 4 * g.maxBodyBytes);
+    return sendFault(request, reply, err);
+  });
 
   // A documented path with another method is a 405 naming the methods it has; anything else is a
   // 404. Answered as soon as routing fails, before any body is read: an unrouted request's body
