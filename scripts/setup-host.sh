@@ -94,7 +94,9 @@ start_docker() {
   exit 1
 }
 
-packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl)
+# golang-github-containers-common: the default seccomp profile (/usr/share/containers/seccomp.json)
+# that the oci executor loads; runc comes with docker.io.
+packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl golang-github-containers-common)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
   packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils prometheus chromium)
 fi

@@ -3,7 +3,7 @@
  * which executor kind.
  */
 import { type Config, type ExecutorKind, FaasError, type LoggerFactory } from '@faas/common';
-import { DockerExecutor, type Executor, FirecrackerExecutor, QemuExecutor } from '@faas/executor';
+import { DockerExecutor, type Executor, FirecrackerExecutor, OciExecutor, QemuExecutor } from '@faas/executor';
 
 export function createExecutors(config: Readonly<Config>, logs: LoggerFactory): Map<ExecutorKind, Executor> {
   const executors = new Map<ExecutorKind, Executor>();
@@ -24,6 +24,15 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         imagePull: config.imagePull,
         agentPath: requireAgent(config, kind),
         sweepIntervalMs: config.pool.sweepMs,
+        logger: logs.for(kind),
+      });
+    case 'oci':
+      return new OciExecutor({
+        runtimePath: config.oci.runtimePath,
+        dockerHost: config.dockerHost,
+        imagePull: config.imagePull,
+        agentPath: requireAgent(config, kind),
+        cacheDir: config.oci.rootfsCacheDir,
         logger: logs.for(kind),
       });
     case 'qemu':

@@ -64,7 +64,7 @@ describe('loadConfig', () => {
   it('names the bad variable and the fix', () => {
     configError({ FAAS_GATEWAY_PORT: 'abc' }, /FAAS_GATEWAY_PORT="abc".*integer/);
     configError({ FAAS_GATEWAY_PORT: '70000' }, /FAAS_GATEWAY_PORT/);
-    configError({ FAAS_EXECUTOR_TYPE: 'lambda' }, /FAAS_EXECUTOR_TYPE.*docker, gvisor, qemu or firecracker/);
+    configError({ FAAS_EXECUTOR_TYPE: 'lambda' }, /FAAS_EXECUTOR_TYPE.*docker, gvisor, qemu, firecracker or oci/);
     configError({ FAAS_ALLOWED_EXECUTORS: 'docker,xen' }, /FAAS_ALLOWED_EXECUTORS.*xen/);
     configError({ DOCKER_HOST: 'ssh://box' }, /DOCKER_HOST/);
     configError({ FAAS_SANDBOX_USER: '0:0' }, /root/);

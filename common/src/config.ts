@@ -39,6 +39,8 @@ export interface Config {
   imagePull: 'auto' | 'never';
   sandboxUser: string;
   gvisorRuntime: string;
+  /** The oci executor: its OCI runtime binary and the folder of unpacked image root filesystems. */
+  oci: { runtimePath: string; rootfsCacheDir: string };
   firecracker: FirecrackerConfig | undefined;
   qemu: { binaryPath: string; kernelPath: string; rootfsDir: string };
   timeouts: { defaultMs: number; maxMs: number };
@@ -150,7 +152,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 
 /** Every variable the platform reads, with a one-line description (also rendered into docs). */
 export const CONFIG_VARIABLES: Record<string, string> = {
-  FAAS_EXECUTOR_TYPE: 'default executor: docker, gvisor, qemu or firecracker (default docker)',
+  FAAS_EXECUTOR_TYPE: 'default executor: docker, gvisor, qemu, firecracker or oci (default docker)',
   FAAS_ALLOWED_EXECUTORS: 'comma-separated executors a request may pick with "executor" (default: only FAAS_EXECUTOR_TYPE)',
   FAAS_GATEWAY_HOST: 'address the gateway binds (default 127.0.0.1)',
   FAAS_GATEWAY_PORT: 'port the gateway listens on (default 8080; 0 picks a free port)',
@@ -161,6 +163,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_IMAGE_PULL: '"auto" pulls images missing locally when a registry is reachable, "never" does not (default auto)',
   FAAS_SANDBOX_USER: 'uid:gid that functions run as inside containers (default 65534:65534, nobody)',
   FAAS_GVISOR_RUNTIME: 'Docker runtime name of gVisor for the gvisor executor (default runsc)',
+  FAAS_OCI_RUNTIME: 'OCI runtime binary of the oci executor: a path or a name on PATH (default runc)',
+  FAAS_OCI_ROOTFS_CACHE: 'folder where the oci executor unpacks each image once, by image id (default .cache/oci-rootfs)',
   FAAS_FC_BINARY_PATH: 'path of the firecracker binary (firecracker executor)',
   FAAS_FC_KERNEL_PATH:
     'path of the guest kernel, an uncompressed vmlinux (firecracker and qemu executors; qemu defaults to .cache/kernel/vmlinux from build-kernel.sh)',
@@ -654,6 +658,10 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     imagePull,
     sandboxUser,
     gvisorRuntime: vars.get('FAAS_GVISOR_RUNTIME') ?? 'runsc',
+    oci: {
+      runtimePath: vars.get('FAAS_OCI_RUNTIME') ?? 'runc',
+      rootfsCacheDir: resolve(vars.get('FAAS_OCI_ROOTFS_CACHE') ?? resolve(REPO_ROOT, '.cache/oci-rootfs')),
+    },
     firecracker,
     qemu: {
       binaryPath: vars.get('FAAS_QEMU_BINARY_PATH') ?? 'qemu-system-x86_64',

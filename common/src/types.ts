@@ -5,7 +5,7 @@
  */
 
 /** Names of the executors the platform can be built with. */
-export const EXECUTOR_KINDS = ['docker', 'gvisor', 'qemu', 'firecracker'] as const;
+export const EXECUTOR_KINDS = ['docker', 'gvisor', 'qemu', 'firecracker', 'oci'] as const;
 export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
 
 export function isExecutorKind(value: unknown): value is ExecutorKind {

@@ -4,5 +4,7 @@ export * from './executor.js';
 export * from './fake/fake-executor.js';
 export * from './faults.js';
 export * from './firecracker/firecracker-executor.js';
+export * from './oci/executor.js';
+export * from './oci/seccomp.js';
 export * from './qemu/qemu-executor.js';
 export * from './vm/rootfs.js';

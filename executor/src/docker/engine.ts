@@ -106,6 +106,32 @@ export class DockerEngine {
   }
 
   /**
+   * A GET whose answer is a stream (an image export, `GET /images/{name}/get`), on a connection of
+   * its own; throws EngineError for 4xx/5xx. The caller reads the stream to its end or destroys it.
+   */
+  getStream(path: string): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { ...this.target, method: 'GET', path: `/${API_VERSION}${path}`, headers: { 'content-length': 0 } },
+        (res) => {
+          if ((res.statusCode ?? 0) < 400) {
+            resolve(res);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reject(new EngineError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8').trim())));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err) =>
+        reject(new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `Docker engine unreachable: ${err.message}`, { cause: err })),
+      );
+      req.end();
+    });
+  }
+
+  /**
    * Opens the container's hijacked attach stream (stdin in, multiplexed stdout/stderr out).
    * Runs on its own connection because the socket leaves the HTTP pool once upgraded.
    */

@@ -352,7 +352,7 @@ export interface components {
              * @description Executor override; must be in FAAS_ALLOWED_EXECUTORS. Null or absent: FAAS_EXECUTOR_TYPE.
              * @enum {string|null}
              */
-            executor?: "docker" | "gvisor" | "qemu" | "firecracker" | null;
+            executor?: "docker" | "gvisor" | "qemu" | "firecracker" | "oci" | null;
             /** @description Lower the sandbox's resources. Each is capped by the operator's maximum (FAAS_MAX_MEMORY_MB, FAAS_MAX_CPUS, FAAS_MAX_PIDS): above it is a 400. The bounds of memory_mb and pids here are the highest maxima an operator can set. */
             limits?: {
                 memory_mb?: number;
@@ -400,7 +400,7 @@ export interface components {
             truncated: boolean;
             duration_ms: number;
             /** @enum {string} */
-            executor: "docker" | "gvisor" | "qemu" | "firecracker";
+            executor: "docker" | "gvisor" | "qemu" | "firecracker" | "oci";
             /** @description The registered function's version that ran; null for an ad-hoc SandboxConfig. */
             function_version: number | null;
             /** @description Milliseconds spent in each phase: waiting for a slot, getting a sandbox (warm or cold), running the command. */
@@ -475,7 +475,7 @@ export interface components {
              * @description The executor this function runs on; must be in FAAS_ALLOWED_EXECUTORS (otherwise 403 FAAS_ERR_EXECUTOR_NOT_ALLOWED). Null: FAAS_EXECUTOR_TYPE.
              * @enum {string|null}
              */
-            executor?: "docker" | "gvisor" | "qemu" | "firecracker" | null;
+            executor?: "docker" | "gvisor" | "qemu" | "firecracker" | "oci" | null;
             /**
              * @description How warm sandboxes are used for this function. Null: FAAS_POOL_MODE.
              * @enum {string|null}
@@ -514,7 +514,7 @@ export interface components {
              * @description The executor this function runs on; must be in FAAS_ALLOWED_EXECUTORS (otherwise 403 FAAS_ERR_EXECUTOR_NOT_ALLOWED). Null: FAAS_EXECUTOR_TYPE.
              * @enum {string|null}
              */
-            executor?: "docker" | "gvisor" | "qemu" | "firecracker" | null;
+            executor?: "docker" | "gvisor" | "qemu" | "firecracker" | "oci" | null;
             /**
              * @description How warm sandboxes are used for this function. Null: FAAS_POOL_MODE.
              * @enum {string|null}
@@ -549,7 +549,7 @@ export interface components {
             /** @description Names of the secrets, sorted; their values are never returned. */
             secret_names: string[];
             /** @enum {string|null} */
-            executor: "docker" | "gvisor" | "qemu" | "firecracker" | null;
+            executor: "docker" | "gvisor" | "qemu" | "firecracker" | "oci" | null;
             /** @enum {string|null} */
             pool_mode: "single-use" | "reuse" | "off" | null;
             /** @description The limits the definition sets (unset ones are not filled in with the defaults). */
@@ -604,7 +604,7 @@ export interface components {
             /** @description The registry code of a platform fault (status `error`) or of a timeout (FAAS_ERR_TIMEOUT); null otherwise. */
             error_code: string | null;
             /** @enum {string} */
-            executor: "docker" | "gvisor" | "qemu" | "firecracker";
+            executor: "docker" | "gvisor" | "qemu" | "firecracker" | "oci";
             /** @description Id of the caller's API key (`admin` for the admin key); null in open mode. */
             key_id: string | null;
             /** @description Milliseconds spent in each phase: waiting for a slot, getting a sandbox (warm or cold), running the command. */

@@ -1,0 +1,117 @@
+/**
+ * The OCI runtime config (config.json, runtime-spec 1.0) of one sandbox, with the hardening of the
+ * Docker executor's containers (docker/container-spec.ts, docker/agent-container.ts) spelled out
+ * as Docker itself would hand it to runc: a fresh network namespace with only loopback, every
+ * capability dropped but the five the guest agent needs to run commands as the sandbox user,
+ * no-new-privileges, the default seccomp profile, a read-only root with a size- and inode-capped
+ * /tmp, Docker's masked and read-only /proc and /sys paths, and cgroup limits for memory (swap
+ * included), CPU and pids. The guest agent, bind-mounted read-only, is the container's PID 1 and
+ * reaps orphans; it speaks the framed protocol over its stdio.
+ */
+import type { ResourceLimits } from '@faas/common';
+import { agentPidsHeadroom } from '../docker/agent-container.js';
+import { tmpInodes } from '../docker/container-spec.js';
+import type { OciSeccomp } from './seccomp.js';
+
+export const AGENT_MOUNT = '/faas/agent';
+
+/** The agent's capabilities, the same as under Docker (docker/agent-container.ts). */
+export const AGENT_CAPS = ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER'];
+
+/** Docker's default masked paths (moby oci/defaults.go). */
+export const MASKED_PATHS = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+/** Docker's default read-only paths (moby oci/defaults.go). */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Mount points the shared root filesystem must already have: nothing may create them in it. */
+export const MOUNT_POINTS = { dirs: ['/proc', '/sys', '/dev', '/tmp', '/faas'], files: [AGENT_MOUNT] };
+
+export interface BundleSpecInput {
+  /** The shared, read-only root filesystem of the image. */
+  rootfs: string;
+  agentPath: string;
+  limits: ResourceLimits;
+  /** cgroupsPath, e.g. /faas-oci/<container id>. */
+  cgroupsPath: string;
+  seccomp: OciSeccomp;
+  /** Whether the host's memory cgroup accounts swap (cgroup v1 without swapaccount has no memsw). */
+  swapAccounting: boolean;
+  annotations: Record<string, string>;
+}
+
+export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
+  const { limits } = input;
+  const caps = [...AGENT_CAPS];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: [AGENT_MOUNT, '--stdio'],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/tmp'],
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+      rlimits: [
+        { type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 },
+        { type: 'RLIMIT_CORE', hard: 0, soft: 0 },
+      ],
+      noNewPrivileges: true,
+      oomScoreAdj: 1000,
+    },
+    root: { path: input.rootfs, readonly: true },
+    hostname: 'sandbox',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=16777216'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      {
+        destination: '/tmp',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['rw', 'nosuid', 'nodev', `size=${limits.tmpBytes}`, `nr_inodes=${tmpInodes(limits.tmpBytes)}`, 'mode=1777'],
+      },
+      { destination: AGENT_MOUNT, type: 'bind', source: input.agentPath, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
+    ],
+    annotations: input.annotations,
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      cgroupsPath: input.cgroupsPath,
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        memory: {
+          limit: limits.memoryBytes,
+          // Equal to the limit: no swap, so the memory limit is a real limit.
+          ...(input.swapAccounting ? { swap: limits.memoryBytes } : {}),
+        },
+        cpu: { quota: Math.max(1000, Math.round(limits.cpus * 100_000)), period: 100_000 },
+        // The agent's own threads, but no init process: the agent is PID 1 here.
+        pids: { limit: limits.pids + agentPidsHeadroom('stdio') - 1 },
+      },
+      seccomp: input.seccomp,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * Runs every sandbox as a container of an OCI runtime (runc; crun and runsc take the same
+ * commands) driven directly, without the Docker engine in the path: a fresh, hardened container
+ * costs about one runtime process. The Docker engine is used only as the image store: each image
+ * is unpacked once into a shared read-only root filesystem (rootfs-cache.ts).
+ *
+ * A sandbox is a bundle folder holding its config.json (bundle-spec.ts: the Docker executor's
+ * hardening, with the default seccomp profile of seccomp.ts) and a foreground `runc run` whose
+ * stdio pipes carry the guest agent's framed protocol (runtime.ts); the agent is the container's
+ * PID 1. Deaths are known at once: the runtime child exits with its container, the agent's
+ * connection hangs up, or the sandbox's memory cgroup has no process left (cgroup.ts).
+ * Destroying closes the agent's stdin (the agent exits; the pid namespace dies with its PID 1, and
+ * the foreground run deletes the container), then falls back to `kill` and `delete --force`.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { FaasError, type Logger, silentLogger } from '@faas/common';
+import { AgentClient } from '../agent/client.js';
+import { execOnAgent } from '../agent/run.js';
+import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_INVOCATION, LABEL_MANAGED, LABEL_SANDBOX } from '../docker/container-spec.js';
+import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
+import { ImageResolver } from '../docker/images.js';
+import type {
+  ExecRequest,
+  ExecResult,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorEvent,
+  ImageConfig,
+  Sandbox,
+  SandboxSpec,
+} from '../executor.js';
+import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
+import { pidAlive } from '../pids.js';
+import { AGENT_CAPS, bundleSpec } from './bundle-spec.js';
+import { OciOomProbe, swapAccounting } from './cgroup.js';
+import { RootfsCache } from './rootfs-cache.js';
+import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
+import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, type OciSeccomp, resolveSeccomp, seccompArch } from './seccomp.js';
+
+export interface OciExecutorOptions {
+  /** The OCI runtime binary (default runc, found on PATH). */
+  runtimePath?: string;
+  dockerHost: string;
+  imagePull: 'auto' | 'never';
+  /** The static guest agent, bind-mounted read-only into every container as its main process. */
+  agentPath: string;
+  /** Folder of the unpacked image root filesystems, one per image id. */
+  cacheDir: string;
+  /** Host folder for the runtime's state and the per-sandbox bundles (default /run/faas). */
+  runRoot?: string;
+  /** The Docker-format seccomp profile (default Debian's containers-common one). */
+  seccompProfile?: string;
+  logger?: Logger;
+}
+
+interface OciSandbox extends Sandbox {
+  image: ImageConfig;
+  containerId: string;
+  bundle: string;
+  child?: ChildProcessWithoutNullStreams;
+  exited?: Promise<void>;
+  agent?: AgentClient;
+  oom?: OciOomProbe;
+  broken: boolean;
+  lost?: string;
+}
+
+interface ImageInfo extends ImageConfig {
+  id: string;
+}
+
+const AGENT_START_TIMEOUT_MS = 15_000;
+const HOST_DEADLINE_SLACK_MS = 5_000;
+const IMAGE_CACHE_MS = 30_000;
+/** How long a destroyed sandbox's agent gets to exit on its own before the runtime kills it. */
+const EXIT_GRACE_MS = 2_000;
+const STDERR_TAIL = 2048;
+const CGROUP_PARENT = 'faas-oci';
+
+export class OciExecutor implements Executor {
+  readonly kind = 'oci' as const;
+  readonly capabilities: ExecutorCapabilities = { warm: true };
+  private readonly engine: DockerEngine;
+  private readonly images: ImageResolver;
+  private readonly rootfs: RootfsCache;
+  private readonly runtime: OciRuntime;
+  private readonly bundles: string;
+  private readonly log: Logger;
+  private readonly live = new Map<string, OciSandbox>();
+  private readonly watchers = new ExecutorWatchers();
+  private readonly imageInfo = new Map<string, { at: number; info: Promise<ImageInfo> }>();
+  private seccomp: OciSeccomp | undefined;
+  private readonly swap = swapAccounting();
+
+  constructor(private readonly options: OciExecutorOptions) {
+    this.log = options.logger ?? silentLogger;
+    this.engine = new DockerEngine({ host: options.dockerHost });
+    this.images = new ImageResolver(this.engine, options.imagePull, this.log);
+    this.rootfs = new RootfsCache(this.engine, options.cacheDir, this.log);
+    const runtimePath = options.runtimePath ?? 'runc';
+    const runRoot = options.runRoot ?? '/run/faas';
+    this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath));
+    this.bundles = join(runRoot, 'oci-bundles');
+  }
+
+  async init(): Promise<void> {
+    const profile = loadSeccompProfile(this.options.seccompProfile ?? DEFAULT_SECCOMP_PROFILE);
+    this.seccomp = resolveSeccomp(profile, seccompArch(), AGENT_CAPS);
+    try {
+      await this.runtime.version();
+    } catch (err) {
+      throw new FaasError(
+        'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+        `the oci executor cannot run its runtime ${this.runtime.path}: ${(err as Error).message} (install runc, or set FAAS_OCI_RUNTIME)`,
+      );
+    }
+    await this.ping();
+    mkdirSync(this.runtime.root, { recursive: true, mode: 0o700 });
+    mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
+    await this.removeLeftovers();
+  }
+
+  /** Containers and bundles of platform processes that are gone, and images no longer in the store. */
+  private async removeLeftovers(): Promise<void> {
+    let removed = 0;
+    for (const container of await this.runtime.list().catch(() => [])) {
+      const pid = ownerPid(container.id);
+      if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
+      await this.runtime.delete(container.id).catch(() => {});
+      removed++;
+    }
+    for (const name of readdirSync(this.bundles)) {
+      const pid = ownerPid(name);
+      if (pid !== undefined && pid !== process.pid && !pidAlive(pid)) rmSync(join(this.bundles, name), { recursive: true, force: true });
+    }
+    if (removed > 0) this.log.info({ removed }, 'removed OCI containers left behind by an earlier run');
+    try {
+      const images = await this.engine.request<{ Id: string }[]>('GET', '/images/json');
+      const pruned = this.rootfs.prune(new Set(images.map((image) => image.Id)));
+      if (pruned > 0) this.log.info({ pruned }, 'removed unpacked images no longer in the image store');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not list images to prune unpacked root filesystems');
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.engine.request('GET', '/_ping', undefined, { timeoutMs: 2000 });
+    } catch (err) {
+      if (err instanceof FaasError) throw err;
+      throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `Docker engine (the image store) not ready: ${(err as Error).message}`);
+    }
+  }
+
+  private image(name: string): Promise<ImageInfo> {
+    const cached = this.imageInfo.get(name);
+    if (cached && Date.now() - cached.at < IMAGE_CACHE_MS) return cached.info;
+    const info = this.inspect(name);
+    this.imageInfo.set(name, { at: Date.now(), info });
+    info.catch(() => this.imageInfo.delete(name));
+    return info;
+  }
+
+  private async inspect(name: string): Promise<ImageInfo> {
+    type Inspect = { Id: string; Config?: { Env?: string[] | null; WorkingDir?: string } };
+    const read = () => this.engine.request<Inspect>('GET', `/images/${encodeURIComponent(name)}/json`);
+    let info: Inspect;
+    try {
+      info = await read();
+    } catch (err) {
+      if (!(err instanceof EngineError && err.statusCode === 404)) throw engineFault(err, 'inspect image');
+      await this.images.ensure(name);
+      try {
+        info = await read();
+      } catch (again) {
+        throw engineFault(again, 'inspect image');
+      }
+    }
+    return { id: info.Id, env: info.Config?.Env ?? [], workingDir: info.Config?.WorkingDir || undefined };
+  }
+
+  async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    if (!this.seccomp) throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', 'the oci executor was not initialised');
+    const info = await this.image(spec.image);
+    const rootfs = await this.rootfs.rootfs(info.id);
+    signal?.throwIfAborted();
+    const id = `${process.pid}-${randomUUID()}`;
+    const containerId = `${CONTAINER_PREFIX}${id}`;
+    const box: OciSandbox = {
+      id,
+      executor: this.kind,
+      spec,
+      image: { env: info.env, workingDir: info.workingDir },
+      reusable: !spec.oneShot,
+      containerId,
+      bundle: join(this.bundles, containerId),
+      broken: false,
+    };
+    this.live.set(id, box);
+    try {
+      await this.start(box, rootfs, signal);
+    } catch (err) {
+      await this.destroy(box);
+      throw err;
+    }
+    return box;
+  }
+
+  private async start(box: OciSandbox, rootfs: string, signal?: AbortSignal): Promise<void> {
+    const cgroupsPath = `/${CGROUP_PARENT}/${box.containerId}`;
+    const config = bundleSpec({
+      rootfs,
+      agentPath: this.options.agentPath,
+      limits: box.spec.limits,
+      cgroupsPath,
+      seccomp: this.seccomp as OciSeccomp,
+      swapAccounting: this.swap,
+      annotations: {
+        [LABEL_MANAGED]: 'true',
+        [LABEL_EXECUTOR]: this.kind,
+        [LABEL_SANDBOX]: box.id,
+        [LABEL_FUNCTION]: box.spec.functionId,
+        ...(box.spec.invocationId ? { [LABEL_INVOCATION]: box.spec.invocationId } : {}),
+      },
+    });
+    mkdirSync(box.bundle, { mode: 0o700 });
+    writeFileSync(join(box.bundle, 'config.json'), JSON.stringify(config));
+    const child = this.runtime.run(box.containerId, box.bundle);
+    box.child = child;
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => {
+      stderr = (stderr + data.toString('utf8')).slice(-STDERR_TAIL);
+      this.log.debug({ sandbox: box.id, agent: data.toString('utf8').trimEnd() }, 'agent log');
+    });
+    box.exited = new Promise((resolve) => {
+      child.once('error', (err) => {
+        stderr += `\n${err.message}`;
+        resolve();
+      });
+      child.once('close', (code, sig) => {
+        this.markLost(box, `its runtime exited (${sig ?? `code ${code}`})`);
+        resolve();
+      });
+    });
+    box.oom = new OciOomProbe(cgroupsPath);
+    const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+    child.stdin.on('error', () => {});
+    if (signal?.aborted) stream.destroy();
+    signal?.throwIfAborted();
+    try {
+      box.agent = await AgentClient.connect(stream, { helloTimeoutMs: AGENT_START_TIMEOUT_MS });
+    } catch (err) {
+      stream.destroy();
+      await Promise.race([box.exited, delay(500)]);
+      throw new FaasError(
+        'FAAS_ERR_SANDBOX_FAILURE',
+        `the ${basename(this.runtime.path)} container did not start its guest agent: ${(err as Error).message}${stderr ? `; ${stderr.trim()}` : ''}`,
+        { cause: err },
+      );
+    }
+    box.agent.whenLost(() => this.markLost(box, 'its guest agent hung up'));
+  }
+
+  private markLost(box: OciSandbox, reason: string): void {
+    if (box.lost !== undefined || this.live.get(box.id) !== box) return;
+    box.lost = reason;
+    box.broken = true;
+    box.agent?.close();
+    this.log.warn({ sandbox: box.id, reason }, 'sandbox lost');
+    this.watchers.emit({ type: 'sandbox-lost', sandbox: box, reason });
+  }
+
+  async invoke(sandbox: Sandbox, request: ExecRequest): Promise<ExecResult> {
+    const box = this.own(sandbox);
+    if (box.lost !== undefined) throw sandboxLost(`sandbox ${box.id} died before the command started: ${box.lost}`, false);
+    if (!box.agent || box.broken) throw withStarted(new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} is not usable`), false);
+    try {
+      const run = await execOnAgent(box.agent, request, {
+        slackMs: HOST_DEADLINE_SLACK_MS,
+        lost: () => this.deathOf(box),
+        ...(box.oom ? { oom: box.oom } : {}),
+      });
+      if (!run.healthy) box.broken = true;
+      return run.facts;
+    } catch (err) {
+      box.broken = true;
+      throw err;
+    }
+  }
+
+  async release(sandbox: Sandbox): Promise<void> {
+    const box = this.own(sandbox);
+    if (!box.agent || box.broken || !box.reusable) {
+      throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} cannot be reused`);
+    }
+    try {
+      await box.agent.reset({ scratchDir: '/tmp' });
+    } catch (err) {
+      box.broken = true;
+      throw err;
+    }
+  }
+
+  async destroy(sandbox: Sandbox): Promise<void> {
+    const box = this.live.get(sandbox.id);
+    if (!box) return;
+    this.live.delete(sandbox.id);
+    box.agent?.close();
+    if (box.child) {
+      // The agent's stdin closed: it exits, and the foreground run removes the container.
+      box.child.stdin.destroy();
+      if (!(await settles(box.exited, EXIT_GRACE_MS))) {
+        await this.runtime.kill(box.containerId).catch(() => {});
+        if (!(await settles(box.exited, EXIT_GRACE_MS))) box.child.kill('SIGKILL');
+      }
+    }
+    if (existsSync(join(this.runtime.root, box.containerId))) {
+      await this.runtime
+        .delete(box.containerId)
+        .catch((err: Error) => this.log.warn({ container: box.containerId, err: err.message }, 'container removal failed'));
+    }
+    rmSync(box.bundle, { recursive: true, force: true });
+  }
+
+  alive(sandbox: Sandbox): boolean {
+    const box = this.live.get(sandbox.id);
+    return box !== undefined && !box.broken && box.agent !== undefined && !box.agent.closed && this.deathOf(box) === undefined;
+  }
+
+  private deathOf(box: OciSandbox): string | undefined {
+    if (box.lost !== undefined) return box.lost;
+    if (box.oom?.emptied()) {
+      this.markLost(box, 'its container has no process left');
+      return box.lost;
+    }
+    return undefined;
+  }
+
+  watch(listener: (event: ExecutorEvent) => void): () => void {
+    return this.watchers.add(listener);
+  }
+
+  async close(): Promise<void> {
+    this.watchers.clear();
+    await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
+    this.engine.close();
+  }
+
+  private own(sandbox: Sandbox): OciSandbox {
+    const box = this.live.get(sandbox.id);
+    if (!box) throw new FaasError('FAAS_ERR_INTERNAL', `sandbox ${sandbox.id} is not live in the oci executor`);
+    return box;
+  }
+}
+
+/** The runtime's state folder for the platform's containers: one per runtime binary. */
+export function ociStateRoot(runRoot: string, runtimePath: string): string {
+  return join(runRoot, `oci-${basename(runtimePath)}`);
+}
+
+/** The runtime container id of a sandbox of this executor. */
+export function ociContainerId(sandbox: Sandbox): string {
+  return `${CONTAINER_PREFIX}${sandbox.id}`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** True if `promise` settles within `ms`. */
+async function settles(promise: Promise<void> | undefined, ms: number): Promise<boolean> {
+  if (!promise) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return done;
+}
