@@ -114,11 +114,12 @@ function explainListenError(err: unknown, config: Readonly<Config>, sources: Rec
 }
 
 /**
- * The docker and gvisor executors need a running Docker engine: ask it before anything else, so
+ * The docker, gvisor and oci executors need a running Docker engine (the oci one as its image
+ * store): ask it before anything else, so
  * that its absence is one line with the fix rather than an engine client's socket error.
  */
 async function checkDockerEngine(config: Readonly<Config>, sources: Record<string, string>): Promise<void> {
-  const needs = config.allowedExecutors.filter((kind) => kind === 'docker' || kind === 'gvisor');
+  const needs = config.allowedExecutors.filter((kind) => kind === 'docker' || kind === 'gvisor' || kind === 'oci');
   if (needs.length === 0) return;
   const failure = await pingDocker(config.dockerHost);
   if (failure === undefined) return;
