@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_AGENT_PATH, type ExecutorKind, REPO_ROOT } from '@faas/common';
+import { DEFAULT_SECCOMP_PROFILE } from '@faas/executor';
 import { vmUnavailableReason } from '../contract/vm-support.js';
 import { dockerUnavailableReason, runtimeUnavailableReason } from '../support/docker.js';
 import { BUSYBOX, PYTHON } from '../support/images.js';
@@ -62,6 +63,18 @@ async function containerReason(runtime: string | undefined, mode: PoolMode): Pro
   // Without the agent the pool silently runs containers cold: the column would not be what it says.
   if (mode !== 'off' && !existsSync(AGENT_PATH)) return `no guest agent at ${AGENT_PATH} (bash guest-agent/build.sh): warm pools need it`;
   return undefined;
+}
+
+/** The oci executor runs runc itself, with the default seccomp profile, from the Docker image store. */
+async function ociReason(mode: PoolMode): Promise<string | undefined> {
+  const runtime = process.env.FAAS_OCI_RUNTIME ?? 'runc';
+  try {
+    execFileSync(runtime, ['--version'], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    return `no OCI runtime ${runtime}: install runc`;
+  }
+  if (!existsSync(DEFAULT_SECCOMP_PROFILE)) return `no seccomp profile at ${DEFAULT_SECCOMP_PROFILE}: run scripts/setup-host.sh`;
+  return containerReason(undefined, mode);
 }
 
 function setupRunning(): boolean {
@@ -123,6 +136,9 @@ export const COLUMNS: Column[] = [
   column('docker', 'off', () => containerReason(undefined, 'off')),
   column('docker', 'single-use', () => containerReason(undefined, 'single-use')),
   column('docker', 'reuse', () => containerReason(undefined, 'reuse')),
+  column('oci', 'off', () => ociReason('off')),
+  column('oci', 'single-use', () => ociReason('single-use')),
+  column('oci', 'reuse', () => ociReason('reuse')),
   column('gvisor', 'single-use', () => containerReason('runsc', 'single-use')),
   column('gvisor', 'reuse', () => containerReason('runsc', 'reuse')),
   column('qemu', 'reuse', qemuReason),

@@ -1,11 +1,12 @@
 /**
  * What a column's platform process leaves behind, looked at from the host: containers labelled
- * with its pid, its per-executor run dir (/run/faas/<kind>-<pid>), VM state dirs in its own
+ * with its pid, its per-executor run dir (/run/faas/<kind>-<pid>; for oci, the runtime's state
+ * dirs and the bundles named faas-<pid>-... under /run/faas), VM state dirs in its own
  * runtime dir, and processes (VMMs) that still name its scratch folder on their command line.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DOCKER_HOST, describeContainers, managedContainers } from '../support/docker.js';
 
 /** A GET on the Docker Engine API (the support module keeps its own private). */
@@ -71,10 +72,27 @@ export async function footprint(pid: number, kind: string, scratch: string): Pro
   const runDir = join('/run/faas', `${kind}-${pid}`);
   return {
     containers: containers.length > 0 ? describeContainers(containers).split('\n') : [],
-    runDir: entriesIn(runDir),
+    runDir: kind === 'oci' ? ociEntries(pid) : entriesIn(runDir),
     vmStateDirs: readdirSafe(scratch).flatMap((name) => (name.startsWith('faas-') ? entriesIn(join(scratch, name)) : [])),
     processes: processesNaming(scratch),
   };
+}
+
+/**
+ * The oci executor's sandboxes of one platform process (named faas-<pid>-...) still on the host:
+ * one entry per sandbox, saying where it shows (the runtime's state dir, its bundle or both).
+ */
+function ociEntries(pid: number): string[] {
+  const runtime = basename(process.env.FAAS_OCI_RUNTIME ?? 'runc');
+  const prefix = `faas-${pid}-`;
+  const seen = new Map<string, string[]>();
+  for (const [dir, what] of [
+    [join('/run/faas', `oci-${runtime}`), 'state'],
+    [join('/run/faas', 'oci-bundles'), 'bundle'],
+  ] as const) {
+    for (const name of readdirSafe(dir).filter((n) => n.startsWith(prefix))) seen.set(name, [...(seen.get(name) ?? []), what]);
+  }
+  return [...seen].map(([name, where]) => `${name} (${where.join(', ')})`);
 }
 
 function readdirSafe(dir: string): string[] {
