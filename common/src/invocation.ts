@@ -90,3 +90,45 @@ export interface Outcome {
   /** Settles when the sandbox has been released or destroyed; `phases.releaseMs` is then set. */
   released: Promise<void>;
 }
+
+/** How an invocation ended, as the history records it: the outcome's status, or `error` for a platform fault. */
+export type HistoryStatus = OutcomeStatus | 'error';
+
+/** Every history status, for filters that accept them by name. */
+export const HISTORY_STATUSES: readonly HistoryStatus[] = ['completed', 'out_of_memory', 'timed_out', 'cancelled', 'error'];
+
+/**
+ * One invocation as the history keeps it: what the core's history layer records and the store
+ * returns. Times are epoch milliseconds, durations milliseconds; never env or stdin.
+ */
+export interface InvocationRecord {
+  id: string;
+  functionId: string;
+  /** Null for an ad-hoc invocation. */
+  functionVersion: number | null;
+  status: HistoryStatus;
+  exitCode: number | null;
+  signal: string | null;
+  /** The outcome's error in words, or the fault's message. */
+  error: string | null;
+  /** FAAS_ERR_* of a platform fault (status `error`), or of a timeout. */
+  errorCode: string | null;
+  executor: ExecutorKind;
+  keyId: string | null;
+  /** Milliseconds per phase. */
+  queueMs: number;
+  acquireMs: number;
+  runMs: number;
+  durationMs: number;
+  stdinBytes: number;
+  /** Sizes of the whole streams the function wrote (as far as the output cap let them through). */
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** The function's output hit FAAS_MAX_OUTPUT_BYTES. */
+  truncated: boolean;
+  /** The history kept less than the output (FAAS_HISTORY_OUTPUT_BYTES). */
+  outputTruncated: boolean;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  finishedAt: number;
+}

@@ -4,7 +4,7 @@
  * GET /invocations/{id}/output. The auth hook checks the function of the first; the other two learn
  * it from the record, and refuse (403) a key limited to other functions.
  */
-import { FaasError } from '@faas/common';
+import { FaasError, HISTORY_STATUSES } from '@faas/common';
 import type { HistoryFilter, HistoryStatus, InvocationRecord } from '@faas/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertFunctionAllowed } from './auth/principal.js';
@@ -13,7 +13,6 @@ import { readInvocation } from './invocation-answer.js';
 import { parseCursor, parseLimit, parseTime, readQuery } from './query.js';
 import { validateFunctionId } from './validation.js';
 
-const STATUSES: readonly HistoryStatus[] = ['completed', 'out_of_memory', 'timed_out', 'cancelled', 'error'];
 const KEY_ID_MAX_LENGTH = 128;
 /** Invocation ids are UUIDs; anything much longer cannot be one and is not looked up. */
 export const INVOCATION_ID_MAX_LENGTH = 128;
@@ -48,8 +47,8 @@ export function parseHistoryQuery(functionId: string, query: unknown): HistoryFi
   const q = readQuery(query, ['status', 'since', 'until', 'key_id', 'limit', 'cursor']);
   const filter: HistoryFilter = { functionId, limit: parseLimit(q.limit) };
   if (q.status !== undefined) {
-    if (!STATUSES.includes(q.status as HistoryStatus)) {
-      throw invalidQuery('status', `status must be one of ${STATUSES.join(', ')}`);
+    if (!HISTORY_STATUSES.includes(q.status as HistoryStatus)) {
+      throw invalidQuery('status', `status must be one of ${HISTORY_STATUSES.join(', ')}`);
     }
     filter.status = q.status as HistoryStatus;
   }

@@ -7,7 +7,7 @@
  * a retention change, or a long stop) costs many short pauses instead of one long one.
  */
 import type { ExecutorKind } from '@faas/common';
-import { FaasError } from '@faas/common';
+import { FaasError, HISTORY_STATUSES } from '@faas/common';
 import type Database from 'better-sqlite3';
 import { checkLimit, historyCursor, readHistoryCursor } from './cursor.js';
 import type { SqliteContext } from './sqlite-context.js';
@@ -61,7 +61,6 @@ const FIELDS = [
   'finished_at',
 ] as const;
 const COLUMNS = FIELDS.join(', ');
-const STATUSES: readonly HistoryStatus[] = ['completed', 'out_of_memory', 'timed_out', 'cancelled', 'error'];
 const DEFAULT_PRUNE_BATCH = 500;
 
 function toRecord(row: InvocationRow): InvocationRecord {
@@ -171,8 +170,8 @@ export function sqliteHistory(ctx: SqliteContext, options: { pruneBatch?: number
 
   const list = (filter: HistoryFilter) => {
     checkLimit(filter.limit);
-    if (filter.status !== undefined && !STATUSES.includes(filter.status)) {
-      throw invalidFilter(`status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(filter.status)}`);
+    if (filter.status !== undefined && !HISTORY_STATUSES.includes(filter.status)) {
+      throw invalidFilter(`status must be one of ${HISTORY_STATUSES.join(', ')}, got ${JSON.stringify(filter.status)}`);
     }
     for (const name of ['since', 'until'] as const) {
       const value = filter[name];

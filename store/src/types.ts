@@ -8,7 +8,7 @@
  * as text). Every method may throw FAAS_ERR_STORE_UNAVAILABLE when the database cannot be used.
  * Methods are async so that a networked database fits the same shape.
  */
-import type { ExecutorKind, IsolationMode } from '@faas/common';
+import type { ExecutorKind, HistoryStatus, InvocationRecord, IsolationMode } from '@faas/common';
 
 /** Limits of a registered function, in the API's units. */
 export interface FunctionLimits {
@@ -144,40 +144,7 @@ export interface KeyStore {
   touch(id: string, now?: number): void;
 }
 
-/** How an invocation ended, as the history records it: the outcome's status, or `error` for a platform fault. */
-export type HistoryStatus = 'completed' | 'out_of_memory' | 'timed_out' | 'cancelled' | 'error';
-
-export interface InvocationRecord {
-  id: string;
-  functionId: string;
-  /** Null for an ad-hoc invocation. */
-  functionVersion: number | null;
-  status: HistoryStatus;
-  exitCode: number | null;
-  signal: string | null;
-  /** The outcome's error in words, or the fault's message. */
-  error: string | null;
-  /** FAAS_ERR_* of a platform fault (status `error`), or of a timeout. */
-  errorCode: string | null;
-  executor: ExecutorKind;
-  keyId: string | null;
-  /** Milliseconds per phase. */
-  queueMs: number;
-  acquireMs: number;
-  runMs: number;
-  durationMs: number;
-  stdinBytes: number;
-  /** Sizes of the whole streams the function wrote (as far as the output cap let them through). */
-  stdoutBytes: number;
-  stderrBytes: number;
-  /** The function's output hit FAAS_MAX_OUTPUT_BYTES. */
-  truncated: boolean;
-  /** The history kept less than the output (FAAS_HISTORY_OUTPUT_BYTES). */
-  outputTruncated: boolean;
-  /** Epoch milliseconds. */
-  startedAt: number;
-  finishedAt: number;
-}
+export type { HistoryStatus, InvocationRecord } from '@faas/common';
 
 export interface InvocationOutput {
   stdout: Buffer;

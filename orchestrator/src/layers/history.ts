@@ -10,41 +10,20 @@
  * happened, not a condition of it. The sink's shape is the store's `HistoryStore.record`, so the
  * store is passed as it is.
  */
-import { type ExecutorKind, FaasError, type Invocation, type InvocationPhases, type Logger, type Outcome } from '@faas/common';
+import {
+  FaasError,
+  type HistoryStatus,
+  type Invocation,
+  type InvocationPhases,
+  type InvocationRecord,
+  type Logger,
+  type Outcome,
+} from '@faas/common';
 import type { Dispatch, DispatchContext, Layer } from '../dispatch.js';
 
-/** How an invocation ended, as the history records it: the outcome's status, or `error` for a platform fault. */
-export type HistoryStatus = Outcome['status'] | 'error';
-
-/** One invocation as the history keeps it. Times are epoch milliseconds, durations milliseconds. */
-export interface HistoryEntry {
-  id: string;
-  functionId: string;
-  /** Null for an ad-hoc invocation. */
-  functionVersion: number | null;
-  status: HistoryStatus;
-  exitCode: number | null;
-  signal: string | null;
-  /** The outcome's error in words, or the fault's message. */
-  error: string | null;
-  /** FAAS_ERR_* of a platform fault (status `error`), or of a timeout. */
-  errorCode: string | null;
-  executor: ExecutorKind;
-  keyId: string | null;
-  queueMs: number;
-  acquireMs: number;
-  runMs: number;
-  durationMs: number;
-  stdinBytes: number;
-  stdoutBytes: number;
-  stderrBytes: number;
-  /** The function's output hit FAAS_MAX_OUTPUT_BYTES. */
-  truncated: boolean;
-  /** The history kept less than the output (`outputBytes`). */
-  outputTruncated: boolean;
-  startedAt: number;
-  finishedAt: number;
-}
+/** One invocation as the history keeps it (common's `InvocationRecord`, which the store returns). */
+export type HistoryEntry = InvocationRecord;
+export type { HistoryStatus };
 
 /** Where the history goes: the store's `HistoryStore`, or anything with its `record`. */
 export interface HistorySink {
