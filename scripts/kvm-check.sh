@@ -19,6 +19,8 @@
 #   Firecracker under the jailer needs a static binary (the jailer execs it in an empty chroot).
 # Exit status: 0 passed or skipped, 1 a check failed, 2 the check could not be set up.
 # FAAS_KVM_CHECK_FORCE=1 runs the suites even where the probe finds a KVM known not to boot guests.
+# FAAS_KVM_CHECK_TIMEOUT_S (default 300) bounds each of the two stages (suites, timings), in seconds;
+# FAAS_KVM_CHECK_LOGS names the folder for the logs (default: a fresh one under $TMPDIR).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +38,8 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 [[ "$runs" =~ ^[0-9]+$ && "$runs" -ge 1 && "$runs" -le 1000 ]] || { echo "kvm-check: --runs takes 1 to 1000" >&2; exit 2; }
+stage_timeout="${FAAS_KVM_CHECK_TIMEOUT_S:-300}"
+[[ "$stage_timeout" =~ ^[0-9]+$ && "$stage_timeout" -ge 10 ]] || { echo "kvm-check: FAAS_KVM_CHECK_TIMEOUT_S takes a whole number of seconds, at least 10" >&2; exit 2; }
 
 say() { echo "kvm-check: $*" >&2; }
 die() { say "$*"; exit 2; }
@@ -97,7 +101,10 @@ pack() {
   # Runtime packages: the dependency closure of what the workspaces import (npm hoists them all).
   (cd "$repo" && node -e '
     const fs = require("fs"), path = require("path");
-    const seen = new Set(), todo = ["pino"];
+    // Start from what common and executor declare (the tester adds only its own workspaces and
+    // viem, which the Firecracker suites do not load).
+    const deps = (ws) => Object.keys(JSON.parse(fs.readFileSync(path.join(ws, "package.json"), "utf8")).dependencies || {});
+    const seen = new Set(), todo = [...deps("common"), ...deps("executor")].filter((n) => !n.startsWith("@faas/"));
     while (todo.length) {
       const name = todo.pop();
       if (seen.has(name)) continue;
@@ -253,11 +260,12 @@ run_check() {
   export FAAS_FC_BINARY_PATH="$fc" FAAS_FC_KERNEL_PATH="$kernel" FAAS_FC_ROOTFS_PATH="$rootfs"
   if [[ -n "$jailer" ]]; then export FAAS_FC_JAILER_PATH="$jailer"; else unset FAAS_FC_JAILER_PATH; fi
   local logs
-  logs="$(mktemp -d "${TMPDIR:-/tmp}/faas-kvm-check-logs.XXXXXX")"
+  if [[ -n "${FAAS_KVM_CHECK_LOGS:-}" ]]; then logs="$FAAS_KVM_CHECK_LOGS"; mkdir -p "$logs"
+  else logs="$(mktemp -d "${TMPDIR:-/tmp}/faas-kvm-check-logs.XXXXXX")"; fi
 
   say "running the Firecracker suites (log: $logs/suites.tap)"
   local suites_rc=0
-  (cd "$app" && timeout 300 "$node" --test --test-concurrency=1 --test-reporter=tap \
+  (cd "$app" && timeout "$stage_timeout" "$node" --test --test-concurrency=1 --test-reporter=tap \
     executor/dist/firecracker/ tester/dist/contract/firecracker.contract.test.js) >"$logs/suites.tap" 2>&1 || suites_rc=$?
   count() { grep -E "^# $1 [0-9]+" "$logs/suites.tap" | tail -1 | awk '{print $3}'; }
   local pass fail skipped skip_lines
@@ -267,7 +275,7 @@ run_check() {
 
   say "measuring $runs cold boots and $runs snapshot restores (log: $logs/timings.log)"
   local timings_rc=0
-  (cd "$app" && timeout 300 "$node" executor/dist/firecracker/kvm-timings.js --runs "$runs") >"$logs/timings.json" 2>"$logs/timings.log" || timings_rc=$?
+  (cd "$app" && timeout "$stage_timeout" "$node" executor/dist/firecracker/kvm-timings.js --runs "$runs") >"$logs/timings.json" 2>"$logs/timings.log" || timings_rc=$?
 
   echo
   echo "== faas KVM check =="
@@ -278,7 +286,7 @@ run_check() {
   local verdict=PASS
   if [[ $suites_rc -ne 0 || "${fail:-1}" != 0 ]]; then
     verdict=FAIL
-    if [[ $suites_rc -eq 124 ]]; then echo "    the suites did not finish within 300 s (each VM that never boots waits out its boot deadline)"; fi
+    if [[ $suites_rc -eq 124 ]]; then echo "    the suites did not finish within $stage_timeout s (each VM that never boots waits out its boot deadline)"; fi
     grep -E '^not ok|^# skipping' "$logs/suites.tap" | head -20 | sed 's/^/    /'
   fi
   if [[ "$skip_lines" != 0 ]]; then
