@@ -29,6 +29,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
     case 'oci':
       return new OciExecutor({
         runtimePath: config.oci.runtimePath,
+        runtimeArgs: config.oci.runtimeArgs,
         dockerHost: config.dockerHost,
         imagePull: config.imagePull,
         agentPath: requireAgent(config, kind),

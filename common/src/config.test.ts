@@ -71,6 +71,16 @@ describe('loadConfig', () => {
     configError({ FAAS_DEFAULT_TIMEOUT_MS: '5000', FAAS_MAX_TIMEOUT_MS: '1000' }, /FAAS_DEFAULT_TIMEOUT_MS.*FAAS_MAX_TIMEOUT_MS/);
     configError({ FAAS_MAX_PAYLOAD_BYTES: '10000000', FAAS_MAX_BODY_BYTES: '1048576' }, /FAAS_MAX_BODY_BYTES/);
   });
+  it('reads the oci runtime flags as a list and refuses what is not a flag or belongs to the executor', () => {
+    assert.deepEqual(loadConfig({}, 2).oci.runtimeArgs, []);
+    assert.deepEqual(loadConfig({ FAAS_OCI_RUNTIME: 'runsc', FAAS_OCI_RUNTIME_ARGS: ' --platform=ptrace  --debug ' }, 2).oci.runtimeArgs, [
+      '--platform=ptrace',
+      '--debug',
+    ]);
+    configError({ FAAS_OCI_RUNTIME_ARGS: '--debug run' }, /FAAS_OCI_RUNTIME_ARGS.*"run" is not a flag/);
+    configError({ FAAS_OCI_RUNTIME_ARGS: '--root=/tmp/x' }, /FAAS_OCI_RUNTIME_ARGS.*sets --root itself/);
+    configError({ FAAS_OCI_RUNTIME_ARGS: '--root' }, /FAAS_OCI_RUNTIME_ARGS.*--root/);
+  });
   it('fails loudly on unknown and renamed FAAS_ variables', () => {
     configError({ FAAS_PORT: '1' }, /FAAS_PORT.*FAAS_GATEWAY_PORT/);
     configError({ FAAS_TYPO: '1' }, /unknown variable FAAS_TYPO/);

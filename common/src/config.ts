@@ -40,7 +40,7 @@ export interface Config {
   sandboxUser: string;
   gvisorRuntime: string;
   /** The oci executor: its OCI runtime binary and the folder of unpacked image root filesystems. */
-  oci: { runtimePath: string; rootfsCacheDir: string };
+  oci: { runtimePath: string; runtimeArgs: readonly string[]; rootfsCacheDir: string };
   firecracker: FirecrackerConfig | undefined;
   qemu: { binaryPath: string; kernelPath: string; rootfsDir: string };
   timeouts: { defaultMs: number; maxMs: number };
@@ -163,7 +163,9 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_IMAGE_PULL: '"auto" pulls images missing locally when a registry is reachable, "never" does not (default auto)',
   FAAS_SANDBOX_USER: 'uid:gid that functions run as inside containers (default 65534:65534, nobody)',
   FAAS_GVISOR_RUNTIME: 'Docker runtime name of gVisor for the gvisor executor (default runsc)',
-  FAAS_OCI_RUNTIME: 'OCI runtime binary of the oci executor: a path or a name on PATH (default runc)',
+  FAAS_OCI_RUNTIME: 'OCI runtime binary of the oci executor: runc, crun or runsc (gVisor), a path or a name on PATH (default runc)',
+  FAAS_OCI_RUNTIME_ARGS:
+    'extra global flags for the oci executor\'s runtime, separated by spaces, e.g. --platform=systrap for runsc (default none; --root is the executor\'s)',
   FAAS_OCI_ROOTFS_CACHE: 'folder where the oci executor unpacks each image once, by image id (default .cache/oci-rootfs)',
   FAAS_FC_BINARY_PATH: 'path of the firecracker binary (firecracker executor)',
   FAAS_FC_KERNEL_PATH:
@@ -365,6 +367,17 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
 function didYouMean(word: string, candidates: Iterable<string>, aliases: Record<string, string> = {}): string {
   const match = aliases[word.trim().toLowerCase()] ?? nearest(word.trim(), candidates);
   return match !== undefined && match !== word ? ` (did you mean "${match}"?)` : '';
+}
+
+/** FAAS_OCI_RUNTIME_ARGS: global flags only (each starts with -); --root belongs to the executor. */
+function readRuntimeArgs(vars: Variables): string[] {
+  const name = 'FAAS_OCI_RUNTIME_ARGS';
+  const args = (vars.get(name) ?? '').split(/\s+/).filter(Boolean);
+  for (const arg of args) {
+    if (!arg.startsWith('-')) vars.fail(name, `"${arg}" is not a flag: give global runtime flags such as --debug or --platform=systrap, separated by spaces`);
+    if (/^--?root(=|$)/.test(arg)) vars.fail(name, 'the executor sets --root itself (its state folder under /run/faas): leave it out');
+  }
+  return args;
 }
 
 function configError(message: string, details?: Record<string, unknown>): never {
@@ -660,6 +673,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     gvisorRuntime: vars.get('FAAS_GVISOR_RUNTIME') ?? 'runsc',
     oci: {
       runtimePath: vars.get('FAAS_OCI_RUNTIME') ?? 'runc',
+      runtimeArgs: Object.freeze(readRuntimeArgs(vars)),
       rootfsCacheDir: resolve(vars.get('FAAS_OCI_ROOTFS_CACHE') ?? resolve(REPO_ROOT, '.cache/oci-rootfs')),
     },
     firecracker,

@@ -1,6 +1,6 @@
 /**
- * Runs every sandbox as a container of an OCI runtime (runc; crun and runsc take the same
- * commands) driven directly, without the Docker engine in the path: a fresh, hardened container
+ * Runs every sandbox as a container of an OCI runtime (runc, crun or runsc: the same commands)
+ * driven directly, without the Docker engine in the path: a fresh, hardened container
  * costs about one runtime process. The Docker engine is used only as the image store: each image
  * is unpacked once into a shared read-only root filesystem (rootfs-cache.ts).
  *
@@ -11,10 +11,16 @@
  * connection hangs up, or the sandbox's memory cgroup has no process left (cgroup.ts).
  * Destroying closes the agent's stdin (the agent exits; the pid namespace dies with its PID 1, and
  * the foreground run deletes the container), then falls back to `kill` and `delete --force`.
+ *
+ * Per runtime: crun compiles the seccomp profile with libseccomp on every start (about two thirds
+ * of a container's start here), so the executor keeps the filter crun compiled for its first
+ * sandbox (`seccomp.bpf` in that container's state folder) and hands it to later ones as
+ * `run.oci.seccomp_bpf_data` (crun(1)): the same filter, compiled once per executor. runsc gets
+ * `--network=none` (runtime.ts).
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FaasError, type Logger, silentLogger } from '@faas/common';
@@ -36,7 +42,7 @@ import type {
 import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_CAPS, bundleSpec } from './bundle-spec.js';
-import { OciOomProbe, swapAccounting } from './cgroup.js';
+import { hybridV2Controllers, OciOomProbe, removeStaleCgroups, swapAccounting } from './cgroup.js';
 import { RootfsCache } from './rootfs-cache.js';
 import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, type OciSeccomp, resolveSeccomp, seccompArch } from './seccomp.js';
@@ -44,6 +50,8 @@ import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, type OciSeccomp, resolveSe
 export interface OciExecutorOptions {
   /** The OCI runtime binary (default runc, found on PATH). */
   runtimePath?: string;
+  /** Extra global flags for the runtime (FAAS_OCI_RUNTIME_ARGS), after the executor's own. */
+  runtimeArgs?: readonly string[];
   dockerHost: string;
   imagePull: 'auto' | 'never';
   /** The static guest agent, bind-mounted read-only into every container as its main process. */
@@ -80,6 +88,10 @@ const IMAGE_CACHE_MS = 30_000;
 const EXIT_GRACE_MS = 2_000;
 const STDERR_TAIL = 2048;
 const CGROUP_PARENT = 'faas-oci';
+/** crun(1): raw seccomp(SECCOMP_SET_MODE_FILTER) data, base64, used instead of linux.seccomp. */
+const CRUN_SECCOMP_BPF = 'run.oci.seccomp_bpf_data';
+/** Where crun keeps the filter it compiled for a container: <root>/<id>/seccomp.bpf. */
+const CRUN_SECCOMP_FILE = 'seccomp.bpf';
 
 export class OciExecutor implements Executor {
   readonly kind = 'oci' as const;
@@ -94,6 +106,8 @@ export class OciExecutor implements Executor {
   private readonly watchers = new ExecutorWatchers();
   private readonly imageInfo = new Map<string, { at: number; info: Promise<ImageInfo> }>();
   private seccomp: OciSeccomp | undefined;
+  /** crun only: the filter crun compiled for this executor's profile, base64 (see above). */
+  private seccompBpf: string | undefined;
   private readonly swap = swapAccounting();
 
   constructor(private readonly options: OciExecutorOptions) {
@@ -103,7 +117,7 @@ export class OciExecutor implements Executor {
     this.rootfs = new RootfsCache(this.engine, options.cacheDir, this.log);
     const runtimePath = options.runtimePath ?? 'runc';
     const runRoot = options.runRoot ?? '/run/faas';
-    this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath));
+    this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath), options.runtimeArgs ?? []);
     this.bundles = join(runRoot, 'oci-bundles');
   }
 
@@ -118,6 +132,14 @@ export class OciExecutor implements Executor {
         `the oci executor cannot run its runtime ${this.runtime.path}: ${(err as Error).message} (install runc, or set FAAS_OCI_RUNTIME)`,
       );
     }
+    const hybrid = this.runtime.flavour === 'crun' ? hybridV2Controllers() : [];
+    if (hybrid.length > 0) {
+      throw new FaasError(
+        'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+        `crun cannot create cgroups on this cgroup v1 host while the cgroup2 hierarchy holds controllers (${hybrid.join(', ')}): ` +
+          `move them to v1 (scripts/setup-host.sh does: mount -t cgroup -o <controller> cgroup /sys/fs/cgroup/<controller>), or use FAAS_OCI_RUNTIME=runc`,
+      );
+    }
     await this.ping();
     mkdirSync(this.runtime.root, { recursive: true, mode: 0o700 });
     mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
@@ -126,18 +148,21 @@ export class OciExecutor implements Executor {
 
   /** Containers and bundles of platform processes that are gone, and images no longer in the store. */
   private async removeLeftovers(): Promise<void> {
+    const deadOwner = (name: string) => {
+      const pid = ownerPid(name);
+      return pid !== undefined && pid !== process.pid && !pidAlive(pid);
+    };
     let removed = 0;
     for (const container of await this.runtime.list().catch(() => [])) {
-      const pid = ownerPid(container.id);
-      if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
+      if (!deadOwner(container.id)) continue;
       await this.runtime.delete(container.id).catch(() => {});
       removed++;
     }
     for (const name of readdirSync(this.bundles)) {
-      const pid = ownerPid(name);
-      if (pid !== undefined && pid !== process.pid && !pidAlive(pid)) rmSync(join(this.bundles, name), { recursive: true, force: true });
+      if (deadOwner(name)) rmSync(join(this.bundles, name), { recursive: true, force: true });
     }
-    if (removed > 0) this.log.info({ removed }, 'removed OCI containers left behind by an earlier run');
+    const cgroups = removeStaleCgroups(CGROUP_PARENT, deadOwner);
+    if (removed > 0 || cgroups > 0) this.log.info({ removed, cgroups }, 'removed OCI containers left behind by an earlier run');
     try {
       const images = await this.engine.request<{ Id: string }[]>('GET', '/images/json');
       const pruned = this.rootfs.prune(new Set(images.map((image) => image.Id)));
@@ -225,6 +250,7 @@ export class OciExecutor implements Executor {
         [LABEL_SANDBOX]: box.id,
         [LABEL_FUNCTION]: box.spec.functionId,
         ...(box.spec.invocationId ? { [LABEL_INVOCATION]: box.spec.invocationId } : {}),
+        ...(this.seccompBpf ? { [CRUN_SECCOMP_BPF]: this.seccompBpf } : {}),
       },
     });
     mkdirSync(box.bundle, { mode: 0o700 });
@@ -263,6 +289,20 @@ export class OciExecutor implements Executor {
       );
     }
     box.agent.whenLost(() => this.markLost(box, 'its guest agent hung up'));
+    if (this.runtime.flavour === 'crun' && this.seccompBpf === undefined) this.keepCompiledSeccomp(box.containerId);
+  }
+
+  /** Keeps the filter crun compiled for a running container, for the sandboxes after it. */
+  private keepCompiledSeccomp(containerId: string): void {
+    try {
+      const bpf = readFileSync(join(this.runtime.root, containerId, CRUN_SECCOMP_FILE));
+      // struct sock_filter is 8 bytes; BPF_MAXINSNS is 4096.
+      if (bpf.length === 0 || bpf.length % 8 !== 0 || bpf.length > 4096 * 8) return;
+      this.seccompBpf = bpf.toString('base64');
+      this.log.debug({ instructions: bpf.length / 8 }, 'keeping the seccomp filter crun compiled');
+    } catch {
+      // not written by this crun version: every start compiles the profile
+    }
   }
 
   private markLost(box: OciSandbox, reason: string): void {

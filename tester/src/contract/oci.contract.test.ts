@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
 import { DEFAULT_SECCOMP_PROFILE, OciExecutor, ociContainerId, ociStateRoot, type Sandbox } from '@faas/executor';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { DOCKER_HOST, dockerUnavailableReason } from '../support/docker.js';
 import { oneShotView } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
@@ -34,9 +36,9 @@ async function unavailableReason(): Promise<string | undefined> {
 }
 
 const unavailable = await unavailableReason();
-const create = () =>
+const create = (runtimePath = RUNTIME) =>
   new OciExecutor({
-    runtimePath: RUNTIME,
+    runtimePath,
     dockerHost: DOCKER_HOST,
     imagePull: 'never',
     agentPath,
@@ -83,4 +85,53 @@ await runExecutorContract('oci warm (guest agent)', async () => (unavailable ? u
   leftovers,
   killFromOutside,
   concurrency: 4,
+});
+
+/**
+ * Each runtime installed here: every sandbox runs under one seccomp filter, the first one and
+ * those after it (crun gets the filter it compiled for the first sandbox handed back as
+ * run.oci.seccomp_bpf_data; a broken hand-back would fail the start or leave no filter).
+ */
+describe('oci seccomp filter', () => {
+  for (const runtime of ['runc', 'crun', 'runsc']) {
+    it(`${runtime}: every sandbox, the first and the later ones, runs in seccomp filter mode`, async (t) => {
+      const missing = await run(runtime, ['--version']).then(
+        () => undefined,
+        () => `no ${runtime}: install the Debian package ${runtime}`,
+      );
+      const reason = unavailable ?? missing;
+      if (reason) {
+        t.skip(reason);
+        return;
+      }
+      const executor = create(runtime);
+      await executor.init();
+      try {
+        const limits = { memoryBytes: 128 << 20, cpus: 1, pids: 64, tmpBytes: 16 << 20, outputBytes: 4096 };
+        for (let i = 0; i < 3; i++) {
+          const sandbox = await executor.acquire({ image: 'faas/busybox:latest', functionId: 'seccomp', limits, oneShot: true });
+          try {
+            const facts = await executor.invoke(sandbox, {
+              invocationId: `seccomp-${i}`,
+              command: ['grep', '^Seccomp', '/proc/self/status'],
+              env: ['PATH=/bin'],
+              cwd: '/tmp',
+              uid: 65534,
+              gid: 65534,
+              stdin: Buffer.alloc(0),
+              timeoutMs: 10_000,
+              outputBytes: 4096,
+            });
+            assert.equal(facts.exitCode, 0, facts.stderr.toString());
+            // Seccomp: 2 is SECCOMP_MODE_FILTER (proc(5)); gVisor reports the filter mode too.
+            assert.match(facts.stdout.toString(), /^Seccomp:\s+2$/m, `sandbox ${i}: ${facts.stdout}`);
+          } finally {
+            await executor.destroy(sandbox);
+          }
+        }
+      } finally {
+        await executor.close();
+      }
+    });
+  }
 });
