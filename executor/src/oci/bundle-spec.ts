@@ -10,7 +10,7 @@
  */
 import type { ResourceLimits } from '@faas/common';
 import { agentPidsHeadroom } from '../docker/agent-container.js';
-import { tmpInodes } from '../docker/container-spec.js';
+import { hostPidsLimit, tmpInodes } from '../docker/container-spec.js';
 import type { OciSeccomp } from './seccomp.js';
 
 export const AGENT_MOUNT = '/faas/agent';
@@ -47,9 +47,23 @@ export interface BundleSpecInput {
   /** cgroupsPath, e.g. /faas-oci/<container id>. */
   cgroupsPath: string;
   seccomp: OciSeccomp;
+  /**
+   * The pids cgroup limit: the function's processes plus the agent's threads under runc and crun;
+   * under runsc the Sentry's host tasks (docker/container-spec.ts, hostPidsLimit).
+   */
+  pidsLimit: number;
   /** Whether the host's memory cgroup accounts swap (cgroup v1 without swapaccount has no memsw). */
   swapAccounting: boolean;
   annotations: Record<string, string>;
+}
+
+/**
+ * The pids cgroup limit of a sandbox allowed `pids` processes: under runc and crun the function's
+ * processes and the agent's own threads, but no init process (the agent is PID 1 here); under
+ * runsc the host tasks of gVisor's Sentry, while RLIMIT_NPROC inside counts the processes.
+ */
+export function ociPidsLimit(flavour: string, pids: number): number {
+  return flavour === 'runsc' ? hostPidsLimit('runsc', pids) : pids + agentPidsHeadroom('stdio') - 1;
 }
 
 export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
@@ -106,8 +120,7 @@ export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
           ...(input.swapAccounting ? { swap: limits.memoryBytes } : {}),
         },
         cpu: { quota: Math.max(1000, Math.round(limits.cpus * 100_000)), period: 100_000 },
-        // The agent's own threads, but no init process: the agent is PID 1 here.
-        pids: { limit: limits.pids + agentPidsHeadroom('stdio') - 1 },
+        pids: { limit: input.pidsLimit },
       },
       seccomp: input.seccomp,
       maskedPaths: MASKED_PATHS,

@@ -28,6 +28,7 @@ import { AgentClient } from '../agent/client.js';
 import { execOnAgent } from '../agent/run.js';
 import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_INVOCATION, LABEL_MANAGED, LABEL_SANDBOX } from '../docker/container-spec.js';
 import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
+import { gvisorMaxProcesses } from '../docker/executor.js';
 import { ImageResolver } from '../docker/images.js';
 import type {
   ExecRequest,
@@ -41,7 +42,7 @@ import type {
 } from '../executor.js';
 import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
-import { AGENT_CAPS, bundleSpec } from './bundle-spec.js';
+import { AGENT_CAPS, bundleSpec, ociPidsLimit } from './bundle-spec.js';
 import { hybridV2Controllers, OciOomProbe, removeStaleCgroups, swapAccounting } from './cgroup.js';
 import { RootfsCache } from './rootfs-cache.js';
 import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
@@ -242,6 +243,7 @@ export class OciExecutor implements Executor {
       agentPath: this.options.agentPath,
       limits: box.spec.limits,
       cgroupsPath,
+      pidsLimit: ociPidsLimit(this.runtime.flavour, box.spec.limits.pids),
       seccomp: this.seccomp as OciSeccomp,
       swapAccounting: this.swap,
       annotations: {
@@ -322,6 +324,8 @@ export class OciExecutor implements Executor {
       const run = await execOnAgent(box.agent, request, {
         slackMs: HOST_DEADLINE_SLACK_MS,
         lost: () => this.deathOf(box),
+        // gVisor's Sentry counts the sandbox's processes itself (docker/executor.ts).
+        ...(this.runtime.flavour === 'runsc' ? { maxProcesses: gvisorMaxProcesses(box.spec.limits.pids) } : {}),
         ...(box.oom ? { oom: box.oom } : {}),
       });
       if (!run.healthy) box.broken = true;
