@@ -6,7 +6,8 @@
  * Docker baselines (CLI run, raw Engine API, exec) and the guest agent alone, interleaved
  * round-robin so drift hits every variant alike; then throughput with
  * autocannon (cold levels, reuse levels, a sustained reuse run, a sustained single-use run) while
- * sampling each platform's RSS; then the microVM section (QEMU, and Firecracker on KVM: boot to agent
+ * sampling each platform's RSS; then the oci section (lib/oci.mjs: the oci executor with runc, crun
+ * and runsc next to the docker executor and docker run, cold and single-use); then the microVM section (QEMU, and Firecracker on KVM: boot to agent
  * ready, first and warm invoke, destroy, restore from a snapshot, and the same through the gateway
  * next to the docker platforms). Writes bench/results/<timestamp>.md, latest.md and latest.svg.
  * Every loop is bounded in count and time; every container it makes is labelled and removed, and
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { measureAsync } from './lib/async.mjs';
 import { BENCH_LABEL, Engine } from './lib/docker.mjs';
 import { describeMachine } from './lib/machine.mjs';
+import { measureOci, ociLeftovers } from './lib/oci.mjs';
 import { waitPlatformIdle } from './lib/paired.mjs';
 import { startPlatform } from './lib/platform.mjs';
 import { baseEnv, PLATFORMS } from './lib/platforms.mjs';
@@ -39,10 +41,12 @@ const USAGE = `usage: npm run bench -- [options]
 
   --iterations N         measured latency rounds (default 40; --quick 10)
   --warmup N             unrecorded rounds first (default 3; --quick 2)
-  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, vm, recovery, tangle (default all)
+  --only LIST            phases: latency (alias cold), throughput, warm-throughput, async, oci, vm, recovery, tangle (default all)
   --skip LIST            phases to leave out (e.g. --skip vm)
   --variants LIST        latency variants to run, by name (default all; e.g.
-                         gateway-docker-reuse,gateway-docker-reuse-registered)
+                         gateway-docker-reuse,gateway-docker-reuse-registered); in the oci section it keeps the
+                         rows named (gateway-docker, gateway-gvisor, gateway-oci-runc, gateway-oci-crun,
+                         gateway-oci-runsc) and the baselines docker-run, docker-run-runsc
   --duration S           seconds per throughput level (default 10; --quick 3)
   --concurrency LIST     connection counts against the cold platform (default 1,4,16)
   --warm-concurrency L   connection counts against the reuse platform (default 1,8,32)
@@ -51,7 +55,10 @@ const USAGE = `usage: npm run bench -- [options]
   --single-use-duration S     seconds of the sustained single-use run at 8 connections (default 20; --quick 5)
   --async-accepts N      asynchronous accepts timed per platform (default 500; --quick 100); the async
                          rates use --duration and 8 connections
-  --max-minutes M        wall-clock bound on the latency phase (default 20)
+  --max-minutes M        wall-clock bound on the latency phase, and on the oci section's rounds (default 20)
+  --oci-rounds N         oci section: measured cold latency rounds (default 30; --quick 5)
+  --oci-sustained S      oci section: seconds of each sustained single-use level at 8 connections
+                         (default 60; --quick 5); its cold levels use --duration
   --vm-boots N           microVMs: sandboxes booted per executor, and gateway cold samples (default 10; --quick 3)
   --vm-warm N            microVMs: warm invokes after RESET per executor, and gateway reuse samples (default 30)
   --vm-max-minutes M     wall-clock bound on the vm phase (default 8)
@@ -91,6 +98,8 @@ function options() {
       'vm-max-minutes': { type: 'string' },
       'recovery-rounds': { type: 'string' },
       'tangle-calls': { type: 'string' },
+      'oci-rounds': { type: 'string' },
+      'oci-sustained': { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -112,7 +121,7 @@ function options() {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'vm', 'recovery', 'tangle'];
+  const phases = ['latency', 'throughput', 'warm-throughput', 'async', 'oci', 'vm', 'recovery', 'tangle'];
   const phaseList = (name) => (list(values[name]) ?? []).map((p) => (p === 'cold' ? 'latency' : p));
   for (const name of ['only', 'skip'])
     for (const p of phaseList(name)) if (!phases.includes(p)) throw new UsageError(`--${name} ${p}: use ${phases.join(', ')}`);
@@ -142,6 +151,8 @@ function options() {
     vmMaxMinutes: int('vm-max-minutes', 8, 1, 240),
     recoveryRounds: int('recovery-rounds', values.quick ? 1 : 3, 1, 100),
     tangleCalls: int('tangle-calls', values.quick ? 10 : 30, 1, 10_000),
+    ociRounds: int('oci-rounds', values.quick ? 5 : 30, 1, 10_000),
+    ociSustainedS: int('oci-sustained', values.quick ? 5 : 60, 1, 3600),
     only,
     variants: list(values.variants),
     concurrency,
@@ -307,6 +318,8 @@ async function main() {
     gvisorRuntime: 'runsc',
     gvisorEvery: run.settings.gvisorEvery,
     stopped: () => interrupted,
+    /** The round-robin latency loop (measureCold), for sections with variants of their own. */
+    measureRounds: measureCold,
     /** Waits until a platform has nothing in flight and no container of its own being created or torn down. */
     async waitPlatformIdle(p, timeoutMs) {
       await waitPlatformIdle(engine, p, timeoutMs);
@@ -378,6 +391,23 @@ async function main() {
       run.async = await measureAsync(ctx, { accepts: opts.asyncAccepts, durationS: opts.durationS, connections: 8 }, log);
       run.errors.push(...(run.async.errors ?? []));
     }
+    if (opts.only.includes('oci') && !interrupted) {
+      run.oci = await measureOci(
+        ctx,
+        {
+          rounds: opts.ociRounds,
+          warmup: opts.warmup,
+          maxMinutes: opts.maxMinutes,
+          durationS: opts.durationS,
+          sustainedS: opts.ociSustainedS,
+          variants: opts.variants,
+        },
+        log,
+      );
+      run.errors.push(...run.oci.errors);
+      for (const p of platforms.values())
+        if (p.env.FAAS_EXECUTOR_TYPE === 'oci') run.memory.set(`${p.name}: after the oci section`, readMemory(p.pid));
+    }
     if (opts.only.includes('vm') && !interrupted) {
       run.vm = await measureVms(ctx, { boots: opts.vmBoots, warm: opts.vmWarm, maxMinutes: opts.vmMaxMinutes }, log);
       run.errors.push(...run.vm.errors);
@@ -401,7 +431,10 @@ async function main() {
       const leaked = await engine.removeByLabel(`dev.faas.pid=${p.pid}`);
       if (leaked) run.errors.push(`platform ${p.name} left ${leaked} container(s) behind after SIGTERM (removed by the bench)`);
       const left = (await engine.listByLabel('dev.faas.managed=true')).filter((c) => c.Labels?.['dev.faas.pid'] === String(p.pid)).length;
-      run.cleanup.push({ platform: p.name, pid: p.pid, leaked, left });
+      // An oci sandbox is no engine container: its runtime state dir and bundle carry the pid.
+      const ociLeft = p.env.FAAS_EXECUTOR_TYPE === 'oci' ? ociLeftovers(p.pid) : undefined;
+      if (ociLeft?.length) run.errors.push(`platform ${p.name} left ${ociLeft.join(', ')} behind after SIGTERM`);
+      run.cleanup.push({ platform: p.name, pid: p.pid, leaked, left, ociLeft });
     }
     const ours = await engine.removeByLabel(`${BENCH_LABEL}=1`);
     if (ours) log(`removed ${ours} bench container(s)`);

@@ -16,6 +16,9 @@
  *   spare VM boots in the background while another is measured (under TCG a boot takes a core for
  *   seconds), so a reuse call hits the function's own VM. The bench gives them a TMPDIR of its own,
  *   so their VM state dirs are found and checked at the end.
+ * - oci-<runtime>-cold, oci-<runtime>-single-use (the `oci` section only, lib/oci.mjs): the oci
+ *   executor (an OCI runtime driven directly, no Docker engine in the path) with runc, crun or
+ *   runsc (FAAS_OCI_RUNTIME), pool off and single-use with the `single-use` platform's pool sizes.
  */
 export const PLATFORMS = {
   cold: { FAAS_POOL_MODE: 'off' },
@@ -30,6 +33,15 @@ export const PLATFORMS = {
     FAAS_POOL_MIN_IDLE: '0',
     FAAS_POOL_MAX_IDLE: '2',
   },
+  ...Object.fromEntries(
+    ['runc', 'crun', 'runsc'].flatMap((runtime) => {
+      const oci = { FAAS_EXECUTOR_TYPE: 'oci', FAAS_ALLOWED_EXECUTORS: 'oci', FAAS_OCI_RUNTIME: runtime };
+      return [
+        [`oci-${runtime}-cold`, { ...oci, FAAS_POOL_MODE: 'off' }],
+        [`oci-${runtime}-single-use`, { ...oci, FAAS_POOL_MODE: 'single-use', FAAS_POOL_MIN_IDLE: '3', FAAS_POOL_MAX_IDLE: '16' }],
+      ];
+    }),
+  ),
 };
 
 /** Settings the bench sets on every platform. */

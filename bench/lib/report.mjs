@@ -1,6 +1,7 @@
 /** Renders one run's results as Markdown (stdout and bench/results/) and as a hand-written SVG chart. */
 import { asyncGoals, renderAsyncMarkdown } from './async.mjs';
 import { machineLine } from './machine.mjs';
+import { renderOciMarkdown } from './oci.mjs';
 import { recoveryGoals, renderRecoveryMarkdown } from './recovery.mjs';
 import { renderTangleMarkdown } from './tangle.mjs';
 import { FC_GOALS, VM_MEASURES } from './vm.mjs';
@@ -327,6 +328,7 @@ export function renderMarkdown(run) {
     );
   }
   out.push(...renderAsyncMarkdown(run.async));
+  out.push(...renderOciMarkdown(run.oci, settings));
   out.push(...renderRecoveryMarkdown(run.recovery));
   out.push(...renderTangleMarkdown(run.tangle));
   if (run.vm) out.push(...renderVmMarkdown(run));
@@ -339,7 +341,7 @@ export function renderMarkdown(run) {
       '',
       ...run.cleanup.map(
         (c) =>
-          `- \`${c.platform}\` (pid ${c.pid}): stopped with SIGTERM; ${c.leaked} container(s) left behind and removed by the bench; ${c.left} container(s) labelled dev.faas.managed=true with its pid remain.`,
+          `- \`${c.platform}\` (pid ${c.pid}): stopped with SIGTERM; ${c.leaked} container(s) left behind and removed by the bench; ${c.left} container(s) labelled dev.faas.managed=true with its pid remain${c.ociLeft ? `; ${c.ociLeft.length} oci runtime state dir(s) or bundle(s) named for its pid remain under /run/faas${c.ociLeft.length ? ` (${c.ociLeft.join(', ')})` : ''}` : ''}.`,
       ),
       '',
     );

@@ -9,12 +9,12 @@ import autocannon from 'autocannon';
 import { authHeaders } from './platform.mjs';
 import { readCpuMs, readMachineCpuMs, sampleMemory } from './proc.mjs';
 
-function load(ctx, platform, { connections, durationS, functionId }) {
+function load(ctx, platform, { connections, durationS, functionId, executor }) {
   return autocannon({
     url: `${platform.url}/functions/${functionId}/invoke`,
     method: 'POST',
     headers: { ...authHeaders(), 'content-type': 'application/json' },
-    body: JSON.stringify({ image: ctx.image, command: ctx.command }),
+    body: JSON.stringify({ image: ctx.image, command: ctx.command, ...(executor && executor !== 'docker' ? { executor } : {}) }),
     connections,
     duration: durationS,
     // A cold invoke takes hundreds of ms and queues behind FAAS_MAX_CONCURRENCY: do not count slowness as errors.
@@ -25,22 +25,31 @@ function load(ctx, platform, { connections, durationS, functionId }) {
 /**
  * Returns one record per level. `platform.oneShot` (a Set of invocation ids, kept by run.mjs from the
  * engine's events) counts the invocations that took the cold path during a level of a pooled platform.
+ * `executor`: the body's "executor" (e.g. gvisor; default none, the platform's own). `counters`: an
+ * async function read right before and after each recorded level (the platform's pool hits and
+ * misses from /metrics, lib/oci.mjs), its difference kept as `pool`.
  */
-export async function measureThroughput(ctx, platform, { concurrencies, durationS, warmupS = 0, functionId = 'bench', log, label }) {
+export async function measureThroughput(
+  ctx,
+  platform,
+  { concurrencies, durationS, warmupS = 0, functionId = 'bench', executor, counters, log, label },
+) {
   const levels = [];
   for (const connections of concurrencies) {
     if (ctx.stopped?.()) break;
     if (warmupS > 0) {
       log(`throughput (${label}): warm-up, ${connections} connection(s) for ${warmupS} s`);
-      await load(ctx, platform, { connections, durationS: warmupS, functionId });
+      await load(ctx, platform, { connections, durationS: warmupS, functionId, executor });
       await ctx.waitPlatformIdle(platform, 60_000);
     }
     log(`throughput (${label}): ${connections} connection(s) for ${durationS} s`);
     const oneShotBefore = platform.oneShot?.size ?? 0;
     const createsBefore = platform.creates ?? 0;
+    const poolBefore = counters ? await counters() : undefined;
     const memory = sampleMemory(platform.pid, 100);
     const cpu0 = { platform: readCpuMs(platform.pid), bench: process.cpuUsage(), machine: readMachineCpuMs() };
-    const result = await load(ctx, platform, { connections, durationS, functionId });
+    const result = await load(ctx, platform, { connections, durationS, functionId, executor });
+    const poolAfter = counters ? await counters() : undefined;
     const bench = process.cpuUsage(cpu0.bench);
     const machine = readMachineCpuMs();
     const mem = memory.stop();
@@ -67,6 +76,7 @@ export async function measureThroughput(ctx, platform, { concurrencies, duration
       },
       oneShot: platform.oneShot ? platform.oneShot.size - oneShotBefore : undefined,
       creates: platform.creates === undefined ? undefined : platform.creates - createsBefore,
+      pool: poolBefore && poolAfter ? { hits: poolAfter.hits - poolBefore.hits, misses: poolAfter.misses - poolBefore.misses } : undefined,
     });
     await ctx.waitPlatformIdle(platform, 60_000);
   }
