@@ -86,3 +86,54 @@ test('a spare that cannot be started stops the refills of its key for a while', 
   assert.equal(attempts, 2, 'only the first refill tried, with its two spares');
   await p.close();
 });
+
+test('single-use: a miss waits for a spare already being started instead of starting one more', async () => {
+  const executor = new FakeExecutor({ acquireMs: 40 });
+  const p = new SandboxPool(executor, {
+    mode: 'single-use',
+    minIdle: 1,
+    maxIdle: 8,
+    idleMs: 60_000,
+    refillConcurrency: 2,
+    logger: silentLogger,
+  });
+  p.prewarm(spec('a'));
+  await new Promise((r) => setTimeout(r, 60));
+  const first = await p.acquire(spec('a'));
+  // Its release starts the next spare; the next invocation arrives while that spare starts.
+  const released = p.release(first, true);
+  const second = await p.acquire(spec('b'));
+  await released;
+  const acquires = executor.events.filter((e) => e.op === 'acquire');
+  assert.equal(acquires.length, 2, 'the prewarmed spare and its replacement: no cold start');
+  assert.ok(!acquires.some((e) => e.oneShot), 'no one-shot sandbox');
+  assert.equal(second.id, acquires[1]?.sandbox);
+  assert.deepEqual({ hits: p.stats.hits, misses: p.stats.misses }, { hits: 2, misses: 0 });
+  await p.release(second, true);
+  await p.close();
+});
+
+test('single-use: a spare that fails to start sends its waiter to start its own at once', async () => {
+  let fail = false;
+  const executor = new FakeExecutor({ acquireMs: 30, acquireFault: (s) => (fail && !s.oneShot ? new Error('engine fault') : undefined) });
+  const p = new SandboxPool(executor, {
+    mode: 'single-use',
+    minIdle: 1,
+    maxIdle: 8,
+    idleMs: 60_000,
+    refillConcurrency: 2,
+    logger: silentLogger,
+  });
+  p.prewarm(spec('a'));
+  await new Promise((r) => setTimeout(r, 50));
+  const first = await p.acquire(spec('a'));
+  fail = true;
+  const released = p.release(first, true);
+  const started = performance.now();
+  const second = await p.acquire(spec('a'));
+  await released;
+  assert.ok(performance.now() - started < 500, 'not left waiting for the failed spare');
+  assert.equal(second.reusable, false, 'its own one-shot sandbox');
+  await p.release(second, true);
+  await p.close();
+});

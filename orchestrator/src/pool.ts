@@ -56,6 +56,8 @@ interface KeyState {
   lastUsed: number;
   /** After a spare failed to start (an image that cannot be had, an engine fault): no refill until then. */
   refillAfter: number;
+  /** How long a spare of this key takes to start, ms (moving average; undefined before the first). */
+  startMs?: number;
 }
 
 /** How long a key whose spare failed to start gets no refill; the invocation path still tries on demand. */
@@ -63,6 +65,8 @@ const REFILL_BACKOFF_MS = 30_000;
 
 /** How long an invocation waits for a sandbox being reset before starting a new one. */
 const RESET_WAIT_MS = 1000;
+/** The longest a miss waits for a spare already being started (VMs that boot slowly). */
+const MAX_START_WAIT_MS = 10_000;
 
 export interface PoolStats {
   idle: number;
@@ -202,13 +206,18 @@ export class SandboxPool {
       return ready.sandbox;
     }
     this.refill(state);
-    // In reuse mode the function's own sandbox is usually a millisecond away from being reset:
-    // waiting for it beats starting another.
-    if (state.resetting > state.waiters.length) {
-      const reused = await this.waitForReset(state);
-      if (reused) {
+    // A sandbox being reset (reuse mode: the function's own, usually a millisecond away) or a
+    // spare already being started is nearer than one started now: wait for it. Under sustained
+    // load a miss that started its own sandbox would compete for the CPU with the refills that
+    // are about to serve it, and every later invocation would pay for both.
+    const nearer = state.resetting + (state.startMs === undefined ? 0 : state.starting);
+    if (nearer > state.waiters.length) {
+      // A start that takes twice as long as usual is not waited for any longer.
+      const waitMs = Math.max(RESET_WAIT_MS, Math.min(2 * (state.startMs ?? 0), MAX_START_WAIT_MS));
+      const ready = await this.waitFor(state, waitMs);
+      if (ready) {
         this.hits++;
-        return reused;
+        return ready;
       }
     }
     this.misses++;
@@ -222,7 +231,7 @@ export class SandboxPool {
     return { spec: shared, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now(), refillAfter: 0 };
   }
 
-  private waitForReset(state: KeyState): Promise<Sandbox | undefined> {
+  private waitFor(state: KeyState, timeoutMs: number): Promise<Sandbox | undefined> {
     return new Promise((resolve) => {
       const waiter = (sandbox: Sandbox | undefined) => {
         clearTimeout(timer);
@@ -232,12 +241,12 @@ export class SandboxPool {
         const index = state.waiters.indexOf(waiter);
         if (index >= 0) state.waiters.splice(index, 1);
         resolve(undefined);
-      }, RESET_WAIT_MS);
+      }, timeoutMs);
       state.waiters.push(waiter);
     });
   }
 
-  /** Gives a reset sandbox to the oldest waiter, or parks it as idle. */
+  /** Gives a reset or newly started sandbox to the oldest waiter, or parks it as idle. */
   private returnSandbox(state: KeyState, sandbox: Sandbox): boolean {
     if (!this.executor.alive(sandbox)) {
       // Whoever waited for it starts a new one now instead of waiting out the timer.
@@ -320,12 +329,17 @@ export class SandboxPool {
       this.makeRoom(state)
     ) {
       state.starting++;
+      const since = performance.now();
       const started = this.executor
         .acquire(state.spec)
         .then(
           async (sandbox) => {
             if (this.closed) return this.executor.destroy(sandbox);
-            state.idle.unshift({ sandbox, since: Date.now() });
+            const took = performance.now() - since;
+            state.startMs = state.startMs === undefined ? took : 0.8 * state.startMs + 0.2 * took;
+            const waiter = state.waiters.shift();
+            if (waiter) waiter(sandbox);
+            else state.idle.unshift({ sandbox, since: Date.now() });
           },
           (err: unknown) => {
             if (Date.now() >= state.refillAfter) {
@@ -335,6 +349,8 @@ export class SandboxPool {
               );
             }
             state.refillAfter = Date.now() + REFILL_BACKOFF_MS;
+            // Whoever waited for this spare starts its own now instead of waiting out the timer.
+            state.waiters.shift()?.(undefined);
           },
         )
         .finally(() => {
