@@ -74,6 +74,34 @@ JSON
   fi
 }
 
+# crun (1.8) creates no cgroup on a cgroup v1 "hybrid" host (v1 hierarchies, plus cgroup2 at
+# /sys/fs/cgroup/unified) while that cgroup2 hierarchy holds any controller (often hugetlb, bound
+# to no v1 hierarchy). Mounting each such controller as a v1 hierarchy of its own moves it out of
+# cgroup2, where nothing used it. Not kept across reboots: the set-up does it again.
+hybrid_cgroups_for_crun() {
+  local root=/sys/fs/cgroup
+  [ "$(stat -fc %T "$root" 2>/dev/null)" = tmpfs ] || return 0
+  [ "$(stat -fc %T "$root/unified" 2>/dev/null)" = cgroup2fs ] || return 0
+  local controllers moved=() c v1
+  controllers=$(cat "$root/unified/cgroup.controllers" 2>/dev/null || true)
+  [ -n "$controllers" ] || return 0
+  need_root
+  for c in $controllers; do
+    v1=$c
+    [ "$c" = io ] && v1=blkio # cgroup2's io is v1's blkio
+    if mountpoint -q "$root/$v1"; then
+      log "warning: cgroup2 still holds $c but $root/$v1 is already a mount; crun will not create cgroups here"
+    elif mkdir -p "$root/$v1" && mount -t cgroup -o "$v1" cgroup "$root/$v1"; then
+      moved+=("$v1")
+    else
+      log "warning: could not mount the $v1 controller at $root/$v1; crun will not create cgroups here"
+    fi
+  done
+  if [ ${#moved[@]} -gt 0 ]; then
+    log "mounted the cgroup controllers ${moved[*]} as v1 hierarchies under $root: crun refuses a hybrid host whose $root/unified holds a controller"
+  fi
+}
+
 docker_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 start_docker() {
@@ -94,13 +122,14 @@ start_docker() {
   exit 1
 }
 
-# golang-github-containers-common: the default seccomp profile (/usr/share/containers/seccomp.json)
-# that the oci executor loads; runc comes with docker.io.
-packages=(docker.io runsc busybox-static mmdebstrap ca-certificates curl golang-github-containers-common)
+# The oci executor's runtimes (FAAS_OCI_RUNTIME): runc, crun, runsc. golang-github-containers-common:
+# the default seccomp profile (/usr/share/containers/seccomp.json) that the oci executor loads.
+packages=(docker.io runc crun runsc busybox-static mmdebstrap ca-certificates curl golang-github-containers-common)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
   packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils prometheus chromium)
 fi
 apt_install "${packages[@]}"
+hybrid_cgroups_for_crun
 configure_docker
 start_docker
 
