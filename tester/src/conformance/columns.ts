@@ -1,7 +1,7 @@
 /**
- * The columns of the conformance matrix: one executor and pool mode each, with the environment
- * its platform process starts with, and the one line that says why it cannot run here (or
- * undefined when it can).
+ * The columns of the conformance matrix: one executor and pool mode each (and, for oci, one OCI
+ * runtime), with the environment its platform process starts with, and the one line that says
+ * why it cannot run here (or undefined when it can).
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -15,11 +15,25 @@ import { DOCKER_GET } from './leftovers.js';
 
 export type PoolMode = 'off' | 'single-use' | 'reuse';
 
+/**
+ * The kernel a column's functions run on. Known differences (Row.knownDifferences) belong to
+ * it, not to the executor: gVisor's kernel differs the same way under Docker and under oci.
+ */
+export type Kernel = 'host' | 'gvisor' | 'guest';
+
+/** The OCI runtimes the oci executor is run with, each with the Debian package that installs it. */
+export const OCI_RUNTIMES = [
+  { runtime: 'runc', pkg: 'runc', kernel: 'host' },
+  { runtime: 'crun', pkg: 'crun', kernel: 'host' },
+  { runtime: 'runsc', pkg: 'runsc', kernel: 'gvisor' },
+] as const;
+
 export interface Column {
   /** Short name, used as the table header and to pick columns with CONFORMANCE_COLUMNS. */
   id: string;
   executor: ExecutorKind;
   mode: PoolMode;
+  kernel: Kernel;
   /** Extra FAAS_* variables of this column (the shared ones are in SHARED_ENV). */
   env: Record<string, string>;
   /** Why the column cannot run on this machine; undefined when it can. */
@@ -65,13 +79,17 @@ async function containerReason(runtime: string | undefined, mode: PoolMode): Pro
   return undefined;
 }
 
-/** The oci executor runs runc itself, with the default seccomp profile, from the Docker image store. */
-async function ociReason(mode: PoolMode): Promise<string | undefined> {
-  const runtime = process.env.FAAS_OCI_RUNTIME ?? 'runc';
+/**
+ * The oci executor runs the runtime itself, with the default seccomp profile, from the Docker
+ * image store. Only a runtime that is not on the PATH skips the column: one that is there but
+ * does not run is the column's failure to report, not a reason to skip it (scripts/setup-host.sh
+ * installs all three, so CI runs every oci column).
+ */
+async function ociReason(runtime: string, pkg: string, mode: PoolMode): Promise<string | undefined> {
   try {
     execFileSync(runtime, ['--version'], { stdio: 'ignore', timeout: 10_000 });
-  } catch {
-    return `no OCI runtime ${runtime}: install runc`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `no ${runtime} on the PATH: install Debian's ${pkg} package`;
   }
   if (!existsSync(DEFAULT_SECCOMP_PROFILE)) return `no seccomp profile at ${DEFAULT_SECCOMP_PROFILE}: run scripts/setup-host.sh`;
   return containerReason(undefined, mode);
@@ -127,18 +145,23 @@ function column(executor: ExecutorKind, mode: PoolMode, unavailable: () => Promi
     id: `${executor} ${mode}`,
     executor,
     mode,
+    kernel: executor === 'gvisor' ? 'gvisor' : executor === 'qemu' || executor === 'firecracker' ? 'guest' : 'host',
     env: { FAAS_EXECUTOR_TYPE: executor, FAAS_ALLOWED_EXECUTORS: executor, FAAS_POOL_MODE: mode, ...extra },
     unavailable,
   };
+}
+
+/** An oci column: named like the others with its runtime between executor and mode ("oci crun reuse"). */
+function ociColumn({ runtime, pkg, kernel }: (typeof OCI_RUNTIMES)[number], mode: PoolMode): Column {
+  const base = column('oci', mode, () => ociReason(runtime, pkg, mode));
+  return { ...base, id: `oci ${runtime} ${mode}`, kernel, env: { ...base.env, FAAS_OCI_RUNTIME: runtime } };
 }
 
 export const COLUMNS: Column[] = [
   column('docker', 'off', () => containerReason(undefined, 'off')),
   column('docker', 'single-use', () => containerReason(undefined, 'single-use')),
   column('docker', 'reuse', () => containerReason(undefined, 'reuse')),
-  column('oci', 'off', () => ociReason('off')),
-  column('oci', 'single-use', () => ociReason('single-use')),
-  column('oci', 'reuse', () => ociReason('reuse')),
+  ...OCI_RUNTIMES.flatMap((r) => (['off', 'single-use', 'reuse'] as const).map((mode) => ociColumn(r, mode))),
   column('gvisor', 'single-use', () => containerReason('runsc', 'single-use')),
   column('gvisor', 'reuse', () => containerReason('runsc', 'reuse')),
   column('qemu', 'reuse', qemuReason),

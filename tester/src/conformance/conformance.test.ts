@@ -3,7 +3,7 @@
  * column of columns.ts (executor x pool mode), one column after another, each row expecting the
  * same answer everywhere. Writes docs/conformance.md (`npm run test:conformance`).
  *
- * CONFORMANCE_COLUMNS="docker-off,qemu-reuse" and CONFORMANCE_ROWS="stdin,cpu-spin" narrow a run;
+ * CONFORMANCE_COLUMNS="docker-off,oci-crun-reuse" and CONFORMANCE_ROWS="stdin,cpu-spin" narrow a run;
  * a narrowed run writes its table to $CONFORMANCE_OUT (if set) instead of docs/conformance.md.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { BUSYBOX } from '../support/images.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { COLUMNS, type Column, POOL_MAX_IDLE, SHARED_ENV } from './columns.js';
 import { type Answer, call, compare, type Expect, ok } from './expect.js';
-import { DOCKER_GET, dockerApi, type Footprint, processesNaming, waitForFootprint } from './leftovers.js';
+import { DOCKER_GET, dockerApi, type Footprint, type Platform, processesNaming, waitForFootprint } from './leftovers.js';
 import { type Cell, renderMatrix } from './report.js';
 import { ROWS, type Row, type RowContext } from './rows.js';
 
@@ -85,8 +85,9 @@ class ColumnRun {
     }
   }
 
-  get kind(): string {
-    return this.column.executor;
+  /** What the leftover checks look for: this column's platform process and its sandboxes. */
+  private platform(pid: number): Platform {
+    return { pid, kind: this.column.executor, ociRuntime: this.column.env.FAAS_OCI_RUNTIME, scratch: this.scratch };
   }
 
   async runRow(row: Row): Promise<string[]> {
@@ -148,7 +149,9 @@ class ColumnRun {
   /**
    * The column runs the pool mode it names: of four invocations of one function in a row, some
    * run in the sandbox of an earlier one in reuse mode, none otherwise. A sandbox is known by its pid 1 (start time and
-   * command line), its kernel's boot id (VMs) and its overlay upper dir (runc); a reused one also
+   * command line), its kernel's boot id (VMs), its overlay upper dir (docker) and its /tmp's device
+   * (a tmpfs of its own: oci sandboxes share a read-only root, and two spares can start in the
+   * same clock tick); a reused one also
    * keeps counting pids where the last invocation stopped, a fresh one starts the count again.
    */
   async mode(): Promise<string[]> {
@@ -159,6 +162,7 @@ class ColumnRun {
       '$(tr "\\0" " " </proc/1/cmdline | cut -c 1-40)',
       '$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)',
       '$(grep -o "upperdir=[^,]*" /proc/self/mountinfo | head -n 1)',
+      '$(awk \'$5 == "/tmp" { print $3 }\' /proc/self/mountinfo)',
       '$$"',
     ].join('|');
     const seen: Array<{ sandbox: string; pid: number }> = [];
@@ -217,7 +221,7 @@ class ColumnRun {
       await new Promise((r) => setTimeout(r, 200));
     }
     const limit = this.column.mode === 'off' ? 0 : POOL_MAX_IDLE;
-    const f = await waitForFootprint(pid, this.kind, this.scratch, (x) => this.describe(x, limit).length === 0, 20_000);
+    const f = await waitForFootprint(this.platform(pid), (x) => this.describe(x, limit).length === 0, 20_000);
     problems.push(...this.describe(f, limit));
     return problems;
   }
@@ -243,7 +247,7 @@ class ColumnRun {
     } finally {
       clearTimeout(timer);
     }
-    const f = await waitForFootprint(server.pid, this.kind, this.scratch, (x) => this.describe(x, 0).length === 0, 15_000);
+    const f = await waitForFootprint(this.platform(server.pid), (x) => this.describe(x, 0).length === 0, 15_000);
     problems.push(...this.describe(f, 0).map((p) => `after exit: ${p}`));
     await this.sweep(server.pid);
     seconds.set(this.column.id, (performance.now() - this.started) / 1000);
@@ -319,7 +323,7 @@ for (const column of columns) {
       for (const row of rows) {
         it(`${row.id}: ${row.title}`, async () => {
           const problems = await run.runRow(row);
-          const known = row.knownDifferences?.[column.executor];
+          const known = row.knownDifferences?.[column.kernel];
           record(row.id, column, problems, undefined, known);
           if (known === undefined) failIf(problems);
         });

@@ -6,7 +6,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { ociStateRoot } from '@faas/executor';
 import { DOCKER_HOST, describeContainers, managedContainers } from '../support/docker.js';
 
 /** A GET on the Docker Engine API (the support module keeps its own private). */
@@ -66,33 +67,49 @@ export interface Footprint {
   processes: string[];
 }
 
+/** The platform process a footprint is taken of. */
+export interface Platform {
+  pid: number;
+  /** Its executor kind: names its run dir (/run/faas/<kind>-<pid>). */
+  kind: string;
+  /** The oci executor's runtime (FAAS_OCI_RUNTIME): names its state dir (/run/faas/oci-<basename>). */
+  ociRuntime?: string;
+  /** Its TMPDIR: VM state dirs live there, and VMMs name it on their command line. */
+  scratch: string;
+}
+
 /** Everything of one platform process that the host still shows. */
-export async function footprint(pid: number, kind: string, scratch: string): Promise<Footprint> {
-  const containers = await managedContainers({ 'dev.faas.pid': String(pid) });
-  const runDir = join('/run/faas', `${kind}-${pid}`);
+export async function footprint(p: Platform): Promise<Footprint> {
+  const containers = await managedContainers({ 'dev.faas.pid': String(p.pid) });
+  const runDir = join('/run/faas', `${p.kind}-${p.pid}`);
   return {
     containers: containers.length > 0 ? describeContainers(containers).split('\n') : [],
-    runDir: kind === 'oci' ? ociEntries(pid) : entriesIn(runDir),
-    vmStateDirs: readdirSafe(scratch).flatMap((name) => (name.startsWith('faas-') ? entriesIn(join(scratch, name)) : [])),
-    processes: processesNaming(scratch),
+    runDir: p.kind === 'oci' ? ociEntries(p.pid, p.ociRuntime ?? 'runc') : entriesIn(runDir),
+    vmStateDirs: readdirSafe(p.scratch).flatMap((name) => (name.startsWith('faas-') ? entriesIn(join(p.scratch, name)) : [])),
+    processes: processesNaming(p.scratch),
   };
 }
 
 /**
  * The oci executor's sandboxes of one platform process (named faas-<pid>-...) still on the host:
  * one entry per sandbox, saying where it shows (the runtime's state dir, its bundle or both).
+ * The state dir is the executor's (ociStateRoot): one per runtime binary. runc and crun keep a
+ * folder per container there; runsc keeps files named after sandbox and container
+ * (`<id>_sandbox:<id>.state`, `.lock`), counted once.
  */
-function ociEntries(pid: number): string[] {
-  const runtime = basename(process.env.FAAS_OCI_RUNTIME ?? 'runc');
-  const prefix = `faas-${pid}-`;
-  const seen = new Map<string, string[]>();
+function ociEntries(pid: number, runtimePath: string): string[] {
+  const ownId = new RegExp(`^faas-${pid}-[0-9a-f-]+`);
+  const seen = new Map<string, Set<string>>();
   for (const [dir, what] of [
-    [join('/run/faas', `oci-${runtime}`), 'state'],
+    [ociStateRoot('/run/faas', runtimePath), 'state'],
     [join('/run/faas', 'oci-bundles'), 'bundle'],
   ] as const) {
-    for (const name of readdirSafe(dir).filter((n) => n.startsWith(prefix))) seen.set(name, [...(seen.get(name) ?? []), what]);
+    for (const name of readdirSafe(dir)) {
+      const id = ownId.exec(name)?.[0];
+      if (id) seen.set(id, (seen.get(id) ?? new Set()).add(what));
+    }
   }
-  return [...seen].map(([name, where]) => `${name} (${where.join(', ')})`);
+  return [...seen].map(([id, where]) => `${id} (${[...where].join(', ')})`);
 }
 
 function readdirSafe(dir: string): string[] {
@@ -104,16 +121,10 @@ function readdirSafe(dir: string): string[] {
 }
 
 /** Polls until `ok` holds for the footprint or the time is up; returns the last one seen. */
-export async function waitForFootprint(
-  pid: number,
-  kind: string,
-  scratch: string,
-  ok: (f: Footprint) => boolean,
-  withinMs: number,
-): Promise<Footprint> {
+export async function waitForFootprint(p: Platform, ok: (f: Footprint) => boolean, withinMs: number): Promise<Footprint> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const f = await footprint(pid, kind, scratch);
+    const f = await footprint(p);
     if (ok(f) || Date.now() >= deadline) return f;
     await new Promise((r) => setTimeout(r, 250));
   }

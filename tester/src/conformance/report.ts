@@ -7,7 +7,7 @@ import { OUTPUT_CAP, POOL_MAX_IDLE, SHARED_ENV, TMP_MB } from './columns.js';
 import type { Row } from './rows.js';
 
 export interface Cell {
-  /** The cell's executor cannot give the row's answer, and why (Row.knownDifferences). */
+  /** The cell's kernel cannot give the row's answer, and why (Row.knownDifferences). */
   knownDifference?: string;
   /** "pass", "FAIL: …", "known difference (below)" or "not run: …" */
   text: string;
@@ -65,7 +65,9 @@ export function renderMatrix(m: Matrix): string {
   const env = Object.entries(SHARED_ENV)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  lines.push(`Every column runs with \`${env}\` plus its executor and pool mode.`);
+  lines.push(
+    `Every column runs with \`${env}\` plus its executor and pool mode, and an oci column with its runtime (\`FAAS_OCI_RUNTIME\`).`,
+  );
   lines.push('');
   const header = ['case', ...m.columns.map((c) => `${c.id}${m.seconds.has(c.id) ? ` (${Math.round(m.seconds.get(c.id) ?? 0)} s)` : ''}`)];
   lines.push(`| ${header.join(' | ')} |`);

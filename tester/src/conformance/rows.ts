@@ -5,9 +5,9 @@
  * of docs/conformance.md).
  */
 import { createHash } from 'node:crypto';
-import type { ExecutorKind, ResourceLimitsInput, SandboxConfig } from '@faas/common';
+import type { ResourceLimitsInput, SandboxConfig } from '@faas/common';
 import { BUSYBOX, PYTHON } from '../support/images.js';
-import { OUTPUT_CAP, TMP_MB } from './columns.js';
+import { type Kernel, OUTPUT_CAP, TMP_MB } from './columns.js';
 import { type Answer, bySignal, type Expect, exited, MEMORY, NO_ERROR, naming, ok, type ResultExpect } from './expect.js';
 
 export interface RowContext {
@@ -37,12 +37,13 @@ export interface Row {
   /** Where the documentation is silent: the answer chosen, and why. */
   note?: string;
   /**
-   * Executors that cannot give the row's answer, each with the reason (the mechanism underneath,
-   * documented in docs/isolation.md). A cell of such an executor that differs is reported as a
-   * known difference instead of a failure; one that agrees is a pass. Every entry is a gap of the
-   * platform, listed in docs/conformance.md, not a second right answer.
+   * Kernels that cannot give the row's answer, each with the reason (the mechanism underneath,
+   * documented in docs/isolation.md): a column whose functions run on that kernel (Column.kernel:
+   * gVisor's is met under the gvisor executor and under oci with runsc alike) and differs is
+   * reported as a known difference instead of a failure; one that agrees is a pass. Every entry
+   * is a gap of the platform, listed in docs/conformance.md, not a second right answer.
    */
-  knownDifferences?: Partial<Record<ExecutorKind, string>>;
+  knownDifferences?: Partial<Record<Kernel, string>>;
   run(ctx: RowContext): Promise<void>;
 }
 
