@@ -34,6 +34,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         imagePull: config.imagePull,
         agentPath: requireAgent(config, kind),
         cacheDir: config.oci.rootfsCacheDir,
+        userns: config.oci.userns,
         logger: logs.for(kind),
       });
     case 'qemu':

@@ -81,6 +81,12 @@ describe('loadConfig', () => {
     configError({ FAAS_OCI_RUNTIME_ARGS: '--root=/tmp/x' }, /FAAS_OCI_RUNTIME_ARGS.*sets --root itself/);
     configError({ FAAS_OCI_RUNTIME_ARGS: '--root' }, /FAAS_OCI_RUNTIME_ARGS.*--root/);
   });
+  it('reads FAAS_OCI_USERNS as auto, on or off (default auto) and names the accepted values', () => {
+    assert.equal(loadConfig({}, 2).oci.userns, 'auto');
+    assert.equal(loadConfig({ FAAS_OCI_USERNS: 'on' }, 2).oci.userns, 'on');
+    assert.equal(loadConfig({ FAAS_OCI_USERNS: ' off ' }, 2).oci.userns, 'off');
+    configError({ FAAS_OCI_USERNS: 'yes' }, /FAAS_OCI_USERNS.*auto.*on.*off/);
+  });
   it('fails loudly on unknown and renamed FAAS_ variables', () => {
     configError({ FAAS_PORT: '1' }, /FAAS_PORT.*FAAS_GATEWAY_PORT/);
     configError({ FAAS_TYPO: '1' }, /unknown variable FAAS_TYPO/);

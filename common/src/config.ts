@@ -40,7 +40,7 @@ export interface Config {
   sandboxUser: string;
   gvisorRuntime: string;
   /** The oci executor: its OCI runtime binary and the folder of unpacked image root filesystems. */
-  oci: { runtimePath: string; runtimeArgs: readonly string[]; rootfsCacheDir: string };
+  oci: { runtimePath: string; runtimeArgs: readonly string[]; rootfsCacheDir: string; userns: 'auto' | 'on' | 'off' };
   firecracker: FirecrackerConfig | undefined;
   qemu: { binaryPath: string; kernelPath: string; rootfsDir: string };
   timeouts: { defaultMs: number; maxMs: number };
@@ -165,8 +165,10 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_GVISOR_RUNTIME: 'Docker runtime name of gVisor for the gvisor executor (default runsc)',
   FAAS_OCI_RUNTIME: 'OCI runtime binary of the oci executor: runc, crun or runsc (gVisor), a path or a name on PATH (default runc)',
   FAAS_OCI_RUNTIME_ARGS:
-    'extra global flags for the oci executor\'s runtime, separated by spaces, e.g. --platform=systrap for runsc (default none; --root is the executor\'s)',
+    "extra global flags for the oci executor's runtime, separated by spaces, e.g. --platform=systrap for runsc (default none; --root is the executor's)",
   FAAS_OCI_ROOTFS_CACHE: 'folder where the oci executor unpacks each image once, by image id (default .cache/oci-rootfs)',
+  FAAS_OCI_USERNS:
+    'user namespaces of the oci executor under runc and crun: "auto" gives each sandbox its own host uid range where the host allows it, "on" refuses to start where it does not, "off" runs container root as host root (default auto)',
   FAAS_FC_BINARY_PATH: 'path of the firecracker binary (firecracker executor)',
   FAAS_FC_KERNEL_PATH:
     'path of the guest kernel, an uncompressed vmlinux (firecracker and qemu executors; qemu defaults to .cache/kernel/vmlinux from build-kernel.sh)',
@@ -374,7 +376,8 @@ function readRuntimeArgs(vars: Variables): string[] {
   const name = 'FAAS_OCI_RUNTIME_ARGS';
   const args = (vars.get(name) ?? '').split(/\s+/).filter(Boolean);
   for (const arg of args) {
-    if (!arg.startsWith('-')) vars.fail(name, `"${arg}" is not a flag: give global runtime flags such as --debug or --platform=systrap, separated by spaces`);
+    if (!arg.startsWith('-'))
+      vars.fail(name, `"${arg}" is not a flag: give global runtime flags such as --debug or --platform=systrap, separated by spaces`);
     if (/^--?root(=|$)/.test(arg)) vars.fail(name, 'the executor sets --root itself (its state folder under /run/faas): leave it out');
   }
   return args;
@@ -675,6 +678,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       runtimePath: vars.get('FAAS_OCI_RUNTIME') ?? 'runc',
       runtimeArgs: Object.freeze(readRuntimeArgs(vars)),
       rootfsCacheDir: resolve(vars.get('FAAS_OCI_ROOTFS_CACHE') ?? resolve(REPO_ROOT, '.cache/oci-rootfs')),
+      userns: vars.oneOf('FAAS_OCI_USERNS', 'auto', ['auto', 'on', 'off'] as const),
     },
     firecracker,
     qemu: {

@@ -12,6 +12,7 @@ import type { ResourceLimits } from '@faas/common';
 import { agentPidsHeadroom } from '../docker/agent-container.js';
 import { hostPidsLimit, tmpInodes } from '../docker/container-spec.js';
 import type { OciSeccomp } from './seccomp.js';
+import type { IdMapping } from './userns.js';
 
 export const AGENT_MOUNT = '/faas/agent';
 
@@ -55,6 +56,11 @@ export interface BundleSpecInput {
   /** Whether the host's memory cgroup accounts swap (cgroup v1 without swapaccount has no memsw). */
   swapAccounting: boolean;
   annotations: Record<string, string>;
+  /**
+   * The sandbox's host id range (userns.ts): a user namespace mapping container uids and gids
+   * 0..65535 onto it. Absent: no user namespace, container root is host root.
+   */
+  idMapping?: IdMapping;
 }
 
 /**
@@ -110,7 +116,18 @@ export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
     ],
     annotations: input.annotations,
     linux: {
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      namespaces: [
+        { type: 'pid' },
+        { type: 'network' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'cgroup' },
+        ...(input.idMapping ? [{ type: 'user' }] : []),
+      ],
+      // The kernel maps devpts' gid=5 and the tmpfs owners through these too; the shared root
+      // filesystem, owned by host root, shows as the overflow id (nobody) and stays readable.
+      ...(input.idMapping ? { uidMappings: [input.idMapping], gidMappings: [input.idMapping] } : {}),
       cgroupsPath: input.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: 'rwm' }],

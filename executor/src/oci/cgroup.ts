@@ -68,7 +68,9 @@ export class OciOomProbe implements OomProbe<number | undefined> {
 export function hybridV2Controllers(): string[] {
   if (cgroupV2()) return [];
   try {
-    return readFileSync(join(ROOT, 'unified', 'cgroup.controllers'), 'utf8').split(/\s+/).filter(Boolean);
+    return readFileSync(join(ROOT, 'unified', 'cgroup.controllers'), 'utf8')
+      .split(/\s+/)
+      .filter(Boolean);
   } catch {
     return [];
   }

@@ -17,11 +17,17 @@
  * sandbox (`seccomp.bpf` in that container's state folder) and hands it to later ones as
  * `run.oci.seccomp_bpf_data` (crun(1)): the same filter, compiled once per executor. runsc gets
  * `--network=none` (runtime.ts).
+ *
+ * User namespaces (FAAS_OCI_USERNS, runc and crun): each sandbox gets a host id range of its own
+ * (userns.ts), so the agent, root inside, is an unprivileged host uid. Whether the host allows it
+ * is learnt at init from a real start of a container with one, on a probe root filesystem in the
+ * rootfs cache holding only the mount points (what runs it must reach: the cache folder and the
+ * agent, through folders searchable by others); `auto` falls back to none with one warning.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
@@ -42,11 +48,12 @@ import type {
 } from '../executor.js';
 import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
-import { AGENT_CAPS, bundleSpec, ociPidsLimit } from './bundle-spec.js';
+import { AGENT_CAPS, AGENT_MOUNT, bundleSpec, MOUNT_POINTS, ociPidsLimit } from './bundle-spec.js';
 import { hybridV2Controllers, OciOomProbe, removeStaleCgroups, swapAccounting } from './cgroup.js';
 import { RootfsCache } from './rootfs-cache.js';
 import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, type OciSeccomp, resolveSeccomp, seccompArch } from './seccomp.js';
+import { type IdMapping, kernelUserns, slotMapping, USERNS_CLAIMS, UsernsSlots } from './userns.js';
 
 export interface OciExecutorOptions {
   /** The OCI runtime binary (default runc, found on PATH). */
@@ -63,7 +70,17 @@ export interface OciExecutorOptions {
   runRoot?: string;
   /** The Docker-format seccomp profile (default Debian's containers-common one). */
   seccompProfile?: string;
+  /** FAAS_OCI_USERNS: a user namespace per sandbox where the host allows it, always, or never (default auto). */
+  userns?: 'auto' | 'on' | 'off';
+  /** The host-wide folder of user namespace range claims (default /run/faas/oci-userns; tests). */
+  usernsClaims?: string;
   logger?: Logger;
+}
+
+/** Whether sandboxes get user namespaces, and if not, why. */
+export interface OciUsernsState {
+  active: boolean;
+  reason?: string;
 }
 
 interface OciSandbox extends Sandbox {
@@ -74,6 +91,10 @@ interface OciSandbox extends Sandbox {
   exited?: Promise<void>;
   agent?: AgentClient;
   oom?: OciOomProbe;
+  /** The sandbox's host id range (userns.ts), held until the container is gone. */
+  slot?: number;
+  /** The init-time user namespace probe: its loss is the probe's answer, not an event. */
+  probe?: boolean;
   broken: boolean;
   lost?: string;
 }
@@ -93,6 +114,7 @@ const CGROUP_PARENT = 'faas-oci';
 const CRUN_SECCOMP_BPF = 'run.oci.seccomp_bpf_data';
 /** Where crun keeps the filter it compiled for a container: <root>/<id>/seccomp.bpf. */
 const CRUN_SECCOMP_FILE = 'seccomp.bpf';
+const PROBE_LIMITS = { memoryBytes: 64 << 20, cpus: 1, pids: 16, tmpBytes: 1 << 20, outputBytes: 4096 };
 
 export class OciExecutor implements Executor {
   readonly kind = 'oci' as const;
@@ -110,6 +132,8 @@ export class OciExecutor implements Executor {
   /** crun only: the filter crun compiled for this executor's profile, base64 (see above). */
   private seccompBpf: string | undefined;
   private readonly swap = swapAccounting();
+  private readonly slots: UsernsSlots;
+  private usernsState: OciUsernsState = { active: false, reason: 'the executor was not initialised' };
 
   constructor(private readonly options: OciExecutorOptions) {
     this.log = options.logger ?? silentLogger;
@@ -120,6 +144,18 @@ export class OciExecutor implements Executor {
     const runRoot = options.runRoot ?? '/run/faas';
     this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath), options.runtimeArgs ?? []);
     this.bundles = join(runRoot, 'oci-bundles');
+    this.slots = new UsernsSlots(options.usernsClaims ?? USERNS_CLAIMS);
+  }
+
+  /** Whether this executor's sandboxes run in user namespaces (known after init). */
+  get userns(): OciUsernsState {
+    return { ...this.usernsState };
+  }
+
+  /** The host id range a live sandbox's container ids 0..65535 map to; undefined without a user namespace. */
+  hostIds(sandbox: Sandbox): IdMapping | undefined {
+    const slot = this.live.get(sandbox.id)?.slot;
+    return slot === undefined ? undefined : slotMapping(slot);
   }
 
   async init(): Promise<void> {
@@ -145,6 +181,102 @@ export class OciExecutor implements Executor {
     mkdirSync(this.runtime.root, { recursive: true, mode: 0o700 });
     mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     await this.removeLeftovers();
+    await this.setupUserns();
+  }
+
+  /** Decides FAAS_OCI_USERNS: off, or on where a probe container with a user namespace runs. */
+  private async setupUserns(): Promise<void> {
+    const mode = this.options.userns ?? 'auto';
+    if (mode === 'off') {
+      this.usernsState = { active: false, reason: 'FAAS_OCI_USERNS=off' };
+      return;
+    }
+    const reason = this.usernsRuledOut() ?? (await this.probeUserns());
+    if (reason === undefined) {
+      this.usernsState = { active: true };
+      this.log.debug({ claims: this.options.usernsClaims ?? USERNS_CLAIMS }, 'oci sandboxes run in user namespaces');
+      return;
+    }
+    this.usernsState = { active: false, reason };
+    if (mode === 'on') {
+      throw new FaasError(
+        'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+        `FAAS_OCI_USERNS=on, but the oci executor cannot give sandboxes user namespaces: ${reason}; or set FAAS_OCI_USERNS=auto to run without one`,
+      );
+    }
+    this.log.warn({ reason }, `oci sandboxes run without user namespaces, container root is host root (FAAS_OCI_USERNS=auto): ${reason}`);
+  }
+
+  /** Why user namespaces cannot work here, as far as the host says without starting anything. */
+  private usernsRuledOut(): string | undefined {
+    if (this.runtime.flavour === 'runsc') {
+      return 'gVisor (runsc) is its own kernel and the executor gives it no user namespace (runc and crun get one)';
+    }
+    if (process.getuid?.() !== 0) return 'mapping host id ranges needs the platform to run as root';
+    return kernelUserns();
+  }
+
+  /**
+   * Starts one container with a user namespace, the way every sandbox starts, on a root filesystem
+   * of mount points only, and runs the agent in it as the sandbox user: undefined if that works,
+   * else what failed and what to fix.
+   */
+  private async probeUserns(): Promise<string | undefined> {
+    const cacheDir = this.options.cacheDir;
+    const rootfs = join(cacheDir, `.tmp-userns-probe-${process.pid}`);
+    let box: OciSandbox | undefined;
+    try {
+      // The mapped root must pass through the cache folder to the image's root filesystem.
+      mkdirSync(cacheDir, { recursive: true, mode: 0o711 });
+      chmodSync(cacheDir, 0o711);
+      const removed = this.slots.init();
+      if (removed > 0) this.log.info({ removed }, 'removed user namespace range claims of processes that are gone');
+      mkdirSync(rootfs, { mode: 0o755 });
+      for (const dir of MOUNT_POINTS.dirs) mkdirSync(join(rootfs, dir), { recursive: true, mode: 0o755 });
+      for (const file of MOUNT_POINTS.files) {
+        mkdirSync(join(rootfs, dirname(file)), { recursive: true, mode: 0o755 });
+        writeFileSync(join(rootfs, file), '', { mode: 0o644 });
+      }
+      const id = `${process.pid}-userns-probe`;
+      const probe: OciSandbox = {
+        id,
+        executor: this.kind,
+        spec: { image: 'userns-probe', functionId: 'userns-probe', limits: PROBE_LIMITS, oneShot: true },
+        image: { env: [], workingDir: undefined },
+        reusable: false,
+        containerId: `${CONTAINER_PREFIX}${id}`,
+        bundle: join(this.bundles, `${CONTAINER_PREFIX}${id}`),
+        slot: this.slots.acquire(),
+        probe: true,
+        broken: false,
+      };
+      box = probe;
+      this.live.set(id, probe);
+      await this.start(probe, rootfs);
+      const facts = await this.invoke(probe, {
+        invocationId: 'userns-probe',
+        command: [AGENT_MOUNT, '--version'],
+        env: [],
+        cwd: '/tmp',
+        uid: 65534,
+        gid: 65534,
+        stdin: Buffer.alloc(0),
+        timeoutMs: 10_000,
+        outputBytes: 4096,
+      });
+      if (facts.exitCode !== 0) {
+        throw new Error(`the agent run as 65534 ended with ${facts.signal ?? `code ${facts.exitCode}`}: ${facts.stderr.toString().trim()}`);
+      }
+      return undefined;
+    } catch (err) {
+      return (
+        `a container with a user namespace did not start or run (${(err as Error).message.trim()}); its root is host uid ${slotMapping(0).hostID} and up, ` +
+        `which must be able to reach ${cacheDir} and ${this.options.agentPath} (every folder above them searchable by others, o+x)`
+      );
+    } finally {
+      if (box) await this.destroy(box);
+      rmSync(rootfs, { recursive: true, force: true });
+    }
   }
 
   /** Containers and bundles of platform processes that are gone, and images no longer in the store. */
@@ -228,6 +360,7 @@ export class OciExecutor implements Executor {
     };
     this.live.set(id, box);
     try {
+      if (this.usernsState.active) box.slot = this.slots.acquire();
       await this.start(box, rootfs, signal);
     } catch (err) {
       await this.destroy(box);
@@ -246,6 +379,7 @@ export class OciExecutor implements Executor {
       pidsLimit: ociPidsLimit(this.runtime.flavour, box.spec.limits.pids),
       seccomp: this.seccomp as OciSeccomp,
       swapAccounting: this.swap,
+      ...(box.slot !== undefined ? { idMapping: slotMapping(box.slot) } : {}),
       annotations: {
         [LABEL_MANAGED]: 'true',
         [LABEL_EXECUTOR]: this.kind,
@@ -312,6 +446,7 @@ export class OciExecutor implements Executor {
     box.lost = reason;
     box.broken = true;
     box.agent?.close();
+    if (box.probe) return;
     this.log.warn({ sandbox: box.id, reason }, 'sandbox lost');
     this.watchers.emit({ type: 'sandbox-lost', sandbox: box, reason });
   }
@@ -362,12 +497,16 @@ export class OciExecutor implements Executor {
         if (!(await settles(box.exited, EXIT_GRACE_MS))) box.child.kill('SIGKILL');
       }
     }
+    let gone = true;
     if (existsSync(join(this.runtime.root, box.containerId))) {
-      await this.runtime
-        .delete(box.containerId)
-        .catch((err: Error) => this.log.warn({ container: box.containerId, err: err.message }, 'container removal failed'));
+      await this.runtime.delete(box.containerId).catch((err: Error) => {
+        gone = false;
+        this.log.warn({ container: box.containerId, err: err.message }, 'container removal failed');
+      });
     }
     rmSync(box.bundle, { recursive: true, force: true });
+    // A container that may still run keeps its id range: no later sandbox may share its host ids.
+    if (box.slot !== undefined && gone) this.slots.release(box.slot);
   }
 
   alive(sandbox: Sandbox): boolean {
