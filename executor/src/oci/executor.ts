@@ -50,7 +50,7 @@ import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_CAPS, AGENT_MOUNT, bundleSpec, MOUNT_POINTS, ociPidsLimit } from './bundle-spec.js';
 import { hybridV2Controllers, OciOomProbe, removeStaleCgroups, swapAccounting } from './cgroup.js';
-import { RootfsCache } from './rootfs-cache.js';
+import { cacheTempName, RootfsCache } from './rootfs-cache.js';
 import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, type OciSeccomp, resolveSeccomp, seccompArch } from './seccomp.js';
 import { type IdMapping, kernelUserns, slotMapping, USERNS_CLAIMS, UsernsSlots } from './userns.js';
@@ -223,7 +223,7 @@ export class OciExecutor implements Executor {
    */
   private async probeUserns(): Promise<string | undefined> {
     const cacheDir = this.options.cacheDir;
-    const rootfs = join(cacheDir, `.tmp-userns-probe-${process.pid}`);
+    const rootfs = join(cacheDir, cacheTempName('userns-probe'));
     let box: OciSandbox | undefined;
     try {
       // The mapped root must pass through the cache folder to the image's root filesystem.

@@ -30,6 +30,7 @@ import { pipeline } from 'node:stream/promises';
 import { FaasError, type Logger } from '@faas/common';
 import * as tar from 'tar';
 import type { DockerEngine } from '../docker/engine.js';
+import { pidAlive } from '../pids.js';
 import { MOUNT_POINTS } from './bundle-spec.js';
 
 const WHITEOUT = '.wh.';
@@ -70,7 +71,7 @@ export class RootfsCache {
   private async unpack(imageId: string, target: string): Promise<string> {
     const started = Date.now();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const work = join(this.dir, `.tmp-${rootfsDirName(imageId).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+    const work = join(this.dir, cacheTempName(`${rootfsDirName(imageId).slice(0, 16)}-${randomBytes(4).toString('hex')}`));
     const exported = join(work, 'export');
     const rootfs = join(work, 'rootfs');
     mkdirSync(exported, { recursive: true });
@@ -113,14 +114,32 @@ export class RootfsCache {
     const wanted = new Set([...keep].map(rootfsDirName));
     let removed = 0;
     for (const name of entries) {
-      if (name.startsWith('.tmp-') || !wanted.has(name)) {
-        if (!name.startsWith('.tmp-') && [...this.inflight.keys()].some((id) => rootfsDirName(id) === name)) continue;
+      if (name.startsWith(TEMP_PREFIX)) {
+        // Another platform process sharing the cache may be unpacking right now.
+        const owner = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+        if (owner === process.pid || (Number.isSafeInteger(owner) && pidAlive(owner))) continue;
+        rmSync(join(this.dir, name), { recursive: true, force: true });
+        removed++;
+        continue;
+      }
+      if (!wanted.has(name)) {
+        if ([...this.inflight.keys()].some((id) => rootfsDirName(id) === name)) continue;
         rmSync(join(this.dir, name), { recursive: true, force: true });
         removed++;
       }
     }
     return removed;
   }
+}
+
+const TEMP_PREFIX = '.tmp-';
+
+/**
+ * The name of a work folder in the cache, carrying this process's pid: prune() removes those of
+ * processes that are gone (an unpack that never finished), never another live platform's.
+ */
+export function cacheTempName(label: string): string {
+  return `${TEMP_PREFIX}${process.pid}-${label}`;
 }
 
 /** Applies one layer tar to `rootfs`: its whiteouts first (they concern the layers below), then its files. */
