@@ -582,6 +582,15 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     vars.fail('FAAS_SANDBOX_USER', 'uid 0 would run untrusted code as root: use a non-zero uid such as 65534:65534');
   }
 
+  const ociUserns = vars.oneOf('FAAS_OCI_USERNS', 'auto', ['auto', 'on', 'off'] as const);
+  // Each oci sandbox's user namespace maps container ids 0..65535 (executor/src/oci/userns.ts).
+  if (allowed.includes('oci') && ociUserns !== 'off' && sandboxUser.split(':').some((id) => Number(id) > 65535)) {
+    vars.fail(
+      'FAAS_SANDBOX_USER',
+      'the oci executor maps container ids 0 to 65535 into each sandbox\'s user namespace: use ids below 65536 such as 65534:65534, or set FAAS_OCI_USERNS=off',
+    );
+  }
+
   const dockerHost = vars.get('DOCKER_HOST') ?? 'unix:///var/run/docker.sock';
   if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:[0-9]+\/?|http:\/\/[^/]+:[0-9]+\/?)$/.test(dockerHost)) {
     vars.fail('DOCKER_HOST', 'use unix:///path/to/docker.sock or tcp://host:port');
@@ -678,7 +687,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       runtimePath: vars.get('FAAS_OCI_RUNTIME') ?? 'runc',
       runtimeArgs: Object.freeze(readRuntimeArgs(vars)),
       rootfsCacheDir: resolve(vars.get('FAAS_OCI_ROOTFS_CACHE') ?? resolve(REPO_ROOT, '.cache/oci-rootfs')),
-      userns: vars.oneOf('FAAS_OCI_USERNS', 'auto', ['auto', 'on', 'off'] as const),
+      userns: ociUserns,
     },
     firecracker,
     qemu: {
