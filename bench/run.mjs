@@ -57,8 +57,9 @@ const USAGE = `usage: npm run bench -- [options]
                          rates use --duration and 8 connections
   --max-minutes M        wall-clock bound on the latency phase, and on the oci section's rounds (default 20)
   --oci-rounds N         oci section: measured cold latency rounds (default 30; --quick 5)
-  --oci-sustained S      oci section: seconds of each sustained single-use level at 8 connections
-                         (default 60; --quick 5); its cold levels use --duration
+  --oci-sustained S      oci section: seconds of the oci runc and crun single-use levels at the
+                         offered target rate (105/s over 8 connections; default 60; --quick 5);
+                         its cold and as-fast-as-answered single-use levels use --duration
   --vm-boots N           microVMs: sandboxes booted per executor, and gateway cold samples (default 10; --quick 3)
   --vm-warm N            microVMs: warm invokes after RESET per executor, and gateway reuse samples (default 30)
   --vm-max-minutes M     wall-clock bound on the vm phase (default 8)

@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import { authHeaders } from './platform.mjs';
 import { readCpuMs, readMachineCpuMs, sampleMemory } from './proc.mjs';
 
-function load(ctx, platform, { connections, durationS, functionId, executor }) {
+function load(ctx, platform, { connections, durationS, functionId, executor, overallRate }) {
   return autocannon({
     url: `${platform.url}/functions/${functionId}/invoke`,
     method: 'POST',
@@ -17,6 +17,9 @@ function load(ctx, platform, { connections, durationS, functionId, executor }) {
     body: JSON.stringify({ image: ctx.image, command: ctx.command, ...(executor && executor !== 'docker' ? { executor } : {}) }),
     connections,
     duration: durationS,
+    // An offered load (requests/s over all connections) instead of each connection sending its
+    // next request as soon as the last one is answered.
+    ...(overallRate ? { overallRate } : {}),
     // A cold invoke takes hundreds of ms and queues behind FAAS_MAX_CONCURRENCY: do not count slowness as errors.
     timeout: 60,
   });
@@ -27,28 +30,30 @@ function load(ctx, platform, { connections, durationS, functionId, executor }) {
  * engine's events) counts the invocations that took the cold path during a level of a pooled platform.
  * `executor`: the body's "executor" (e.g. gvisor; default none, the platform's own). `counters`: an
  * async function read right before and after each recorded level (the platform's pool hits and
- * misses from /metrics, lib/oci.mjs), its difference kept as `pool`.
+ * misses from /metrics, lib/oci.mjs), its difference kept as `pool`. `overallRate`: an offered load in
+ * requests/s over all connections (a level then measures latency at that rate; without it each
+ * connection sends as fast as it is answered, which measures the most the platform serves).
  */
 export async function measureThroughput(
   ctx,
   platform,
-  { concurrencies, durationS, warmupS = 0, functionId = 'bench', executor, counters, log, label },
+  { concurrencies, durationS, warmupS = 0, functionId = 'bench', executor, counters, log, label, overallRate },
 ) {
   const levels = [];
   for (const connections of concurrencies) {
     if (ctx.stopped?.()) break;
     if (warmupS > 0) {
       log(`throughput (${label}): warm-up, ${connections} connection(s) for ${warmupS} s`);
-      await load(ctx, platform, { connections, durationS: warmupS, functionId, executor });
+      await load(ctx, platform, { connections, durationS: warmupS, functionId, executor, overallRate });
       await ctx.waitPlatformIdle(platform, 60_000);
     }
-    log(`throughput (${label}): ${connections} connection(s) for ${durationS} s`);
+    log(`throughput (${label}): ${connections} connection(s) for ${durationS} s${overallRate ? ` at ${overallRate} requests/s offered` : ''}`);
     const oneShotBefore = platform.oneShot?.size ?? 0;
     const createsBefore = platform.creates ?? 0;
     const poolBefore = counters ? await counters() : undefined;
     const memory = sampleMemory(platform.pid, 100);
     const cpu0 = { platform: readCpuMs(platform.pid), bench: process.cpuUsage(), machine: readMachineCpuMs() };
-    const result = await load(ctx, platform, { connections, durationS, functionId, executor });
+    const result = await load(ctx, platform, { connections, durationS, functionId, executor, overallRate });
     const poolAfter = counters ? await counters() : undefined;
     const bench = process.cpuUsage(cpu0.bench);
     const machine = readMachineCpuMs();
@@ -58,6 +63,7 @@ export async function measureThroughput(
       label,
       platform: platform.name,
       connections,
+      offeredRate: overallRate,
       durationS: result.duration,
       requests: result.requests.total,
       ok,
