@@ -137,3 +137,19 @@ test('single-use: a spare that fails to start sends its waiter to start its own 
   await p.release(second, true);
   await p.close();
 });
+
+test('a refill goes on until the key has minIdle spares, refillConcurrency at a time', async () => {
+  const executor = new FakeExecutor({ acquireMs: 5 });
+  const p = new SandboxPool(executor, {
+    mode: 'single-use',
+    minIdle: 7,
+    maxIdle: 16,
+    idleMs: 60_000,
+    refillConcurrency: 2,
+    logger: silentLogger,
+  });
+  p.prewarm(spec('a'));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(p.stats.idle, 7);
+  await p.close();
+});

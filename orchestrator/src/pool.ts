@@ -355,6 +355,9 @@ export class SandboxPool {
         )
         .finally(() => {
           state.starting--;
+          // Keep going until the key has its spares: a refill starts at most refillConcurrency
+          // at once, and nothing else may come along to start the rest (an idle platform).
+          if (!this.closed && Date.now() - state.lastUsed <= this.options.idleMs) this.refill(state);
         });
       this.track(started);
     }
