@@ -129,11 +129,14 @@ export async function execOnAgent(agent: AgentClient, request: ExecRequest, opti
     // Whatever happened, the client is failed for good: the sandbox is not reused.
     if (hostTimedOut) return { facts: killed({ timedOut: true }), healthy: false };
     if (request.signal?.aborted) return { facts: killed({ cancelled: true }), healthy: false };
-    if (err instanceof FaasError && err.code === 'FAAS_ERR_SANDBOX_LOST') throw err;
-    if (err instanceof FaasError && err.code !== 'FAAS_ERR_SANDBOX_FAILURE') throw err;
+    const lostOrFailed = err instanceof FaasError && (err.code === 'FAAS_ERR_SANDBOX_LOST' || err.code === 'FAAS_ERR_SANDBOX_FAILURE');
+    if (!lostOrFailed) throw err;
+    // A sandbox whose memory cgroup killed it while the command ran (under gVisor the whole
+    // Sentry goes) ran out of the function's memory: that is the function's outcome, not a loss.
     if (options.oom && (await options.oom.killedSince(mark).catch(() => false))) {
       return { facts: killed({ oomKilled: true }), healthy: false };
     }
+    if (err.code === 'FAAS_ERR_SANDBOX_LOST') throw err;
     const loss = lossOf(agent, options);
     if (loss) throw sandboxLost(`the sandbox died while the command ran: ${loss}`, true, err);
     // A well-formed refusal of the request means the agent did not run it.

@@ -72,6 +72,14 @@ export function ociPidsLimit(flavour: string, pids: number): number {
   return flavour === 'runsc' ? hostPidsLimit('runsc', pids) : pids + agentPidsHeadroom('stdio') - 1;
 }
 
+/** The CFS period of every sandbox, µs. */
+export const CPU_PERIOD_US = 100_000;
+
+/** The CFS quota for `cpus` cores per CPU_PERIOD_US, µs (at least 1 ms, the kernel's minimum). */
+export function cpuQuotaUs(cpus: number): number {
+  return Math.max(1000, Math.round(cpus * CPU_PERIOD_US));
+}
+
 export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
   const { limits } = input;
   const caps = [...AGENT_CAPS];
@@ -136,7 +144,7 @@ export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
           // Equal to the limit: no swap, so the memory limit is a real limit.
           ...(input.swapAccounting ? { swap: limits.memoryBytes } : {}),
         },
-        cpu: { quota: Math.max(1000, Math.round(limits.cpus * 100_000)), period: 100_000 },
+        cpu: { quota: cpuQuotaUs(limits.cpus), period: CPU_PERIOD_US },
         pids: { limit: input.pidsLimit },
       },
       seccomp: input.seccomp,

@@ -4,7 +4,7 @@
  *   v1: /sys/fs/cgroup/memory/<cgroupsPath>/memory.oom_control   ("oom_kill N")
  *   v2: /sys/fs/cgroup/<cgroupsPath>/memory.events               ("oom_kill N")
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OomProbe } from '../agent/run.js';
 import { parseOomKills } from '../docker/cgroup.js';
@@ -29,9 +29,15 @@ export class OciOomProbe implements OomProbe<number | undefined> {
     this.path = cgroupV2() ? join(ROOT, cgroupsPath, 'memory.events') : join(ROOT, 'memory', cgroupsPath, 'memory.oom_control');
   }
 
-  private read(): number | undefined {
+  /** The last count read: the cgroup goes with its container, maybe before the loss is handled. */
+  private last: number | undefined;
+
+  /** Reads the OOM-kill count now (also called the moment the sandbox is known lost). */
+  read(): number | undefined {
     try {
-      return parseOomKills(readFileSync(this.path, 'utf8'));
+      const count = parseOomKills(readFileSync(this.path, 'utf8'));
+      if (count !== undefined) this.last = count;
+      return count;
     } catch {
       return undefined;
     }
@@ -42,7 +48,7 @@ export class OciOomProbe implements OomProbe<number | undefined> {
   }
 
   async killedSince(mark: number | undefined): Promise<boolean> {
-    const now = this.read();
+    const now = this.read() ?? this.last;
     return now !== undefined && mark !== undefined && now > mark;
   }
 
@@ -111,3 +117,45 @@ function readdirSafe(dir: string): string[] {
     return [];
   }
 }
+
+export interface V1Limits {
+  memoryBytes: number;
+  /** Whether memory.memsw (memory + swap) is set too, to the same value. */
+  swap: boolean;
+  cpuQuotaUs: number;
+  cpuPeriodUs: number;
+  pids: number;
+}
+
+const V1_OWN_CONTROLLERS = ['memory', 'cpu', 'pids'];
+
+/**
+ * Makes the sandbox's memory, cpu and pids cgroups (v1) with their limits before the runtime
+ * starts it. For runsc: gVisor joins a cgroup that exists instead of making its own, and then
+ * leaves it in place when the sandbox dies, so its OOM-kill count can still be read (a runsc
+ * sandbox killed by its memory limit goes whole, and runsc removes the cgroups it made at once).
+ * Throws when a cgroup cannot be made or limited.
+ */
+export function createV1Cgroups(cgroupsPath: string, limits: V1Limits): void {
+  const dir = (controller: string) => join(ROOT, controller, cgroupsPath);
+  for (const controller of V1_OWN_CONTROLLERS) mkdirSync(dir(controller), { recursive: true });
+  writeFileSync(join(dir('memory'), 'memory.limit_in_bytes'), String(limits.memoryBytes));
+  if (limits.swap) writeFileSync(join(dir('memory'), 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+  writeFileSync(join(dir('cpu'), 'cpu.cfs_period_us'), String(limits.cpuPeriodUs));
+  writeFileSync(join(dir('cpu'), 'cpu.cfs_quota_us'), String(limits.cpuQuotaUs));
+  writeFileSync(join(dir('pids'), 'pids.max'), String(limits.pids));
+}
+
+/** Removes what createV1Cgroups made (once the sandbox's processes are gone); true if all went. */
+export function removeV1Cgroups(cgroupsPath: string): boolean {
+  let removed = true;
+  for (const controller of V1_OWN_CONTROLLERS) {
+    try {
+      rmdirSync(join(ROOT, controller, cgroupsPath));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') removed = false;
+    }
+  }
+  return removed;
+}
+

@@ -24,7 +24,6 @@
  * rootfs cache holding only the mount points (what runs it must reach: the cache folder and the
  * agent, through folders searchable by others); `auto` falls back to none with one warning.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -48,8 +47,17 @@ import type {
 } from '../executor.js';
 import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
-import { AGENT_CAPS, AGENT_MOUNT, bundleSpec, MOUNT_POINTS, ociPidsLimit } from './bundle-spec.js';
-import { hybridV2Controllers, OciOomProbe, removeStaleCgroups, swapAccounting } from './cgroup.js';
+import { AGENT_CAPS, AGENT_MOUNT, bundleSpec, CPU_PERIOD_US, cpuQuotaUs, MOUNT_POINTS, ociPidsLimit } from './bundle-spec.js';
+import {
+  cgroupV2,
+  createV1Cgroups,
+  hybridV2Controllers,
+  OciOomProbe,
+  removeStaleCgroups,
+  removeV1Cgroups,
+  swapAccounting,
+} from './cgroup.js';
+import { type LaunchedProcess, Launcher } from './launcher.js';
 import { cacheTempName, RootfsCache } from './rootfs-cache.js';
 import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
 import { DEFAULT_SECCOMP_PROFILE, loadSeccompProfile, type OciSeccomp, resolveSeccomp, seccompArch } from './seccomp.js';
@@ -87,7 +95,7 @@ interface OciSandbox extends Sandbox {
   image: ImageConfig;
   containerId: string;
   bundle: string;
-  child?: ChildProcessWithoutNullStreams;
+  child?: LaunchedProcess;
   exited?: Promise<void>;
   agent?: AgentClient;
   oom?: OciOomProbe;
@@ -97,6 +105,8 @@ interface OciSandbox extends Sandbox {
   probe?: boolean;
   broken: boolean;
   lost?: string;
+  /** The cgroupsPath of cgroups the executor made itself (runsc on v1), removed on destroy. */
+  ownCgroups?: string;
 }
 
 interface ImageInfo extends ImageConfig {
@@ -132,6 +142,15 @@ export class OciExecutor implements Executor {
   /** crun only: the filter crun compiled for this executor's profile, base64 (see above). */
   private seccompBpf: string | undefined;
   private readonly swap = swapAccounting();
+  /** Starts runtime processes off the event loop (launcher.ts). */
+  private readonly launcher = new Launcher();
+  /**
+   * runsc on a cgroup v1 host: the executor makes each sandbox's memory, cpu and pids cgroups
+   * itself (cgroup.ts, createV1Cgroups), so its OOM record outlives the sandbox.
+   */
+  private get ownCgroups(): boolean {
+    return this.runtime.flavour === 'runsc' && !cgroupV2();
+  }
   private readonly slots: UsernsSlots;
   private usernsState: OciUsernsState = { active: false, reason: 'the executor was not initialised' };
 
@@ -142,7 +161,7 @@ export class OciExecutor implements Executor {
     this.rootfs = new RootfsCache(this.engine, options.cacheDir, this.log);
     const runtimePath = options.runtimePath ?? 'runc';
     const runRoot = options.runRoot ?? '/run/faas';
-    this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath), options.runtimeArgs ?? []);
+    this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath), options.runtimeArgs ?? [], this.launcher);
     this.bundles = join(runRoot, 'oci-bundles');
     this.slots = new UsernsSlots(options.usernsClaims ?? USERNS_CLAIMS);
   }
@@ -389,9 +408,20 @@ export class OciExecutor implements Executor {
         ...(this.seccompBpf ? { [CRUN_SECCOMP_BPF]: this.seccompBpf } : {}),
       },
     });
-    mkdirSync(box.bundle, { mode: 0o700 });
-    writeFileSync(join(box.bundle, 'config.json'), JSON.stringify(config));
-    const child = this.runtime.run(box.containerId, box.bundle);
+    if (this.ownCgroups) {
+      box.ownCgroups = cgroupsPath;
+      createV1Cgroups(cgroupsPath, {
+        memoryBytes: box.spec.limits.memoryBytes,
+        swap: this.swap,
+        cpuQuotaUs: cpuQuotaUs(box.spec.limits.cpus),
+        cpuPeriodUs: CPU_PERIOD_US,
+        pids: ociPidsLimit(this.runtime.flavour, box.spec.limits.pids),
+      });
+    }
+    const child = this.runtime.run(box.containerId, box.bundle, {
+      dirs: [{ path: box.bundle, mode: 0o700 }],
+      files: [{ path: join(box.bundle, 'config.json'), data: JSON.stringify(config) }],
+    });
     box.child = child;
     let stderr = '';
     child.stderr.on('data', (data: Buffer) => {
@@ -443,6 +473,8 @@ export class OciExecutor implements Executor {
 
   private markLost(box: OciSandbox, reason: string): void {
     if (box.lost !== undefined || this.live.get(box.id) !== box) return;
+    // Before the runtime removes the cgroup: whether its memory limit is what killed the sandbox.
+    box.oom?.read();
     box.lost = reason;
     box.broken = true;
     box.agent?.close();
@@ -504,7 +536,10 @@ export class OciExecutor implements Executor {
         this.log.warn({ container: box.containerId, err: err.message }, 'container removal failed');
       });
     }
-    rmSync(box.bundle, { recursive: true, force: true });
+    await this.launcher.rm(box.bundle).catch(() => rmSync(box.bundle, { recursive: true, force: true }));
+    if (box.ownCgroups && gone && !removeV1Cgroups(box.ownCgroups)) {
+      this.log.warn({ container: box.containerId }, 'could not remove the sandbox\'s cgroups; start-up removes them');
+    }
     // A container that may still run keeps its id range: no later sandbox may share its host ids.
     if (box.slot !== undefined && gone) this.slots.release(box.slot);
   }
@@ -530,6 +565,7 @@ export class OciExecutor implements Executor {
   async close(): Promise<void> {
     this.watchers.clear();
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
+    await this.launcher.close();
     this.engine.close();
   }
 

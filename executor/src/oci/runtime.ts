@@ -13,8 +13,10 @@
  * its own host-side filter applies), then the operator's `FAAS_OCI_RUNTIME_ARGS` (e.g.
  * `--platform=systrap` for runsc).
  */
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import type { LaunchedProcess, Launcher, SpawnFiles } from './launcher.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -53,13 +55,22 @@ export class OciRuntime {
     readonly root: string,
     /** The operator's extra global flags (FAAS_OCI_RUNTIME_ARGS). */
     private readonly extraArgs: readonly string[] = [],
+    /** Starts `run` from a worker thread (launcher.ts); without it, from this thread. */
+    private readonly launcher?: Launcher,
   ) {
     this.globals = ['--root', root, ...extraArgs];
   }
 
-  /** Starts the container in the foreground: its stdin, stdout and stderr are the child's. */
-  run(id: string, bundle: string): ChildProcessWithoutNullStreams {
-    return spawn(this.path, [...this.globals, 'run', '--bundle', bundle, id], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * Starts the container in the foreground: its stdin, stdout and stderr are the child's. `files`
+   * (the bundle) are written first, by the launcher's thread where there is one.
+   */
+  run(id: string, bundle: string, files: SpawnFiles = {}): LaunchedProcess {
+    const args = [...this.globals, 'run', '--bundle', bundle, id];
+    if (this.launcher) return this.launcher.spawn(this.path, args, files);
+    for (const dir of files.dirs ?? []) mkdirSync(dir.path, { mode: dir.mode, recursive: true });
+    for (const file of files.files ?? []) writeFileSync(file.path, file.data, { mode: 0o600 });
+    return spawn(this.path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   /** Reads the binary's version line and learns its flavour (and so its global flags). */
