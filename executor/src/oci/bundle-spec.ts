@@ -47,7 +47,8 @@ export interface BundleSpecInput {
   limits: ResourceLimits;
   /** cgroupsPath, e.g. /faas-oci/<container id>. */
   cgroupsPath: string;
-  seccomp: OciSeccomp;
+  /** Left out only where the runtime gets the compiled filter otherwise (crun's annotation). */
+  seccomp: OciSeccomp | undefined;
   /**
    * The pids cgroup limit: the function's processes plus the agent's threads under runc and crun;
    * under runsc the Sentry's host tasks (docker/container-spec.ts, hostPidsLimit).
@@ -147,7 +148,7 @@ export function bundleSpec(input: BundleSpecInput): Record<string, unknown> {
         cpu: { quota: cpuQuotaUs(limits.cpus), period: CPU_PERIOD_US },
         pids: { limit: input.pidsLimit },
       },
-      seccomp: input.seccomp,
+      ...(input.seccomp ? { seccomp: input.seccomp } : {}),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     },

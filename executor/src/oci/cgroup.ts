@@ -52,6 +52,15 @@ export class OciOomProbe implements OomProbe<number | undefined> {
     return now !== undefined && mark !== undefined && now > mark;
   }
 
+  /** The host pids of the sandbox's processes (empty when the cgroup is gone). */
+  pids(): number[] {
+    try {
+      return readFileSync(join(dirname(this.path), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
   /** True when the cgroup is gone, empty, or its first process (the agent) is exiting. */
   emptied(): boolean {
     let procs: string;
