@@ -20,6 +20,7 @@ import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { authHeaders } from './platform.mjs';
 import { PLATFORMS } from './platforms.mjs';
+import { openLoopLevel } from './open-loop.mjs';
 import { measureThroughput } from './throughput.mjs';
 import { dockerRun, gatewayInvoke } from './variants.mjs';
 
@@ -34,11 +35,10 @@ export const OCI_RUNTIMES = {
 export const OCI_TARGETS = { rate: 100, sustainedS: 60, connections: 8, p50Ms: 15, p99Ms: 60, coldP50Ms: 40, gvisorRatio: 0.5 };
 
 /**
- * The load offered for the sustained target: 5 % above the target rate, so that a platform that
- * keeps up answers more than the target and one that falls behind answers less (autocannon's
- * overallRate over the target's connections).
+ * The load offered for the sustained target: the target rate as an open loop (lib/open-loop.mjs:
+ * evenly spaced calls over the target's connections, latency from each call's due time).
  */
-export const OCI_OFFERED_RATE = Math.round(OCI_TARGETS.rate * 1.05);
+export const OCI_OFFERED_RATE = OCI_TARGETS.rate;
 
 /** The rows measured at the offered target rate (the issue's single-use target names runc and crun). */
 const TARGET_ROWS = ['oci-runc', 'oci-crun'];
@@ -222,13 +222,26 @@ export async function measureOci(ctx, opts, log) {
       }
       try {
         await ctx.waitPlatformIdle(platform, 30_000);
+        if (overallRate) {
+          log(`oci: ${row.key}, single-use: ${warmupS} s warm-up, then ${durationS} s at ${overallRate} calls/s (open loop, ${OCI_TARGETS.connections} connections)`);
+          await openLoopLevel(ctx, platform, { rate: overallRate, durationS: warmupS, connections: OCI_TARGETS.connections });
+          await ctx.waitPlatformIdle(platform, 30_000);
+          const level = await openLoopLevel(ctx, platform, {
+            rate: overallRate,
+            durationS,
+            connections: OCI_TARGETS.connections,
+            counters: () => poolCounters(platform),
+            label: `${row.key}, single-use at ${overallRate}/s offered (open loop)`,
+          });
+          out.levels.set(key, level);
+          continue;
+        }
         const [level] = await measureThroughput(ctx, platform, {
           concurrencies: [OCI_TARGETS.connections],
           durationS,
           warmupS,
           executor,
           counters: () => poolCounters(platform),
-          overallRate,
           log,
           label: `${row.key}, ${mode === 'cold' ? 'pool off' : mode === 'singleUse' ? 'single-use' : `single-use at ${overallRate}/s offered`}`,
         });
@@ -257,9 +270,9 @@ export function ociTargets(oci) {
     const bad = l ? l.errors + l.timeouts + l.non2xx : Number.NaN;
     const full = l && l.durationS >= OCI_TARGETS.sustainedS;
     out.push({
-      target: `oci ${runtime}, single-use, ${OCI_TARGETS.connections} connections, ${OCI_TARGETS.sustainedS} s at ${OCI_OFFERED_RATE}/s offered: >= ${OCI_TARGETS.rate} invocations/s answered, 0 errors, p50 <= ${OCI_TARGETS.p50Ms} ms, p99 <= ${OCI_TARGETS.p99Ms} ms`,
+      target: `oci ${runtime}, single-use, ${OCI_TARGETS.sustainedS} s at ${OCI_OFFERED_RATE}/s offered (open loop, ${OCI_TARGETS.connections} connections): >= ${OCI_TARGETS.rate} invocations/s answered, 0 errors, p50 <= ${OCI_TARGETS.p50Ms} ms, p99 <= ${OCI_TARGETS.p99Ms} ms`,
       measured: l
-        ? `${rate(l.reqPerSec)}/s over ${l.durationS} s, ${bad} errors, p50 ${ms(l.latency.p50)} ms, p99 ${ms(l.latency.p99)} ms${full ? '' : ` (shorter than ${OCI_TARGETS.sustainedS} s: not a test of the target)`}`
+        ? `${rate(l.reqPerSec)}/s over ${l.durationS} s${l.elapsedS ? ` (last answer ${l.elapsedS} s after the first call)` : ''}, ${bad} errors, p50 ${ms(l.latency.p50)} ms, p99 ${ms(l.latency.p99)} ms${full ? '' : ` (shorter than ${OCI_TARGETS.sustainedS} s: not a test of the target)`}`
         : (oci.skipped.get(`oci-${runtime}`) ?? oci.skipped.get(`oci-${runtime}:singleUse`) ?? 'not measured'),
       // A shorter level (--quick, --oci-sustained) is shown, not judged.
       met:
@@ -293,7 +306,7 @@ export function renderOciMarkdown(oci, settings) {
   const out = ['## OCI runtimes: the oci executor next to the docker executor', ''];
   if (oci.skipped.has('*')) return [...out, `Skipped: ${oci.skipped.get('*')}.`, ''];
   out.push(
-    `\`${settings.command.join(' ')}\` on \`${settings.image}\`. Cold: sequential POSTs, one keep-alive connection per variant, ${settings.ociRounds} round-robin rounds after ${settings.warmup} warm-up rounds (every variant in every round), then each cold platform at ${OCI_TARGETS.connections} connections for ${settings.durationS} s. Single-use: each single-use platform (FAAS_POOL_MIN_IDLE=3, FAAS_POOL_MAX_IDLE=16) at ${OCI_TARGETS.connections} connections for ${settings.durationS} s after an unrecorded 3 s warm-up, each connection sending as soon as it is answered (the most it serves); then the oci runc and crun single-use platforms at ${OCI_OFFERED_RATE} requests/s offered over ${OCI_TARGETS.connections} connections for ${settings.ociSustainedS} s (the target's load; latency at that rate). Pool hits / misses: the platform's own \`faas_pool_hits_total\` / \`faas_pool_misses_total\` (GET /metrics) before and after the level. Ratios: the row's figure / the docker executor's of the same isolation (\`ratios vs\`: runc rows against docker with runc, runsc rows against docker with gVisor); below 1 is faster for latency, above 1 is more for rates.`,
+    `\`${settings.command.join(' ')}\` on \`${settings.image}\`. Cold: sequential POSTs, one keep-alive connection per variant, ${settings.ociRounds} round-robin rounds after ${settings.warmup} warm-up rounds (every variant in every round), then each cold platform at ${OCI_TARGETS.connections} connections for ${settings.durationS} s. Single-use: each single-use platform (docker: FAAS_POOL_MIN_IDLE=3; oci: 8, one spare per connection; FAAS_POOL_MAX_IDLE=16) at ${OCI_TARGETS.connections} connections for ${settings.durationS} s after an unrecorded 3 s warm-up, each connection sending as soon as it is answered (the most it serves); then the oci runc and crun single-use platforms at ${OCI_OFFERED_RATE} calls/s offered as an open loop (evenly spaced calls over at most ${OCI_TARGETS.connections} keep-alive connections, each call's latency counted from the time it was due) for ${settings.ociSustainedS} s after a 3 s warm-up: the target's load. Pool hits / misses: the platform's own \`faas_pool_hits_total\` / \`faas_pool_misses_total\` (GET /metrics) before and after the level. Ratios: the row's figure / the docker executor's of the same isolation (\`ratios vs\`: runc rows against docker with runc, runsc rows against docker with gVisor); below 1 is faster for latency, above 1 is more for rates.`,
     '',
     'Platforms of the section (beside `cold` and `single-use` above):',
     '',

@@ -38,7 +38,8 @@ export const PLATFORMS = {
       const oci = { FAAS_EXECUTOR_TYPE: 'oci', FAAS_ALLOWED_EXECUTORS: 'oci', FAAS_OCI_RUNTIME: runtime };
       return [
         [`oci-${runtime}-cold`, { ...oci, FAAS_POOL_MODE: 'off' }],
-        [`oci-${runtime}-single-use`, { ...oci, FAAS_POOL_MODE: 'single-use', FAAS_POOL_MIN_IDLE: '3', FAAS_POOL_MAX_IDLE: '16' }],
+        // One spare per connection of the section's load (8).
+        [`oci-${runtime}-single-use`, { ...oci, FAAS_POOL_MODE: 'single-use', FAAS_POOL_MIN_IDLE: '8', FAAS_POOL_MAX_IDLE: '16' }],
       ];
     }),
   ),
