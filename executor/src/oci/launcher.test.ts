@@ -55,9 +55,11 @@ test('a runtime that cannot be started reports an error, then its close', async 
   const launcher = new Launcher();
   try {
     const proc = launcher.spawn('/nonexistent/runtime', []);
-    const [err] = await once(proc, 'error');
+    const errored = once(proc, 'error');
+    const closed = new Promise((resolve) => proc.once('close', resolve));
+    const [err] = await errored;
     assert.match((err as Error).message, /ENOENT/);
-    await once(proc, 'close');
+    await closed;
   } finally {
     await launcher.close();
   }
