@@ -18,9 +18,9 @@
  */
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { openLoopLevel } from './open-loop.mjs';
 import { authHeaders } from './platform.mjs';
 import { PLATFORMS } from './platforms.mjs';
-import { openLoopLevel } from './open-loop.mjs';
 import { readMachineCpuMs } from './proc.mjs';
 import { measureThroughput } from './throughput.mjs';
 import { dockerRun, gatewayInvoke } from './variants.mjs';
@@ -241,7 +241,9 @@ export async function measureOci(ctx, opts, log) {
         if (overallRate) {
           const quiet = await waitMachineQuiet(120_000);
           if (!quiet) log('oci: the machine did not become quiet within 120 s; measuring anyway');
-          log(`oci: ${row.key}, single-use: ${warmupS} s warm-up, then ${durationS} s at ${overallRate} calls/s (open loop, ${OCI_TARGETS.connections} connections)`);
+          log(
+            `oci: ${row.key}, single-use: ${warmupS} s warm-up, then ${durationS} s at ${overallRate} calls/s (open loop, ${OCI_TARGETS.connections} connections)`,
+          );
           await openLoopLevel(ctx, platform, { rate: overallRate, durationS: warmupS, connections: OCI_TARGETS.connections });
           await ctx.waitPlatformIdle(platform, 30_000);
           const level = await openLoopLevel(ctx, platform, {

@@ -47,7 +47,9 @@ export async function measureThroughput(
       await load(ctx, platform, { connections, durationS: warmupS, functionId, executor, overallRate });
       await ctx.waitPlatformIdle(platform, 60_000);
     }
-    log(`throughput (${label}): ${connections} connection(s) for ${durationS} s${overallRate ? ` at ${overallRate} requests/s offered` : ''}`);
+    log(
+      `throughput (${label}): ${connections} connection(s) for ${durationS} s${overallRate ? ` at ${overallRate} requests/s offered` : ''}`,
+    );
     const oneShotBefore = platform.oneShot?.size ?? 0;
     const createsBefore = platform.creates ?? 0;
     const poolBefore = counters ? await counters() : undefined;

@@ -81,7 +81,10 @@ describe('loadConfig', () => {
     configError({ FAAS_OCI_RUNTIME_ARGS: '--root=/tmp/x' }, /FAAS_OCI_RUNTIME_ARGS.*sets --root itself/);
     configError({ FAAS_OCI_RUNTIME_ARGS: '--root' }, /FAAS_OCI_RUNTIME_ARGS.*--root/);
     configError({ FAAS_ALLOWED_EXECUTORS: 'docker,oci', FAAS_SANDBOX_USER: '70000:70000' }, /FAAS_SANDBOX_USER.*below 65536/);
-    assert.equal(loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker,oci', FAAS_SANDBOX_USER: '70000:70000', FAAS_OCI_USERNS: 'off' }, 2).sandboxUser, '70000:70000');
+    assert.equal(
+      loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker,oci', FAAS_SANDBOX_USER: '70000:70000', FAAS_OCI_USERNS: 'off' }, 2).sandboxUser,
+      '70000:70000',
+    );
     assert.equal(loadConfig({ FAAS_SANDBOX_USER: '70000:70000' }, 2).sandboxUser, '70000:70000');
   });
   it('reads FAAS_OCI_USERNS as auto, on or off (default auto) and names the accepted values', () => {

@@ -587,7 +587,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
   if (allowed.includes('oci') && ociUserns !== 'off' && sandboxUser.split(':').some((id) => Number(id) > 65535)) {
     vars.fail(
       'FAAS_SANDBOX_USER',
-      'the oci executor maps container ids 0 to 65535 into each sandbox\'s user namespace: use ids below 65536 such as 65534:65534, or set FAAS_OCI_USERNS=off',
+      "the oci executor maps container ids 0 to 65535 into each sandbox's user namespace: use ids below 65536 such as 65534:65534, or set FAAS_OCI_USERNS=off",
     );
   }
 

@@ -55,7 +55,10 @@ export class OciOomProbe implements OomProbe<number | undefined> {
   /** The host pids of the sandbox's processes (empty when the cgroup is gone). */
   pids(): number[] {
     try {
-      return readFileSync(join(dirname(this.path), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      return readFileSync(join(dirname(this.path), 'cgroup.procs'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     } catch {
       return [];
     }
@@ -167,4 +170,3 @@ export function removeV1Cgroups(cgroupsPath: string): boolean {
   }
   return removed;
 }
-

@@ -481,8 +481,14 @@ export class OciExecutor implements Executor {
     if (agent === undefined || mode === '2') return;
     this.seccompBpf = undefined;
     this.seccompBpfRefused = true;
-    this.log.error({ sandbox: box.id, seccomp: mode }, 'crun did not apply the compiled seccomp filter; every start compiles the profile from now on');
-    throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} started without its seccomp filter (${basename(this.runtime.path)} ignored ${CRUN_SECCOMP_BPF})`);
+    this.log.error(
+      { sandbox: box.id, seccomp: mode },
+      'crun did not apply the compiled seccomp filter; every start compiles the profile from now on',
+    );
+    throw new FaasError(
+      'FAAS_ERR_SANDBOX_FAILURE',
+      `sandbox ${box.id} started without its seccomp filter (${basename(this.runtime.path)} ignored ${CRUN_SECCOMP_BPF})`,
+    );
   }
 
   /** Keeps the filter crun compiled for a running container, for the sandboxes after it. */
@@ -565,7 +571,7 @@ export class OciExecutor implements Executor {
     }
     await this.launcher.rm(box.bundle).catch(() => rmSync(box.bundle, { recursive: true, force: true }));
     if (box.ownCgroups && gone && !removeV1Cgroups(box.ownCgroups)) {
-      this.log.warn({ container: box.containerId }, 'could not remove the sandbox\'s cgroups; start-up removes them');
+      this.log.warn({ container: box.containerId }, "could not remove the sandbox's cgroups; start-up removes them");
     }
     // A container that may still run keeps its id range: no later sandbox may share its host ids.
     if (box.slot !== undefined && gone) this.slots.release(box.slot);
