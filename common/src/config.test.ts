@@ -80,6 +80,14 @@ describe('loadConfig', () => {
     configError({ FAAS_OCI_RUNTIME_ARGS: '--debug run' }, /FAAS_OCI_RUNTIME_ARGS.*"run" is not a flag/);
     configError({ FAAS_OCI_RUNTIME_ARGS: '--root=/tmp/x' }, /FAAS_OCI_RUNTIME_ARGS.*sets --root itself/);
     configError({ FAAS_OCI_RUNTIME_ARGS: '--root' }, /FAAS_OCI_RUNTIME_ARGS.*--root/);
+    configError({ FAAS_OCI_RUNTIME: 'runsc', FAAS_OCI_RUNTIME_ARGS: '--network=host' }, /FAAS_OCI_RUNTIME_ARGS.*--network=host would undo/);
+    configError({ FAAS_OCI_RUNTIME_ARGS: '--oci-seccomp=false' }, /FAAS_OCI_RUNTIME_ARGS.*would undo/);
+    configError({ FAAS_OCI_RUNTIME_ARGS: '--cgroup-manager=disabled' }, /FAAS_OCI_RUNTIME_ARGS.*would undo/);
+    configError({ FAAS_OCI_RUNTIME_ARGS: '-ignore-cgroups' }, /FAAS_OCI_RUNTIME_ARGS.*would undo/);
+    assert.equal(
+      loadConfig({ FAAS_EXECUTOR_TYPE: 'oci', FAAS_OCI_RUNTIME: '/usr/bin/runsc', FAAS_SANDBOX_USER: '70000:70000' }, 2).sandboxUser,
+      '70000:70000',
+    );
     configError({ FAAS_ALLOWED_EXECUTORS: 'docker,oci', FAAS_SANDBOX_USER: '70000:70000' }, /FAAS_SANDBOX_USER.*below 65536/);
     assert.equal(
       loadConfig({ FAAS_ALLOWED_EXECUTORS: 'docker,oci', FAAS_SANDBOX_USER: '70000:70000', FAAS_OCI_USERNS: 'off' }, 2).sandboxUser,

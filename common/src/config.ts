@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaasError } from './errors.js';
 import { parseLogFilter } from './log.js';
@@ -371,6 +371,23 @@ function didYouMean(word: string, candidates: Iterable<string>, aliases: Record<
   return match !== undefined && match !== word ? ` (did you mean "${match}"?)` : '';
 }
 
+/**
+ * Global runtime flags that loosen a sandbox or take away what the executor relies on (runsc:
+ * gVisor's network and its in-sandbox seccomp; runc, crun, runsc: the cgroup driver and cgroups).
+ */
+const WEAKENING_RUNTIME_FLAGS = [
+  'network',
+  'oci-seccomp',
+  'ignore-cgroups',
+  'cgroup-manager',
+  'systemd-cgroup',
+  'rootless',
+  'host-uds',
+  'fsgofer-host-uds',
+  'net-raw',
+  'allow-flag-override',
+];
+
 /** FAAS_OCI_RUNTIME_ARGS: global flags only (each starts with -); --root belongs to the executor. */
 function readRuntimeArgs(vars: Variables): string[] {
   const name = 'FAAS_OCI_RUNTIME_ARGS';
@@ -379,6 +396,13 @@ function readRuntimeArgs(vars: Variables): string[] {
     if (!arg.startsWith('-'))
       vars.fail(name, `"${arg}" is not a flag: give global runtime flags such as --debug or --platform=systrap, separated by spaces`);
     if (/^--?root(=|$)/.test(arg)) vars.fail(name, 'the executor sets --root itself (its state folder under /run/faas): leave it out');
+    const flag = /^--?([^=]+)/.exec(arg)?.[1] ?? '';
+    if (WEAKENING_RUNTIME_FLAGS.includes(flag) || flag.startsWith('TESTONLY')) {
+      vars.fail(
+        name,
+        `${arg} would undo what the executor sets up for every sandbox (no network, the seccomp filter, cgroup limits kept by cgroupfs, host sockets shut): leave it out`,
+      );
+    }
   }
   return args;
 }
@@ -584,7 +608,9 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
 
   const ociUserns = vars.oneOf('FAAS_OCI_USERNS', 'auto', ['auto', 'on', 'off'] as const);
   // Each oci sandbox's user namespace maps container ids 0..65535 (executor/src/oci/userns.ts).
-  if (allowed.includes('oci') && ociUserns !== 'off' && sandboxUser.split(':').some((id) => Number(id) > 65535)) {
+  // runsc gets no user namespace (the executor's own rule): its sandbox user may be any id.
+  const ociRunsc = basename(vars.get('FAAS_OCI_RUNTIME') ?? 'runc') === 'runsc';
+  if (allowed.includes('oci') && ociUserns !== 'off' && !ociRunsc && sandboxUser.split(':').some((id) => Number(id) > 65535)) {
     vars.fail(
       'FAAS_SANDBOX_USER',
       "the oci executor maps container ids 0 to 65535 into each sandbox's user namespace: use ids below 65536 such as 65534:65534, or set FAAS_OCI_USERNS=off",

@@ -182,12 +182,19 @@ export class OciExecutor implements Executor {
   async init(): Promise<void> {
     const profile = loadSeccompProfile(this.options.seccompProfile ?? DEFAULT_SECCOMP_PROFILE);
     this.seccomp = resolveSeccomp(profile, seccompArch(), AGENT_CAPS);
+    let version: string;
     try {
-      await this.runtime.version();
+      version = await this.runtime.version();
     } catch (err) {
       throw new FaasError(
         'FAAS_ERR_EXECUTOR_UNAVAILABLE',
         `the oci executor cannot run its runtime ${this.runtime.path}: ${(err as Error).message} (install runc, or set FAAS_OCI_RUNTIME)`,
+      );
+    }
+    if (this.runtime.flavour === 'other') {
+      throw new FaasError(
+        'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+        `FAAS_OCI_RUNTIME=${this.runtime.path} is not runc, crun or runsc (its --version says "${version.slice(0, 80)}"): the oci executor supports those three`,
       );
     }
     const hybrid = this.runtime.flavour === 'crun' ? hybridV2Controllers() : [];
@@ -210,14 +217,24 @@ export class OciExecutor implements Executor {
     const mode = this.options.userns ?? 'auto';
     if (mode === 'off') {
       this.usernsState = { active: false, reason: 'FAAS_OCI_USERNS=off' };
+      await this.requireStart();
       return;
     }
-    const reason = this.usernsRuledOut() ?? (await this.probeUserns());
-    if (reason === undefined) {
+    const ruledOut = this.usernsRuledOut();
+    const failed = ruledOut ? undefined : await this.probeStart(true);
+    if (ruledOut === undefined && failed === undefined) {
       this.usernsState = { active: true };
       this.log.debug({ claims: this.options.usernsClaims ?? USERNS_CLAIMS }, 'oci sandboxes run in user namespaces');
       return;
     }
+    // Only a failure that the user namespace causes is a reason to run without one: a container
+    // that does not start without one either is a broken runtime or configuration, not a host
+    // without user namespaces.
+    await this.requireStart();
+    const reason =
+      ruledOut ??
+      `a container with a user namespace did not start or run (${failed}); its root is host uid ${slotMapping(0).hostID} and up, ` +
+        `which must be able to reach ${this.options.cacheDir} and ${this.options.agentPath} (every folder above them searchable by others, o+x)`;
     this.usernsState = { active: false, reason };
     if (mode === 'on') {
       throw new FaasError(
@@ -237,12 +254,23 @@ export class OciExecutor implements Executor {
     return kernelUserns();
   }
 
+  /** Refuses to start unless a container without a user namespace starts and runs the agent. */
+  private async requireStart(): Promise<void> {
+    const failed = await this.probeStart(false);
+    if (failed === undefined) return;
+    throw new FaasError(
+      'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+      `the oci executor cannot run a container with ${this.runtime.path}${this.options.runtimeArgs?.length ? ` ${this.options.runtimeArgs.join(' ')}` : ''}: ${failed}` +
+        ' (check FAAS_OCI_RUNTIME and FAAS_OCI_RUNTIME_ARGS)',
+    );
+  }
+
   /**
-   * Starts one container with a user namespace, the way every sandbox starts, on a root filesystem
-   * of mount points only, and runs the agent in it as the sandbox user: undefined if that works,
-   * else what failed and what to fix.
+   * Starts one container the way every sandbox starts (with a user namespace or without), on a
+   * root filesystem of mount points only, and runs the agent in it as the sandbox user: undefined
+   * if that works, else what failed.
    */
-  private async probeUserns(): Promise<string | undefined> {
+  private async probeStart(userns: boolean): Promise<string | undefined> {
     const cacheDir = this.options.cacheDir;
     const rootfs = join(cacheDir, cacheTempName('userns-probe'));
     let box: OciSandbox | undefined;
@@ -250,15 +278,17 @@ export class OciExecutor implements Executor {
       // The mapped root must pass through the cache folder to the image's root filesystem.
       mkdirSync(cacheDir, { recursive: true, mode: 0o711 });
       chmodSync(cacheDir, 0o711);
-      const removed = this.slots.init();
-      if (removed > 0) this.log.info({ removed }, 'removed user namespace range claims of processes that are gone');
+      if (userns) {
+        const removed = this.slots.init();
+        if (removed > 0) this.log.info({ removed }, 'removed user namespace range claims of processes that are gone');
+      }
       mkdirSync(rootfs, { mode: 0o755 });
       for (const dir of MOUNT_POINTS.dirs) mkdirSync(join(rootfs, dir), { recursive: true, mode: 0o755 });
       for (const file of MOUNT_POINTS.files) {
         mkdirSync(join(rootfs, dirname(file)), { recursive: true, mode: 0o755 });
         writeFileSync(join(rootfs, file), '', { mode: 0o644 });
       }
-      const id = `${process.pid}-userns-probe`;
+      const id = `${process.pid}-${userns ? 'userns-probe' : 'start-probe'}`;
       const probe: OciSandbox = {
         id,
         executor: this.kind,
@@ -267,7 +297,7 @@ export class OciExecutor implements Executor {
         reusable: false,
         containerId: `${CONTAINER_PREFIX}${id}`,
         bundle: join(this.bundles, `${CONTAINER_PREFIX}${id}`),
-        slot: this.slots.acquire(),
+        ...(userns ? { slot: this.slots.acquire() } : {}),
         probe: true,
         broken: false,
       };
@@ -290,10 +320,7 @@ export class OciExecutor implements Executor {
       }
       return undefined;
     } catch (err) {
-      return (
-        `a container with a user namespace did not start or run (${(err as Error).message.trim()}); its root is host uid ${slotMapping(0).hostID} and up, ` +
-        `which must be able to reach ${cacheDir} and ${this.options.agentPath} (every folder above them searchable by others, o+x)`
-      );
+      return (err as Error).message.trim();
     } finally {
       if (box) await this.destroy(box);
       rmSync(rootfs, { recursive: true, force: true });
@@ -434,7 +461,8 @@ export class OciExecutor implements Executor {
       this.log.debug({ sandbox: box.id, agent: data.toString('utf8').trimEnd() }, 'agent log');
     });
     box.exited = new Promise((resolve) => {
-      child.once('error', (err) => {
+      // 'error' can come more than once (a failed start, then the launcher's loss): never unheard.
+      child.on('error', (err) => {
         stderr += `\n${err.message}`;
         resolve();
       });

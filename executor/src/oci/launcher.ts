@@ -15,6 +15,7 @@
  * null) and the next spawn starts a new worker.
  */
 import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
@@ -176,8 +177,12 @@ export class Launcher {
     return proc;
   }
 
-  /** Removes a folder and everything in it, in the worker. */
+  /** Removes a folder and everything in it, in the worker (here, once the launcher is closed). */
   rm(path: string): Promise<void> {
+    if (this.closed) {
+      rmSync(path, { recursive: true, force: true });
+      return Promise.resolve();
+    }
     const worker = this.ensureWorker();
     const call = ++this.nextId;
     return new Promise((resolve, reject) => {
