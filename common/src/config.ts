@@ -165,7 +165,7 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_GVISOR_RUNTIME: 'Docker runtime name of gVisor for the gvisor executor (default runsc)',
   FAAS_OCI_RUNTIME: 'OCI runtime binary of the oci executor: runc, crun or runsc (gVisor), a path or a name on PATH (default runc)',
   FAAS_OCI_RUNTIME_ARGS:
-    "extra global flags for the oci executor's runtime, separated by spaces, e.g. --platform=systrap for runsc (default none; --root is the executor's)",
+    "extra global flags for the oci executor's runtime, separated by spaces, e.g. --platform=systrap for runsc (default none; --root is the executor's, and flags that would undo the sandbox's network, seccomp or cgroups are refused)",
   FAAS_OCI_ROOTFS_CACHE: 'folder where the oci executor unpacks each image once, by image id (default .cache/oci-rootfs)',
   FAAS_OCI_USERNS:
     'user namespaces of the oci executor under runc and crun: "auto" gives each sandbox its own host uid range where the host allows it, "on" refuses to start where it does not, "off" runs container root as host root (default auto)',
