@@ -123,6 +123,15 @@ export class Launcher {
       if (this.worker !== worker) return;
       this.worker = undefined;
       for (const proc of this.procs.values()) {
+        // Its stdio went with the thread; the runtime process itself is killed here, and the
+        // executor's destroy then removes the container (`delete --force`).
+        if (proc.pid) {
+          try {
+            process.kill(proc.pid, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
         proc.emit('error', new Error(`the oci launcher thread ${why}`));
         proc.finish(null, null);
       }
