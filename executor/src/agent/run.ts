@@ -147,3 +147,28 @@ export async function execOnAgent(agent: AgentClient, request: ExecRequest, opti
     request.signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/** A container sandbox served by the guest agent, as release() sees it. */
+export interface AgentSandbox {
+  id: string;
+  agent?: AgentClient;
+  broken: boolean;
+  reusable: boolean;
+}
+
+/**
+ * release() of a container executor: the agent kills every process the invocation left behind
+ * and empties /tmp (and the IPC namespace). A sandbox that is broken, single-use or has no agent
+ * is refused (FAAS_ERR_SANDBOX_FAILURE); a failed reset marks it broken and rethrows.
+ */
+export async function resetForReuse(box: AgentSandbox): Promise<void> {
+  if (!box.agent || box.broken || !box.reusable) {
+    throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} cannot be reused`);
+  }
+  try {
+    await box.agent.reset({ scratchDir: '/tmp' });
+  } catch (err) {
+    box.broken = true;
+    throw err;
+  }
+}

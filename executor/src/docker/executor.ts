@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient, connectUnix } from '../agent/client.js';
-import { execOnAgent } from '../agent/run.js';
+import { execOnAgent, resetForReuse } from '../agent/run.js';
 import type {
   ExecRequest,
   ExecResult,
@@ -366,17 +366,7 @@ export class DockerExecutor implements Executor {
   }
 
   async release(sandbox: Sandbox): Promise<void> {
-    const box = this.own(sandbox);
-    if (!box.agent || box.broken || !box.reusable) {
-      throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} cannot be reused`);
-    }
-    // Kills every process the invocation left behind, empties /tmp and the IPC namespace.
-    try {
-      await box.agent.reset({ scratchDir: '/tmp' });
-    } catch (err) {
-      box.broken = true;
-      throw err;
-    }
+    await resetForReuse(this.own(sandbox));
   }
 
   async destroy(sandbox: Sandbox): Promise<void> {

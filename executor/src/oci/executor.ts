@@ -30,7 +30,7 @@ import { basename, dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
-import { execOnAgent } from '../agent/run.js';
+import { execOnAgent, resetForReuse } from '../agent/run.js';
 import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_INVOCATION, LABEL_MANAGED, LABEL_SANDBOX } from '../docker/container-spec.js';
 import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
 import { gvisorMaxProcesses } from '../docker/executor.js';
@@ -565,16 +565,7 @@ export class OciExecutor implements Executor {
   }
 
   async release(sandbox: Sandbox): Promise<void> {
-    const box = this.own(sandbox);
-    if (!box.agent || box.broken || !box.reusable) {
-      throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', `sandbox ${box.id} cannot be reused`);
-    }
-    try {
-      await box.agent.reset({ scratchDir: '/tmp' });
-    } catch (err) {
-      box.broken = true;
-      throw err;
-    }
+    await resetForReuse(this.own(sandbox));
   }
 
   async destroy(sandbox: Sandbox): Promise<void> {

@@ -13,8 +13,7 @@
  * its own host-side filter applies), then the operator's `FAAS_OCI_RUNTIME_ARGS` (e.g.
  * `--platform=systrap` for runsc).
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { LaunchedProcess, Launcher, SpawnFiles } from './launcher.js';
 
@@ -54,23 +53,19 @@ export class OciRuntime {
     /** The runtime's state folder for this platform's containers. */
     readonly root: string,
     /** The operator's extra global flags (FAAS_OCI_RUNTIME_ARGS). */
-    private readonly extraArgs: readonly string[] = [],
-    /** Starts `run` from a worker thread (launcher.ts); without it, from this thread. */
-    private readonly launcher?: Launcher,
+    private readonly extraArgs: readonly string[],
+    /** Starts `run` from a worker thread (launcher.ts). */
+    private readonly launcher: Launcher,
   ) {
     this.globals = ['--root', root, ...extraArgs];
   }
 
   /**
    * Starts the container in the foreground: its stdin, stdout and stderr are the child's. `files`
-   * (the bundle) are written first, by the launcher's thread where there is one.
+   * (the bundle) are written first, by the launcher's thread.
    */
   run(id: string, bundle: string, files: SpawnFiles = {}): LaunchedProcess {
-    const args = [...this.globals, 'run', '--bundle', bundle, id];
-    if (this.launcher) return this.launcher.spawn(this.path, args, files);
-    for (const dir of files.dirs ?? []) mkdirSync(dir.path, { mode: dir.mode, recursive: true });
-    for (const file of files.files ?? []) writeFileSync(file.path, file.data, { mode: 0o600 });
-    return spawn(this.path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    return this.launcher.spawn(this.path, [...this.globals, 'run', '--bundle', bundle, id], files);
   }
 
   /** Reads the binary's version line and learns its flavour (and so its global flags). */
