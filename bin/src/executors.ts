@@ -35,6 +35,7 @@ function createExecutor(kind: ExecutorKind, config: Readonly<Config>, logs: Logg
         agentPath: requireAgent(config, kind),
         cacheDir: config.oci.rootfsCacheDir,
         userns: config.oci.userns,
+        ...(config.oci.imageLayout ? { imageLayout: config.oci.imageLayout } : {}),
         logger: logs.for(kind),
       });
     case 'qemu':

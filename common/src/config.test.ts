@@ -101,6 +101,32 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ FAAS_OCI_USERNS: ' off ' }, 2).oci.userns, 'off');
     configError({ FAAS_OCI_USERNS: 'yes' }, /FAAS_OCI_USERNS.*auto.*on.*off/);
   });
+  it('reads FAAS_OCI_IMAGE_LAYOUT as an OCI image layout folder, checked for oci-layout and index.json', async () => {
+    const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'faas-config-layout-'));
+    try {
+      assert.equal(loadConfig({}, 2).oci.imageLayout, undefined);
+      const layout = join(dir, 'layout');
+      configError(
+        { FAAS_OCI_IMAGE_LAYOUT: layout },
+        /FAAS_OCI_IMAGE_LAYOUT=".*layout" \(from the environment\) is invalid: no such folder; .*skopeo copy/,
+      );
+      mkdirSync(layout);
+      configError({ FAAS_OCI_IMAGE_LAYOUT: layout }, /FAAS_OCI_IMAGE_LAYOUT.*oci-layout file is missing or not JSON/);
+      writeFileSync(join(layout, 'oci-layout'), '{}');
+      configError({ FAAS_OCI_IMAGE_LAYOUT: layout }, /FAAS_OCI_IMAGE_LAYOUT.*names no imageLayoutVersion/);
+      writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      configError({ FAAS_OCI_IMAGE_LAYOUT: layout }, /FAAS_OCI_IMAGE_LAYOUT.*has no index\.json/);
+      writeFileSync(join(layout, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
+      const config = loadConfig({ FAAS_EXECUTOR_TYPE: 'oci', FAAS_OCI_IMAGE_LAYOUT: `${layout}/` }, 2);
+      assert.equal(config.oci.imageLayout, layout);
+      assert.ok(Object.isFrozen(config.oci));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('fails loudly on unknown and renamed FAAS_ variables', () => {
     configError({ FAAS_PORT: '1' }, /FAAS_PORT.*FAAS_GATEWAY_PORT/);
     configError({ FAAS_TYPO: '1' }, /unknown variable FAAS_TYPO/);

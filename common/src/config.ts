@@ -4,7 +4,7 @@
  * one and the fix, rejects unknown FAAS_* names (a typo must not silently fall back to a default),
  * and returns a frozen object.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,14 @@ export interface Config {
   sandboxUser: string;
   gvisorRuntime: string;
   /** The oci executor: its OCI runtime binary and the folder of unpacked image root filesystems. */
-  oci: { runtimePath: string; runtimeArgs: readonly string[]; rootfsCacheDir: string; userns: 'auto' | 'on' | 'off' };
+  oci: {
+    runtimePath: string;
+    runtimeArgs: readonly string[];
+    rootfsCacheDir: string;
+    userns: 'auto' | 'on' | 'off';
+    /** FAAS_OCI_IMAGE_LAYOUT: an OCI image layout folder whose images requests name as `oci:<ref>`. */
+    imageLayout: string | undefined;
+  };
   firecracker: FirecrackerConfig | undefined;
   qemu: { binaryPath: string; kernelPath: string; rootfsDir: string };
   timeouts: { defaultMs: number; maxMs: number };
@@ -167,6 +174,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_OCI_RUNTIME_ARGS:
     "extra global flags for the oci executor's runtime, separated by spaces, e.g. --platform=systrap for runsc (default none; --root is the executor's, and flags that would undo the sandbox's network, seccomp or cgroups are refused)",
   FAAS_OCI_ROOTFS_CACHE: 'folder where the oci executor unpacks each image once, by image id (default .cache/oci-rootfs)',
+  FAAS_OCI_IMAGE_LAYOUT:
+    'OCI image layout folder (oci-layout, index.json, blobs/) whose images a request names as "oci:<ref>", <ref> being an org.opencontainers.image.ref.name annotation of its index.json; read by the oci executor only, the other executors refuse such images (default none: images come from the Docker image store only)',
   FAAS_OCI_USERNS:
     'user namespaces of the oci executor under runc and crun: "auto" gives each sandbox its own host uid range where the host allows it, "on" refuses to start where it does not, "off" runs container root as host root (default auto)',
   FAAS_FC_BINARY_PATH: 'path of the firecracker binary (firecracker executor)',
@@ -714,6 +723,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       runtimeArgs: Object.freeze(readRuntimeArgs(vars)),
       rootfsCacheDir: resolve(vars.get('FAAS_OCI_ROOTFS_CACHE') ?? resolve(REPO_ROOT, '.cache/oci-rootfs')),
       userns: ociUserns,
+      imageLayout: readImageLayout(vars, 'FAAS_OCI_IMAGE_LAYOUT'),
     },
     firecracker,
     qemu: {
@@ -768,6 +778,28 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     tangle: readTangle(vars),
   };
   return deepFreeze(config);
+}
+
+/**
+ * An OCI image layout folder (image-spec image-layout.md): it must exist and hold `oci-layout`
+ * naming its imageLayoutVersion and an `index.json`. Returned as an absolute path.
+ */
+function readImageLayout(vars: Variables, name: string): string | undefined {
+  const dir = vars.get(name);
+  if (dir === undefined) return undefined;
+  const fix =
+    'point it at an OCI image layout folder holding oci-layout, index.json and blobs/, e.g. one written by `skopeo copy docker-daemon:faas/busybox:latest oci:/var/lib/faas/layout:busybox`, or unset it';
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) vars.fail(name, `no such folder; ${fix}`);
+  let version: unknown;
+  try {
+    version = (JSON.parse(readFileSync(resolve(dir, 'oci-layout'), 'utf8')) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+  } catch (err) {
+    vars.fail(name, `its oci-layout file is missing or not JSON (${(err as Error).message.split('\n')[0]}); ${fix}`);
+  }
+  if (typeof version !== 'string' || version === '') vars.fail(name, `its oci-layout file names no imageLayoutVersion; ${fix}`);
+  const index = resolve(dir, 'index.json');
+  if (!existsSync(index) || !statSync(index).isFile()) vars.fail(name, `it has no index.json; ${fix}`);
+  return resolve(dir);
 }
 
 /** Where `guest-agent/build.sh` puts the agent, relative to the repository root. */

@@ -5,6 +5,7 @@ export * from './fake/fake-executor.js';
 export * from './faults.js';
 export * from './firecracker/firecracker-executor.js';
 export * from './oci/executor.js';
+export { isLayoutImage, OCI_LAYOUT_PREFIX, OciImageLayout } from './oci/image-layout.js';
 export * from './oci/seccomp.js';
 export * from './qemu/qemu-executor.js';
 export * from './vm/rootfs.js';

@@ -80,6 +80,13 @@ describe('SandboxConfig', () => {
     assert.equal(normalizedNameLength(`reg.io/${seg(10)}:v1@sha256:${'f'.repeat(64)}`), 17);
     assert.equal(normalizedNameLength(`localhost:5000/${seg(10)}`), 25);
   });
+  it('accepts oci:<ref> images of the OCI image layout (letters, digits and ._-:/@ in the ref)', () => {
+    for (const image of ['oci:busybox', 'oci:faas/busybox:latest', 'oci:docker.io/library/busybox:1.36', 'oci:App_1.0-rc@x']) {
+      assert.equal(validateSandboxConfig('f', { ...ok, image }, policy).image, image);
+    }
+    for (const image of ['oci:', 'oci: x', 'oci:-x', 'oci:a b', `oci:${'a'.repeat(252)}`])
+      rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });
+  });
   it('rejects registry hosts Docker refuses (a label starting or ending with "-"), accepts the valid ones', () => {
     for (const image of ['-reg.io/app', 'reg-.io/app', 'reg.-io/app', 'reg.io-/app', '-reg:5000/app', 'reg.io:/app']) {
       rejects('FAAS_ERR_INVALID_IMAGE', { ...ok, image });

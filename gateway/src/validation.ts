@@ -81,11 +81,13 @@ export function envName(entry: string): string {
 }
 /**
  * Docker reference: optional registry (a host with a dot or port, or localhost; host labels start
- * and end with a letter or digit), lowercase path components, optional :tag and @digest. Applied
+ * and end with a letter or digit), lowercase path components, optional :tag and @digest. Or
+ * `oci:<ref>`, an image of the oci executor's OCI image layout (FAAS_OCI_IMAGE_LAYOUT), `<ref>`
+ * being its ref name there: letters, digits and `._-:/@`, starting with a letter or digit. Applied
  * only to strings of at most 255 characters.
  */
 const IMAGE_REF =
-  /^(?:(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?::[0-9]+)?|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9]+|localhost)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+  /^(?:oci:[A-Za-z0-9][A-Za-z0-9._:/@-]*|(?:(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?::[0-9]+)?|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9]+|localhost)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)$/;
 /** The image reference grammar, for the OpenAPI document's check against it. */
 export const IMAGE_REFERENCE: RegExp = IMAGE_REF;
 /** The fields of a SandboxConfig. */
@@ -164,7 +166,8 @@ export function validateImage(image: unknown): string {
       'image',
     );
   }
-  const nameLength = normalizedNameLength(image);
+  // An OCI layout ref is no engine name: the engine's length rule does not apply to it.
+  const nameLength = image.startsWith('oci:') ? 0 : normalizedNameLength(image);
   if (nameLength > IMAGE_NAME_MAX) {
     fail(
       'FAAS_ERR_INVALID_IMAGE',

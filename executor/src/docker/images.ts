@@ -5,6 +5,7 @@
  */
 import { FaasError, type Logger } from '@faas/common';
 import type { ImageConfig } from '../executor.js';
+import { refuseLayoutImage } from '../oci/image-layout.js';
 import { type DockerEngine, EngineError, engineFault } from './engine.js';
 
 const NEGATIVE_CACHE_MS = 30_000;
@@ -25,6 +26,7 @@ export class ImageResolver {
 
   /** Resolves once the image exists locally; throws FAAS_ERR_IMAGE_NOT_FOUND otherwise. */
   async ensure(image: string): Promise<void> {
+    refuseLayoutImage(image);
     if (await this.exists(image)) return;
     if (this.pull === 'never') throw notFound(image, 'pulling is disabled (FAAS_IMAGE_PULL=never)');
     const failed = this.failures.get(image);
@@ -42,6 +44,7 @@ export class ImageResolver {
    * Throws FAAS_ERR_IMAGE_NOT_FOUND when the image cannot be had.
    */
   async config(image: string): Promise<ImageConfig> {
+    refuseLayoutImage(image);
     const cached = this.configs.get(image);
     if (cached && Date.now() - cached.at < CONFIG_CACHE_MS) return cached.config;
     const config = this.inspect(image);

@@ -57,6 +57,7 @@ import {
   removeV1Cgroups,
   swapAccounting,
 } from './cgroup.js';
+import { isLayoutImage, type LayoutLayer, layoutImage, OciImageLayout } from './image-layout.js';
 import { type LaunchedProcess, Launcher } from './launcher.js';
 import { cacheTempName, RootfsCache } from './rootfs-cache.js';
 import { CONTAINER_PREFIX, OciRuntime, ownerPid } from './runtime.js';
@@ -74,6 +75,8 @@ export interface OciExecutorOptions {
   agentPath: string;
   /** Folder of the unpacked image root filesystems, one per image id. */
   cacheDir: string;
+  /** FAAS_OCI_IMAGE_LAYOUT: an OCI image layout folder whose images requests name as `oci:<ref>` (image-layout.ts). */
+  imageLayout?: string;
   /** Host folder for the runtime's state and the per-sandbox bundles (default /run/faas). */
   runRoot?: string;
   /** The Docker-format seccomp profile (default Debian's containers-common one). */
@@ -111,6 +114,8 @@ interface OciSandbox extends Sandbox {
 
 interface ImageInfo extends ImageConfig {
   id: string;
+  /** An image of the OCI image layout: its layer blobs, unpacked instead of a Docker export. */
+  layers?: LayoutLayer[];
 }
 
 const AGENT_START_TIMEOUT_MS = 15_000;
@@ -132,6 +137,7 @@ export class OciExecutor implements Executor {
   private readonly engine: DockerEngine;
   private readonly images: ImageResolver;
   private readonly rootfs: RootfsCache;
+  private readonly layout: OciImageLayout | undefined;
   private readonly runtime: OciRuntime;
   private readonly bundles: string;
   private readonly log: Logger;
@@ -161,6 +167,7 @@ export class OciExecutor implements Executor {
     this.engine = new DockerEngine({ host: options.dockerHost });
     this.images = new ImageResolver(this.engine, options.imagePull, this.log);
     this.rootfs = new RootfsCache(this.engine, options.cacheDir, this.log);
+    this.layout = options.imageLayout ? new OciImageLayout(options.imageLayout) : undefined;
     const runtimePath = options.runtimePath ?? 'runc';
     const runRoot = options.runRoot ?? '/run/faas';
     this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath), options.runtimeArgs ?? [], this.launcher);
@@ -346,7 +353,8 @@ export class OciExecutor implements Executor {
     if (removed > 0 || cgroups > 0) this.log.info({ removed, cgroups }, 'removed OCI containers left behind by an earlier run');
     try {
       const images = await this.engine.request<{ Id: string }[]>('GET', '/images/json');
-      const pruned = this.rootfs.prune(new Set(images.map((image) => image.Id)));
+      const layoutIds = this.layout?.ids() ?? new Set<string>();
+      const pruned = this.rootfs.prune(new Set([...images.map((image) => image.Id), ...layoutIds]));
       if (pruned > 0) this.log.info({ pruned }, 'removed unpacked images no longer in the image store');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not list images to prune unpacked root filesystems');
@@ -363,6 +371,8 @@ export class OciExecutor implements Executor {
   }
 
   private image(name: string): Promise<ImageInfo> {
+    // The layout keeps its own cache, re-read when index.json changes.
+    if (isLayoutImage(name)) return layoutImage(this.layout, name);
     const cached = this.imageInfo.get(name);
     if (cached && Date.now() - cached.at < IMAGE_CACHE_MS) return cached.info;
     const info = this.inspect(name);
@@ -392,7 +402,10 @@ export class OciExecutor implements Executor {
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
     if (!this.seccomp) throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', 'the oci executor was not initialised');
     const info = await this.image(spec.image);
-    const rootfs = await this.rootfs.rootfs(info.id);
+    const rootfs = await this.rootfs.rootfs(
+      info.id,
+      info.layers && this.layout ? { layoutDir: this.layout.dir, layers: info.layers } : undefined,
+    );
     signal?.throwIfAborted();
     const id = `${process.pid}-${randomUUID()}`;
     const containerId = `${CONTAINER_PREFIX}${id}`;

@@ -10,6 +10,10 @@
  * temporary folder and renamed into place, so a half-unpacked image is never used; the mount
  * points the runtime needs are made in it then, because the runtime would otherwise create them
  * in the shared copy. Images no longer in the store are removed by `prune`.
+ *
+ * An image of an OCI image layout (image-layout.ts) is unpacked from its layer blobs instead, each
+ * checked against its digest first (`tar` reads gzip layers by itself), into the same entry: the
+ * image id is the config digest either way, so an image in both places is unpacked once.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -32,9 +36,16 @@ import * as tar from 'tar';
 import type { DockerEngine } from '../docker/engine.js';
 import { pidAlive } from '../pids.js';
 import { MOUNT_POINTS } from './bundle-spec.js';
+import { type LayoutLayer, verifyBlob } from './image-layout.js';
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
+
+/** The layer blobs of an image of an OCI image layout, lowest first, to unpack instead of exporting from Docker. */
+export interface LayoutSource {
+  layoutDir: string;
+  layers: readonly LayoutLayer[];
+}
 
 interface SaveManifest {
   Config: string;
@@ -56,19 +67,22 @@ export class RootfsCache {
     private readonly log: Logger,
   ) {}
 
-  /** The unpacked root filesystem of the image with this id, unpacking it on first use. */
-  async rootfs(imageId: string): Promise<string> {
+  /**
+   * The unpacked root filesystem of the image with this id, unpacking it on first use: from the
+   * Docker image store, or from the layer blobs of `layout` when given.
+   */
+  async rootfs(imageId: string, layout?: LayoutSource): Promise<string> {
     const path = join(this.dir, rootfsDirName(imageId));
     if (existsSync(path)) return path;
     let pending = this.inflight.get(imageId);
     if (!pending) {
-      pending = this.unpack(imageId, path).finally(() => this.inflight.delete(imageId));
+      pending = this.unpack(imageId, path, layout).finally(() => this.inflight.delete(imageId));
       this.inflight.set(imageId, pending);
     }
     return pending;
   }
 
-  private async unpack(imageId: string, target: string): Promise<string> {
+  private async unpack(imageId: string, target: string, layout?: LayoutSource): Promise<string> {
     const started = Date.now();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const work = join(this.dir, cacheTempName(`${rootfsDirName(imageId).slice(0, 16)}-${randomBytes(4).toString('hex')}`));
@@ -77,18 +91,12 @@ export class RootfsCache {
     mkdirSync(exported, { recursive: true });
     mkdirSync(rootfs, { mode: 0o755 });
     try {
-      let stream: Awaited<ReturnType<DockerEngine['getStream']>>;
-      try {
-        stream = await this.engine.getStream(`/images/${encodeURIComponent(imageId)}/get`);
-      } catch (err) {
-        if (err instanceof FaasError) throw err;
-        throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `cannot export image ${imageId}: ${(err as Error).message}`, { cause: err });
-      }
-      await pipeline(stream, tar.x({ cwd: exported }));
-      const manifest = JSON.parse(readFileSync(join(exported, 'manifest.json'), 'utf8')) as SaveManifest[];
-      const layers = manifest[0]?.Layers;
-      if (!layers) throw new FaasError('FAAS_ERR_INTERNAL', `the export of image ${imageId} names no layers`);
-      for (const layer of layers) await applyLayer(join(exported, normalize(layer)), rootfs);
+      if (layout) {
+        for (const layer of layout.layers) {
+          await verifyBlob(layout.layoutDir, layer);
+          await applyLayer(layer.path, rootfs);
+        }
+      } else await this.unpackExport(imageId, exported, rootfs);
       makeMountPoints(rootfs);
       try {
         renameSync(rootfs, target);
@@ -96,11 +104,30 @@ export class RootfsCache {
         // Another process unpacked it first: theirs is as good.
         if (!existsSync(target)) throw err;
       }
-      this.log.info({ image: imageId, ms: Date.now() - started }, 'unpacked image root filesystem');
+      this.log.info(
+        { image: imageId, ms: Date.now() - started, ...(layout ? { layout: layout.layoutDir } : {}) },
+        'unpacked image root filesystem',
+      );
       return target;
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+  }
+
+  /** Exports the image from the Docker engine into `exported` and applies its layers to `rootfs`. */
+  private async unpackExport(imageId: string, exported: string, rootfs: string): Promise<void> {
+    let stream: Awaited<ReturnType<DockerEngine['getStream']>>;
+    try {
+      stream = await this.engine.getStream(`/images/${encodeURIComponent(imageId)}/get`);
+    } catch (err) {
+      if (err instanceof FaasError) throw err;
+      throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `cannot export image ${imageId}: ${(err as Error).message}`, { cause: err });
+    }
+    await pipeline(stream, tar.x({ cwd: exported }));
+    const manifest = JSON.parse(readFileSync(join(exported, 'manifest.json'), 'utf8')) as SaveManifest[];
+    const layers = manifest[0]?.Layers;
+    if (!layers) throw new FaasError('FAAS_ERR_INTERNAL', `the export of image ${imageId} names no layers`);
+    for (const layer of layers) await applyLayer(join(exported, normalize(layer)), rootfs);
   }
 
   /** Removes unpacked images whose id is not in `keep`, and unpacks that never finished. */
@@ -142,7 +169,7 @@ export function cacheTempName(label: string): string {
   return `${TEMP_PREFIX}${process.pid}-${label}`;
 }
 
-/** Applies one layer tar to `rootfs`: its whiteouts first (they concern the layers below), then its files. */
+/** Applies one layer tar (uncompressed or gzip: `tar` detects it) to `rootfs`: its whiteouts first (they concern the layers below), then its files. */
 async function applyLayer(layerTar: string, rootfs: string): Promise<void> {
   const whiteouts: string[] = [];
   await tar.t({

@@ -30,6 +30,7 @@ import type {
   SandboxSpec,
 } from '../executor.js';
 import { ExecutorWatchers, faultStarted, sandboxLost, withStarted } from '../faults.js';
+import { refuseLayoutImage } from '../oci/image-layout.js';
 import { consoleMentionsOom, fileSize, fileSizeSync, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
 import { createStateDir, defaultRuntimeDir, newVmId, recordVmmPid, removeStateDir, sweepRuntimeDir } from './state-dir.js';
@@ -158,6 +159,7 @@ export abstract class MicroVmExecutor implements Executor {
   }
 
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
+    refuseLayoutImage(spec.image);
     const id = newVmId();
     const dir = join(this.runtimeDir, id);
     const box: VmSandbox = {

@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { FaasError, silentLogger } from '@faas/common';
+import * as tar from 'tar';
+import type { DockerEngine } from '../docker/engine.js';
+import { ImageResolver } from '../docker/images.js';
+import { layoutImage, OciImageLayout, refuseLayoutImage, verifyBlob } from './image-layout.js';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+const temp = mkdtempSync(join(tmpdir(), 'faas-oci-layout-'));
+after(() => rmSync(temp, { recursive: true, force: true }));
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: { os: string; architecture: string; variant?: string };
+}
+
+/** A fresh layout folder: oci-layout, an empty blobs/sha256 and (written by `index`) index.json. */
+function newLayout(): string {
+  const dir = mkdtempSync(join(temp, 'layout-'));
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  return dir;
+}
+
+function blob(dir: string, mediaType: string, data: Buffer | string | object): Descriptor {
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(join(dir, 'blobs', 'sha256', hex), bytes);
+  return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
+}
+
+function index(dir: string, manifests: Descriptor[]): void {
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+}
+
+/** A gzip layer tar holding these files, and its diff id (the sha256 of the uncompressed tar). */
+function gzipLayer(files: Record<string, string>): { gz: Buffer; diffId: string } {
+  const src = mkdtempSync(join(temp, 'layer-'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(src, name), content);
+  const out = join(src, '..', `${src.split('/').pop()}.tar`);
+  tar.c({ file: out, cwd: src, sync: true, portable: true }, Object.keys(files));
+  const plain = readFileSync(out);
+  return { gz: gzipSync(plain), diffId: `sha256:${createHash('sha256').update(plain).digest('hex')}` };
+}
+
+/** An image manifest with one gzip layer and a config naming `env` and `workingDir`; returns its descriptor. */
+function image(
+  dir: string,
+  opts: { env?: string[]; workingDir?: string; layerType?: string; files?: Record<string, string>; diffIds?: string[] } = {},
+): { manifest: Descriptor; config: Descriptor; layer: Descriptor } {
+  const { gz, diffId } = gzipLayer(opts.files ?? { hello: 'hi\n' });
+  const config = blob(dir, OCI_CONFIG, {
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Env: opts.env ?? ['PATH=/bin'], ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}) },
+    rootfs: { type: 'layers', diff_ids: opts.diffIds ?? [diffId] },
+  });
+  const layer = blob(dir, opts.layerType ?? GZIP_LAYER, gz);
+  const manifest = blob(dir, OCI_MANIFEST, { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
+  return { manifest, config, layer };
+}
+
+const named = (d: Descriptor, ref: string, more: Record<string, string> = {}): Descriptor => ({
+  ...d,
+  annotations: { 'org.opencontainers.image.ref.name': ref, ...more },
+});
+
+function refused(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof FaasError, String(err));
+    assert.equal(err.code, 'FAAS_ERR_IMAGE_NOT_FOUND');
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+describe('OCI image layout', () => {
+  it('finds an image by its ref name or containerd name: id is the config digest, env, working dir and layers', async () => {
+    const dir = newLayout();
+    const { manifest, config, layer } = image(dir, { env: ['PATH=/usr/bin', 'A=1'], workingDir: '/app' });
+    index(dir, [named(manifest, 'busybox', { 'io.containerd.image.name': 'docker.io/library/busybox:latest' })]);
+    const layout = new OciImageLayout(dir);
+    assert.deepEqual(layout.refs(), ['busybox', 'docker.io/library/busybox:latest']);
+    const found = layout.resolve('busybox');
+    assert.equal(found.id, config.digest);
+    assert.deepEqual(found.env, ['PATH=/usr/bin', 'A=1']);
+    assert.equal(found.workingDir, '/app');
+    assert.deepEqual(found.layers, [
+      {
+        path: join(dir, 'blobs', 'sha256', layer.digest.slice(7)),
+        mediaType: GZIP_LAYER,
+        digest: layer.digest,
+        size: layer.size,
+        diffId: found.layers[0]?.diffId,
+      },
+    ]);
+    assert.match(found.layers[0]?.diffId ?? '', /^sha256:[a-f0-9]{64}$/);
+    assert.equal(layout.resolve('docker.io/library/busybox:latest').id, config.digest);
+    assert.deepEqual(await layoutImage(layout, 'oci:busybox'), found);
+    assert.deepEqual(layout.ids(), new Set([config.digest]));
+    await verifyBlob(dir, found.layers[0] as (typeof found.layers)[0]);
+  });
+
+  it('names the layout and the refs it holds when a ref is missing, and says how to configure one when none is', async () => {
+    const dir = newLayout();
+    index(dir, [named(image(dir).manifest, 'one'), named(image(dir, { env: ['B=2'] }).manifest, 'two')]);
+    refused(
+      () => new OciImageLayout(dir).resolve('three'),
+      new RegExp(`"oci:three" is not in the OCI image layout ${dir}.*oci:one, oci:two`),
+    );
+    await assert.rejects(layoutImage(undefined, 'oci:one'), /no layout is configured: set FAAS_OCI_IMAGE_LAYOUT/);
+  });
+
+  it('picks the manifest for the host platform from a nested image index, skipping attestations', () => {
+    const dir = newLayout();
+    const amd = image(dir, { env: ['ARCH=amd64'] });
+    const arm = image(dir, { env: ['ARCH=arm64'] });
+    const attestation = image(dir, { env: ['ATTESTATION=1'] });
+    const nested = blob(dir, OCI_INDEX, {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        { ...attestation.manifest, platform: { os: 'unknown', architecture: 'unknown' } },
+        { ...arm.manifest, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+        { ...amd.manifest, platform: { os: 'linux', architecture: 'amd64' } },
+      ],
+    });
+    index(dir, [named(nested, 'multi')]);
+    assert.deepEqual(new OciImageLayout(dir, 'amd64').resolve('multi').env, ['ARCH=amd64']);
+    assert.deepEqual(new OciImageLayout(dir, 'arm64').resolve('multi').env, ['ARCH=arm64']);
+    refused(
+      () => new OciImageLayout(dir, 's390x').resolve('multi'),
+      /no manifest for this host's platform linux\/s390x \(it has linux\/arm64\/v8, linux\/amd64\)/,
+    );
+    // The host's own architecture is the default.
+    const host = process.arch === 'x64' ? 'amd64' : process.arch;
+    if (host === 'amd64' || host === 'arm64') assert.deepEqual(new OciImageLayout(dir).resolve('multi').env, [`ARCH=${host}`]);
+  });
+
+  it('refuses a manifest or config whose content or size does not match its digest, and a layer the same way', async () => {
+    const dir = newLayout();
+    const { manifest, config, layer } = image(dir);
+    index(dir, [named(manifest, 'img')]);
+    const layers = new OciImageLayout(dir).resolve('img').layers;
+    // Same size, other content.
+    const configPath = join(dir, 'blobs', 'sha256', config.digest.slice(7));
+    const original = readFileSync(configPath);
+    writeFileSync(configPath, Buffer.from(original.toString('utf8').replace('amd64', 'AMD64')));
+    refused(
+      () => new OciImageLayout(dir).resolve('img'),
+      new RegExp(`blob ${config.digest} whose content has sha256 [a-f0-9]{64}: refused`),
+    );
+    writeFileSync(configPath, Buffer.concat([original, Buffer.from(' ')]));
+    refused(
+      () => new OciImageLayout(dir).resolve('img'),
+      new RegExp(`blob ${config.digest} of ${config.size + 1} bytes where its descriptor says ${config.size}`),
+    );
+    const layerPath = join(dir, 'blobs', 'sha256', layer.digest.slice(7));
+    const bytes = readFileSync(layerPath);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    writeFileSync(layerPath, bytes);
+    await assert.rejects(verifyBlob(dir, layers[0] as (typeof layers)[0]), new RegExp(`blob ${layer.digest} whose content has sha256`));
+  });
+
+  it("refuses layers that are not the config's: a diff id count that differs, or content that does not match its diff id", async () => {
+    const dir = newLayout();
+    const wrong = `sha256:${'e'.repeat(64)}`;
+    index(dir, [named(image(dir, { diffIds: [] }).manifest, 'none'), named(image(dir, { diffIds: [wrong] }).manifest, 'other')]);
+    const layout = new OciImageLayout(dir);
+    refused(() => layout.resolve('none'), /does not name one sha256 diff id per layer of its manifest \(1\): refused/);
+    const [layer] = layout.resolve('other').layers;
+    await assert.rejects(
+      verifyBlob(dir, layer as NonNullable<typeof layer>),
+      new RegExp(`uncompressed content has sha256 [a-f0-9]{64}, where the image config names ${wrong}: refused`),
+    );
+  });
+
+  it('refuses zstd layers and other layer types, naming the type', () => {
+    const dir = newLayout();
+    index(dir, [
+      named(image(dir, { layerType: 'application/vnd.oci.image.layer.v1.tar+zstd' }).manifest, 'zstd'),
+      named(image(dir, { layerType: 'application/vnd.example.layer' }).manifest, 'odd'),
+      named(image(dir, { layerType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }).manifest, 'docker'),
+    ]);
+    const layout = new OciImageLayout(dir);
+    refused(
+      () => layout.resolve('zstd'),
+      /media type "application\/vnd\.oci\.image\.layer\.v1\.tar\+zstd".*zstd: Node 20's zlib has no zstd/,
+    );
+    refused(() => layout.resolve('odd'), /media type "application\/vnd\.example\.layer", which the oci executor cannot unpack/);
+    assert.equal(layout.resolve('docker').layers[0]?.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+  });
+
+  it('never reads a path out of the layout folder: digests are sha256 hex only, and blob symlinks leading out are refused', () => {
+    const dir = newLayout();
+    const { manifest, config } = image(dir);
+    const escaping = blob(dir, OCI_MANIFEST, {
+      schemaVersion: 2,
+      config: { ...config, digest: 'sha256:../../../../etc/passwd' },
+      layers: [],
+    });
+    const outside = join(temp, 'outside.json');
+    writeFileSync(outside, '{}');
+    const hex = createHash('sha256').update('{}').digest('hex');
+    symlinkSync(outside, join(dir, 'blobs', 'sha256', hex));
+    index(dir, [
+      named(escaping, 'escape'),
+      named({ mediaType: OCI_MANIFEST, digest: `sha256:${hex}`, size: 2 }, 'link'),
+      named(manifest, 'ok'),
+    ]);
+    const layout = new OciImageLayout(dir);
+    refused(() => layout.resolve('escape'), /digest is not sha256:<64 hex digits>: refused/);
+    refused(() => layout.resolve('link'), /leading out of the layout folder .*refused/);
+    assert.equal(layout.resolve('ok').id, config.digest);
+  });
+
+  it('reads index.json again when it changes, so a re-copied image is picked up', () => {
+    const dir = newLayout();
+    const first = image(dir, { env: ['V=1'] });
+    index(dir, [named(first.manifest, 'app')]);
+    const layout = new OciImageLayout(dir);
+    assert.deepEqual(layout.resolve('app').env, ['V=1']);
+    const second = image(dir, { env: ['V=2'] });
+    index(dir, [named(second.manifest, 'app')]);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(dir, 'index.json'), later, later);
+    assert.deepEqual(layout.resolve('app').env, ['V=2']);
+    assert.equal(layout.resolve('app').id, second.config.digest);
+  });
+
+  it('other executors refuse oci:<ref> images with a 4xx that names the oci executor, before asking the engine', async () => {
+    refused(() => refuseLayoutImage('oci:busybox'), /images from an OCI layout run on the oci executor only/);
+    refuseLayoutImage('faas/busybox:latest');
+    const engine = {
+      request: () => {
+        throw new Error('the engine was asked');
+      },
+    } as unknown as DockerEngine;
+    const images = new ImageResolver(engine, 'never', silentLogger);
+    for (const call of [() => images.config('oci:busybox'), () => images.ensure('oci:busybox')]) {
+      await assert.rejects(call(), (err: unknown) => {
+        assert.ok(err instanceof FaasError && err.code === 'FAAS_ERR_IMAGE_NOT_FOUND', String(err));
+        assert.match(err.message, /oci executor only/);
+        return true;
+      });
+    }
+  });
+});
