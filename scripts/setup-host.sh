@@ -5,6 +5,8 @@
 #   FAAS_SETUP_VM=1   also install what the VM executors and the full test run need (QEMU, e2fsprogs,
 #                     kernel tools; promtool from Debian's prometheus package, which lints /metrics;
 #                     chromium, in which tester/src/e2e/console.test.ts drives the web console)
+#   FAAS_SETUP_KERNEL_TUNING=0   leave the kernel's cgroup and RCU settings as they are (see
+#                     tune_kernel_for_sandboxes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,6 +104,46 @@ hybrid_cgroups_for_crun() {
   fi
 }
 
+# Two kernel settings that take the RCU grace period (10-40 ms here) off every sandbox start. Both
+# are the kernel's own, documented knobs; not kept across reboots (the set-up does it again).
+# Opt out with FAAS_SETUP_KERNEL_TUNING=0.
+# - cgroup favordynmods (Documentation/admin-guide/cgroup-v2.rst): moving a task between cgroups,
+#   which every runtime does for every container, otherwise waits for a grace period when none has
+#   passed recently; the price is a slightly slower fork and exit. It is a flag of the cgroup2
+#   mount, but it switches the one lock all hierarchies share, so it helps v1 controllers too.
+# - /sys/kernel/rcu_expedited (Documentation/ABI/testing/sysfs-kernel-rcu): synchronize_rcu()
+#   expedited. gVisor's runsc registers for membarrier(PRIVATE_EXPEDITED) in each of the four Go
+#   processes a sandbox start runs (about 10 ms each otherwise), and network namespaces are made
+#   and torn down with grace periods; the price is inter-processor interrupts on a busy machine.
+tune_kernel_for_sandboxes() {
+  [ "${FAAS_SETUP_KERNEL_TUNING:-1}" = "0" ] && { log "kernel tuning skipped (FAAS_SETUP_KERNEL_TUNING=0)"; return 0; }
+  [ "$(id -u)" -eq 0 ] || return 0
+  local cg2="" done=()
+  if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+    cg2=/sys/fs/cgroup
+  elif [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+    cg2=/sys/fs/cgroup/unified
+  fi
+  if [ -n "$cg2" ]; then
+    if grep -q " $cg2 cgroup2 .*favordynmods" /proc/mounts; then
+      done+=("favordynmods (already)")
+    elif mount -o remount,favordynmods "$cg2" 2>/dev/null; then
+      done+=("favordynmods on $cg2")
+    else
+      log "note: could not remount $cg2 with favordynmods (kernel 6.0 or later has it): sandbox starts wait for RCU grace periods"
+    fi
+  fi
+  if [ -w /sys/kernel/rcu_expedited ]; then
+    if [ "$(cat /sys/kernel/rcu_expedited)" = 1 ] || echo 1 >/sys/kernel/rcu_expedited 2>/dev/null; then
+      done+=("rcu_expedited=1")
+    fi
+  else
+    log "note: /sys/kernel/rcu_expedited is not writable here: each gVisor sandbox start waits for RCU grace periods"
+  fi
+  [ ${#done[@]} -gt 0 ] && log "kernel tuned for sandbox starts: ${done[*]} (docs/SECURITY.md, host settings; FAAS_SETUP_KERNEL_TUNING=0 skips)"
+  return 0
+}
+
 docker_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 start_docker() {
@@ -124,12 +166,14 @@ start_docker() {
 
 # The oci executor's runtimes (FAAS_OCI_RUNTIME): runc, crun, runsc. golang-github-containers-common:
 # the default seccomp profile (/usr/share/containers/seccomp.json) that the oci executor loads.
-packages=(docker.io runc crun runsc busybox-static mmdebstrap ca-certificates curl golang-github-containers-common)
+# skopeo: makes OCI image layouts (FAAS_OCI_IMAGE_LAYOUT), and the oci-layout contract test uses it.
+packages=(docker.io runc crun runsc busybox-static mmdebstrap ca-certificates curl golang-github-containers-common skopeo)
 if [ "${FAAS_SETUP_VM:-0}" = "1" ]; then
   packages+=(qemu-system-x86 qemu-utils e2fsprogs linux-source-6.1 build-essential flex bison bc libelf-dev xz-utils prometheus chromium)
 fi
 apt_install "${packages[@]}"
 hybrid_cgroups_for_crun
+tune_kernel_for_sandboxes
 configure_docker
 start_docker
 
