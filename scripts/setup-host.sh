@@ -46,22 +46,36 @@ configure_docker() {
   local runsc_path
   runsc_path=$(command -v runsc || echo /usr/bin/runsc)
   # gVisor here has no KVM, so it uses the ptrace platform; it only starts with networking off.
+  # --oci-seccomp: without it runsc ignores the container's seccomp profile (only gVisor's own
+  # host-side filter applies); the gvisor executor refuses an engine whose runsc lacks it.
   local want
   want=$(cat <<JSON
 {
   "runtimes": {
-    "runsc": { "path": "$runsc_path", "runtimeArgs": ["--platform=ptrace", "--network=none"] }
+    "runsc": { "path": "$runsc_path", "runtimeArgs": ["--platform=ptrace", "--network=none", "--oci-seccomp"] }
   }
 }
 JSON
 )
-  if [ ! -f "$cfg" ] || ! grep -q '"runsc"' "$cfg"; then
+  local current_ok=0
+  if [ -f "$cfg" ] && node -e '
+      const cfg = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8") || "{}");
+      const args = cfg.runtimes?.runsc?.runtimeArgs ?? [];
+      process.exit(cfg.runtimes?.runsc && args.includes("--oci-seccomp") ? 0 : 1);
+    ' "$cfg" 2>/dev/null; then
+    current_ok=1
+  fi
+  if [ "$current_ok" = 0 ]; then
     if [ -f "$cfg" ] && [ -s "$cfg" ]; then
-      log "merging the runsc runtime into $cfg"
+      log "merging the runsc runtime (with --oci-seccomp) into $cfg"
       node -e '
         const fs = require("fs");
         const cfg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-        cfg.runtimes = { ...(cfg.runtimes || {}), ...JSON.parse(process.argv[2]).runtimes };
+        cfg.runtimes = cfg.runtimes || {};
+        const own = cfg.runtimes.runsc;
+        // A runsc entry of the host keeps its own path and flags; it only gains --oci-seccomp.
+        if (own) own.runtimeArgs = [...(own.runtimeArgs || []).filter((a) => a !== "--oci-seccomp"), "--oci-seccomp"];
+        else cfg.runtimes.runsc = JSON.parse(process.argv[2]).runtimes.runsc;
         fs.writeFileSync(process.argv[1], JSON.stringify(cfg, null, 2) + "\n");
       ' "$cfg" "$want"
     else

@@ -161,12 +161,21 @@ export class DockerExecutor implements Executor {
 
   async init(): Promise<void> {
     await this.ping();
-    const info = await this.engine.request<{ Runtimes?: Record<string, unknown> }>('GET', '/info');
+    const info = await this.engine.request<{ Runtimes?: Record<string, { runtimeArgs?: string[] | null } | undefined> }>('GET', '/info');
     if (!info.Runtimes || !(this.runtime in info.Runtimes)) {
       throw new FaasError(
         'FAAS_ERR_EXECUTOR_UNAVAILABLE',
         `the Docker engine has no "${this.runtime}" runtime: install gVisor (apt-get install runsc) and register it in /etc/docker/daemon.json (scripts/setup-host.sh does both)`,
       );
+    }
+    if (this.ownKernel) {
+      const missing = missingGvisorFlags(info.Runtimes[this.runtime]?.runtimeArgs ?? []);
+      if (missing.length > 0) {
+        throw new FaasError(
+          'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+          `the Docker engine's "${this.runtime}" runtime runs without ${missing.join(' ')}, so gVisor would ignore the sandbox's seccomp profile: add ${missing.map((f) => `"${f}"`).join(', ')} to its "runtimeArgs" in /etc/docker/daemon.json and restart dockerd (scripts/setup-host.sh does both)`,
+        );
+      }
     }
     const removed = await this.containers.sweep();
     if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
@@ -425,4 +434,15 @@ export class DockerExecutor implements Executor {
     if (!box) throw new FaasError('FAAS_ERR_INTERNAL', `sandbox ${sandbox.id} is not live in the ${this.kind} executor`);
     return box;
   }
+}
+
+/**
+ * The runsc global flags a gVisor runtime of the engine must have (from its `runtimeArgs` in
+ * daemon.json, as GET /info reports them) and lacks: `--oci-seccomp`, without which runsc ignores
+ * the container's seccomp profile and only gVisor's host-side filter applies (runsc flags).
+ */
+export function missingGvisorFlags(runtimeArgs: readonly string[]): string[] {
+  const has = (flag: string) =>
+    runtimeArgs.some((a) => a === flag || a === `-${flag.slice(2)}` || a === `${flag}=true` || a === `-${flag.slice(2)}=true`);
+  return ['--oci-seccomp'].filter((flag) => !has(flag));
 }

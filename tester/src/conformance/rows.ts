@@ -495,6 +495,19 @@ export const ROWS: Row[] = [
     },
   },
   {
+    id: 'seccomp',
+    group: 'hostile',
+    title: 'the command runs under a seccomp filter (Seccomp: 2 in /proc/self/status), gVisor included',
+    knownDifferences: {
+      guest: 'a VM guest runs no seccomp filter of its own: the VM is the boundary (docs/SECURITY.md, known gaps)',
+    },
+    async run(ctx) {
+      // proc(5): 2 is SECCOMP_MODE_FILTER. Under gVisor the filter is the config's profile,
+      // enforced by the Sentry only when runsc runs with --oci-seccomp.
+      await ctx.step('', 'a', { image: BUSYBOX, command: sh('grep "^Seccomp:" /proc/self/status') }, ok('Seccomp:\t2\n'));
+    },
+  },
+  {
     id: 'outlive',
     group: 'hostile',
     title: 'a background process holding stdout (sleep 1037 & echo started): prompt answer, sleeper gone',
