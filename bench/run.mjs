@@ -305,6 +305,21 @@ async function main() {
     run.memory.set(`${name}: idle after start`, readMemory(p.pid));
     return p;
   };
+  run.cleanup = [];
+  /** Stops a platform (SIGTERM) and records what it left behind; a later startPlatform starts it afresh. */
+  const retire = async (name) => {
+    const p = platforms.get(name);
+    if (!p) return;
+    platforms.delete(name);
+    await p.stop();
+    const leaked = await engine.removeByLabel(`dev.faas.pid=${p.pid}`);
+    if (leaked) run.errors.push(`platform ${p.name} left ${leaked} container(s) behind after SIGTERM (removed by the bench)`);
+    const left = (await engine.listByLabel('dev.faas.managed=true')).filter((c) => c.Labels?.['dev.faas.pid'] === String(p.pid)).length;
+    // An oci sandbox is no engine container: its runtime state dir and bundle carry the pid.
+    const ociLeft = p.env.FAAS_EXECUTOR_TYPE === 'oci' ? ociLeftovers(p.pid) : undefined;
+    if (ociLeft?.length) run.errors.push(`platform ${p.name} left ${ociLeft.join(', ')} behind after SIGTERM`);
+    run.cleanup.push({ platform: p.name, pid: p.pid, leaked, left, ociLeft });
+  };
   const ctx = {
     root: ROOT,
     engine,
@@ -313,6 +328,9 @@ async function main() {
     command: COMMAND,
     platforms,
     startPlatform: startNamed,
+    retirePlatform: retire,
+    /** Records a platform's memory now, under `${p.name}: ${when}` in the report. */
+    recordMemory: (p, when) => run.memory.set(`${p.name}: ${when}`, readMemory(p.pid)),
     platformEnv,
     platformSpec: await platformSpecFactory(config),
     gvisor,
@@ -426,17 +444,7 @@ async function main() {
   } finally {
     for (const v of variants) await v.teardown?.().catch((err) => run.errors.push(`${v.name} teardown: ${err.message}`));
     for (const w of watchers) w.close();
-    run.cleanup = [];
-    for (const p of platforms.values()) {
-      await p.stop();
-      const leaked = await engine.removeByLabel(`dev.faas.pid=${p.pid}`);
-      if (leaked) run.errors.push(`platform ${p.name} left ${leaked} container(s) behind after SIGTERM (removed by the bench)`);
-      const left = (await engine.listByLabel('dev.faas.managed=true')).filter((c) => c.Labels?.['dev.faas.pid'] === String(p.pid)).length;
-      // An oci sandbox is no engine container: its runtime state dir and bundle carry the pid.
-      const ociLeft = p.env.FAAS_EXECUTOR_TYPE === 'oci' ? ociLeftovers(p.pid) : undefined;
-      if (ociLeft?.length) run.errors.push(`platform ${p.name} left ${ociLeft.join(', ')} behind after SIGTERM`);
-      run.cleanup.push({ platform: p.name, pid: p.pid, leaked, left, ociLeft });
-    }
+    for (const name of [...platforms.keys()]) await retire(name);
     const ours = await engine.removeByLabel(`${BENCH_LABEL}=1`);
     if (ours) log(`removed ${ours} bench container(s)`);
     engine.close();

@@ -6,8 +6,11 @@
  * 1. cold latency (pool off): sequential POSTs to each cold platform, interleaved round-robin
  *    (run.mjs measureCold), with docker-run and docker-run-runsc as baselines;
  * 2. cold throughput: each cold platform at 8 connections for --duration seconds;
- * 3. sustained single-use throughput: each single-use platform at 8 connections for --oci-sustained
- *    seconds (60 by default) after an unrecorded 3 s warm-up (the pool key exists, spares started).
+ * 3. single-use throughput: each single-use platform at 8 connections for --duration seconds, each
+ *    connection sending as soon as it is answered, after an unrecorded 3 s warm-up;
+ * 4. the target's load: the oci crun, then runc, single-use platform at 100 calls/s offered (open
+ *    loop) for --oci-sustained seconds (60 by default) after a 3 s warm-up, each alone: every other
+ *    platform of the run is stopped first (and its memory recorded), and the machine must be quiet.
  *
  * Pool hits and misses are read from each platform's own /metrics (faas_pool_hits_total and
  * faas_pool_misses_total, summed over its label sets) before and after each recorded level: an oci
@@ -237,6 +240,16 @@ export async function measureOci(ctx, opts, log) {
         continue;
       }
       try {
+        if (overallRate) {
+          // The target is the measured platform's alone: every other platform of the run is
+          // stopped first (their idle spares, gVisor's above all, take CPU of their own).
+          for (const other of [...ctx.platforms.keys()]) {
+            if (other === platformName) continue;
+            const p = ctx.platforms.get(other);
+            if (p?.env?.FAAS_EXECUTOR_TYPE === 'oci') ctx.recordMemory?.(p, 'after the oci section');
+            await ctx.retirePlatform(other);
+          }
+        }
         await ctx.waitPlatformIdle(platform, 30_000);
         if (overallRate) {
           const quiet = await waitMachineQuiet(120_000);
