@@ -1,8 +1,9 @@
 /**
  * Runs every sandbox as a container of an OCI runtime (runc, crun or runsc: the same commands)
  * driven directly, without the Docker engine in the path: a fresh, hardened container
- * costs about one runtime process. The Docker engine is used only as the image store: each image
- * is unpacked once into a shared read-only root filesystem (rootfs-cache.ts).
+ * costs about one runtime process. The Docker engine is used only as the image store, beside an
+ * OCI image layout for `oci:<ref>` images (FAAS_OCI_IMAGE_LAYOUT, image-layout.ts): each image is
+ * unpacked once into a shared read-only root filesystem (rootfs-cache.ts).
  *
  * A sandbox is a bundle folder holding its config.json (bundle-spec.ts: the Docker executor's
  * hardening, with the default seccomp profile of seccomp.ts) and a foreground `runc run` whose
