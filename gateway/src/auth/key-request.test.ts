@@ -61,4 +61,27 @@ describe('key request', () => {
     assert.equal(parseKeyRequest({ name: 'n', scopes: ['admin'], expires_at: '2030-01-01T00:00:01Z' }, now).expiresAt, now + 1000);
     assert.throws(() => parseKeyRequest({ name: 'n', scopes: ['admin'], expires_at: '2030-01-01T00:00:00Z' }, now), /future/);
   });
+
+  it('refuses names with control or bidirectional formatting characters, and keeps other text', () => {
+    const now = Date.now();
+    for (const bad of [
+      'a\u0000b',
+      'tab\there',
+      'del\u007f',
+      'c1\u0085',
+      'rlo\u202eevil',
+      'isolate\u2066x\u2069',
+      'mark\u200f',
+      'alm\u061c',
+      '\ud800',
+    ]) {
+      assert.throws(
+        () => parseKeyRequest({ name: bad, scopes: ['admin'] }, now),
+        (err: unknown) => err instanceof FaasError && /control or bidirectional/.test(err.message),
+        JSON.stringify(bad),
+      );
+    }
+    for (const good of ['billing team', 'équipe', '請求', 'emoji 🚀', 'שם'])
+      assert.equal(parseKeyRequest({ name: good, scopes: ['admin'] }, now).name, good);
+  });
 });

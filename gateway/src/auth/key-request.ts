@@ -43,8 +43,15 @@ function parseName(value: unknown): string {
   if (typeof value !== 'string') invalid('name', 'required: a string of 1-100 characters');
   const length = [...value].length;
   if (length < 1 || length > NAME_MAX) invalid('name', `must be 1-${NAME_MAX} characters, got ${length}`);
+  // C0 and C1 controls, and the bidirectional formatting characters (Unicode UAX #9), which would
+  // let a name reorder the text around it wherever it is shown (the console, `faas keys list`).
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(value) || !isWellFormed(value)) invalid('name', 'must be text without control characters');
+  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(value) || !isWellFormed(value)) {
+    invalid(
+      'name',
+      'must be text without control or bidirectional formatting characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)',
+    );
+  }
   return value;
 }
 

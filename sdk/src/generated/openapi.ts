@@ -674,7 +674,7 @@ export interface components {
         };
         /** @description A new API key. Faults are 400 FAAS_ERR_INVALID_REQUEST with `field` naming the field (`body` for a body that is not an object). */
         KeyCreate: {
-            /** @description What the key is for: 1-100 characters, no control characters; need not be unique. */
+            /** @description What the key is for: 1-100 characters, no control or bidirectional formatting characters; need not be unique. */
             name: string;
             /** @description `admin` includes every scope. A scope listed twice is a 400. */
             scopes: ("invoke" | "functions" | "history" | "metrics" | "admin")[];
