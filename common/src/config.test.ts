@@ -127,6 +127,16 @@ describe('loadConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('refuses folders on /proc, /sys and /dev but /dev/shm (a recursive mkdir there never returns)', () => {
+    for (const name of ['FAAS_DATA_DIR', 'FAAS_OCI_ROOTFS_CACHE', 'FAAS_ROOTFS_DIR']) {
+      for (const path of ['/proc/faas', '/sys/faas/data', '/dev/shm/../faas', '/proc']) {
+        configError({ [name]: path }, new RegExp(`${name}=.*pseudo-filesystem.*choose a folder on a disk`));
+      }
+    }
+    assert.equal(loadConfig({ FAAS_DATA_DIR: '/var/lib/faas' }, 2).dataDir, '/var/lib/faas');
+    assert.equal(loadConfig({ FAAS_DATA_DIR: '/procfaas' }, 2).dataDir, '/procfaas');
+    assert.equal(loadConfig({ FAAS_DATA_DIR: '/dev/shm/faas' }, 2).dataDir, '/dev/shm/faas');
+  });
   it('fails loudly on unknown and renamed FAAS_ variables', () => {
     configError({ FAAS_PORT: '1' }, /FAAS_PORT.*FAAS_GATEWAY_PORT/);
     configError({ FAAS_TYPO: '1' }, /unknown variable FAAS_TYPO/);

@@ -487,6 +487,27 @@ function orList(items: readonly string[]): string {
 /** Where to read how to set up Firecracker; checked to exist by common/src/doc-links.test.ts. */
 const FIRECRACKER_DOCS = 'docs/microvm.md "Running with Firecracker (KVM hosts)"';
 
+/**
+ * A folder variable (made at start-up when missing): absolute after resolving, and not on the
+ * kernel's pseudo-filesystems (/proc, /sys, /dev but its tmpfs /dev/shm), where nothing can be stored and where a
+ * recursive mkdir never returns (it is told ENOENT for a child of a folder that exists).
+ */
+function folderVariable(vars: Variables, name: string, fallback: string): string {
+  const raw = vars.get(name);
+  const path = resolve(raw ?? fallback);
+  if (raw !== undefined && /^\/(proc|sys|dev)(\/|$)/.test(path) && !/^\/dev\/shm(\/|$)/.test(path)) {
+    configError(
+      `${vars.describe(name)} is on the kernel's ${path.split('/')[1]} pseudo-filesystem, where no files can be kept: choose a folder on a disk, e.g. /var/lib/faas`,
+      {
+        variable: name,
+        value: raw,
+        source: vars.source(name),
+      },
+    );
+  }
+  return path;
+}
+
 function requireFile(vars: Variables, name: string, howToFix: string): string {
   const path = vars.get(name);
   if (!path) {
@@ -721,7 +742,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     oci: {
       runtimePath: vars.get('FAAS_OCI_RUNTIME') ?? 'runc',
       runtimeArgs: Object.freeze(readRuntimeArgs(vars)),
-      rootfsCacheDir: resolve(vars.get('FAAS_OCI_ROOTFS_CACHE') ?? resolve(REPO_ROOT, '.cache/oci-rootfs')),
+      rootfsCacheDir: folderVariable(vars, 'FAAS_OCI_ROOTFS_CACHE', resolve(REPO_ROOT, '.cache/oci-rootfs')),
       userns: ociUserns,
       imageLayout: readImageLayout(vars, 'FAAS_OCI_IMAGE_LAYOUT'),
     },
@@ -729,7 +750,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     qemu: {
       binaryPath: vars.get('FAAS_QEMU_BINARY_PATH') ?? 'qemu-system-x86_64',
       kernelPath: resolve(kernelPath ?? resolve(REPO_ROOT, '.cache/kernel/vmlinux')),
-      rootfsDir: resolve(vars.get('FAAS_ROOTFS_DIR') ?? resolve(REPO_ROOT, '.cache/rootfs')),
+      rootfsDir: folderVariable(vars, 'FAAS_ROOTFS_DIR', resolve(REPO_ROOT, '.cache/rootfs')),
     },
     timeouts: { defaultMs: defaultTimeoutMs, maxMs: maxTimeoutMs },
     agentPath: resolveAgentPath(vars),
@@ -757,7 +778,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       outputBytes,
     },
     maxLimits: { memoryBytes: maxMemoryMb * MIB, cpus: maxCpus, pids: maxPids },
-    dataDir: resolve(vars.get('FAAS_DATA_DIR') ?? resolve(REPO_ROOT, '.data')),
+    dataDir: folderVariable(vars, 'FAAS_DATA_DIR', resolve(REPO_ROOT, '.data')),
     auth: { mode: authMode, adminKey },
     secretsKey: readSecretsKey(vars),
     allowAdhoc: readOnOff(vars, 'FAAS_ALLOW_ADHOC') ?? true,
