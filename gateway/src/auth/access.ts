@@ -10,6 +10,8 @@ export interface AccessRule {
   scopes: readonly Scope[];
   /** The route parameter holding a function id the key must be allowed; undefined: none. */
   functionParam?: string | undefined;
+  /** The route shows every function (GET /metrics: its labels name them): a key limited to some may not use it. */
+  everyFunction?: boolean;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface AccessRule {
  * GET. An empty scope list: any valid key (the public routes, reached by another spelling of
  * their path such as `/%68ealth`, which the router decodes but the public check does not).
  */
-const TABLE: Record<string, { scopes: readonly Scope[]; function?: true }> = {
+const TABLE: Record<string, { scopes: readonly Scope[]; function?: true; everyFunction?: true }> = {
   'POST /functions/{}/invoke': { scopes: ['invoke'], function: true },
   'GET /functions': { scopes: ['functions', 'invoke'] },
   'POST /functions': { scopes: ['functions'] },
@@ -34,7 +36,7 @@ const TABLE: Record<string, { scopes: readonly Scope[]; function?: true }> = {
   'GET /dead-letters': { scopes: ['history'] },
   'POST /dead-letters/{}/redrive': { scopes: ['invoke'] },
   'DELETE /dead-letters/{}': { scopes: ['invoke'] },
-  'GET /metrics': { scopes: ['metrics'] },
+  'GET /metrics': { scopes: ['metrics'], everyFunction: true },
   'POST /keys': { scopes: ['admin'] },
   'GET /keys': { scopes: ['admin'] },
   'GET /keys/{}': { scopes: ['admin'] },
@@ -76,7 +78,11 @@ export function access(method: string, url: string): AccessRule {
       // The function id is the parameter right after /functions/.
       const segment = url.split('/')[2] ?? '';
       const name = segment.startsWith(':') ? segment.slice(1) : segment.replace(/^\{|\}$/g, '');
-      rule = { scopes: entry.scopes, functionParam: entry.function ? name : undefined };
+      rule = {
+        scopes: entry.scopes,
+        functionParam: entry.function ? name : undefined,
+        ...(entry.everyFunction ? { everyFunction: true } : {}),
+      };
     }
     cache.set(key, rule);
   }

@@ -188,7 +188,7 @@ describe('auth: keys mode', () => {
     assertUnauthorized(await g.app.inject({ method: 'GET', url: '/%zz' }), 'bad percent-encoding, unknown path');
     const res = await g.app.inject({ method: 'GET', url: '/%zz', headers: bearer(ADMIN) });
     assertCode(res, 404, 'FAAS_ERR_NOT_FOUND', 'bad percent-encoding with the admin key');
-    const { key } = await createKey({ scopes: ['metrics'], functions: ['billing-*'] });
+    const { key } = await createKey({ scopes: ['history'], functions: ['billing-*'] });
     const invoke = await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke', headers: bearer(key) });
     assertCode(invoke, 400, 'FAAS_ERR_INVALID_FUNCTION_ID', 'bad percent-encoding with a key: no route runs, so no scope is needed');
   });
@@ -635,6 +635,29 @@ describe('key routes', () => {
     // Its own functions stay reachable; others do not.
     assertAdmitted(await g.app.inject({ method: 'GET', url: '/functions/a1', headers: as }), 'GET /functions/a1');
     assertCode(await g.app.inject({ method: 'GET', url: '/functions/b1', headers: as }), 403, 'FAAS_ERR_FORBIDDEN', 'GET /functions/b1');
+  });
+
+  it('a metrics key limited to some functions is refused at creation, and one stored anyway cannot read /metrics', async () => {
+    const res = await post({ name: 'limited scraper', scopes: ['metrics'], functions: ['a*'] });
+    assertCode(res, 400, 'FAAS_ERR_INVALID_REQUEST', 'metrics with functions');
+    assert.equal(res.json().field, 'functions');
+    const limited = generateKey();
+    await g.store.keys.create({
+      id: limited.id,
+      secretHash: limited.secretHash,
+      name: 'old limited scraper',
+      scopes: ['metrics'],
+      functions: ['a*'],
+      ratePerSecond: null,
+      rateBurst: null,
+      expiresAt: null,
+    });
+    assertCode(
+      await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(limited.text) }),
+      403,
+      'FAAS_ERR_FORBIDDEN',
+      'GET /metrics',
+    );
   });
 
   it('a key with the admin scope manages keys; the keys it makes work', async () => {

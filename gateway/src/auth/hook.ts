@@ -129,6 +129,13 @@ function forbiddenBy(request: FastifyRequest): FaasError | undefined {
       'this API key is limited to some functions; only a key for every function may use this route',
     );
   }
+  // GET /metrics reports on every function (POST /keys refuses `metrics` with a function list).
+  if (rule.everyFunction && !reachesEveryFunction(principal.functions)) {
+    return new FaasError(
+      'FAAS_ERR_FORBIDDEN',
+      'this API key is limited to some functions, and this route reports on every function (the metrics name them): use a key without a functions list',
+    );
+  }
   if (rule.functionParam !== undefined && principal.functions !== null) {
     const functionId = (request.params as Record<string, string | undefined>)[rule.functionParam];
     if (functionId === undefined || !allowsFunction(principal, functionId)) {

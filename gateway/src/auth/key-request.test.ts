@@ -35,6 +35,18 @@ describe('key request', () => {
     }
   });
 
+  it('a metrics key cannot be limited to some functions: the metrics name every function', () => {
+    const now = Date.now();
+    for (const scopes of [['metrics'], ['invoke', 'metrics']]) {
+      assert.throws(
+        () => parseKeyRequest({ name: 'n', scopes, functions: ['a*'] }, now),
+        (err: unknown) => err instanceof FaasError && err.details?.field === 'functions' && /metrics/.test(err.message),
+        JSON.stringify(scopes),
+      );
+      assert.deepEqual(parseKeyRequest({ name: 'n', scopes, functions: ['*'] }, now).functions, ['*']);
+    }
+  });
+
   it('an admin key cannot be limited to some functions: it could make a key for any other', () => {
     const now = Date.now();
     for (const functions of [['a*'], ['report'], ['a*', 'b']]) {

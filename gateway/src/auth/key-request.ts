@@ -136,6 +136,13 @@ export function parseKeyRequest(body: unknown, now: number): KeyFields {
       'a key with the admin scope reaches every function (it can make keys for any), so it cannot be limited: leave functions null, or give the key the scopes it needs instead of admin',
     );
   }
+  // The metrics name every function (their `function` label): a function list would hide nothing.
+  if (scopes.includes('metrics') && !reachesEveryFunction(functions)) {
+    invalid(
+      'functions',
+      'a key with the metrics scope reads the metrics of every function (their labels name them), so it cannot be limited: leave functions null, or give the Prometheus server a key of its own with only the metrics scope',
+    );
+  }
   return {
     name,
     scopes,

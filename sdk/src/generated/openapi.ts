@@ -678,7 +678,7 @@ export interface components {
             name: string;
             /** @description `admin` includes every scope. A scope listed twice is a 400. */
             scopes: ("invoke" | "functions" | "history" | "metrics" | "admin")[];
-            /** @description The functions the key is limited to (1-100 ids or prefixes); null or absent: every function. A key with the `admin` scope cannot be limited (it makes keys for any function): a list without `*` is then a 400 with `field` `functions`. */
+            /** @description The functions the key is limited to (1-100 ids or prefixes); null or absent: every function. A key with the `admin` scope (it makes keys for any function) or the `metrics` scope (the metrics name every function) cannot be limited: a list without `*` is then a 400 with `field` `functions`. */
             functions?: string[] | null;
             /** @description A token bucket: `per_second` requests per second on average, `burst` at once. Null: no limit of its own. */
             rate_limit?: {
