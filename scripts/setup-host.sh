@@ -48,45 +48,25 @@ configure_docker() {
   # gVisor here has no KVM, so it uses the ptrace platform; it only starts with networking off.
   # --oci-seccomp: without it runsc ignores the container's seccomp profile (only gVisor's own
   # host-side filter applies); the gvisor executor refuses an engine whose runsc lacks it.
-  local want
-  want=$(cat <<JSON
-{
-  "runtimes": {
-    "runsc": { "path": "$runsc_path", "runtimeArgs": ["--platform=ptrace", "--network=none", "--oci-seccomp"] }
-  }
-}
-JSON
-)
-  local current_ok=0
-  if [ -f "$cfg" ] && node -e '
-      const cfg = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8") || "{}");
-      const args = cfg.runtimes?.runsc?.runtimeArgs ?? [];
-      process.exit(cfg.runtimes?.runsc && args.includes("--oci-seccomp") ? 0 : 1);
-    ' "$cfg" 2>/dev/null; then
-    current_ok=1
-  fi
-  if [ "$current_ok" = 0 ]; then
-    if [ -f "$cfg" ] && [ -s "$cfg" ]; then
-      log "merging the runsc runtime (with --oci-seccomp) into $cfg"
-      node -e '
-        const fs = require("fs");
-        const cfg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-        cfg.runtimes = cfg.runtimes || {};
-        const own = cfg.runtimes.runsc;
-        // A runsc entry of the host keeps its own path and flags; it only gains --oci-seccomp.
-        if (own) own.runtimeArgs = [...(own.runtimeArgs || []).filter((a) => a !== "--oci-seccomp"), "--oci-seccomp"];
-        else cfg.runtimes.runsc = JSON.parse(process.argv[2]).runtimes.runsc;
-        fs.writeFileSync(process.argv[1], JSON.stringify(cfg, null, 2) + "\n");
-      ' "$cfg" "$want"
-    else
-      log "writing $cfg with the runsc runtime"
-      printf '%s\n' "$want" > "$cfg"
-    fi
-    if docker_up; then
-      log "restarting dockerd to load the runsc runtime"
-      pkill -x dockerd || true
-      for _ in $(seq 1 50); do pgrep -x dockerd >/dev/null || break; sleep 0.2; done
-    fi
+  # A runsc entry of the host keeps its own path and flags and only gains --oci-seccomp; runsc
+  # reads its flags with Go's flag package, where the last of a repeated flag wins and a boolean
+  # takes 1, t, true (any case) or 0, f, false.
+  local outcome
+  outcome=$(node scripts/docker-runsc-config.cjs "$cfg" "$runsc_path") || exit 1
+  case "$outcome" in
+    ok) return 0 ;;
+    shim)
+      log "note: the runsc runtime in $cfg uses runtimeType (a containerd shim): set oci-seccomp = true in its runsc configuration yourself; the gvisor executor accepts only runtimeArgs with --oci-seccomp"
+      return 0
+      ;;
+    merged) log "added --oci-seccomp to the runsc runtime in $cfg" ;;
+    added) log "added the runsc runtime (with --oci-seccomp) to $cfg" ;;
+    written) log "wrote $cfg with the runsc runtime" ;;
+  esac
+  if docker_up; then
+    log "restarting dockerd to load the runsc runtime"
+    pkill -x dockerd || true
+    for _ in $(seq 1 50); do pgrep -x dockerd >/dev/null || break; sleep 0.2; done
   fi
 }
 

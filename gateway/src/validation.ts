@@ -162,7 +162,7 @@ export function validateImage(image: unknown): string {
   if (image.length > 255 || !IMAGE_REF.test(image)) {
     fail(
       'FAAS_ERR_INVALID_IMAGE',
-      `image "${toWellFormedText(image.slice(0, 80))}" is not a valid image reference (name[:tag][@sha256:digest])`,
+      `image "${toWellFormedText(image.slice(0, 80))}" is not a valid image reference (name[:tag][@sha256:digest], or oci:<ref> for an image of the OCI image layout)`,
       'image',
     );
   }

@@ -161,7 +161,7 @@ export class DockerExecutor implements Executor {
 
   async init(): Promise<void> {
     await this.ping();
-    const info = await this.engine.request<{ Runtimes?: Record<string, { runtimeArgs?: string[] | null } | undefined> }>('GET', '/info');
+    const info = await this.engine.request<{ Runtimes?: Record<string, { runtimeArgs?: unknown } | undefined> }>('GET', '/info');
     if (!info.Runtimes || !(this.runtime in info.Runtimes)) {
       throw new FaasError(
         'FAAS_ERR_EXECUTOR_UNAVAILABLE',
@@ -169,11 +169,12 @@ export class DockerExecutor implements Executor {
       );
     }
     if (this.ownKernel) {
-      const missing = missingGvisorFlags(info.Runtimes[this.runtime]?.runtimeArgs ?? []);
+      const args = info.Runtimes[this.runtime]?.runtimeArgs;
+      const missing = missingGvisorFlags(Array.isArray(args) ? args : []);
       if (missing.length > 0) {
         throw new FaasError(
           'FAAS_ERR_EXECUTOR_UNAVAILABLE',
-          `the Docker engine's "${this.runtime}" runtime runs without ${missing.join(' ')}, so gVisor would ignore the sandbox's seccomp profile: add ${missing.map((f) => `"${f}"`).join(', ')} to its "runtimeArgs" in /etc/docker/daemon.json and restart dockerd (scripts/setup-host.sh does both)`,
+          `the Docker engine's "${this.runtime}" runtime runs without ${missing.join(' ')}, so gVisor would ignore the sandbox's seccomp profile: add ${missing.map((f) => `"${f}"`).join(', ')} to its "runtimeArgs" in /etc/docker/daemon.json and restart dockerd (scripts/setup-host.sh does both for a runtime named runsc)`,
         );
       }
     }
@@ -440,9 +441,20 @@ export class DockerExecutor implements Executor {
  * The runsc global flags a gVisor runtime of the engine must have (from its `runtimeArgs` in
  * daemon.json, as GET /info reports them) and lacks: `--oci-seccomp`, without which runsc ignores
  * the container's seccomp profile and only gVisor's host-side filter applies (runsc flags).
+ * Read as runsc reads them, with Go's flag package: `-name` or `--name`, optionally `=value`, the
+ * last occurrence winning, a boolean value being 1, t, true or 0, f, false in any case
+ * (strconv.ParseBool); a value Go would refuse counts as not set.
  */
-export function missingGvisorFlags(runtimeArgs: readonly string[]): string[] {
-  const has = (flag: string) =>
-    runtimeArgs.some((a) => a === flag || a === `-${flag.slice(2)}` || a === `${flag}=true` || a === `-${flag.slice(2)}=true`);
-  return ['--oci-seccomp'].filter((flag) => !has(flag));
+export function missingGvisorFlags(runtimeArgs: readonly unknown[]): string[] {
+  const enabled = (name: string): boolean => {
+    let on = false;
+    for (const arg of runtimeArgs) {
+      const match = /^--?([^=]+)(?:=(.*))?$/s.exec(String(arg));
+      if (match?.[1] !== name) continue;
+      const value = match[2];
+      on = value === undefined || /^(1|t|true)$/i.test(value);
+    }
+    return on;
+  };
+  return ['--oci-seccomp'].filter((flag) => !enabled(flag.slice(2)));
 }

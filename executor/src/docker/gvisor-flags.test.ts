@@ -6,7 +6,20 @@ test('a gVisor runtime of the engine must run with --oci-seccomp, in any spellin
   assert.deepEqual(missingGvisorFlags(['--platform=ptrace', '--network=none']), ['--oci-seccomp']);
   assert.deepEqual(missingGvisorFlags([]), ['--oci-seccomp']);
   assert.deepEqual(missingGvisorFlags(['--oci-seccomp=false']), ['--oci-seccomp']);
-  for (const spelled of ['--oci-seccomp', '-oci-seccomp', '--oci-seccomp=true', '-oci-seccomp=true']) {
+  for (const spelled of [
+    '--oci-seccomp',
+    '-oci-seccomp',
+    '--oci-seccomp=true',
+    '-oci-seccomp=true',
+    '--oci-seccomp=1',
+    '--oci-seccomp=T',
+    '--oci-seccomp=TRUE',
+  ]) {
     assert.deepEqual(missingGvisorFlags(['--network=none', spelled]), [], spelled);
   }
+  // Go's flag package: the last of a repeated flag wins; a value it would refuse is no setting.
+  assert.deepEqual(missingGvisorFlags(['--oci-seccomp', '--oci-seccomp=false']), ['--oci-seccomp']);
+  assert.deepEqual(missingGvisorFlags(['--oci-seccomp=0', '--oci-seccomp']), []);
+  assert.deepEqual(missingGvisorFlags(['--oci-seccomp=yes']), ['--oci-seccomp']);
+  assert.deepEqual(missingGvisorFlags(['--oci-seccomp-foo', '---oci-seccomp']), ['--oci-seccomp']);
 });
