@@ -19,7 +19,7 @@ const DATA_ROOT = '/var/lib/faas-e2e-engines';
 
 /** The host engine's runsc runtime, as scripts/setup-host.sh registers it. */
 const DAEMON_CONFIG = {
-  runtimes: { runsc: { path: '/usr/bin/runsc', runtimeArgs: ['--platform=ptrace', '--network=none'] } },
+  runtimes: { runsc: { path: '/usr/bin/runsc', runtimeArgs: ['--platform=ptrace', '--network=none', '--oci-seccomp'] } },
 };
 
 /** Why a private engine cannot be started here, or undefined when it can. */
