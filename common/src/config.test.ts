@@ -113,6 +113,12 @@ describe('loadConfig', () => {
         { FAAS_OCI_IMAGE_LAYOUT: layout },
         /FAAS_OCI_IMAGE_LAYOUT=".*layout" \(from the environment\) is invalid: no such folder; .*skopeo copy/,
       );
+      writeFileSync(layout, '');
+      configError(
+        { FAAS_OCI_IMAGE_LAYOUT: layout },
+        /FAAS_OCI_IMAGE_LAYOUT=".*layout" \(from the environment\) is invalid: not a folder; /,
+      );
+      rmSync(layout);
       mkdirSync(layout);
       configError({ FAAS_OCI_IMAGE_LAYOUT: layout }, /FAAS_OCI_IMAGE_LAYOUT.*oci-layout file is missing or not JSON/);
       writeFileSync(join(layout, 'oci-layout'), '{}');

@@ -810,7 +810,8 @@ function readImageLayout(vars: Variables, name: string): string | undefined {
   if (dir === undefined) return undefined;
   const fix =
     'point it at an OCI image layout folder holding oci-layout, index.json and blobs/, e.g. one written by `skopeo copy docker-daemon:faas/busybox:latest oci:/var/lib/faas/layout:busybox`, or unset it';
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) vars.fail(name, `no such folder; ${fix}`);
+  if (!existsSync(dir)) vars.fail(name, `no such folder; ${fix}`);
+  if (!statSync(dir).isDirectory()) vars.fail(name, `not a folder; ${fix}`);
   let version: unknown;
   try {
     version = (JSON.parse(readFileSync(resolve(dir, 'oci-layout'), 'utf8')) as { imageLayoutVersion?: unknown }).imageLayoutVersion;

@@ -354,8 +354,8 @@ export class OciExecutor implements Executor {
     if (removed > 0 || cgroups > 0) this.log.info({ removed, cgroups }, 'removed OCI containers left behind by an earlier run');
     try {
       const images = await this.engine.request<{ Id: string }[]>('GET', '/images/json');
-      const layoutIds = this.layout?.ids() ?? new Set<string>();
-      const pruned = this.rootfs.prune(new Set([...images.map((image) => image.Id), ...layoutIds]));
+      const layout = this.layout ? { dir: this.layout.dir, ids: this.layout.ids() } : undefined;
+      const pruned = this.rootfs.prune({ docker: new Set(images.map((image) => image.Id)), ...(layout ? { layout } : {}) });
       if (pruned > 0) this.log.info({ pruned }, 'removed unpacked images no longer in the image store');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not list images to prune unpacked root filesystems');
@@ -373,7 +373,13 @@ export class OciExecutor implements Executor {
 
   private image(name: string): Promise<ImageInfo> {
     // The layout keeps its own cache, re-read when index.json changes.
-    if (isLayoutImage(name)) return layoutImage(this.layout, name);
+    if (isLayoutImage(name)) {
+      // The message (an API answer) names no host path: the layout's is logged here.
+      return layoutImage(this.layout, name).catch((err: unknown) => {
+        this.log.debug({ layout: this.layout?.dir, image: name.slice(0, 200), err: (err as Error).message }, 'OCI layout image refused');
+        throw err;
+      });
+    }
     const cached = this.imageInfo.get(name);
     if (cached && Date.now() - cached.at < IMAGE_CACHE_MS) return cached.info;
     const info = this.inspect(name);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,7 +10,7 @@ import { FaasError, silentLogger } from '@faas/common';
 import * as tar from 'tar';
 import type { DockerEngine } from '../docker/engine.js';
 import { ImageResolver } from '../docker/images.js';
-import { layoutImage, OciImageLayout, refuseLayoutImage, verifyBlob } from './image-layout.js';
+import { layoutImage, MAX_INDEX_BYTES, MAX_JSON_BYTES, OciImageLayout, refuseLayoutImage, verifyBlob } from './image-layout.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -59,13 +60,13 @@ function gzipLayer(files: Record<string, string>): { gz: Buffer; diffId: string 
 /** An image manifest with one gzip layer and a config naming `env` and `workingDir`; returns its descriptor. */
 function image(
   dir: string,
-  opts: { env?: string[]; workingDir?: string; layerType?: string; files?: Record<string, string>; diffIds?: string[] } = {},
+  opts: { env?: unknown[]; workingDir?: string; layerType?: string; files?: Record<string, string>; diffIds?: string[] } = {},
 ): { manifest: Descriptor; config: Descriptor; layer: Descriptor } {
   const { gz, diffId } = gzipLayer(opts.files ?? { hello: 'hi\n' });
   const config = blob(dir, OCI_CONFIG, {
     architecture: 'amd64',
     os: 'linux',
-    config: { Env: opts.env ?? ['PATH=/bin'], ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}) },
+    config: { Env: opts.env ?? ['PATH=/bin'], ...(opts.workingDir !== undefined ? { WorkingDir: opts.workingDir } : {}) },
     rootfs: { type: 'layers', diff_ids: opts.diffIds ?? [diffId] },
   });
   const layer = blob(dir, opts.layerType ?? GZIP_LAYER, gz);
@@ -119,7 +120,7 @@ describe('OCI image layout', () => {
     index(dir, [named(image(dir).manifest, 'one'), named(image(dir, { env: ['B=2'] }).manifest, 'two')]);
     refused(
       () => new OciImageLayout(dir).resolve('three'),
-      new RegExp(`"oci:three" is not in the OCI image layout ${dir}.*oci:one, oci:two`),
+      /"oci:three" is not in the OCI image layout \(FAAS_OCI_IMAGE_LAYOUT\), which holds oci:one, oci:two: .*oci:\$FAAS_OCI_IMAGE_LAYOUT:three/,
     );
     await assert.rejects(layoutImage(undefined, 'oci:one'), /no layout is configured: set FAAS_OCI_IMAGE_LAYOUT/);
   });
@@ -223,7 +224,13 @@ describe('OCI image layout', () => {
     ]);
     const layout = new OciImageLayout(dir);
     refused(() => layout.resolve('escape'), /digest is not sha256:<64 hex digits>: refused/);
-    refused(() => layout.resolve('link'), /leading out of the layout folder .*refused/);
+    refused(() => layout.resolve('link'), new RegExp(`has the blob sha256:${hex} leading out of the layout folder: refused`));
+    for (const ref of ['escape', 'link']) {
+      assert.throws(
+        () => layout.resolve(ref),
+        (err: unknown) => !(err as Error).message.includes(temp),
+      );
+    }
     assert.equal(layout.resolve('ok').id, config.digest);
   });
 
@@ -257,5 +264,124 @@ describe('OCI image layout', () => {
         return true;
       });
     }
+  });
+  it('lists at most 20 refs of a layout that lacks the ref, and never its host path', () => {
+    const dir = newLayout();
+    const { manifest } = image(dir);
+    index(
+      dir,
+      Array.from({ length: 25 }, (_, i) => named(manifest, `ref-${String(i).padStart(2, '0')}`)),
+    );
+    assert.throws(
+      () => new OciImageLayout(dir).resolve('absent'),
+      (err: unknown) => {
+        assert.ok(err instanceof FaasError && err.code === 'FAAS_ERR_IMAGE_NOT_FOUND');
+        assert.match(err.message, /which holds oci:ref-00, oci:ref-01, .*oci:ref-19, and 5 more: /);
+        assert.doesNotMatch(err.message, /ref-20/);
+        assert.ok(!err.message.includes(dir), err.message);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a FIFO or a folder as a blob or as index.json at once, without reading it', () => {
+    const dir = newLayout();
+    const { manifest } = image(dir);
+    const fifo = createHash('sha256').update('fifo').digest('hex');
+    assert.equal(spawnSync('mkfifo', [join(dir, 'blobs', 'sha256', fifo)]).status, 0);
+    const folder = createHash('sha256').update('folder').digest('hex');
+    mkdirSync(join(dir, 'blobs', 'sha256', folder));
+    index(dir, [
+      named({ mediaType: OCI_MANIFEST, digest: `sha256:${fifo}`, size: 100 }, 'fifo'),
+      named({ mediaType: OCI_MANIFEST, digest: `sha256:${folder}`, size: 100 }, 'folder'),
+      named(manifest, 'ok'),
+    ]);
+    const layout = new OciImageLayout(dir);
+    refused(() => layout.resolve('fifo'), new RegExp(`has the blob sha256:${fifo} that is not a regular file \\(a FIFO\\): refused`));
+    refused(() => layout.resolve('folder'), new RegExp(`has the blob sha256:${folder} that is not a regular file \\(a folder\\): refused`));
+    const fifoLayer = {
+      path: join(dir, 'blobs', 'sha256', fifo),
+      mediaType: GZIP_LAYER,
+      digest: `sha256:${fifo}`,
+      size: 100,
+    };
+    return assert.rejects(verifyBlob(dir, fifoLayer), /that is not a regular file \(a FIFO\): refused/).then(() => {
+      rmSync(join(dir, 'index.json'));
+      assert.equal(spawnSync('mkfifo', [join(dir, 'index.json')]).status, 0);
+      refused(() => new OciImageLayout(dir).resolve('ok'), /has index\.json that is not a regular file \(a FIFO\): refused/);
+    });
+  });
+
+  it('compares a blob size with its descriptor before reading it, and caps index.json and JSON blobs', () => {
+    const dir = newLayout();
+    const { manifest } = image(dir);
+    // A 3 GiB sparse file declared as 100 bytes: refused by its size, never read.
+    const big = createHash('sha256').update('big').digest('hex');
+    writeFileSync(join(dir, 'blobs', 'sha256', big), '');
+    truncateSync(join(dir, 'blobs', 'sha256', big), 3 * 2 ** 30);
+    const huge = `sha256:${'f'.repeat(64)}`;
+    index(dir, [
+      named({ mediaType: OCI_MANIFEST, digest: `sha256:${big}`, size: 100 }, 'big'),
+      named({ mediaType: OCI_MANIFEST, digest: huge, size: MAX_JSON_BYTES + 1 }, 'huge'),
+      named(manifest, 'ok'),
+    ]);
+    const layout = new OciImageLayout(dir);
+    refused(() => layout.resolve('big'), new RegExp(`blob sha256:${big} of ${3 * 2 ** 30} bytes where its descriptor says 100: refused`));
+    refused(
+      () => layout.resolve('huge'),
+      new RegExp(`names a ${MAX_JSON_BYTES + 1}-byte JSON blob ${huge}: at most ${MAX_JSON_BYTES} are read`),
+    );
+    assert.equal(MAX_JSON_BYTES, 4 << 20);
+    truncateSync(join(dir, 'index.json'), MAX_INDEX_BYTES + 1);
+    refused(
+      () => new OciImageLayout(dir).resolve('ok'),
+      new RegExp(`index\\.json of ${MAX_INDEX_BYTES + 1} bytes: at most ${MAX_INDEX_BYTES} are read`),
+    );
+    assert.equal(statSync(join(dir, 'index.json')).size, 8 * 1024 * 1024 + 1);
+  });
+
+  it('refuses an index.json that is null, an array or a number, or whose platforms are not objects', () => {
+    const dir = newLayout();
+    for (const doc of ['null', '[]', '42', '"x"', '{}']) {
+      writeFileSync(join(dir, 'index.json'), doc);
+      refused(() => new OciImageLayout(dir).resolve('any'), /index\.json that is not a JSON object|no descriptor list in index\.json/);
+    }
+    const { manifest } = image(dir);
+    writeFileSync(
+      join(dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, manifests: [{ ...named(manifest, 'img'), platform: 'linux/amd64' }] }),
+    );
+    refused(() => new OciImageLayout(dir).resolve('img'), /whose platform is not an object with string os and architecture: refused/);
+  });
+
+  it('refuses an image whose config has a relative WorkingDir or a non-string Env entry', () => {
+    const dir = newLayout();
+    index(dir, [
+      named(image(dir, { workingDir: 'app' }).manifest, 'relative'),
+      named(image(dir, { env: ['A=1', 7] }).manifest, 'env'),
+      named(image(dir, { workingDir: '' }).manifest, 'empty'),
+    ]);
+    const layout = new OciImageLayout(dir);
+    refused(() => layout.resolve('relative'), /has a WorkingDir that is not an absolute path \("app"\): refused/);
+    refused(() => layout.resolve('env'), /has an Env that is not a list of strings: refused/);
+    assert.equal(layout.resolve('empty').workingDir, undefined);
+  });
+
+  it('copies a layer into a private file while hashing it, and refuses a plain-tar type whose bytes are gzip', async () => {
+    const dir = newLayout();
+    const { manifest, layer } = image(dir);
+    const plain = image(dir, { layerType: 'application/vnd.oci.image.layer.v1.tar', files: { other: 'x' } });
+    index(dir, [named(manifest, 'img'), named(plain.manifest, 'plain')]);
+    const layout = new OciImageLayout(dir);
+    const [found] = layout.resolve('img').layers;
+    const copy = join(mkdtempSync(join(temp, 'work-')), 'layer');
+    await verifyBlob(dir, found as NonNullable<typeof found>, copy);
+    assert.deepEqual(readFileSync(copy), readFileSync(join(dir, 'blobs', 'sha256', layer.digest.slice(7))));
+    assert.equal(statSync(copy).mode & 0o777, 0o600);
+    const [gzipBytes] = layout.resolve('plain').layers;
+    await assert.rejects(
+      verifyBlob(dir, gzipBytes as NonNullable<typeof gzipBytes>),
+      /of media type application\/vnd\.oci\.image\.layer\.v1\.tar whose bytes are gzip-compressed: the media type must match the content; refused/,
+    );
   });
 });

@@ -16,12 +16,32 @@
  * image copied again is picked up.
  *
  * Layers: uncompressed or gzip tars (the OCI types and Docker's gzip type); zstd is refused (Node
- * 20's zlib has none), as is any other type.
+ * 20's zlib has none), as is any other type, and a plain-tar type whose bytes are gzip (or zstd).
+ *
+ * Hardening: every file of the layout is opened with O_NONBLOCK and fstat-ed, and anything but a
+ * regular file (a FIFO, socket, device or folder) is refused before a byte is read, so nothing can
+ * hang the thread; a blob's size is compared with its descriptor before it is read, and index.json
+ * (8 MiB) and manifests, indexes and configs (4 MiB each) are capped. A layer is copied into a
+ * private work folder while it is hashed (`verifyBlob`), and unpacked from that copy, so what is
+ * unpacked is what was checked. Error messages (they reach API callers, logs and history) name
+ * blobs by digest and the layout as "the OCI image layout (FAAS_OCI_IMAGE_LAYOUT)", never by host
+ * path, and list at most 20 refs.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { join, sep } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { FaasError } from '@faas/common';
@@ -33,7 +53,13 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** Manifests, indexes and configs are small; a larger one is not read into memory. */
-const MAX_JSON_BYTES = 8 << 20;
+export const MAX_JSON_BYTES = 4 << 20;
+/** index.json: one descriptor per image, a few hundred bytes each. */
+export const MAX_INDEX_BYTES = 8 << 20;
+/** At most this many refs are listed in an error naming the refs of the layout. */
+const LISTED_REFS = 20;
+/** Opened so that a FIFO never blocks the open (and a non-regular file is refused before any read). */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 const MAX_INDEX_DEPTH = 4;
 
 const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
@@ -108,7 +134,10 @@ export class OciImageLayout {
     try {
       this.root = realpathSync(dir);
     } catch (err) {
-      throw layoutError(dir, `cannot be read: ${(err as Error).message}`);
+      throw new FaasError(
+        'FAAS_ERR_IMAGE_NOT_FOUND',
+        `the OCI image layout ${dir} (FAAS_OCI_IMAGE_LAYOUT) cannot be read: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -145,11 +174,13 @@ export class OciImageLayout {
     const named = manifests.filter((d) => d.annotations?.[REF_NAME] === ref || d.annotations?.[CONTAINERD_NAME] === ref);
     if (named.length === 0) {
       const refs = this.refs();
+      const listed = refs.slice(0, LISTED_REFS).map((r) => `${OCI_LAYOUT_PREFIX}${r.slice(0, 120)}`);
+      if (refs.length > LISTED_REFS) listed.push(`and ${refs.length - LISTED_REFS} more`);
       throw new FaasError(
         'FAAS_ERR_IMAGE_NOT_FOUND',
-        `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" is not in the OCI image layout ${this.dir} (FAAS_OCI_IMAGE_LAYOUT), which holds ${
-          refs.length ? refs.map((r) => `${OCI_LAYOUT_PREFIX}${r}`).join(', ') : 'no named image'
-        }: copy it there, e.g. \`skopeo copy docker-daemon:IMAGE oci:${this.dir}:${ref.slice(0, 120)}\``,
+        `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" is not in the OCI image layout (FAAS_OCI_IMAGE_LAYOUT), which holds ${
+          refs.length ? listed.join(', ') : 'no named image'
+        }: copy it there, e.g. \`skopeo copy docker-daemon:IMAGE oci:$FAAS_OCI_IMAGE_LAYOUT:${ref.slice(0, 120)}\``,
       );
     }
     const manifest = this.manifestFor(ref, this.pick(ref, named), 0);
@@ -161,22 +192,28 @@ export class OciImageLayout {
   /** The top-level descriptors of index.json, re-read when the file changed. */
   private manifests(): Descriptor[] {
     const path = join(this.dir, 'index.json');
-    let stat: { mtimeMs: number; size: number };
+    this.inside(path, 'index.json');
+    const file = openRegular(path, 'index.json');
+    let parsed: unknown;
     try {
-      stat = statSync(path);
-    } catch (err) {
-      throw layoutError(this.dir, `has no readable index.json: ${(err as Error).message}`);
+      const { stat } = file;
+      if (this.index && this.index.mtimeMs === stat.mtimeMs && this.index.size === stat.size) return this.index.manifests;
+      if (stat.size > MAX_INDEX_BYTES) {
+        throw layoutError(`has an index.json of ${stat.size} bytes: at most ${MAX_INDEX_BYTES} are read`);
+      }
+      try {
+        parsed = JSON.parse(readAll(file.fd, stat.size).toString('utf8'));
+      } catch (err) {
+        throw layoutError(`has an unreadable index.json: ${errorText(err)}`);
+      }
+    } finally {
+      closeSync(file.fd);
     }
-    if (this.index && this.index.mtimeMs === stat.mtimeMs && this.index.size === stat.size) return this.index.manifests;
-    this.inside(path);
-    let parsed: { manifests?: unknown };
-    try {
-      parsed = JSON.parse(readFileSync(path, 'utf8')) as { manifests?: unknown };
-    } catch (err) {
-      throw layoutError(this.dir, `has an unreadable index.json: ${(err as Error).message}`);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw layoutError('has an index.json that is not a JSON object (an image index with a manifests list): refused');
     }
-    const manifests = checkDescriptors(this.dir, 'index.json', parsed.manifests);
-    this.index = { mtimeMs: stat.mtimeMs, size: stat.size, manifests };
+    const manifests = checkDescriptors('index.json', (parsed as { manifests?: unknown }).manifests);
+    this.index = { mtimeMs: file.stat.mtimeMs, size: file.stat.size, manifests };
     this.resolved.clear();
     return manifests;
   }
@@ -195,7 +232,7 @@ export class OciImageLayout {
       .join(', ');
     throw new FaasError(
       'FAAS_ERR_IMAGE_NOT_FOUND',
-      `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout ${this.dir} has no manifest for this host's platform linux/${this.architecture} (it has ${platforms || 'none'})`,
+      `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) has no manifest for this host's platform linux/${this.architecture} (it has ${platforms || 'none'})`,
     );
   }
 
@@ -205,31 +242,30 @@ export class OciImageLayout {
     const type = descriptor.mediaType ?? doc.mediaType;
     const isIndex = type ? INDEX_TYPES.has(type) : Array.isArray(doc.manifests);
     if (isIndex) {
-      if (depth >= MAX_INDEX_DEPTH)
-        throw layoutError(this.dir, `nests image indexes deeper than ${MAX_INDEX_DEPTH} under ${descriptor.digest}`);
-      const children = checkDescriptors(this.dir, descriptor.digest, doc.manifests);
+      if (depth >= MAX_INDEX_DEPTH) throw layoutError(`nests image indexes deeper than ${MAX_INDEX_DEPTH} under ${descriptor.digest}`);
+      const children = checkDescriptors(descriptor.digest, doc.manifests);
       // Attestations and other artifacts carry platform unknown/unknown: never an image to run.
       const images = children.filter((d) => d.platform?.os !== 'unknown');
-      if (images.length === 0) throw layoutError(this.dir, `has an image index ${descriptor.digest} for "${ref}" that lists no image`);
+      if (images.length === 0) throw layoutError(`has an image index ${descriptor.digest} for "${ref.slice(0, 120)}" that lists no image`);
       return this.manifestFor(ref, this.pick(ref, images), depth + 1);
     }
     if (type && !MANIFEST_TYPES.has(type)) {
       throw new FaasError(
         'FAAS_ERR_IMAGE_NOT_FOUND',
-        `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout ${this.dir} is a ${type}, not an image manifest or index`,
+        `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) is a ${type.slice(0, 200)}, not an image manifest or index`,
       );
     }
     return { layers: doc.layers, config: doc.config };
   }
 
   private image(ref: string, manifest: { layers: unknown; config: unknown }): LayoutImage {
-    const [config] = checkDescriptors(this.dir, 'the manifest', [manifest.config]);
-    const layers = checkDescriptors(this.dir, 'the manifest', manifest.layers ?? []).map((d): LayoutLayer => {
+    const [config] = checkDescriptors('the manifest', [manifest.config]);
+    const layers = checkDescriptors('the manifest', manifest.layers ?? []).map((d): LayoutLayer => {
       const mediaType = d.mediaType ?? '';
       if (!LAYER_TYPES.has(mediaType)) {
         throw new FaasError(
           'FAAS_ERR_IMAGE_NOT_FOUND',
-          `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout ${this.dir} has a layer of media type "${mediaType || 'none'}", which the oci executor cannot unpack${
+          `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) has a layer of media type "${mediaType.slice(0, 200) || 'none'}", which the oci executor cannot unpack${
             mediaType.endsWith('+zstd') ? " (zstd: Node 20's zlib has no zstd)" : ''
           }: it reads ${[...LAYER_TYPES].join(', ')}; copy the image again with gzip layers, e.g. \`skopeo copy --dest-compress-format=gzip\``,
         );
@@ -245,48 +281,68 @@ export class OciImageLayout {
     const diffIds = doc.rootfs?.diff_ids;
     if (!Array.isArray(diffIds) || diffIds.length !== layers.length || !diffIds.every((id) => typeof id === 'string' && DIGEST.test(id))) {
       throw layoutError(
-        this.dir,
         `has an image "${ref.slice(0, 120)}" whose config ${(config as Descriptor).digest} does not name one sha256 diff id per layer of its manifest (${layers.length}): refused`,
       );
     }
     layers.forEach((layer, i) => {
       layer.diffId = diffIds[i] as string;
     });
-    const env = Array.isArray(doc.config?.Env) ? doc.config.Env.filter((e): e is string => typeof e === 'string') : [];
-    const workingDir = typeof doc.config?.WorkingDir === 'string' && doc.config.WorkingDir ? doc.config.WorkingDir : undefined;
+    // What the agent would refuse later (a 502 then) is refused here, as the image's fault.
+    const rawEnv = doc.config?.Env;
+    if (rawEnv !== undefined && rawEnv !== null && (!Array.isArray(rawEnv) || !rawEnv.every((e) => typeof e === 'string'))) {
+      throw layoutError(
+        `has an image "${ref.slice(0, 120)}" whose config ${(config as Descriptor).digest} has an Env that is not a list of strings: refused`,
+      );
+    }
+    const env = (rawEnv ?? []) as string[];
+    const rawDir = doc.config?.WorkingDir;
+    if (
+      rawDir !== undefined &&
+      rawDir !== null &&
+      rawDir !== '' &&
+      (typeof rawDir !== 'string' || !rawDir.startsWith('/') || rawDir.includes('\0'))
+    ) {
+      throw layoutError(
+        `has an image "${ref.slice(0, 120)}" whose config ${(config as Descriptor).digest} has a WorkingDir that is not an absolute path (${JSON.stringify(rawDir).slice(0, 120)}): refused`,
+      );
+    }
+    const workingDir = typeof rawDir === 'string' && rawDir ? rawDir : undefined;
     return { id: (config as Descriptor).digest, env, workingDir, layers };
   }
 
   /** A JSON blob, checked against its descriptor before it is parsed. */
   private json(descriptor: Descriptor): unknown {
     if (descriptor.size > MAX_JSON_BYTES) {
-      throw layoutError(this.dir, `names a ${descriptor.size}-byte JSON blob ${descriptor.digest}: at most ${MAX_JSON_BYTES} are read`);
+      throw layoutError(`names a ${descriptor.size}-byte JSON blob ${descriptor.digest}: at most ${MAX_JSON_BYTES} are read`);
     }
     const path = this.blobPath(descriptor.digest);
+    const file = openRegular(path, `the blob ${descriptor.digest}`);
     let data: Buffer;
     try {
-      data = readFileSync(path);
-    } catch (err) {
-      throw layoutError(this.dir, `lacks the blob ${descriptor.digest}: ${(err as Error).message}`);
+      // The size first: a file larger than its descriptor says is never read.
+      checkBlob(descriptor, file.stat.size, undefined);
+      data = readAll(file.fd, descriptor.size);
+    } finally {
+      closeSync(file.fd);
     }
-    checkBlob(this.dir, descriptor, data.length, createHash('sha256').update(data).digest('hex'));
+    checkBlob(descriptor, data.length, createHash('sha256').update(data).digest('hex'));
     try {
       return JSON.parse(data.toString('utf8'));
     } catch (err) {
-      throw layoutError(this.dir, `has a blob ${descriptor.digest} that is not JSON: ${(err as Error).message}`);
+      throw layoutError(`has a blob ${descriptor.digest} that is not JSON: ${errorText(err)}`);
     }
   }
 
   /** The path of a blob, by digest only; refused when its real path leaves the layout folder. */
   private blobPath(digest: string): string {
-    if (!DIGEST.test(digest)) throw layoutError(this.dir, `names a blob by "${digest.slice(0, 100)}": only sha256:<64 hex digits> is read`);
+    if (!DIGEST.test(digest)) throw layoutError(`names a blob by "${digest.slice(0, 100)}": only sha256:<64 hex digits> is read`);
     const path = join(this.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
-    this.inside(path);
+    this.inside(path, `the blob ${digest}`);
     return path;
   }
 
-  /** Refuses a path whose real path (symlinks followed) is outside the layout folder. */
-  private inside(path: string): void {
+  /** Refuses a path whose real path (symlinks followed) is outside the layout folder; `what` names it in the message. */
+  private inside(path: string, what: string): void {
     let real: string;
     try {
       real = realpathSync(path);
@@ -294,7 +350,7 @@ export class OciImageLayout {
       return; // absent: reading it fails with its own message
     }
     if (!real.startsWith(`${this.root}${sep}`)) {
-      throw layoutError(this.dir, `has ${path.slice(this.dir.length + 1)} leading out of the layout folder (to ${real}): refused`);
+      throw layoutError(`has ${what} leading out of the layout folder: refused`);
     }
   }
 }
@@ -302,72 +358,196 @@ export class OciImageLayout {
 /**
  * Checks a layer blob against its descriptor (size, then sha256) and, with `diffId`, its
  * uncompressed content against the config's diff id, before it is unpacked; throws
- * FAAS_ERR_IMAGE_NOT_FOUND on a mismatch. One read: the blob is hashed as it is decompressed.
+ * FAAS_ERR_IMAGE_NOT_FOUND on a mismatch. With `copy`, the blob is copied there (a path in the
+ * rootfs cache's private work folder) as it is hashed, and the diff id is taken from that copy:
+ * the caller unpacks the copy, so a blob changed in the layout after the check is never unpacked.
+ * The blob is opened once (O_NONBLOCK, refused unless a regular file of the declared size).
  */
-export async function verifyBlob(layoutDir: string, layer: LayoutLayer): Promise<void> {
-  let size: number;
-  try {
-    size = statSync(layer.path).size;
-  } catch (err) {
-    throw layoutError(layoutDir, `lacks the blob ${layer.digest}: ${(err as Error).message}`);
-  }
-  if (size !== layer.size) checkBlob(layoutDir, layer, size, '');
+export async function verifyBlob(_layoutDir: string, layer: LayoutLayer, copy?: string): Promise<void> {
+  const file = openRegular(layer.path, `the blob ${layer.digest}`);
   const hash = createHash('sha256');
-  const plain = createHash('sha256');
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  const gzip = layer.mediaType.endsWith('gzip');
+  let head = Buffer.alloc(0);
   try {
-    if (gzip && layer.diffId) await pipeline(createReadStream(layer.path), tap, createGunzip(), plain);
-    else await pipeline(createReadStream(layer.path), tap, plain);
-  } catch (err) {
-    // A blob that is not what its digest says is reported as such, before its broken compression.
-    const whole = createHash('sha256');
-    await pipeline(createReadStream(layer.path), whole);
-    checkBlob(layoutDir, layer, size, whole.digest('hex'));
-    throw layoutError(layoutDir, `has a layer ${layer.digest} that cannot be read as ${layer.mediaType}: ${(err as Error).message}`);
+    checkBlob(layer, file.stat.size, undefined);
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        if (head.length < 4) head = Buffer.concat([head, chunk.subarray(0, 4 - head.length)]);
+        done(null, chunk);
+      },
+    });
+    const source = createReadStream('', { fd: file.fd, autoClose: false, end: Math.max(layer.size - 1, 0), start: 0 });
+    const sink = copy ? createWriteStream(copy, { mode: 0o600, flags: 'wx' }) : devNull();
+    try {
+      await pipeline(layer.size === 0 ? emptyStream() : source, tap, sink);
+    } catch (err) {
+      throw layoutError(`has a blob ${layer.digest} that cannot be read: ${errorText(err)}`);
+    }
+  } finally {
+    closeSync(file.fd);
   }
-  checkBlob(layoutDir, layer, size, hash.digest('hex'));
-  const uncompressed = plain.digest('hex');
-  if (layer.diffId && `sha256:${uncompressed}` !== layer.diffId) {
+  checkBlob(layer, file.stat.size, hash.digest('hex'));
+  const gzip = layer.mediaType.endsWith('gzip');
+  const gzipBytes = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const zstdBytes = head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528;
+  if (!gzip && (gzipBytes || zstdBytes)) {
     throw layoutError(
-      layoutDir,
+      `has a layer ${layer.digest} of media type ${layer.mediaType} whose bytes are ${gzipBytes ? 'gzip' : 'zstd'}-compressed: the media type must match the content; refused`,
+    );
+  }
+  if (!layer.diffId) return;
+  const plain = createHash('sha256');
+  try {
+    const read = copy ? createReadStream(copy) : createReadStream(layer.path);
+    if (gzip) await pipeline(read, createGunzip(), plain);
+    else await pipeline(read, plain);
+  } catch (err) {
+    throw layoutError(`has a layer ${layer.digest} that cannot be read as ${layer.mediaType}: ${errorText(err)}`);
+  }
+  const uncompressed = plain.digest('hex');
+  if (`sha256:${uncompressed}` !== layer.diffId) {
+    throw layoutError(
       `has a layer ${layer.digest} whose uncompressed content has sha256 ${uncompressed}, where the image config names ${layer.diffId}: refused (copy the image again)`,
     );
   }
 }
 
-function checkBlob(dir: string, descriptor: { digest: string; size: number }, size: number, hex: string): void {
+/** A writable that drops what it gets (hashing only, no copy). */
+function devNull(): Writable {
+  return new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+}
+
+function emptyStream(): Readable {
+  return Readable.from([]);
+}
+
+/** Compares a blob's size and (with `hex`) its sha256 with its descriptor. */
+function checkBlob(descriptor: { digest: string; size: number }, size: number, hex: string | undefined): void {
   if (size !== descriptor.size) {
     throw layoutError(
-      dir,
       `has a blob ${descriptor.digest} of ${size} bytes where its descriptor says ${descriptor.size}: refused (copy the image again)`,
     );
   }
-  if (`sha256:${hex}` !== descriptor.digest) {
-    throw layoutError(dir, `has a blob ${descriptor.digest} whose content has sha256 ${hex}: refused (copy the image again)`);
+  if (hex !== undefined && `sha256:${hex}` !== descriptor.digest) {
+    throw layoutError(`has a blob ${descriptor.digest} whose content has sha256 ${hex}: refused (copy the image again)`);
   }
 }
 
-function checkDescriptors(dir: string, where: string, list: unknown): Descriptor[] {
-  if (!Array.isArray(list)) throw layoutError(dir, `has no descriptor list in ${where}`);
+/**
+ * Opens a file of the layout without blocking (a FIFO would otherwise hang the thread in open or
+ * read) and refuses it unless it is a regular file; `what` names it in messages (never its path).
+ */
+function openRegular(path: string, what: string): { fd: number; stat: Stats } {
+  // A stat first, so a device is refused without being opened at all.
+  let before: Stats;
+  try {
+    before = statSync(path);
+  } catch (err) {
+    throw layoutError(`lacks ${what} (${errorText(err)})`);
+  }
+  if (!before.isFile()) throw layoutError(`has ${what} that is not a regular file (${fileKind(before)}): refused`);
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    throw layoutError(`lacks ${what} (${errorText(err)})`);
+  }
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) {
+    closeSync(fd);
+    throw layoutError(`has ${what} that is not a regular file (${fileKind(stat)}): refused`);
+  }
+  return { fd, stat };
+}
+
+/** Reads at most `size` bytes of an open file (what fstat said, never more). */
+function readAll(fd: number, size: number): Buffer {
+  const data = Buffer.alloc(size);
+  let at = 0;
+  while (at < size) {
+    const n = readSync(fd, data, at, size - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return data.subarray(0, at);
+}
+
+function fileKind(stat: Stats): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
+
+/** An error's text without host paths: its code for system errors (whose messages name the path). */
+function errorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string') return e.code;
+  return (
+    String(e?.message ?? err)
+      .split('\n')[0]
+      ?.slice(0, 300) ?? ''
+  );
+}
+
+function checkDescriptors(where: string, list: unknown): Descriptor[] {
+  if (!Array.isArray(list)) throw layoutError(`has no descriptor list in ${where}`);
   for (const d of list as Partial<Descriptor>[]) {
     if (!d || typeof d !== 'object' || typeof d.digest !== 'string' || !DIGEST.test(d.digest)) {
-      throw layoutError(dir, `has a descriptor in ${where} whose digest is not sha256:<64 hex digits>: refused`);
+      throw layoutError(`has a descriptor in ${where} whose digest is not sha256:<64 hex digits>: refused`);
     }
     if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-      throw layoutError(dir, `has a descriptor ${d.digest} in ${where} without a valid size`);
+      throw layoutError(`has a descriptor ${d.digest} in ${where} without a valid size`);
+    }
+    if (d.mediaType !== undefined && typeof d.mediaType !== 'string') {
+      throw layoutError(`has a descriptor ${d.digest} in ${where} whose mediaType is not a string: refused`);
+    }
+    if (d.annotations !== undefined && (!d.annotations || typeof d.annotations !== 'object' || Array.isArray(d.annotations))) {
+      throw layoutError(`has a descriptor ${d.digest} in ${where} whose annotations are not an object: refused`);
+    }
+    const p = d.platform as unknown;
+    if (p !== undefined) {
+      const platform = p as Record<string, unknown>;
+      if (
+        !platform ||
+        typeof platform !== 'object' ||
+        Array.isArray(platform) ||
+        typeof platform.os !== 'string' ||
+        typeof platform.architecture !== 'string' ||
+        (platform.variant !== undefined && typeof platform.variant !== 'string')
+      ) {
+        throw layoutError(
+          `has a descriptor ${d.digest} in ${where} whose platform is not an object with string os and architecture: refused`,
+        );
+      }
     }
   }
   return list as Descriptor[];
 }
 
-function layoutError(dir: string, what: string): FaasError {
-  return new FaasError('FAAS_ERR_IMAGE_NOT_FOUND', `the OCI image layout ${dir} (FAAS_OCI_IMAGE_LAYOUT) ${what}`);
+/** An error about the layout, for API callers: the layout is named by its variable, never by its host path. */
+function layoutError(what: string): FaasError {
+  return new FaasError('FAAS_ERR_IMAGE_NOT_FOUND', `the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) ${what}`);
+}
+
+/** The 422 for a layer of a layout image that could not be unpacked (not a tar, a gzip bomb, a bad whiteout). */
+export function layerUnpackError(digest: string, err: unknown): FaasError {
+  const e = err as { code?: string; message?: string };
+  const message = String(e?.message ?? err);
+  let what: string;
+  if (/max decompression ratio exceeded/i.test(message)) {
+    what = 'expands more than 1000x when decompressed (the limit that stops gzip bombs)';
+  } else if (e?.code === 'TAR_BAD_ARCHIVE' || /Unrecognized archive format|TAR_BAD_ARCHIVE/.test(message)) {
+    what = `is not a tar archive (${errorText(err)})`;
+  } else {
+    what = `cannot be unpacked: ${errorText(err)}`;
+  }
+  return layoutError(`has a layer ${digest} that ${what}: refused`);
 }
 
 /**

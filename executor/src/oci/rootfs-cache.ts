@@ -12,8 +12,25 @@
  * in the shared copy. Images no longer in the store are removed by `prune`.
  *
  * An image of an OCI image layout (image-layout.ts) is unpacked from its layer blobs instead, each
- * checked against its digest first (`tar` reads gzip layers by itself), into the same entry: the
- * image id is the config digest either way, so an image in both places is unpacked once.
+ * copied into the private work folder while it is checked against its digest (and diff id), and
+ * unpacked from that copy (`tar` reads gzip layers by itself), into the same entry: the image id is
+ * the config digest either way, so an image in both places is unpacked once.
+ *
+ * Set-uid and set-gid bits (0o6000) are cleared on every file unpacked: the cache folder is 0711
+ * and each entry 0755 with files owned by host root (user-namespaced containers must reach them),
+ * so a set-uid-root file kept there would give any local user euid 0. Inside a sandbox they do
+ * nothing anyway (no-new-privileges). File capabilities (`security.capability` xattrs) are never
+ * restored: the `tar` package (v7) parses SCHILY.xattr pax records but its unpacker sets no
+ * extended attributes at all.
+ *
+ * Layout: entries live under `<dir>/v2/<hex>` (CACHE_VERSION), each with `<hex>.source.json`
+ * beside it naming where it was unpacked from (`{"from":"docker"}` or `{"from":"layout","layout":
+ * "/abs/path"}`), written before the entry is renamed into place. Entries of the first layout
+ * (64-hex folders directly in `<dir>`, unpacked with set-uid bits kept) are never used, and are
+ * removed by `prune`. `prune` removes an entry only when it is this platform's to judge: from the
+ * Docker store (or of no known source) and no longer there, from this platform's layout and no
+ * longer there, or from a layout folder that no longer exists; an entry of another platform's
+ * existing layout is kept.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -27,19 +44,39 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join, normalize } from 'node:path';
+import { basename, dirname, join, normalize, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FaasError, type Logger } from '@faas/common';
 import * as tar from 'tar';
 import type { DockerEngine } from '../docker/engine.js';
 import { pidAlive } from '../pids.js';
 import { MOUNT_POINTS } from './bundle-spec.js';
-import { type LayoutLayer, verifyBlob } from './image-layout.js';
+import { type LayoutLayer, layerUnpackError, verifyBlob } from './image-layout.js';
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
+/** The folder of the cache holding entries of this format (set-uid bits cleared, sources recorded). */
+export const CACHE_VERSION = 'v2';
+const HEX64 = /^[a-f0-9]{64}$/;
+const SOURCE_SUFFIX = '.source.json';
+/** Set-uid and set-gid: cleared on every unpacked file. */
+const SETID_BITS = 0o6000;
+
+/** A layer the cache refuses to apply (a whiteout naming its own folder or one above). */
+export class LayerError extends Error {}
+
+/** Where an entry was unpacked from, recorded beside it as `<hex>.source.json`. */
+export type EntrySource = { from: 'docker' } | { from: 'layout'; layout: string };
+
+/** What this platform keeps at prune: the ids of its Docker store and of its own layout. */
+export interface PruneKeep {
+  docker: ReadonlySet<string>;
+  layout?: { dir: string; ids: ReadonlySet<string> };
+}
 
 /** The layer blobs of an image of an OCI image layout, lowest first, to unpack instead of exporting from Docker. */
 export interface LayoutSource {
@@ -62,17 +99,22 @@ export class RootfsCache {
 
   constructor(
     private readonly engine: DockerEngine,
-    /** The folder holding one unpacked root filesystem per image id. */
+    /** The cache folder; entries are in its CACHE_VERSION folder. */
     private readonly dir: string,
     private readonly log: Logger,
   ) {}
+
+  /** The folder holding one unpacked root filesystem per image id (this format's). */
+  get entries(): string {
+    return join(this.dir, CACHE_VERSION);
+  }
 
   /**
    * The unpacked root filesystem of the image with this id, unpacking it on first use: from the
    * Docker image store, or from the layer blobs of `layout` when given.
    */
   async rootfs(imageId: string, layout?: LayoutSource): Promise<string> {
-    const path = join(this.dir, rootfsDirName(imageId));
+    const path = join(this.entries, rootfsDirName(imageId));
     if (existsSync(path)) return path;
     let pending = this.inflight.get(imageId);
     if (!pending) {
@@ -85,20 +127,37 @@ export class RootfsCache {
   private async unpack(imageId: string, target: string, layout?: LayoutSource): Promise<string> {
     const started = Date.now();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const work = join(this.dir, cacheTempName(`${rootfsDirName(imageId).slice(0, 16)}-${randomBytes(4).toString('hex')}`));
+    // Searchable by others, as the cache folder is: user-namespaced containers pass through it.
+    mkdirSync(this.entries, { recursive: true, mode: 0o711 });
+    chmodSync(this.entries, 0o711);
+    // The work folder is root's only: the layer copies and the half-unpacked tree stay private.
+    const work = join(this.entries, cacheTempName(`${rootfsDirName(imageId).slice(0, 16)}-${randomBytes(4).toString('hex')}`));
     const exported = join(work, 'export');
     const rootfs = join(work, 'rootfs');
-    mkdirSync(exported, { recursive: true });
+    mkdirSync(work, { mode: 0o700 });
+    mkdirSync(exported, { mode: 0o700 });
     mkdirSync(rootfs, { mode: 0o755 });
     try {
       if (layout) {
-        for (const layer of layout.layers) {
-          await verifyBlob(layout.layoutDir, layer);
-          await applyLayer(layer.path, rootfs);
+        for (const [i, layer] of layout.layers.entries()) {
+          const copy = join(work, `layer-${i}`);
+          await verifyBlob(layout.layoutDir, layer, copy);
+          try {
+            await applyLayer(copy, rootfs);
+          } catch (err) {
+            throw layerUnpackError(layer.digest, err);
+          } finally {
+            rmSync(copy, { force: true });
+          }
         }
       } else await this.unpackExport(imageId, exported, rootfs);
       makeMountPoints(rootfs);
+      const source: EntrySource = layout ? { from: 'layout', layout: resolve(layout.layoutDir) } : { from: 'docker' };
+      const sourceTemp = join(work, 'source.json');
+      writeFileSync(sourceTemp, `${JSON.stringify(source)}\n`, { mode: 0o644 });
       try {
+        // The source first, so an entry in place always has one (prune reads it).
+        if (!existsSync(target)) renameSync(sourceTemp, sourcePath(target));
         renameSync(rootfs, target);
       } catch (err) {
         // Another process unpacked it first: theirs is as good.
@@ -130,36 +189,100 @@ export class RootfsCache {
     for (const layer of layers) await applyLayer(join(exported, normalize(layer)), rootfs);
   }
 
-  /** Removes unpacked images whose id is not in `keep`, and unpacks that never finished. */
-  prune(keep: ReadonlySet<string>): number {
-    let entries: string[] = [];
+  /**
+   * Removes unfinished unpacks of dead processes, entries of the first cache format (64-hex folders
+   * directly in the cache folder: they may hold set-uid files), and entries this platform knows to
+   * be unwanted: of the Docker store (or with no source recorded) and not in `keep.docker`; of this
+   * platform's layout (`keep.layout.dir`) and in neither of `keep`'s sets; of a layout folder that
+   * no longer exists. An entry of another existing layout is another platform's: kept.
+   */
+  prune(keep: PruneKeep): number {
+    let removed = 0;
+    const removeTemp = (folder: string, name: string): boolean => {
+      if (!name.startsWith(TEMP_PREFIX)) return false;
+      // Another platform process sharing the cache may be unpacking right now.
+      const owner = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+      if (owner === process.pid || (Number.isSafeInteger(owner) && pidAlive(owner))) return true;
+      rmSync(join(folder, name), { recursive: true, force: true });
+      removed++;
+      return true;
+    };
+    let top: string[] = [];
     try {
-      entries = readdirSync(this.dir);
+      top = readdirSync(this.dir);
     } catch {
       return 0;
     }
-    const wanted = new Set([...keep].map(rootfsDirName));
-    let removed = 0;
-    for (const name of entries) {
-      if (name.startsWith(TEMP_PREFIX)) {
-        // Another platform process sharing the cache may be unpacking right now.
-        const owner = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
-        if (owner === process.pid || (Number.isSafeInteger(owner) && pidAlive(owner))) continue;
+    for (const name of top) {
+      if (removeTemp(this.dir, name)) continue;
+      if (HEX64.test(name)) {
+        // The first format: never used again.
         rmSync(join(this.dir, name), { recursive: true, force: true });
         removed++;
+      }
+    }
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(this.entries);
+    } catch {
+      return removed;
+    }
+    const docker = new Set([...keep.docker].map(rootfsDirName));
+    const ownLayout = keep.layout ? resolve(keep.layout.dir) : undefined;
+    const layoutIds = new Set([...(keep.layout?.ids ?? [])].map(rootfsDirName));
+    const present = new Set(entries);
+    for (const name of entries) {
+      if (removeTemp(this.entries, name)) continue;
+      if (name.endsWith(SOURCE_SUFFIX)) {
+        // A source whose entry is gone (or never came: another process's rename won).
+        const hex = name.slice(0, -SOURCE_SUFFIX.length);
+        if (HEX64.test(hex) && !present.has(hex)) rmSync(join(this.entries, name), { force: true });
         continue;
       }
-      if (!wanted.has(name)) {
-        if ([...this.inflight.keys()].some((id) => rootfsDirName(id) === name)) continue;
-        rmSync(join(this.dir, name), { recursive: true, force: true });
-        removed++;
-      }
+      if (!HEX64.test(name)) continue;
+      if ([...this.inflight.keys()].some((id) => rootfsDirName(id) === name)) continue;
+      const path = join(this.entries, name);
+      const source = readSource(path);
+      let unwanted: boolean;
+      if (source.from === 'docker') unwanted = !docker.has(name);
+      else if (source.layout === ownLayout) unwanted = !layoutIds.has(name) && !docker.has(name);
+      else unwanted = !isFolder(source.layout);
+      if (!unwanted) continue;
+      rmSync(sourcePath(path), { force: true });
+      rmSync(path, { recursive: true, force: true });
+      removed++;
     }
     return removed;
   }
 }
 
 const TEMP_PREFIX = '.tmp-';
+
+/** The source file of an entry: `<entry>.source.json` beside it. */
+function sourcePath(entry: string): string {
+  return `${entry}${SOURCE_SUFFIX}`;
+}
+
+/** Where an entry was unpacked from; an entry without a readable source counts as the Docker store's. */
+export function readSource(entry: string): EntrySource {
+  try {
+    const parsed = JSON.parse(readFileSync(sourcePath(entry), 'utf8')) as { from?: unknown; layout?: unknown };
+    if (parsed?.from === 'layout' && typeof parsed.layout === 'string' && parsed.layout.startsWith('/')) {
+      return { from: 'layout', layout: parsed.layout };
+    }
+  } catch {
+    // none: the Docker store's
+  }
+  return { from: 'docker' };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The name of a work folder in the cache, carrying this process's pid: prune() removes those of
@@ -180,6 +303,11 @@ async function applyLayer(layerTar: string, rootfs: string): Promise<void> {
   });
   for (const path of whiteouts) {
     const name = basename(path);
+    const rest = name.slice(WHITEOUT.length);
+    // `.wh.`, `.wh..` and `.wh...` would name the folder itself or its parent: the whole tree.
+    if (name !== OPAQUE && (rest === '' || rest === '.' || rest === '..')) {
+      throw new LayerError(`it has a whiteout "${path.slice(0, 200)}" that names no file of its folder (the folder itself or one above)`);
+    }
     const folder = safeJoin(rootfs, dirname(path));
     if (!folder || symlinkOnPath(rootfs, folder)) continue;
     if (name === OPAQUE) {
@@ -191,8 +319,9 @@ async function applyLayer(layerTar: string, rootfs: string): Promise<void> {
       }
       for (const child of children) rmSync(join(folder, child), { recursive: true, force: true });
     } else {
-      const victim = safeJoin(rootfs, join(dirname(path), name.slice(WHITEOUT.length)));
-      if (victim) rmSync(victim, { recursive: true, force: true });
+      const victim = safeJoin(rootfs, join(dirname(path), rest));
+      // Only ever a child of the whiteout's folder.
+      if (victim && dirname(victim) === folder) rmSync(victim, { recursive: true, force: true });
     }
   }
   // `tar` makes absolute symlink targets relative (it guards the host, where they would point):
@@ -209,6 +338,8 @@ async function applyLayer(layerTar: string, rootfs: string): Promise<void> {
     unlink: true,
     filter: (path, entry) => {
       if (basename(path).startsWith(WHITEOUT)) return false;
+      // No set-uid or set-gid file ever lands in the shared cache (see the header).
+      if (typeof entry.mode === 'number') entry.mode &= ~SETID_BITS;
       if ('type' in entry && entry.type === 'SymbolicLink' && entry.linkpath?.startsWith('/')) absolute.push([path, entry.linkpath]);
       return true;
     },

@@ -72,7 +72,7 @@ describe('oci executor: images of an OCI image layout', () => {
     assert.equal(configOf('busybox-docker'), dockerId, 'skopeo --format v2s2 keeps the Docker config');
 
     // The OCI-format copy's entry is this test's own: removed at the end unless it was there before.
-    const ownEntry = join(cacheDir, configDigest.slice('sha256:'.length));
+    const ownEntry = join(cacheDir, 'v2', configDigest.slice('sha256:'.length));
     const hadEntry = existsSync(ownEntry);
     const executor = new OciExecutor({
       runtimePath: RUNTIME,
@@ -112,7 +112,7 @@ describe('oci executor: images of an OCI image layout', () => {
 
       // The Docker-format copy is the Docker image's id: the entry the Docker image made is used as it is.
       await echo(IMAGE);
-      const shared = join(cacheDir, dockerId.slice('sha256:'.length));
+      const shared = join(cacheDir, 'v2', dockerId.slice('sha256:'.length));
       const before = statSync(shared);
       await echo('oci:busybox-docker');
       const afterwards = statSync(shared);
@@ -124,7 +124,7 @@ describe('oci executor: images of an OCI image layout', () => {
         (err: unknown) =>
           err instanceof FaasError &&
           err.code === 'FAAS_ERR_IMAGE_NOT_FOUND' &&
-          err.message.includes(`OCI image layout ${layout}`) &&
+          err.message.includes('the OCI image layout (FAAS_OCI_IMAGE_LAYOUT)') && !err.message.includes(layout) &&
           err.message.includes('oci:busybox'),
       );
     } finally {
