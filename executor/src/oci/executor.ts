@@ -120,6 +120,8 @@ interface ImageInfo extends ImageConfig {
 }
 
 const AGENT_START_TIMEOUT_MS = 15_000;
+/** How often unpacked images that left the image store are removed while the platform runs (ms). */
+const IMAGE_PRUNE_MS = 60_000;
 const HOST_DEADLINE_SLACK_MS = 5_000;
 const IMAGE_CACHE_MS = 30_000;
 /** How long a destroyed sandbox's agent gets to exit on its own before the runtime kills it. */
@@ -139,6 +141,8 @@ export class OciExecutor implements Executor {
   private readonly images: ImageResolver;
   private readonly rootfs: RootfsCache;
   private readonly layout: OciImageLayout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<void> | undefined;
   private readonly runtime: OciRuntime;
   private readonly bundles: string;
   private readonly log: Logger;
@@ -218,6 +222,10 @@ export class OciExecutor implements Executor {
     mkdirSync(this.bundles, { recursive: true, mode: 0o700 });
     await this.removeLeftovers();
     await this.setupUserns();
+    this.pruneTimer = setInterval(() => {
+      if (!this.pruning) this.pruning = this.pruneImages().finally(() => (this.pruning = undefined));
+    }, IMAGE_PRUNE_MS);
+    this.pruneTimer.unref();
   }
 
   /** Decides FAAS_OCI_USERNS: off, or on where a probe container with a user namespace runs. */
@@ -352,10 +360,29 @@ export class OciExecutor implements Executor {
     }
     const cgroups = removeStaleCgroups(CGROUP_PARENT, deadOwner);
     if (removed > 0 || cgroups > 0) this.log.info({ removed, cgroups }, 'removed OCI containers left behind by an earlier run');
+    await this.pruneImages();
+  }
+
+  /**
+   * Removes unpacked images no longer in the image store (or in this platform's layout), keeping
+   * every entry a live sandbox of any platform sharing the cache uses (the root.path of each
+   * bundle under the shared bundles folder). At start-up, then every IMAGE_PRUNE_MS.
+   */
+  private async pruneImages(): Promise<void> {
     try {
       const images = await this.engine.request<{ Id: string }[]>('GET', '/images/json');
       const layout = this.layout ? { dir: this.layout.dir, ids: this.layout.ids() } : undefined;
-      const pruned = this.rootfs.prune({ docker: new Set(images.map((image) => image.Id)), ...(layout ? { layout } : {}) });
+      const inUse = new Set<string>();
+      for (const name of readdirSync(this.bundles)) {
+        try {
+          const root = (JSON.parse(readFileSync(join(this.bundles, name, 'config.json'), 'utf8')) as { root?: { path?: unknown } }).root
+            ?.path;
+          if (typeof root === 'string') inUse.add(root);
+        } catch {
+          // a bundle being written or removed
+        }
+      }
+      const pruned = this.rootfs.prune({ docker: new Set(images.map((image) => image.Id)), ...(layout ? { layout } : {}), inUse });
       if (pruned > 0) this.log.info({ pruned }, 'removed unpacked images no longer in the image store');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not list images to prune unpacked root filesystems');
@@ -635,6 +662,8 @@ export class OciExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
+    await this.pruning;
     this.watchers.clear();
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
     await this.launcher.close();

@@ -102,7 +102,7 @@ test("prune keeps entries of another platform's existing layout, and removes its
     mkdirSync(join(v2, '5'.repeat(64)));
     mkdirSync(join(v2, '6'.repeat(64)));
     rmSync(vanished.layoutDir, { recursive: true });
-    const removed = cache.prune({ docker: new Set([id('5')]), layout: { dir: mine.layoutDir, ids: new Set([id('1')]) } });
+    const removed = cache.prune({ docker: new Set([id('5')]), layout: { dir: mine.layoutDir, ids: new Set([id('1')]) }, recentMs: 0 });
     assert.equal(removed, 3);
     assert.deepEqual(readdirSync(v2).sort(), [
       '1'.repeat(64),
@@ -111,6 +111,26 @@ test("prune keeps entries of another platform's existing layout, and removes its
       `${'3'.repeat(64)}.source.json`,
       '5'.repeat(64),
     ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prune while running keeps what a sandbox uses and what was just handed out, whatever the image store says', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faas-rootfs-inuse-'));
+  try {
+    const layout = layoutMaker(dir);
+    const cache = new RootfsCache(noEngine, join(dir, 'cache'), silentLogger);
+    const id = (c: string) => `sha256:${c.repeat(64)}`;
+    const used = await cache.rootfs(id('1'), { layoutDir: layout.layoutDir, layers: [layout.layer(true, { a: '1' })] });
+    const fresh = await cache.rootfs(id('2'), { layoutDir: layout.layoutDir, layers: [layout.layer(true, { a: '2' })] });
+    const idle = await cache.rootfs(id('3'), { layoutDir: layout.layoutDir, layers: [layout.layer(true, { a: '3' })] });
+    // None is wanted any more (the layout holds none of them); the first is a live bundle's root.
+    const nothingWanted = { docker: new Set<string>(), layout: { dir: layout.layoutDir, ids: new Set<string>() } };
+    assert.equal(cache.prune(nothingWanted), 0, 'all three were handed out just now');
+    assert.equal(cache.prune({ ...nothingWanted, inUse: new Set([used]), recentMs: 0 }), 2);
+    assert.ok(existsSync(used));
+    assert.ok(!existsSync(fresh) && !existsSync(idle));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

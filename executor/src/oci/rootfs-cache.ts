@@ -76,7 +76,17 @@ export type EntrySource = { from: 'docker' } | { from: 'layout'; layout: string 
 export interface PruneKeep {
   docker: ReadonlySet<string>;
   layout?: { dir: string; ids: ReadonlySet<string> };
+  /** Entry folders a sandbox uses (the root.path of live bundles), never removed whatever their image. */
+  inUse?: ReadonlySet<string>;
+  /** Entries rootfs() handed out less than this long ago are kept (ms; default RECENT_USE_MS). */
+  recentMs?: number;
 }
+
+/**
+ * How long an entry handed out by rootfs() is kept from prune (ms): a sandbox being started has
+ * its path before its bundle exists.
+ */
+export const RECENT_USE_MS = 5 * 60_000;
 
 /** The layer blobs of an image of an OCI image layout, lowest first, to unpack instead of exporting from Docker. */
 export interface LayoutSource {
@@ -96,6 +106,8 @@ export function rootfsDirName(imageId: string): string {
 
 export class RootfsCache {
   private readonly inflight = new Map<string, Promise<string>>();
+  /** Entry name -> when rootfs() last handed it out (ms since the epoch): kept from prune for RECENT_USE_MS. */
+  private readonly used = new Map<string, number>();
 
   constructor(
     private readonly engine: DockerEngine,
@@ -115,6 +127,7 @@ export class RootfsCache {
    */
   async rootfs(imageId: string, layout?: LayoutSource): Promise<string> {
     const path = join(this.entries, rootfsDirName(imageId));
+    this.used.set(rootfsDirName(imageId), Date.now());
     if (existsSync(path)) return path;
     let pending = this.inflight.get(imageId);
     if (!pending) {
@@ -242,6 +255,7 @@ export class RootfsCache {
       if (!HEX64.test(name)) continue;
       if ([...this.inflight.keys()].some((id) => rootfsDirName(id) === name)) continue;
       const path = join(this.entries, name);
+      if (keep.inUse?.has(path) || Date.now() - (this.used.get(name) ?? 0) < (keep.recentMs ?? RECENT_USE_MS)) continue;
       const source = readSource(path);
       let unwanted: boolean;
       if (source.from === 'docker') unwanted = !docker.has(name);
