@@ -124,7 +124,8 @@ describe('oci executor: images of an OCI image layout', () => {
         (err: unknown) =>
           err instanceof FaasError &&
           err.code === 'FAAS_ERR_IMAGE_NOT_FOUND' &&
-          err.message.includes('the OCI image layout (FAAS_OCI_IMAGE_LAYOUT)') && !err.message.includes(layout) &&
+          err.message.includes('the OCI image layout (FAAS_OCI_IMAGE_LAYOUT)') &&
+          !err.message.includes(layout) &&
           err.message.includes('oci:busybox'),
       );
     } finally {
