@@ -8,7 +8,8 @@
  * file it cannot use. Called by scripts/setup-host.sh.
  *
  * runsc reads its flags with Go's flag package: the last of a repeated flag wins, and a boolean
- * takes 1, t, true or 0, f, false in any case (Go's strconv.ParseBool).
+ * takes what strconv.ParseBool reads (1, t, T, TRUE, true, True and their false counterparts);
+ * flags end at "--" and at the first argument that is not a flag.
  */
 const fs = require('node:fs');
 const [file, runscPath] = process.argv.slice(2);
@@ -31,12 +32,16 @@ if (text.trim() !== '') {
   }
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) fail('must hold a JSON object');
 }
-const goBool = (v) => (/^(1|t|true)$/i.test(v) ? true : /^(0|f|false)$/i.test(v) ? false : undefined);
+// strconv.ParseBool's spellings of true.
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const ociSeccomp = (args) => {
   let on = false;
   for (const a of args) {
-    const m = /^--?oci-seccomp(?:=(.*))?$/.exec(String(a));
-    if (m) on = m[1] === undefined ? true : goBool(m[1]) === true;
+    const text = String(a);
+    // Go's flag package stops at "--" and at the first argument that is not a flag.
+    if (text === '--' || !text.startsWith('-') || text === '-') break;
+    const m = /^--?oci-seccomp(?:=(.*))?$/.exec(text);
+    if (m) on = m[1] === undefined || GO_TRUE.has(m[1]);
   }
   return on;
 };

@@ -49,8 +49,7 @@ configure_docker() {
   # --oci-seccomp: without it runsc ignores the container's seccomp profile (only gVisor's own
   # host-side filter applies); the gvisor executor refuses an engine whose runsc lacks it.
   # A runsc entry of the host keeps its own path and flags and only gains --oci-seccomp; runsc
-  # reads its flags with Go's flag package, where the last of a repeated flag wins and a boolean
-  # takes 1, t, true (any case) or 0, f, false.
+  # reads its flags with Go's flag package (the last of a repeated flag wins; scripts/docker-runsc-config.cjs).
   local outcome
   outcome=$(node scripts/docker-runsc-config.cjs "$cfg" "$runsc_path") || exit 1
   case "$outcome" in

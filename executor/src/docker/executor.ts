@@ -442,17 +442,24 @@ export class DockerExecutor implements Executor {
  * daemon.json, as GET /info reports them) and lacks: `--oci-seccomp`, without which runsc ignores
  * the container's seccomp profile and only gVisor's host-side filter applies (runsc flags).
  * Read as runsc reads them, with Go's flag package: `-name` or `--name`, optionally `=value`, the
- * last occurrence winning, a boolean value being 1, t, true or 0, f, false in any case
- * (strconv.ParseBool); a value Go would refuse counts as not set.
+ * last occurrence winning, parsing ending at `--` or at the first argument that is not a flag, a
+ * boolean value being one of strconv.ParseBool's (1, t, T, TRUE, true, True and their false
+ * counterparts); a value Go would refuse counts as not set.
  */
+/** The spellings strconv.ParseBool reads as true. */
+const GO_TRUE: ReadonlySet<string> = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+
 export function missingGvisorFlags(runtimeArgs: readonly unknown[]): string[] {
   const enabled = (name: string): boolean => {
     let on = false;
     for (const arg of runtimeArgs) {
-      const match = /^--?([^=]+)(?:=(.*))?$/s.exec(String(arg));
+      const text = String(arg);
+      // Go's flag package stops at "--" and at the first argument that is not a flag.
+      if (text === '--' || !text.startsWith('-') || text === '-') break;
+      const match = /^--?([^=]+)(?:=(.*))?$/s.exec(text);
       if (match?.[1] !== name) continue;
       const value = match[2];
-      on = value === undefined || /^(1|t|true)$/i.test(value);
+      on = value === undefined || GO_TRUE.has(value);
     }
     return on;
   };

@@ -21,5 +21,9 @@ test('a gVisor runtime of the engine must run with --oci-seccomp, in any spellin
   assert.deepEqual(missingGvisorFlags(['--oci-seccomp', '--oci-seccomp=false']), ['--oci-seccomp']);
   assert.deepEqual(missingGvisorFlags(['--oci-seccomp=0', '--oci-seccomp']), []);
   assert.deepEqual(missingGvisorFlags(['--oci-seccomp=yes']), ['--oci-seccomp']);
+  assert.deepEqual(missingGvisorFlags(['--oci-seccomp=tRuE']), ['--oci-seccomp'], 'ParseBool takes only 1, t, T, TRUE, true, True');
+  // Flags end at "--" and at the first argument that is not a flag.
+  assert.deepEqual(missingGvisorFlags(['--', '--oci-seccomp']), ['--oci-seccomp']);
+  assert.deepEqual(missingGvisorFlags(['--network=none', 'run', '--oci-seccomp']), ['--oci-seccomp']);
   assert.deepEqual(missingGvisorFlags(['--oci-seccomp-foo', '---oci-seccomp']), ['--oci-seccomp']);
 });

@@ -369,6 +369,8 @@ export class OciExecutor implements Executor {
    * bundle under the shared bundles folder). At start-up, then every IMAGE_PRUNE_MS.
    */
   private async pruneImages(): Promise<void> {
+    const stale = this.rootfs.removeStale();
+    if (stale > 0) this.log.info({ removed: stale }, 'removed unfinished unpacks and entries of the first cache format');
     try {
       const images = await this.engine.request<{ Id: string }[]>('GET', '/images/json');
       const layout = this.layout ? { dir: this.layout.dir, ids: this.layout.ids() } : undefined;

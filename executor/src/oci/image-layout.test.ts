@@ -265,6 +265,31 @@ describe('OCI image layout', () => {
       });
     }
   });
+  it('works out ids() once per version of index.json (the executor asks every minute), and again after a change', () => {
+    const dir = newLayout();
+    const first = image(dir);
+    // Refs that cannot resolve here (another platform) are the costly ones: nothing caches them.
+    const elsewhere = { ...first.manifest, platform: { os: 'linux', architecture: 'riscv64' } };
+    index(dir, [named(first.manifest, 'app'), ...Array.from({ length: 50 }, (_, i) => named(elsewhere, `other-${i}`))]);
+    const layout = new OciImageLayout(dir);
+    let resolves = 0;
+    const resolve = layout.resolve.bind(layout);
+    layout.resolve = (ref: string) => {
+      resolves++;
+      return resolve(ref);
+    };
+    assert.deepEqual([...layout.ids()], [first.config.digest]);
+    assert.equal(resolves, 51);
+    assert.deepEqual([...layout.ids()], [first.config.digest]);
+    assert.equal(resolves, 51, 'the second call resolved nothing');
+    const second = image(dir, { env: ['V=2'] });
+    index(dir, [named(second.manifest, 'app')]);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(dir, 'index.json'), later, later);
+    assert.deepEqual([...layout.ids()], [second.config.digest]);
+    assert.equal(resolves, 52);
+  });
+
   it('lists at most 20 refs of a layout that lacks the ref, and never its host path', () => {
     const dir = newLayout();
     const { manifest } = image(dir);

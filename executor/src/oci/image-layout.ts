@@ -124,6 +124,11 @@ export class OciImageLayout {
   /** The parsed index.json with the mtime it was read at, and the images resolved from it. */
   private index: { mtimeMs: number; size: number; manifests: Descriptor[] } | undefined;
   private readonly resolved = new Map<string, LayoutImage>();
+  /** The top-level descriptors by ref (ref.name and containerd name), and the sorted refs, of that index.json. */
+  private byRef = new Map<string, Descriptor[]>();
+  private sortedRefs: string[] = [];
+  /** ids() of that index.json: resolving every ref again each time costs seconds for a large layout. */
+  private idsCache: ReadonlySet<string> | undefined;
   private readonly root: string;
 
   constructor(
@@ -143,27 +148,27 @@ export class OciImageLayout {
 
   /** The refs index.json names (ref.name and containerd names), sorted. */
   refs(): string[] {
-    const refs = new Set<string>();
-    for (const d of this.manifests()) {
-      for (const key of [REF_NAME, CONTAINERD_NAME]) {
-        const name = d.annotations?.[key];
-        if (name) refs.add(name);
-      }
-    }
-    return [...refs].sort();
+    this.manifests();
+    return [...this.sortedRefs];
   }
 
-  /** The ids of the images the layout names that resolve for this host (for the rootfs cache's prune). */
+  /**
+   * The ids of the images the layout names that resolve for this host (for the rootfs cache's
+   * prune), worked out once per version of index.json.
+   */
   ids(): Set<string> {
+    const refs = this.refs();
+    if (this.idsCache) return new Set(this.idsCache);
     const ids = new Set<string>();
-    for (const ref of this.refs()) {
+    for (const ref of refs) {
       try {
         ids.add(this.resolve(ref).id);
       } catch {
         // an image this host cannot use holds nothing in the cache
       }
     }
-    return ids;
+    this.idsCache = ids;
+    return new Set(ids);
   }
 
   /** The image index.json names `ref`, for this host's platform; FAAS_ERR_IMAGE_NOT_FOUND when it has none. */
@@ -171,7 +176,7 @@ export class OciImageLayout {
     const manifests = this.manifests();
     const cached = this.resolved.get(ref);
     if (cached) return cached;
-    const named = manifests.filter((d) => d.annotations?.[REF_NAME] === ref || d.annotations?.[CONTAINERD_NAME] === ref);
+    const named = manifests.length > 0 ? (this.byRef.get(ref) ?? []) : [];
     if (named.length === 0) {
       const refs = this.refs();
       const listed = refs.slice(0, LISTED_REFS).map((r) => `${OCI_LAYOUT_PREFIX}${r.slice(0, 120)}`);
@@ -215,6 +220,17 @@ export class OciImageLayout {
     const manifests = checkDescriptors('index.json', (parsed as { manifests?: unknown }).manifests);
     this.index = { mtimeMs: file.stat.mtimeMs, size: file.stat.size, manifests };
     this.resolved.clear();
+    this.idsCache = undefined;
+    this.byRef = new Map();
+    for (const d of manifests) {
+      for (const name of new Set([d.annotations?.[REF_NAME], d.annotations?.[CONTAINERD_NAME]])) {
+        if (!name) continue;
+        const list = this.byRef.get(name);
+        if (list) list.push(d);
+        else this.byRef.set(name, [d]);
+      }
+    }
+    this.sortedRefs = [...this.byRef.keys()].sort();
     return manifests;
   }
 

@@ -81,6 +81,21 @@ test('prune removes unfinished work of dead processes only, entries of the first
   }
 });
 
+test('removeStale removes entries of the first cache format and dead unpacks without any list of images', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faas-rootfs-stale-'));
+  try {
+    const dead = spawnSync('true').pid;
+    for (const name of ['a'.repeat(64), `.tmp-${dead}-x`, '.tmp-1-live', 'keep-me', CACHE_VERSION]) mkdirSync(join(dir, name));
+    mkdirSync(join(dir, CACHE_VERSION, 'b'.repeat(64)));
+    const cache = new RootfsCache(noEngine, dir, silentLogger);
+    assert.equal(cache.removeStale(), 2);
+    assert.deepEqual(readdirSync(dir).sort(), ['.tmp-1-live', 'keep-me', CACHE_VERSION].sort());
+    assert.deepEqual(readdirSync(join(dir, CACHE_VERSION)), ['b'.repeat(64)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("prune keeps entries of another platform's existing layout, and removes its own layout's and a vanished layout's", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-rootfs-prune-'));
   try {

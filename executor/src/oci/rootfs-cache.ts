@@ -203,6 +203,36 @@ export class RootfsCache {
   }
 
   /**
+   * Removes what needs no knowledge of the images wanted: unfinished unpacks of dead processes in
+   * the cache folder, and entries of the first cache format (64-hex folders directly in it: they
+   * may hold set-uid files). Returns how many went. prune() does it too; the executor calls it
+   * first on its own, so that an image store or layout that cannot be listed does not keep them.
+   */
+  removeStale(): number {
+    let removed = 0;
+    let top: string[] = [];
+    try {
+      top = readdirSync(this.dir);
+    } catch {
+      return 0;
+    }
+    for (const name of top) {
+      if (name.startsWith(TEMP_PREFIX)) {
+        // Another platform process sharing the cache may be unpacking right now.
+        const owner = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+        if (owner === process.pid || (Number.isSafeInteger(owner) && pidAlive(owner))) continue;
+        rmSync(join(this.dir, name), { recursive: true, force: true });
+        removed++;
+      } else if (HEX64.test(name)) {
+        // The first format: never used again.
+        rmSync(join(this.dir, name), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /**
    * Removes unfinished unpacks of dead processes, entries of the first cache format (64-hex folders
    * directly in the cache folder: they may hold set-uid files), and entries this platform knows to
    * be unwanted: of the Docker store (or with no source recorded) and not in `keep.docker`; of this
@@ -210,7 +240,7 @@ export class RootfsCache {
    * no longer exists. An entry of another existing layout is another platform's: kept.
    */
   prune(keep: PruneKeep): number {
-    let removed = 0;
+    let removed = this.removeStale();
     const removeTemp = (folder: string, name: string): boolean => {
       if (!name.startsWith(TEMP_PREFIX)) return false;
       // Another platform process sharing the cache may be unpacking right now.
@@ -220,20 +250,6 @@ export class RootfsCache {
       removed++;
       return true;
     };
-    let top: string[] = [];
-    try {
-      top = readdirSync(this.dir);
-    } catch {
-      return 0;
-    }
-    for (const name of top) {
-      if (removeTemp(this.dir, name)) continue;
-      if (HEX64.test(name)) {
-        // The first format: never used again.
-        rmSync(join(this.dir, name), { recursive: true, force: true });
-        removed++;
-      }
-    }
     let entries: string[] = [];
     try {
       entries = readdirSync(this.entries);
