@@ -210,6 +210,34 @@ test('clears set-uid and set-gid bits: a 4755 root-owned file and a 2755 file un
   }
 });
 
+test("keeps the image's modes whatever the umask: a 1777 folder, a 0555 folder, a 0666 file (set-id bits still cleared)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faas-rootfs-modes-'));
+  try {
+    const { layoutDir, put } = layoutMaker(dir);
+    const src = join(dir, 'src-modes');
+    mkdirSync(join(src, 'var', 'tmp'), { recursive: true });
+    mkdirSync(join(src, 'opt', 'ro'), { recursive: true });
+    writeFileSync(join(src, 'var', 'tmp', '.keep'), '');
+    writeFileSync(join(src, 'opt', 'ro', 'shared'), 'x');
+    chmodSync(join(src, 'opt', 'ro', 'shared'), 0o666);
+    chmodSync(join(src, 'opt', 'ro'), 0o555);
+    chmodSync(join(src, 'var', 'tmp'), 0o3777);
+    tar.c({ file: `${src}.tar`, cwd: src, sync: true }, ['var', 'opt']);
+    chmodSync(join(src, 'opt', 'ro'), 0o755);
+    const layer = put(readFileSync(`${src}.tar`), 'application/vnd.oci.image.layer.v1.tar');
+    const rootfs = await new RootfsCache(noEngine, join(dir, 'cache'), silentLogger).rootfs(`sha256:${'f'.repeat(64)}`, {
+      layoutDir,
+      layers: [layer],
+    });
+    const mode = (path: string) => (statSync(join(rootfs, path)).mode & 0o7777).toString(8);
+    assert.equal(mode('var/tmp'), '1777');
+    assert.equal(mode('opt/ro'), '555');
+    assert.equal(mode('opt/ro/shared'), '666');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('refuses whiteouts naming their own folder or one above (.wh., .wh.., .wh...), leaving the tree untouched', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-rootfs-whiteout-'));
   try {

@@ -58,6 +58,8 @@ import { MOUNT_POINTS } from './bundle-spec.js';
 import { type LayoutLayer, layerUnpackError, verifyBlob } from './image-layout.js';
 
 const WHITEOUT = '.wh.';
+/** The entry types whose mode applyLayer sets again after extraction. */
+const MODE_TYPES: ReadonlySet<string> = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 const OPAQUE = '.wh..wh..opq';
 /** The folder of the cache holding entries of this format (set-uid bits cleared, sources recorded). */
 export const CACHE_VERSION = 'v2';
@@ -357,6 +359,10 @@ async function applyLayer(layerTar: string, rootfs: string): Promise<void> {
   // `tar` makes absolute symlink targets relative (it guards the host, where they would point):
   // inside the container they are absolute, so they are put back once the layer is written.
   const absolute: [string, string][] = [];
+  // Modes are set again once the layer is written: `tar` creates files and folders through the
+  // process umask (a 1777 /var/tmp would land as 1755, a 0666 file as 0644) and gives folders
+  // owner rwx while it fills them.
+  const modes: [string, number][] = [];
   await tar.x({
     file: layerTar,
     cwd: rootfs,
@@ -371,9 +377,20 @@ async function applyLayer(layerTar: string, rootfs: string): Promise<void> {
       // No set-uid or set-gid file ever lands in the shared cache (see the header).
       if (typeof entry.mode === 'number') entry.mode &= ~SETID_BITS;
       if ('type' in entry && entry.type === 'SymbolicLink' && entry.linkpath?.startsWith('/')) absolute.push([path, entry.linkpath]);
+      if ('type' in entry && MODE_TYPES.has(entry.type) && typeof entry.mode === 'number') modes.push([path, entry.mode & 0o7777]);
       return true;
     },
   });
+  for (const [path, mode] of modes) {
+    const at = safeJoin(rootfs, path);
+    // Never through a symlink (symlinkOnPath looks at `at` itself too): host paths stay untouched.
+    if (!at || symlinkOnPath(rootfs, at)) continue;
+    try {
+      chmodSync(at, mode);
+    } catch {
+      // not extracted (refused by tar) or removed by a later entry
+    }
+  }
   for (const [path, target] of absolute) {
     const at = safeJoin(rootfs, path);
     if (!at || symlinkOnPath(rootfs, dirname(at))) continue;
