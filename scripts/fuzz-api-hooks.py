@@ -180,9 +180,10 @@ def _documented_refusal(case, response, body):
             return "secrets" in request or "env_vars" in request
         return _secrets_over(request)
     if path == "/keys" and method == "POST" and status == 400 and code == "FAAS_ERR_INVALID_REQUEST" and field == "functions":
-        # Documented: a key with the admin scope cannot be limited to some functions.
+        # Documented: a key with the admin or the metrics scope cannot be limited to some functions.
         functions = request.get("functions")
-        return "admin" in (request.get("scopes") or []) and isinstance(functions, list) and "*" not in functions
+        scopes = request.get("scopes") or []
+        return ("admin" in scopes or "metrics" in scopes) and isinstance(functions, list) and "*" not in functions
     if path == "/keys" and method == "POST" and status == 400 and code == "FAAS_ERR_INVALID_REQUEST" and field == "expires_at":
         expires = _epoch_ms(request.get("expires_at"))
         return expires is not None and expires <= time.time() * 1000 + 5000  # documented: in the future
