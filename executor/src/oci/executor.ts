@@ -36,6 +36,7 @@ import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_INVOCATION, LABEL_MANAGED, LABEL_
 import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
 import { gvisorMaxProcesses } from '../docker/executor.js';
 import { ImageResolver } from '../docker/images.js';
+import { execRequest } from '../exec-request.js';
 import type {
   ExecRequest,
   ExecResult,
@@ -320,17 +321,10 @@ export class OciExecutor implements Executor {
       box = probe;
       this.live.set(id, probe);
       await this.start(probe, rootfs);
-      const facts = await this.invoke(probe, {
-        invocationId: 'userns-probe',
-        command: [AGENT_MOUNT, '--version'],
-        env: [],
-        cwd: '/tmp',
-        uid: 65534,
-        gid: 65534,
-        stdin: Buffer.alloc(0),
-        timeoutMs: 10_000,
-        outputBytes: 4096,
-      });
+      const facts = await this.invoke(
+        probe,
+        execRequest([AGENT_MOUNT, '--version'], { invocationId: 'userns-probe', timeoutMs: 10_000, outputBytes: 4096 }),
+      );
       if (facts.exitCode !== 0) {
         throw new Error(`the agent run as 65534 ended with ${facts.signal ?? `code ${facts.exitCode}`}: ${facts.stderr.toString().trim()}`);
       }

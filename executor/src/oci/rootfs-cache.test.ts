@@ -48,7 +48,7 @@ function unprocessable(pattern: RegExp) {
   };
 }
 
-test('prune removes unfinished work of dead processes only, entries of the first cache format, and images no longer wanted', () => {
+test('removeStale and prune remove unfinished work of dead processes only, entries of the first cache format, and images no longer wanted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faas-rootfs-cache-'));
   try {
     const dead = spawnSync('true').pid;
@@ -68,7 +68,7 @@ test('prune removes unfinished work of dead processes only, entries of the first
     for (const name of Object.values(names)) mkdirSync(join(dir, name), { recursive: true });
     writeFileSync(join(v2, `${'c'.repeat(64)}.source.json`), '{"from":"docker"}'); // its entry is gone
     const cache = new RootfsCache(noEngine, dir, silentLogger);
-    assert.equal(cache.prune({ docker: new Set([`sha256:${'a'.repeat(64)}`]) }), 4);
+    assert.equal(cache.removeStale() + cache.prune({ docker: new Set([`sha256:${'a'.repeat(64)}`]) }), 4);
     assert.deepEqual(
       Object.entries(names)
         .filter(([, name]) => existsSync(join(dir, name)))

@@ -207,8 +207,8 @@ export class RootfsCache {
   /**
    * Removes what needs no knowledge of the images wanted: unfinished unpacks of dead processes in
    * the cache folder, and entries of the first cache format (64-hex folders directly in it: they
-   * may hold set-uid files). Returns how many went. prune() does it too; the executor calls it
-   * first on its own, so that an image store or layout that cannot be listed does not keep them.
+   * may hold set-uid files). Returns how many went. The executor calls it before prune(), on its
+   * own, so that an image store or layout that cannot be listed does not keep them.
    */
   removeStale(): number {
     let removed = 0;
@@ -235,14 +235,13 @@ export class RootfsCache {
   }
 
   /**
-   * Removes unfinished unpacks of dead processes, entries of the first cache format (64-hex folders
-   * directly in the cache folder: they may hold set-uid files), and entries this platform knows to
-   * be unwanted: of the Docker store (or with no source recorded) and not in `keep.docker`; of this
+   * Removes unfinished unpacks of dead processes among the entries, and entries this platform knows
+   * to be unwanted (what is directly in the cache folder is removeStale()'s): of the Docker store (or with no source recorded) and not in `keep.docker`; of this
    * platform's layout (`keep.layout.dir`) and in neither of `keep`'s sets; of a layout folder that
    * no longer exists. An entry of another existing layout is another platform's: kept.
    */
   prune(keep: PruneKeep): number {
-    let removed = this.removeStale();
+    let removed = 0;
     const removeTemp = (folder: string, name: string): boolean => {
       if (!name.startsWith(TEMP_PREFIX)) return false;
       // Another platform process sharing the cache may be unpacking right now.

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLoggerFactory, loadConfig } from '@faas/common';
 import { FakeExecutor } from '@faas/executor';
 import { Orchestrator } from '@faas/orchestrator';
-import { openSqliteStore, type Store } from '@faas/store';
+import { openSqliteStore, type Scope, type Store } from '@faas/store';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { DOCUMENTED_PATHS } from '../routes.js';
 import { buildGateway } from '../server.js';
@@ -610,22 +610,28 @@ describe('key routes', () => {
     assert.equal((await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) })).statusCode, 204, 'revoking twice');
   });
 
-  it('an admin key limited to some functions is refused at creation, and one stored anyway cannot use the key routes', async () => {
-    const res = await post({ name: 'limited admin', scopes: ['admin'], functions: ['a*'] });
-    assertCode(res, 400, 'FAAS_ERR_INVALID_REQUEST', 'admin with functions');
-    assert.equal(res.json().field, 'functions');
-    // A record written before the rule (or by hand): it must not mint a key for every function.
-    const limited = generateKey();
+  /** A key limited to functions a* with `scopes`, written to the store directly (as before POST /keys refused it). */
+  async function storeLimitedKey(scopes: Scope[]) {
+    const key = generateKey();
     await g.store.keys.create({
-      id: limited.id,
-      secretHash: limited.secretHash,
-      name: 'old limited admin',
-      scopes: ['admin'],
+      id: key.id,
+      secretHash: key.secretHash,
+      name: `old limited ${scopes.join(' ')}`,
+      scopes,
       functions: ['a*'],
       ratePerSecond: null,
       rateBurst: null,
       expiresAt: null,
     });
+    return key;
+  }
+
+  it('an admin key limited to some functions is refused at creation, and one stored anyway cannot use the key routes', async () => {
+    const res = await post({ name: 'limited admin', scopes: ['admin'], functions: ['a*'] });
+    assertCode(res, 400, 'FAAS_ERR_INVALID_REQUEST', 'admin with functions');
+    assert.equal(res.json().field, 'functions');
+    // A record written before the rule (or by hand): it must not mint a key for every function.
+    const limited = await storeLimitedKey(['admin']);
     const as = bearer(limited.text);
     const minted = await g.app.inject({ method: 'POST', url: '/keys', headers: as, payload: { name: 'escape', scopes: ['history'] } });
     assertCode(minted, 403, 'FAAS_ERR_FORBIDDEN', 'POST /keys');
@@ -641,17 +647,7 @@ describe('key routes', () => {
     const res = await post({ name: 'limited scraper', scopes: ['metrics'], functions: ['a*'] });
     assertCode(res, 400, 'FAAS_ERR_INVALID_REQUEST', 'metrics with functions');
     assert.equal(res.json().field, 'functions');
-    const limited = generateKey();
-    await g.store.keys.create({
-      id: limited.id,
-      secretHash: limited.secretHash,
-      name: 'old limited scraper',
-      scopes: ['metrics'],
-      functions: ['a*'],
-      ratePerSecond: null,
-      rateBurst: null,
-      expiresAt: null,
-    });
+    const limited = await storeLimitedKey(['metrics']);
     assertCode(
       await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(limited.text) }),
       403,

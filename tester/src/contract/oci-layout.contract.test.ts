@@ -15,8 +15,9 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DEFAULT_AGENT_PATH, FaasError, REPO_ROOT } from '@faas/common';
-import { DEFAULT_SECCOMP_PROFILE, OciExecutor } from '@faas/executor';
-import { DOCKER_HOST, dockerUnavailableReason } from '../support/docker.js';
+import { execRequest, OciExecutor } from '@faas/executor';
+import { DOCKER_HOST } from '../support/docker.js';
+import { ociUnavailableReason } from '../support/oci.js';
 
 const run = promisify(execFile);
 const RUNTIME = process.env.FAAS_OCI_RUNTIME ?? 'runc';
@@ -32,15 +33,7 @@ async function unavailableReason(): Promise<string | undefined> {
   } catch {
     return 'no skopeo, which makes the OCI image layout: install it with `apt-get install -y skopeo` (scripts/setup-host.sh does)';
   }
-  try {
-    await run(RUNTIME, ['--version']);
-  } catch {
-    return `no OCI runtime ${RUNTIME}: install runc`;
-  }
-  if (!existsSync(DEFAULT_SECCOMP_PROFILE)) return `no seccomp profile at ${DEFAULT_SECCOMP_PROFILE}: run scripts/setup-host.sh`;
-  if (!existsSync(agentPath)) return `no guest agent at ${agentPath}: build it with \`bash guest-agent/build.sh\``;
-  const docker = await dockerUnavailableReason();
-  return docker ? `${docker}: start dockerd (scripts/setup-host.sh)` : undefined;
+  return ociUnavailableReason(RUNTIME, agentPath);
 }
 
 const unavailable = await unavailableReason();
@@ -87,17 +80,10 @@ describe('oci executor: images of an OCI image layout', () => {
     const echo = async (image: string): Promise<void> => {
       const sandbox = await executor.acquire({ image, functionId: 'oci-layout', limits, oneShot: true });
       try {
-        const facts = await executor.invoke(sandbox, {
-          invocationId: 'oci-layout',
-          command: ['busybox', 'echo', 'hi'],
-          env: ['PATH=/bin'],
-          cwd: '/tmp',
-          uid: 65534,
-          gid: 65534,
-          stdin: Buffer.alloc(0),
-          timeoutMs: 10_000,
-          outputBytes: 4096,
-        });
+        const facts = await executor.invoke(
+          sandbox,
+          execRequest(['busybox', 'echo', 'hi'], { invocationId: 'oci-layout', timeoutMs: 10_000, outputBytes: 4096 }),
+        );
         assert.equal(facts.exitCode, 0, facts.stderr.toString());
         assert.equal(facts.stdout.toString(), 'hi\n', image);
       } finally {

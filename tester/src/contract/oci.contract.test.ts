@@ -6,14 +6,15 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DEFAULT_AGENT_PATH, REPO_ROOT } from '@faas/common';
-import { DEFAULT_SECCOMP_PROFILE, OciExecutor, ociContainerId, ociStateRoot, type Sandbox } from '@faas/executor';
-import { DOCKER_HOST, dockerUnavailableReason } from '../support/docker.js';
+import { execRequest, OciExecutor, ociContainerId, ociStateRoot, type Sandbox } from '@faas/executor';
+import { DOCKER_HOST } from '../support/docker.js';
+import { ociUnavailableReason } from '../support/oci.js';
 import { oneShotView } from './docker-support.js';
 import { runExecutorContract } from './executor-contract.js';
 
@@ -24,19 +25,7 @@ const STATE_ROOT = ociStateRoot(RUN_ROOT, RUNTIME);
 process.on('exit', () => rmSync(RUN_ROOT, { recursive: true, force: true }));
 const agentPath = resolve(REPO_ROOT, DEFAULT_AGENT_PATH);
 
-async function unavailableReason(): Promise<string | undefined> {
-  try {
-    await run(RUNTIME, ['--version']);
-  } catch {
-    return `no OCI runtime ${RUNTIME}: install runc`;
-  }
-  if (!existsSync(DEFAULT_SECCOMP_PROFILE)) return `no seccomp profile at ${DEFAULT_SECCOMP_PROFILE}: run scripts/setup-host.sh`;
-  if (!existsSync(agentPath)) return `no guest agent at ${agentPath}: build it with \`bash guest-agent/build.sh\``;
-  const docker = await dockerUnavailableReason();
-  return docker ? `${docker}: start dockerd (scripts/setup-host.sh)` : undefined;
-}
-
-const unavailable = await unavailableReason();
+const unavailable = await ociUnavailableReason(RUNTIME, agentPath);
 const create = (runtimePath = RUNTIME) =>
   new OciExecutor({
     runtimePath,
@@ -112,17 +101,14 @@ describe('oci seccomp filter', () => {
         for (let i = 0; i < 3; i++) {
           const sandbox = await executor.acquire({ image: 'faas/busybox:latest', functionId: 'seccomp', limits, oneShot: true });
           try {
-            const facts = await executor.invoke(sandbox, {
-              invocationId: `seccomp-${i}`,
-              command: ['grep', '^Seccomp', '/proc/self/status'],
-              env: ['PATH=/bin'],
-              cwd: '/tmp',
-              uid: 65534,
-              gid: 65534,
-              stdin: Buffer.alloc(0),
-              timeoutMs: 10_000,
-              outputBytes: 4096,
-            });
+            const facts = await executor.invoke(
+              sandbox,
+              execRequest(['grep', '^Seccomp', '/proc/self/status'], {
+                invocationId: `seccomp-${i}`,
+                timeoutMs: 10_000,
+                outputBytes: 4096,
+              }),
+            );
             assert.equal(facts.exitCode, 0, facts.stderr.toString());
             // Seccomp: 2 is SECCOMP_MODE_FILTER (proc(5)); gVisor reports the filter mode too.
             assert.match(facts.stdout.toString(), /^Seccomp:\s+2$/m, `sandbox ${i}: ${facts.stdout}`);
@@ -182,17 +168,7 @@ describe('oci user namespaces', () => {
         const b = await executor.acquire(spec);
         try {
           const exec = (sandbox: Sandbox, command: string[]) =>
-            executor.invoke(sandbox, {
-              invocationId: `userns-${sandbox.id}`,
-              command,
-              env: ['PATH=/bin'],
-              cwd: '/tmp',
-              uid: 65534,
-              gid: 65534,
-              stdin: Buffer.alloc(0),
-              timeoutMs: 10_000,
-              outputBytes: 4096,
-            });
+            executor.invoke(sandbox, execRequest(command, { invocationId: `userns-${sandbox.id}`, timeoutMs: 10_000, outputBytes: 4096 }));
           const ranges = [];
           for (const sandbox of [a, b]) {
             const facts = await exec(sandbox, ['cat', '/proc/self/uid_map', '/proc/self/gid_map']);
