@@ -282,6 +282,7 @@ export const TOOL_VARIABLES: Record<string, string> = {
   FAAS_FC_SWAGGER: 'the KVM check script and the Firecracker tests',
   FAAS_GUEST_AGENT: 'the guest agent tests',
   FAAS_TANGLE_FIXTURES: "the Tangle tests (the folder of Tangle's ABI and deployment fixtures)",
+  FAAS_CHROMIUM: 'the web console tests (the chromium binary they drive)',
   FAAS_URL: "the client commands (faas invoke, functions, invocations, keys: the gateway's URL; docs/cli.md)",
   FAAS_API_KEY: 'the client commands (faas invoke, functions, invocations, keys: the API key they send; docs/cli.md)',
 };

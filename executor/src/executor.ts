@@ -110,11 +110,15 @@ export interface ExecutorCapabilities {
  *   killed, its VMM exited, its agent hung up). It is never handed out again; the holder destroys it.
  * - `backend-down`: the backend (the Docker engine) stopped answering; sandboxes that need it fail.
  * - `backend-up`: it answers again; every sandbox that did not survive was reported lost first.
+ * - `image-changed`: the image name `image` now names another image than the one the executor's
+ *   sandboxes of it were started from (re-tagged, rebuilt, pulled or loaded over, removed). Those
+ *   sandboxes still work but run the old image's files: none is handed to a new invocation.
  */
 export type ExecutorEvent =
   | { type: 'sandbox-lost'; sandbox: Sandbox; reason: string }
   | { type: 'backend-down'; reason: string }
-  | { type: 'backend-up' };
+  | { type: 'backend-up' }
+  | { type: 'image-changed'; image: string };
 
 export interface Executor {
   readonly kind: ExecutorKind;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig, silentLogger } from '@faas/common';
 import { FakeExecutor } from '@faas/executor';
 import { SandboxPool } from './pool.js';
@@ -152,4 +152,82 @@ test('a refill goes on until the key has minIdle spares, refillConcurrency at a 
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(p.stats.idle, 7);
   await p.close();
+});
+
+describe('an image name that comes to name another image (re-tagged, rebuilt)', () => {
+  const options = (mode: 'single-use' | 'reuse', minIdle: number) => ({
+    mode,
+    minIdle,
+    maxIdle: 8,
+    idleMs: 60_000,
+    refillConcurrency: 2,
+    logger: silentLogger,
+  });
+
+  test('single-use: idle spares of the old image are destroyed and never handed out', async () => {
+    const executor = new FakeExecutor();
+    const p = new SandboxPool(executor, options('single-use', 2));
+    executor.watch((event) => event.type === 'image-changed' && p.onImageChanged(event.image));
+    p.prewarm(spec('a'));
+    await settle();
+    const old = [...executor.live.values()];
+    assert.equal(old.length, 2);
+    executor.retag('faas/busybox:latest');
+    for (let i = 0; i < 3; i++) {
+      const sandbox = await p.acquire(spec('a'));
+      assert.equal(executor.startedFromVersion(sandbox), 1, 'started from the image the name names now');
+      await p.release(sandbox, true);
+    }
+    await settle();
+    for (const sandbox of old) assert.ok(!executor.live.has(sandbox.id), `old spare ${sandbox.id} destroyed`);
+    assert.equal(p.stats.stale, 2);
+    await p.close();
+  });
+
+  test('a spare being started when the name changes is destroyed once ready, and its waiter served anew', async () => {
+    const executor = new FakeExecutor({ acquireMs: 40 });
+    const p = new SandboxPool(executor, options('single-use', 1));
+    p.prewarm(spec('a'));
+    await new Promise((r) => setTimeout(r, 10));
+    executor.retag('faas/busybox:latest');
+    p.onImageChanged('faas/busybox:latest');
+    const sandbox = await p.acquire(spec('a'));
+    assert.equal(executor.startedFromVersion(sandbox), 1);
+    await p.release(sandbox, true);
+    await new Promise((r) => setTimeout(r, 100));
+    for (const spare of executor.live.values()) assert.equal(executor.startedFromVersion(spare), 1, 'no spare of the old image is kept');
+    assert.ok(p.stats.stale >= 1);
+    await p.close();
+  });
+
+  test('reuse: a sandbox in use when the name changes is destroyed after its invocation, not kept', async () => {
+    const executor = new FakeExecutor();
+    const p = new SandboxPool(executor, options('reuse', 0));
+    const first = await p.acquire(spec('a'));
+    executor.retag('faas/busybox:latest');
+    p.onImageChanged('faas/busybox:latest');
+    await p.release(first, true);
+    assert.ok(!executor.live.has(first.id), 'destroyed instead of reset');
+    const next = await p.acquire(spec('a'));
+    assert.notEqual(next.id, first.id);
+    assert.equal(executor.startedFromVersion(next), 1);
+    await p.release(next, true);
+    assert.equal((await p.acquire(spec('a'))).id, next.id, 'a sandbox of the new image is kept as before');
+    await p.close();
+  });
+
+  test('other images keep their spares', async () => {
+    const executor = new FakeExecutor();
+    const p = new SandboxPool(executor, options('single-use', 1));
+    p.prewarm(spec('a'));
+    p.prewarm({ ...spec('b'), image: 'faas/python:latest' });
+    await settle();
+    const python = [...executor.live.values()].find((s) => s.spec.image === 'faas/python:latest');
+    assert.ok(python);
+    p.onImageChanged('faas/busybox:latest');
+    await settle();
+    assert.ok(executor.live.has(python.id));
+    assert.equal((await p.acquire({ ...spec('b'), image: 'faas/python:latest' })).id, python.id);
+    await p.close();
+  });
 });

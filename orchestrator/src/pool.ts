@@ -21,6 +21,12 @@
  * pool asks the executor's `alive` before handing one out, for deaths no event reported: a dead
  * spare is destroyed and replaced, never handed out. After an outage or a loss the pool says it is
  * `rebuilding` until every key in use has its spares again.
+ *
+ * An image name can come to name another image (re-tagged, rebuilt, pulled over, removed): the
+ * executor says so (`onImageChanged`), and from then on no sandbox started from the old image is
+ * handed out. Its idle spares are destroyed at once, spares being started are destroyed when they
+ * are ready, and a sandbox in use is destroyed after its invocation instead of being kept (the pool
+ * counts each name's changes; a sandbox carries the count it was started at).
  */
 import type { Logger } from '@faas/common';
 import type { Executor, Sandbox, SandboxSpec } from '@faas/executor';
@@ -80,6 +86,8 @@ export interface PoolStats {
   lost: number;
   /** True from an engine outage or a lost spare until every key in use has its spares again. */
   rebuilding: boolean;
+  /** Sandboxes destroyed, never handed out again, because their image name came to name another image. */
+  stale: number;
 }
 
 export class SandboxPool {
@@ -95,6 +103,15 @@ export class SandboxPool {
   /** The executor's backend is down: spares cannot be started, so none are tried. */
   private backendDown = false;
   private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * Per image name, how many times it came to name another image (see `onImageChanged`), and the
+   * count each sandbox was started at: a sandbox whose count is behind its image's is stale. Kept
+   * per name, not per key, so a key forgotten and made again meanwhile cannot hide a change.
+   */
+  private readonly imageGenerations = new Map<string, number>();
+  private readonly generations = new WeakMap<Sandbox, number>();
+  /** Sandboxes destroyed because their image name came to name another image. */
+  private stale = 0;
 
   constructor(
     private readonly executor: Executor,
@@ -120,6 +137,7 @@ export class SandboxPool {
       evictions: this.evictions,
       lost: this.lost,
       rebuilding: this.isRebuilding(),
+      stale: this.stale,
     };
   }
 
@@ -148,6 +166,34 @@ export class SandboxPool {
       this.refill(state);
       return;
     }
+  }
+
+  /**
+   * `image` names another image now: idle spares of it are destroyed (and replaced, for keys in
+   * use), spares being started and sandboxes in use are destroyed once they come back.
+   */
+  onImageChanged(image: string): void {
+    this.imageGenerations.set(image, this.generationOf(image) + 1);
+    const now = Date.now();
+    for (const state of this.keys.values()) {
+      if (state.spec.image !== image) continue;
+      const idle = state.idle.splice(0);
+      this.stale += idle.length;
+      for (const entry of idle) this.track(this.executor.destroy(entry.sandbox).catch(() => undefined));
+      // The image that could not be had may be there now.
+      state.refillAfter = 0;
+      if (now - state.lastUsed <= this.options.idleMs) this.refill(state);
+    }
+  }
+
+  private generationOf(image: string): number {
+    return this.imageGenerations.get(image) ?? 0;
+  }
+
+  /** True when the sandbox was started from an image its name no longer names. */
+  private isStale(sandbox: Sandbox): boolean {
+    const generation = this.generations.get(sandbox);
+    return generation !== undefined && generation !== this.generationOf(sandbox.spec.image);
   }
 
   /** The backend went away: no spare is started until it is back. */
@@ -222,7 +268,10 @@ export class SandboxPool {
     }
     this.misses++;
     // A single-use miss gains nothing from a sandbox built to stay warm: take the cold path.
-    return this.executor.acquire(this.options.mode === 'single-use' ? { ...spec, oneShot: true } : spec, signal);
+    const generation = this.generationOf(spec.image);
+    const sandbox = await this.executor.acquire(this.options.mode === 'single-use' ? { ...spec, oneShot: true } : spec, signal);
+    this.generations.set(sandbox, generation);
+    return sandbox;
   }
 
   private newKey(spec: SandboxSpec): KeyState {
@@ -270,8 +319,10 @@ export class SandboxPool {
   async release(sandbox: Sandbox, healthy: boolean): Promise<void> {
     const owner = this.keys.get(this.keyOf(sandbox.spec));
     if (owner) this.refill(owner);
-    const keep = this.options.mode === 'reuse' && healthy && sandbox.reusable && !this.closed;
+    const stale = this.isStale(sandbox);
+    const keep = this.options.mode === 'reuse' && healthy && sandbox.reusable && !this.closed && !stale;
     if (!keep) {
+      if (stale && this.options.mode === 'reuse') this.stale++;
       await this.executor.destroy(sandbox);
       return;
     }
@@ -287,6 +338,12 @@ export class SandboxPool {
       return;
     } finally {
       if (state) state.resetting--;
+    }
+    if (this.isStale(sandbox)) {
+      this.stale++;
+      state?.waiters.shift()?.(undefined);
+      await this.executor.destroy(sandbox);
+      return;
     }
     if (!state || !this.returnSandbox(state, sandbox)) await this.executor.destroy(sandbox);
   }
@@ -330,11 +387,20 @@ export class SandboxPool {
     ) {
       state.starting++;
       const since = performance.now();
+      const generation = this.generationOf(state.spec.image);
       const started = this.executor
         .acquire(state.spec)
         .then(
           async (sandbox) => {
             if (this.closed) return this.executor.destroy(sandbox);
+            if (generation !== this.generationOf(state.spec.image)) {
+              // Started from the image the name named before: the refill that follows starts anew,
+              // and whoever waited for this spare starts its own now.
+              this.stale++;
+              state.waiters.shift()?.(undefined);
+              return this.executor.destroy(sandbox);
+            }
+            this.generations.set(sandbox, generation);
             const took = performance.now() - since;
             state.startMs = state.startMs === undefined ? took : 0.8 * state.startMs + 0.2 * took;
             const waiter = state.waiters.shift();

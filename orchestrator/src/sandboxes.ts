@@ -5,7 +5,8 @@
  *
  * It watches every executor (`Executor.watch`) and passes on what it hears to that executor's
  * pools: a dead spare is dropped and replaced at once; after the backend comes back, every pool of
- * that executor is rebuilt in the background, and `rebuilding` says so until it is.
+ * that executor is rebuilt in the background, and `rebuilding` says so until it is; an image name
+ * that comes to name another image makes its pools drop the sandboxes of the old one.
  */
 import type { ExecutorKind, IsolationMode, Logger } from '@faas/common';
 import type { Executor, ExecutorEvent, Sandbox, SandboxSpec } from '@faas/executor';
@@ -45,6 +46,9 @@ export class SandboxSource {
         this.down.delete(kind);
         this.log.info({ executor: kind, pools: pools.length }, 'executor backend is back; rebuilding its pools');
         for (const pool of pools) pool.onBackendUp();
+        return;
+      case 'image-changed':
+        for (const pool of pools) pool.onImageChanged(event.image);
         return;
     }
   }

@@ -9,6 +9,8 @@ import { FaasError } from '@faas/common';
 
 const API_VERSION = 'v1.41';
 
+/** Where the Docker engine listens when DOCKER_HOST is not set. */
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 export interface EngineOptions {
   /** DOCKER_HOST: unix:///var/run/docker.sock or tcp://host:port */
   host: string;

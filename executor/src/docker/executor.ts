@@ -50,7 +50,8 @@ import {
 } from './container-spec.js';
 import { ContainerWatch } from './container-watch.js';
 import { DockerEngine, EngineError, engineFault } from './engine.js';
-import { ImageResolver } from './images.js';
+import { ImageWatch } from './image-watch.js';
+import { ImageResolver, imageIdOf } from './images.js';
 
 export interface DockerExecutorOptions {
   kind?: Extract<ExecutorKind, 'docker' | 'gvisor'>;
@@ -112,6 +113,8 @@ export class DockerExecutor implements Executor {
   private readonly watchers = new ExecutorWatchers();
   /** The engine's events and the periodic sweep (container-watch.ts). */
   private readonly containers: ContainerWatch<DockerSandbox>;
+  /** Which image names came to name another image (image-watch.ts). */
+  private readonly imageWatch: ImageWatch;
   readonly capabilities: ExecutorCapabilities = { warm: true };
   /** The agent serves its stdio over the attach stream instead of a socket in a host folder. */
   private readonly stdioAgent: boolean;
@@ -157,6 +160,16 @@ export class DockerExecutor implements Executor {
       },
       removeContainer: (id) => this.removeContainer(id),
     });
+    this.imageWatch = new ImageWatch({
+      engine: this.engine,
+      resolve: (name) => imageIdOf(this.engine, name),
+      inUse: (name) => [...this.live.values()].some((box) => box.spec.image === name),
+      onChanged: (name) => {
+        this.images.forget(name);
+        this.watchers.emit({ type: 'image-changed', image: name });
+      },
+      log: this.log,
+    });
   }
 
   async init(): Promise<void> {
@@ -182,6 +195,7 @@ export class DockerExecutor implements Executor {
     if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
     this.removeStaleRunDirs();
     this.containers.start();
+    this.imageWatch.start();
   }
 
   /** Records that a live sandbox died; whoever holds it destroys it. Reported once. */
@@ -220,7 +234,8 @@ export class DockerExecutor implements Executor {
   }
 
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
-    const image = await this.images.config(spec.image);
+    const { id: imageId, ...image } = await this.images.config(spec.image);
+    this.imageWatch.seen(spec.image, imageId);
     const sandbox: DockerSandbox = {
       id: randomUUID(),
       executor: this.kind,
@@ -423,6 +438,7 @@ export class DockerExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.imageWatch.close();
     await this.containers.close();
     this.watchers.clear();
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));

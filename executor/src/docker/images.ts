@@ -5,18 +5,27 @@
  */
 import { FaasError, type Logger } from '@faas/common';
 import type { ImageConfig } from '../executor.js';
+
+/** An image's settings with the id they were read from (`sha256:...`, the engine's image id). */
+export interface ResolvedImage extends ImageConfig {
+  id: string;
+}
+
 import { refuseLayoutImage } from '../oci/image-layout.js';
 import { type DockerEngine, EngineError, engineFault } from './engine.js';
 
 const NEGATIVE_CACHE_MS = 30_000;
-/** An image's settings are re-read after this long, so a re-tagged image is picked up. */
+/**
+ * An image's settings are re-read after this long. A re-tagged image is picked up at once: the
+ * executor's image watch (image-watch.ts) calls `forget` when the engine reports the change.
+ */
 const CONFIG_CACHE_MS = 30_000;
 const PULL_TIMEOUT_MS = 120_000;
 
 export class ImageResolver {
   private readonly failures = new Map<string, { at: number; reason: string }>();
   private readonly inflight = new Map<string, Promise<void>>();
-  private readonly configs = new Map<string, { at: number; config: Promise<ImageConfig> }>();
+  private readonly configs = new Map<string, { at: number; config: Promise<ResolvedImage> }>();
 
   constructor(
     private readonly engine: DockerEngine,
@@ -40,10 +49,10 @@ export class ImageResolver {
   }
 
   /**
-   * The image's own Env and WorkingDir (pulling it first if allowed and missing); cached briefly.
-   * Throws FAAS_ERR_IMAGE_NOT_FOUND when the image cannot be had.
+   * The image's id and its own Env and WorkingDir (pulling it first if allowed and missing);
+   * cached briefly. Throws FAAS_ERR_IMAGE_NOT_FOUND when the image cannot be had.
    */
-  async config(image: string): Promise<ImageConfig> {
+  async config(image: string): Promise<ResolvedImage> {
     refuseLayoutImage(image);
     const cached = this.configs.get(image);
     if (cached && Date.now() - cached.at < CONFIG_CACHE_MS) return cached.config;
@@ -53,9 +62,18 @@ export class ImageResolver {
     return config;
   }
 
-  private async inspect(image: string): Promise<ImageConfig> {
+  /** `image` may name another image now: its settings are read again, and a pull may be tried again. */
+  forget(image: string): void {
+    this.configs.delete(image);
+    this.failures.delete(image);
+  }
+
+  private async inspect(image: string): Promise<ResolvedImage> {
     const read = () =>
-      this.engine.request<{ Config?: { Env?: string[] | null; WorkingDir?: string } }>('GET', `/images/${encodeURIComponent(image)}/json`);
+      this.engine.request<{ Id: string; Config?: { Env?: string[] | null; WorkingDir?: string } }>(
+        'GET',
+        `/images/${encodeURIComponent(image)}/json`,
+      );
     let info: Awaited<ReturnType<typeof read>>;
     try {
       info = await read();
@@ -68,7 +86,7 @@ export class ImageResolver {
         throw imageFault(again, image);
       }
     }
-    return { env: info.Config?.Env ?? [], workingDir: info.Config?.WorkingDir || undefined };
+    return { id: info.Id, env: info.Config?.Env ?? [], workingDir: info.Config?.WorkingDir || undefined };
   }
 
   private async exists(image: string): Promise<boolean> {
@@ -111,6 +129,19 @@ export class ImageResolver {
     if (await this.exists(image)) return;
     this.failures.set(image, { at: Date.now(), reason: firstLine(reason) });
     throw notFound(image, firstLine(reason));
+  }
+}
+
+/**
+ * The id `image` names in the engine's store now (`sha256:...`), or undefined when it names none.
+ * Throws when the engine cannot tell (down, refusing the reference).
+ */
+export async function imageIdOf(engine: DockerEngine, image: string): Promise<string | undefined> {
+  try {
+    return (await engine.request<{ Id: string }>('GET', `/images/${encodeURIComponent(image)}/json`)).Id;
+  } catch (err) {
+    if (err instanceof EngineError && err.statusCode === 404) return undefined;
+    throw err;
   }
 }
 

@@ -40,6 +40,10 @@ export class FakeExecutor implements Executor {
   readonly lost = new Map<string, string>();
   private readonly watchers = new ExecutorWatchers();
   private next = 0;
+  /** How many times each image name was made to name another image (`retag`). */
+  private readonly imageVersions = new Map<string, number>();
+  /** The image version each sandbox was started from. */
+  private readonly startedFrom = new Map<string, number>();
 
   constructor(private readonly options: FakeExecutorOptions = {}) {
     this.kind = options.kind ?? 'docker';
@@ -62,6 +66,7 @@ export class FakeExecutor implements Executor {
       image: { env: ['IMAGE=1', 'HOME=/root'], workingDir: undefined },
     };
     this.live.set(sandbox.id, sandbox);
+    this.startedFrom.set(sandbox.id, this.imageVersion(spec.image));
     this.events.push({ op: 'acquire', sandbox: sandbox.id, functionId: spec.functionId, ...(spec.oneShot ? { oneShot: true } : {}) });
     return sandbox;
   }
@@ -106,6 +111,26 @@ export class FakeExecutor implements Executor {
     const reason = options.reason ?? 'killed from outside';
     this.lost.set(id, reason);
     if (!options.silent) this.watchers.emit({ type: 'sandbox-lost', sandbox: found, reason });
+  }
+
+  /** How many times `image` was re-tagged: 0 until `retag`. */
+  imageVersion(image: string): number {
+    return this.imageVersions.get(image) ?? 0;
+  }
+
+  /** The image version a sandbox was started from (see `retag`). */
+  startedFromVersion(sandbox: Sandbox): number | undefined {
+    return this.startedFrom.get(sandbox.id);
+  }
+
+  /**
+   * `image` comes to name another image (a re-tag, a rebuild): sandboxes started from now on get
+   * the new version, and `image-changed` is reported, as the engine's image events make a real
+   * executor do.
+   */
+  retag(image: string): void {
+    this.imageVersions.set(image, this.imageVersion(image) + 1);
+    this.watchers.emit({ type: 'image-changed', image });
   }
 
   /** The backend goes away (`backend-down`), and every live sandbox dies with it (reported). */

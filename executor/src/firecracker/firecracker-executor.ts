@@ -11,6 +11,7 @@ import { access, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type ExecutorKind, FaasError } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
+import { DEFAULT_DOCKER_HOST } from '../docker/engine.js';
 import type { SandboxSpec } from '../executor.js';
 import { connectUnixSocket } from '../vm/connect.js';
 import type { VmmProcess } from '../vm/process.js';
@@ -115,6 +116,10 @@ export class FirecrackerExecutor extends MicroVmExecutor {
       );
   }
 
+  protected imageStore(): string | undefined {
+    return this.options.rootfsDir && this.options.agentPath ? (this.options.dockerHost ?? DEFAULT_DOCKER_HOST) : undefined;
+  }
+
   protected async prepareRootfs(spec: SandboxSpec): Promise<VmRootfs> {
     const { rootfsDir, agentPath } = this.options;
     if (rootfsDir && agentPath) {
@@ -125,7 +130,7 @@ export class FirecrackerExecutor extends MicroVmExecutor {
         ...(this.options.dockerHost ? { dockerHost: this.options.dockerHost } : {}),
         onProgress: (message) => this.log.info({ image: spec.image }, message),
       });
-      return { path: info.path, env: info.env, workingDir: info.workingDir };
+      return { path: info.path, env: info.env, workingDir: info.workingDir, imageId: info.imageId };
     }
     // One fixed root filesystem for all functions: the image name is not used (design document).
     return { path: this.options.rootfsPath as string, env: [DEFAULT_PATH], workingDir: undefined };

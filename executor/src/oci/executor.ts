@@ -35,7 +35,8 @@ import { execOnAgent, resetForReuse } from '../agent/run.js';
 import { LABEL_EXECUTOR, LABEL_FUNCTION, LABEL_INVOCATION, LABEL_MANAGED, LABEL_SANDBOX } from '../docker/container-spec.js';
 import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
 import { gvisorMaxProcesses } from '../docker/executor.js';
-import { ImageResolver } from '../docker/images.js';
+import { ImageWatch } from '../docker/image-watch.js';
+import { ImageResolver, imageIdOf } from '../docker/images.js';
 import { execRequest } from '../exec-request.js';
 import type {
   ExecRequest,
@@ -123,6 +124,8 @@ interface ImageInfo extends ImageConfig {
 const AGENT_START_TIMEOUT_MS = 15_000;
 /** How often unpacked images that left the image store are removed while the platform runs (ms). */
 const IMAGE_PRUNE_MS = 60_000;
+/** How often the refs of an OCI image layout are checked for another image (ms). */
+const LAYOUT_POLL_MS = 2_000;
 const HOST_DEADLINE_SLACK_MS = 5_000;
 const IMAGE_CACHE_MS = 30_000;
 /** How long a destroyed sandbox's agent gets to exit on its own before the runtime kills it. */
@@ -150,6 +153,9 @@ export class OciExecutor implements Executor {
   private readonly live = new Map<string, OciSandbox>();
   private readonly watchers = new ExecutorWatchers();
   private readonly imageInfo = new Map<string, { at: number; info: Promise<ImageInfo> }>();
+  /** Which image names came to name another image (image-watch.ts); layout refs are polled. */
+  private readonly imageWatch: ImageWatch;
+  private layoutTimer: NodeJS.Timeout | undefined;
   private seccomp: OciSeccomp | undefined;
   /** crun only: the filter crun compiled for this executor's profile, base64 (see above). */
   private seccompBpf: string | undefined;
@@ -173,7 +179,18 @@ export class OciExecutor implements Executor {
     this.engine = new DockerEngine({ host: options.dockerHost });
     this.images = new ImageResolver(this.engine, options.imagePull, this.log);
     this.rootfs = new RootfsCache(this.engine, options.cacheDir, this.log);
-    this.layout = options.imageLayout ? new OciImageLayout(options.imageLayout) : undefined;
+    this.layout = options.imageLayout ? new OciImageLayout(options.imageLayout, undefined, this.log) : undefined;
+    this.imageWatch = new ImageWatch({
+      engine: this.engine,
+      resolve: (name) => this.currentImageId(name),
+      inUse: (name) => [...this.live.values()].some((box) => box.spec.image === name),
+      onChanged: (name) => {
+        this.imageInfo.delete(name);
+        this.images.forget(name);
+        this.watchers.emit({ type: 'image-changed', image: name });
+      },
+      log: this.log,
+    });
     const runtimePath = options.runtimePath ?? 'runc';
     const runRoot = options.runRoot ?? '/run/faas';
     this.runtime = new OciRuntime(runtimePath, ociStateRoot(runRoot, runtimePath), options.runtimeArgs ?? [], this.launcher);
@@ -227,6 +244,28 @@ export class OciExecutor implements Executor {
       if (!this.pruning) this.pruning = this.pruneImages().finally(() => (this.pruning = undefined));
     }, IMAGE_PRUNE_MS);
     this.pruneTimer.unref();
+    this.imageWatch.start();
+    if (this.layout) {
+      // A layout has no events: its refs are checked again (a stat of index.json while it is
+      // unchanged) this often.
+      this.layoutTimer = setInterval(() => void this.imageWatch.recheck(isLayoutImage), LAYOUT_POLL_MS);
+      this.layoutTimer.unref();
+    }
+  }
+
+  /**
+   * The id `name` resolves to now (the image store's, or the layout's), undefined when it resolves
+   * to none; throws when that cannot be told (the engine is down).
+   */
+  private async currentImageId(name: string): Promise<string | undefined> {
+    if (!isLayoutImage(name)) return imageIdOf(this.engine, name);
+    try {
+      return (await layoutImage(this.layout, name)).id;
+    } catch (err) {
+      // The ref is gone from index.json, or its image is unusable now.
+      if (err instanceof FaasError) return undefined;
+      throw err;
+    }
   }
 
   /** Decides FAAS_OCI_USERNS: off, or on where a probe container with a user namespace runs. */
@@ -432,6 +471,7 @@ export class OciExecutor implements Executor {
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
     if (!this.seccomp) throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', 'the oci executor was not initialised');
     const info = await this.image(spec.image);
+    this.imageWatch.seen(spec.image, info.id);
     const rootfs = await this.rootfs.rootfs(
       info.id,
       info.layers && this.layout ? { layoutDir: this.layout.dir, layers: info.layers } : undefined,
@@ -658,6 +698,8 @@ export class OciExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.imageWatch.close();
+    clearInterval(this.layoutTimer);
     clearInterval(this.pruneTimer);
     await this.pruning;
     this.watchers.clear();

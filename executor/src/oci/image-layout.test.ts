@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { FaasError, silentLogger } from '@faas/common';
+import { FaasError, type Logger, silentLogger } from '@faas/common';
 import * as tar from 'tar';
 import type { DockerEngine } from '../docker/engine.js';
 import { ImageResolver } from '../docker/images.js';
@@ -78,6 +78,8 @@ const named = (d: Descriptor, ref: string, more: Record<string, string> = {}): D
   ...d,
   annotations: { 'org.opencontainers.image.ref.name': ref, ...more },
 });
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function refused(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -365,18 +367,120 @@ describe('OCI image layout', () => {
     assert.equal(statSync(join(dir, 'index.json')).size, 8 * 1024 * 1024 + 1);
   });
 
-  it('refuses an index.json that is null, an array or a number, or whose platforms are not objects', () => {
+  it('refuses every image of an index.json that is not JSON, null, an array or a number, or has no manifests list', () => {
     const dir = newLayout();
-    for (const doc of ['null', '[]', '42', '"x"', '{}']) {
+    for (const doc of ['{', 'null', '[]', '42', '"x"', '{}', '{"manifests":{}}']) {
       writeFileSync(join(dir, 'index.json'), doc);
-      refused(() => new OciImageLayout(dir).resolve('any'), /index\.json that is not a JSON object|no descriptor list in index\.json/);
+      refused(
+        () => new OciImageLayout(dir).resolve('any'),
+        /unreadable index\.json|index\.json that is not a JSON object|no descriptor list in index\.json/,
+      );
     }
-    const { manifest } = image(dir);
+  });
+
+  it('skips a malformed entry of index.json: the other refs stay usable, and its own ref is refused naming the entry', () => {
+    const dir = newLayout();
+    const { manifest, config } = image(dir);
+    const bad = (ref: string, change: Record<string, unknown>) => ({ ...named(manifest, ref), ...change });
+    const entries: unknown[] = [
+      named(manifest, 'good'),
+      bad('bad-digest', { digest: 'sha256:../../../../etc/passwd' }),
+      bad('bad-size', { size: -1 }),
+      bad('fraction', { size: 1.5 }),
+      bad('bad-platform', { platform: 'linux/amd64' }),
+      bad('bad-type', { mediaType: 7 }),
+      { ...manifest, annotations: ['not', 'an', 'object'] },
+      'not an object',
+      null,
+      { ...manifest, annotations: { 'org.opencontainers.image.ref.name': 7, 'io.containerd.image.name': 'seven' } },
+      // Well formed itself; the image index it leads to is not: that refuses this image only.
+      named(blob(dir, OCI_INDEX, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [null] }), 'nested'),
+    ];
+    writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: entries }));
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    const log = {
+      warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }),
+    } as unknown as Logger;
+    const layout = new OciImageLayout(dir, undefined, log);
+    assert.deepEqual(layout.refs(), ['good', 'nested']);
+    assert.equal(layout.resolve('good').id, config.digest);
+    refused(() => layout.resolve('nested'), /has a descriptor in sha256:[a-f0-9]{64} that is not an object: refused/);
+    assert.deepEqual(layout.ids(), new Set([config.digest]));
+    const faults: [string, string][] = [
+      ['bad-digest', 'manifests[1], whose digest is not sha256:<64 hex digits>'],
+      ['bad-size', 'manifests[2], whose size is not a non-negative integer'],
+      ['fraction', 'manifests[3], whose size is not a non-negative integer'],
+      ['bad-platform', 'manifests[4], whose platform is not an object with string os and architecture'],
+      ['bad-type', 'manifests[5], whose mediaType is not a string'],
+      ['seven', 'manifests[9], whose annotation org.opencontainers.image.ref.name is not a string'],
+    ];
+    for (const [ref, fault] of faults) {
+      refused(
+        () => layout.resolve(ref),
+        new RegExp(
+          `^image "oci:${ref}" of the OCI image layout \\(FAAS_OCI_IMAGE_LAYOUT\\) has only a malformed entry in index\\.json \\(${escapeRegExp(fault)}\\): refused; fix that entry, or copy the image again`,
+        ),
+      );
+    }
+    // Entries that name no ref are told of when a ref is not found.
+    refused(
+      () => layout.resolve('absent'),
+      /"oci:absent" is not in the OCI image layout \(FAAS_OCI_IMAGE_LAYOUT\), which holds oci:good, oci:nested \(index\.json also has 3 malformed entries naming no ref, skipped: manifests\[6\], whose annotations are not an object; manifests\[7\], that is not an object; manifests\[8\], that is not an object\): copy it there/,
+    );
+    for (const ref of ['bad-digest', 'absent']) {
+      assert.throws(
+        () => layout.resolve(ref),
+        (err: unknown) => !(err as Error).message.includes(temp) && !(err as Error).message.includes('/etc/passwd'),
+      );
+    }
+    // Logged once for this version of index.json, however often it is read.
+    assert.equal(warnings.length, 1);
+    const [warning] = warnings;
+    assert.ok(warning);
+    assert.equal(warning.fields.skipped, 9);
+    assert.deepEqual((warning.fields.entries as string[]).slice(0, 2), [
+      'manifests[1], whose digest is not sha256:<64 hex digits> ("bad-digest")',
+      'manifests[2], whose size is not a non-negative integer ("bad-size")',
+    ]);
+    // Fixed: usable at once, and nothing more is logged.
+    entries[2] = named(manifest, 'bad-size');
+    writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: entries }));
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(dir, 'index.json'), later, later);
+    assert.equal(layout.resolve('bad-size').id, config.digest);
+    assert.equal(warnings.length, 2);
+    assert.equal(warnings[1]?.fields.skipped, 8);
+  });
+
+  it('a ref named by several entries picks among its well-formed ones as before (the host platform, else the first without one)', () => {
+    const dir = newLayout();
+    const amd = image(dir, { env: ['ARCH=amd64'] });
+    const arm = image(dir, { env: ['ARCH=arm64'] });
+    const first = image(dir, { env: ['P=1'] });
+    const second = image(dir, { env: ['P=2'] });
+    const on = (d: Descriptor, architecture: string): Descriptor => ({ ...d, platform: { os: 'linux', architecture } });
     writeFileSync(
       join(dir, 'index.json'),
-      JSON.stringify({ schemaVersion: 2, manifests: [{ ...named(manifest, 'img'), platform: 'linux/amd64' }] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          named(on(amd.manifest, 'amd64'), 'dup'),
+          { ...named(on(arm.manifest, 'arm64'), 'dup'), size: 'large' },
+          named(on(arm.manifest, 'arm64'), 'dup'),
+          named(first.manifest, 'plain'),
+          named(second.manifest, 'plain'),
+          { ...named(second.manifest, 'plain'), digest: 'sha256:nope' },
+        ],
+      }),
     );
-    refused(() => new OciImageLayout(dir).resolve('img'), /whose platform is not an object with string os and architecture: refused/);
+    assert.deepEqual(new OciImageLayout(dir, 'amd64').refs(), ['dup', 'plain']);
+    assert.deepEqual(new OciImageLayout(dir, 'amd64').resolve('dup').env, ['ARCH=amd64']);
+    assert.deepEqual(new OciImageLayout(dir, 'arm64').resolve('dup').env, ['ARCH=arm64']);
+    refused(
+      () => new OciImageLayout(dir, 's390x').resolve('dup'),
+      /no manifest for this host's platform linux\/s390x \(it has linux\/amd64, linux\/arm64\); index\.json also has a malformed entry for it, skipped \(manifests\[1\], whose size is not a non-negative integer\)$/,
+    );
+    assert.deepEqual(new OciImageLayout(dir, 'amd64').resolve('plain').env, ['P=1']);
   });
 
   it('refuses an image whose config has a relative WorkingDir or a non-string Env entry', () => {

@@ -15,6 +15,17 @@
  * is why the layers must be the config's). index.json is re-read when its mtime changes, so an
  * image copied again is picked up.
  *
+ * index.json is checked entry by entry: an entry of its `manifests` list that is not a well-formed
+ * descriptor (not an object, a digest that is not `sha256:<64 hex>`, a size that is not a
+ * non-negative integer, a mediaType, annotations, ref name or platform of the wrong type) is
+ * skipped, so one bad entry does not take every image of the layout down with it. The skipped
+ * entries are logged once per version of index.json, to the logger the constructor is given (a
+ * warning: how many, and the first 20 with their position, what is wrong and the refs they name);
+ * a request for a ref that only skipped entries name is refused with FAAS_ERR_IMAGE_NOT_FOUND
+ * naming the ref, the entry and its fault, and one for a ref no entry names is told of the skipped
+ * entries that name no ref (the first 3). An index.json that is not JSON, not an object with a
+ * `manifests` list, or too large refuses every image, as a layout that cannot be read at all.
+ *
  * Layers: uncompressed or gzip tars (the OCI types and Docker's gzip type); zstd is refused (Node
  * 20's zlib has none), as is any other type, and a plain-tar type whose bytes are gzip (or zstd).
  *
@@ -44,7 +55,7 @@ import { join, sep } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { FaasError } from '@faas/common';
+import { FaasError, type Logger, silentLogger } from '@faas/common';
 
 /** How a request names an image of the layout: `oci:<ref>`. */
 export const OCI_LAYOUT_PREFIX = 'oci:';
@@ -58,6 +69,8 @@ export const MAX_JSON_BYTES = 4 << 20;
 export const MAX_INDEX_BYTES = 8 << 20;
 /** At most this many refs are listed in an error naming the refs of the layout. */
 const LISTED_REFS = 20;
+/** At most this many malformed entries of index.json are listed in the warning that they were skipped. */
+const LOGGED_ENTRIES = 20;
 /** Opened so that a FIFO never blocks the open (and a non-regular file is refused before any read). */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 const MAX_INDEX_DEPTH = 4;
@@ -120,13 +133,24 @@ export function hostArchitecture(): string {
   return process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
 }
 
+/** A skipped entry of index.json: where it is and what is wrong with it, e.g. "manifests[3], whose size is not a non-negative integer". */
+interface Skipped {
+  /** The first skipped entry naming the ref. */
+  first: string;
+  /** How many skipped entries name it. */
+  count: number;
+}
+
 export class OciImageLayout {
   /** The parsed index.json with the mtime it was read at, and the images resolved from it. */
   private index: { mtimeMs: number; size: number; manifests: Descriptor[] } | undefined;
   private readonly resolved = new Map<string, LayoutImage>();
-  /** The top-level descriptors by ref (ref.name and containerd name), and the sorted refs, of that index.json. */
+  /** The well-formed top-level descriptors by ref (ref.name and containerd name), and the sorted refs, of that index.json. */
   private byRef = new Map<string, Descriptor[]>();
   private sortedRefs: string[] = [];
+  /** The malformed entries of that index.json, skipped: by the refs they name, and (the first few) of those naming none. */
+  private skippedByRef = new Map<string, Skipped>();
+  private skippedUnnamed: { listed: string[]; count: number } = { listed: [], count: 0 };
   /** ids() of that index.json: resolving every ref again each time costs seconds for a large layout. */
   private idsCache: ReadonlySet<string> | undefined;
   private readonly root: string;
@@ -135,6 +159,8 @@ export class OciImageLayout {
     /** The layout folder. */
     readonly dir: string,
     private readonly architecture = hostArchitecture(),
+    /** Told, once per version of index.json, of the entries skipped as malformed. */
+    private readonly log: Logger = silentLogger,
   ) {
     try {
       this.root = realpathSync(dir);
@@ -146,7 +172,7 @@ export class OciImageLayout {
     }
   }
 
-  /** The refs index.json names (ref.name and containerd names), sorted. */
+  /** The refs the well-formed entries of index.json name (ref.name and containerd names), sorted. */
   refs(): string[] {
     this.manifests();
     return [...this.sortedRefs];
@@ -171,30 +197,55 @@ export class OciImageLayout {
     return new Set(ids);
   }
 
-  /** The image index.json names `ref`, for this host's platform; FAAS_ERR_IMAGE_NOT_FOUND when it has none. */
+  /**
+   * The image index.json names `ref`, for this host's platform, from its well-formed entries;
+   * FAAS_ERR_IMAGE_NOT_FOUND when it has none (naming a malformed entry when only such entries name `ref`).
+   */
   resolve(ref: string): LayoutImage {
     const manifests = this.manifests();
     const cached = this.resolved.get(ref);
     if (cached) return cached;
     const named = manifests.length > 0 ? (this.byRef.get(ref) ?? []) : [];
+    const skipped = this.skippedByRef.get(ref);
+    const shown = `${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}`;
+    if (named.length === 0 && skipped) {
+      throw new FaasError(
+        'FAAS_ERR_IMAGE_NOT_FOUND',
+        `image "${shown}" of the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) has only ${
+          skipped.count > 1
+            ? `malformed entries in index.json (${skipped.first}; and ${skipped.count - 1} more)`
+            : `a malformed entry in index.json (${skipped.first})`
+        }: refused; fix that entry, or copy the image again, e.g. \`skopeo copy docker-daemon:IMAGE oci:$FAAS_OCI_IMAGE_LAYOUT:${ref.slice(0, 120)}\``,
+      );
+    }
     if (named.length === 0) {
       const refs = this.refs();
       const listed = refs.slice(0, LISTED_REFS).map((r) => `${OCI_LAYOUT_PREFIX}${r.slice(0, 120)}`);
       if (refs.length > LISTED_REFS) listed.push(`and ${refs.length - LISTED_REFS} more`);
+      const unnamed = this.skippedUnnamed;
+      const more = unnamed.count > unnamed.listed.length ? `; and ${unnamed.count - unnamed.listed.length} more` : '';
       throw new FaasError(
         'FAAS_ERR_IMAGE_NOT_FOUND',
-        `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" is not in the OCI image layout (FAAS_OCI_IMAGE_LAYOUT), which holds ${
+        `image "${shown}" is not in the OCI image layout (FAAS_OCI_IMAGE_LAYOUT), which holds ${
           refs.length ? listed.join(', ') : 'no named image'
+        }${
+          unnamed.count > 0
+            ? ` (index.json also has ${unnamed.count} malformed ${unnamed.count === 1 ? 'entry' : 'entries'} naming no ref, skipped: ${unnamed.listed.join('; ')}${more})`
+            : ''
         }: copy it there, e.g. \`skopeo copy docker-daemon:IMAGE oci:$FAAS_OCI_IMAGE_LAYOUT:${ref.slice(0, 120)}\``,
       );
     }
-    const manifest = this.manifestFor(ref, this.pick(ref, named), 0);
+    const note = skipped ? `; index.json also has a malformed entry for it, skipped (${skipped.first})` : '';
+    const manifest = this.manifestFor(ref, this.pick(ref, named, note), 0);
     const image = this.image(ref, manifest);
     this.resolved.set(ref, image);
     return image;
   }
 
-  /** The top-level descriptors of index.json, re-read when the file changed. */
+  /**
+   * The well-formed top-level descriptors of index.json, re-read when the file changed; the
+   * malformed ones are set aside (skippedByRef, skippedUnnamed) and logged once for this version.
+   */
   private manifests(): Descriptor[] {
     const path = join(this.dir, 'index.json');
     this.inside(path, 'index.json');
@@ -217,20 +268,54 @@ export class OciImageLayout {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw layoutError('has an index.json that is not a JSON object (an image index with a manifests list): refused');
     }
-    const manifests = checkDescriptors('index.json', (parsed as { manifests?: unknown }).manifests);
+    const entries = (parsed as { manifests?: unknown }).manifests;
+    if (!Array.isArray(entries)) throw layoutError('has no descriptor list in index.json');
+    const manifests: Descriptor[] = [];
+    const byRef = new Map<string, Descriptor[]>();
+    const skippedByRef = new Map<string, Skipped>();
+    const unnamed: { listed: string[]; count: number } = { listed: [], count: 0 };
+    const logged: string[] = [];
+    entries.forEach((entry: unknown, i) => {
+      const { names, problem: nameProblem } = entryNames(entry);
+      const problem = descriptorProblem(entry) ?? nameProblem;
+      if (problem === undefined) {
+        const d = entry as Descriptor;
+        manifests.push(d);
+        for (const name of names) {
+          const list = byRef.get(name);
+          if (list) list.push(d);
+          else byRef.set(name, [d]);
+        }
+        return;
+      }
+      const where = `manifests[${i}], ${problem}`;
+      if (logged.length < LOGGED_ENTRIES) {
+        logged.push(names.length ? `${where} (${names.map((n) => `"${n.slice(0, 120)}"`).join(', ')})` : where);
+      }
+      for (const name of names) {
+        const seen = skippedByRef.get(name);
+        if (seen) seen.count++;
+        else skippedByRef.set(name, { first: where, count: 1 });
+      }
+      if (names.length === 0) {
+        unnamed.count++;
+        if (unnamed.listed.length < 3) unnamed.listed.push(where);
+      }
+    });
     this.index = { mtimeMs: file.stat.mtimeMs, size: file.stat.size, manifests };
     this.resolved.clear();
     this.idsCache = undefined;
-    this.byRef = new Map();
-    for (const d of manifests) {
-      for (const name of new Set([d.annotations?.[REF_NAME], d.annotations?.[CONTAINERD_NAME]])) {
-        if (!name) continue;
-        const list = this.byRef.get(name);
-        if (list) list.push(d);
-        else this.byRef.set(name, [d]);
-      }
+    this.byRef = byRef;
+    this.skippedByRef = skippedByRef;
+    this.skippedUnnamed = unnamed;
+    this.sortedRefs = [...byRef.keys()].sort();
+    const skipped = entries.length - manifests.length;
+    if (skipped > 0) {
+      this.log.warn(
+        { layout: this.dir, skipped, entries: logged },
+        "malformed entries of the OCI image layout's index.json skipped: the refs only they name are refused, the others stay usable",
+      );
     }
-    this.sortedRefs = [...this.byRef.keys()].sort();
     return manifests;
   }
 
@@ -238,7 +323,7 @@ export class OciImageLayout {
    * Of the descriptors of one ref (or of an image index), the one for this host's platform:
    * linux/<arch> (arm64: variant v8 or none first), else one that names no platform.
    */
-  private pick(ref: string, candidates: Descriptor[]): Descriptor {
+  private pick(ref: string, candidates: Descriptor[], note = ''): Descriptor {
     const matching = candidates.filter((d) => d.platform?.os === 'linux' && d.platform.architecture === this.architecture);
     const best =
       matching.find((d) => !d.platform?.variant || d.platform.variant === 'v8') ?? matching[0] ?? candidates.find((d) => !d.platform);
@@ -248,7 +333,7 @@ export class OciImageLayout {
       .join(', ');
     throw new FaasError(
       'FAAS_ERR_IMAGE_NOT_FOUND',
-      `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) has no manifest for this host's platform linux/${this.architecture} (it has ${platforms || 'none'})`,
+      `image "${OCI_LAYOUT_PREFIX}${ref.slice(0, 120)}" of the OCI image layout (FAAS_OCI_IMAGE_LAYOUT) has no manifest for this host's platform linux/${this.architecture} (it has ${platforms || 'none'})${note}`,
     );
   }
 
@@ -511,39 +596,66 @@ function errorText(err: unknown): string {
   );
 }
 
+/** Checks a list of descriptors inside a manifest or image index: the first malformed one refuses the image. */
 function checkDescriptors(where: string, list: unknown): Descriptor[] {
   if (!Array.isArray(list)) throw layoutError(`has no descriptor list in ${where}`);
-  for (const d of list as Partial<Descriptor>[]) {
-    if (!d || typeof d !== 'object' || typeof d.digest !== 'string' || !DIGEST.test(d.digest)) {
-      throw layoutError(`has a descriptor in ${where} whose digest is not sha256:<64 hex digits>: refused`);
-    }
-    if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-      throw layoutError(`has a descriptor ${d.digest} in ${where} without a valid size`);
-    }
-    if (d.mediaType !== undefined && typeof d.mediaType !== 'string') {
-      throw layoutError(`has a descriptor ${d.digest} in ${where} whose mediaType is not a string: refused`);
-    }
-    if (d.annotations !== undefined && (!d.annotations || typeof d.annotations !== 'object' || Array.isArray(d.annotations))) {
-      throw layoutError(`has a descriptor ${d.digest} in ${where} whose annotations are not an object: refused`);
-    }
-    const p = d.platform as unknown;
-    if (p !== undefined) {
-      const platform = p as Record<string, unknown>;
-      if (
-        !platform ||
-        typeof platform !== 'object' ||
-        Array.isArray(platform) ||
-        typeof platform.os !== 'string' ||
-        typeof platform.architecture !== 'string' ||
-        (platform.variant !== undefined && typeof platform.variant !== 'string')
-      ) {
-        throw layoutError(
-          `has a descriptor ${d.digest} in ${where} whose platform is not an object with string os and architecture: refused`,
-        );
-      }
-    }
+  for (const d of list as unknown[]) {
+    const problem = descriptorProblem(d);
+    if (problem === undefined) continue;
+    const digest = isObject(d) ? d.digest : undefined;
+    const named = typeof digest === 'string' && DIGEST.test(digest) ? ` ${digest}` : '';
+    throw layoutError(`has a descriptor${named} in ${where} ${problem}: refused`);
   }
   return list as Descriptor[];
+}
+
+/**
+ * What is wrong with a descriptor, as a clause ("whose size is ..."), or undefined when it is
+ * well formed; never echoes a value (a digest that is not one could be any text).
+ */
+function descriptorProblem(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return 'that is not an object';
+  const d = value as Record<string, unknown>;
+  if (typeof d.digest !== 'string' || !DIGEST.test(d.digest)) return 'whose digest is not sha256:<64 hex digits>';
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) return 'whose size is not a non-negative integer';
+  if (d.mediaType !== undefined && typeof d.mediaType !== 'string') return 'whose mediaType is not a string';
+  if (d.annotations !== undefined && !isObject(d.annotations)) return 'whose annotations are not an object';
+  const platform = d.platform;
+  if (
+    platform !== undefined &&
+    (!isObject(platform) ||
+      typeof platform.os !== 'string' ||
+      typeof platform.architecture !== 'string' ||
+      (platform.variant !== undefined && typeof platform.variant !== 'string'))
+  ) {
+    return 'whose platform is not an object with string os and architecture';
+  }
+  return undefined;
+}
+
+/**
+ * The refs an entry of index.json names (its ref.name and containerd name annotations, the
+ * non-empty strings among them), so that a malformed entry is still known by its ref; and a
+ * problem when one of the two is there but not a string.
+ */
+function entryNames(value: unknown): { names: string[]; problem?: string } {
+  const annotations = isObject(value) ? value.annotations : undefined;
+  if (!isObject(annotations)) return { names: [] };
+  const names = new Set<string>();
+  let problem: string | undefined;
+  for (const key of [REF_NAME, CONTAINERD_NAME]) {
+    const name = annotations[key];
+    if (typeof name === 'string') {
+      if (name) names.add(name);
+    } else if (name !== undefined) {
+      problem ??= `whose annotation ${key} is not a string`;
+    }
+  }
+  return { names: [...names], ...(problem ? { problem } : {}) };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** An error about the layout, for API callers: the layout is named by its variable, never by its host path. */

@@ -9,6 +9,7 @@ import { constants, readFileSync } from 'node:fs';
 import { access, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ExecutorKind, FaasError } from '@faas/common';
+import { DEFAULT_DOCKER_HOST } from '../docker/engine.js';
 import type { SandboxSpec } from '../executor.js';
 import { connectUnixSocket } from '../vm/connect.js';
 import { VmmProcess } from '../vm/process.js';
@@ -101,7 +102,11 @@ export class QemuExecutor extends MicroVmExecutor {
       ...(this.options.dockerHost ? { dockerHost: this.options.dockerHost } : {}),
       onProgress: (message) => this.log.info({ image: spec.image }, message),
     });
-    return { path: info.path, env: info.env, workingDir: info.workingDir };
+    return { path: info.path, env: info.env, workingDir: info.workingDir, imageId: info.imageId };
+  }
+
+  protected imageStore(): string {
+    return this.options.dockerHost ?? DEFAULT_DOCKER_HOST;
   }
 
   protected async launch(box: VmSandbox, rootfs: VmRootfs, options: LaunchOptions): Promise<LaunchedVm> {

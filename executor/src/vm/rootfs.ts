@@ -17,7 +17,7 @@ import http from 'node:http';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FaasError } from '@faas/common';
-import { DockerEngine, EngineError, engineFault } from '../docker/engine.js';
+import { DEFAULT_DOCKER_HOST, DockerEngine, EngineError, engineFault } from '../docker/engine.js';
 
 /** Bumped when the image layout changes, so cached images built by older code are rebuilt. */
 export const BUILDER_VERSION = 1;
@@ -59,7 +59,7 @@ const inflight = new Map<string, Promise<RootfsInfo>>();
 /** Returns the cached root filesystem of an image, building it first when needed. */
 export async function ensureRootfs(options: RootfsOptions): Promise<RootfsInfo> {
   const progress = options.onProgress ?? (() => {});
-  const engine = new DockerEngine({ host: options.dockerHost ?? 'unix:///var/run/docker.sock' });
+  const engine = new DockerEngine({ host: options.dockerHost ?? DEFAULT_DOCKER_HOST });
   try {
     const image = await inspectImage(engine, options.image);
     const agentSha256 = await sha256File(options.agentPath).catch((err: Error) => {
@@ -155,7 +155,7 @@ async function build(
   await mkdir(tree, { recursive: true });
   try {
     progress('exporting the image filesystem');
-    await exportImage(engine, options.dockerHost ?? 'unix:///var/run/docker.sock', image.id, tree);
+    await exportImage(engine, options.dockerHost ?? DEFAULT_DOCKER_HOST, image.id, tree);
     await addGuestFiles(tree, options.agentPath);
     const usage = await measureTree(tree);
     const bytes = roundUp(usage.bytes * 1.1 + (options.headroomBytes ?? 32 * MIB), MIB);

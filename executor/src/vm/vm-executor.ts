@@ -19,6 +19,9 @@ import type { Duplex } from 'node:stream';
 import { type ExecutorKind, FaasError, isFaasError, type Logger, silentLogger } from '@faas/common';
 import { AgentClient } from '../agent/client.js';
 import { execOnAgent, type OomProbe } from '../agent/run.js';
+import { DockerEngine } from '../docker/engine.js';
+import { ImageWatch } from '../docker/image-watch.js';
+import { imageIdOf } from '../docker/images.js';
 import type {
   ExecRequest,
   ExecResult,
@@ -82,6 +85,8 @@ export interface VmRootfs {
   path: string;
   env: string[];
   workingDir: string | undefined;
+  /** The image id it was built from; undefined for one fixed root filesystem serving every image. */
+  imageId?: string;
 }
 
 /** Everything one VM owns, kept by the executor so destroy and close can find it. */
@@ -117,6 +122,8 @@ export abstract class MicroVmExecutor implements Executor {
   /** Marks this executor object's state dirs, so that its sweep never takes another's. */
   private readonly instance = randomBytes(8).toString('hex');
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Which image names came to name another image (image-watch.ts), when images come from Docker. */
+  private images: { engine: DockerEngine; watch: ImageWatch } | undefined;
 
   protected constructor(
     kind: ExecutorKind,
@@ -128,6 +135,11 @@ export abstract class MicroVmExecutor implements Executor {
 
   /** Checks that binaries, kernel and host support exist; throws FAAS_ERR_EXECUTOR_UNAVAILABLE. */
   protected abstract checkHost(): Promise<void>;
+  /**
+   * The Docker host (`unix:///...`) whose image store root filesystems are built from; undefined
+   * when one fixed root filesystem serves every image.
+   */
+  protected abstract imageStore(): string | undefined;
   /** Finds or builds the root filesystem for an image. */
   protected abstract prepareRootfs(spec: SandboxSpec, signal?: AbortSignal): Promise<VmRootfs>;
   /**
@@ -151,6 +163,19 @@ export abstract class MicroVmExecutor implements Executor {
           .catch((err: Error) => this.log.debug({ err: err.message }, 'VM sweep failed'));
       }, every);
       this.sweepTimer.unref();
+    }
+    const host = this.imageStore();
+    if (host && !this.images) {
+      const engine = new DockerEngine({ host });
+      const watch = new ImageWatch({
+        engine,
+        resolve: (name) => imageIdOf(engine, name),
+        inUse: (name) => [...this.live.values()].some((box) => box.spec.image === name),
+        onChanged: (name) => this.watchers.emit({ type: 'image-changed', image: name }),
+        log: this.log,
+      });
+      watch.start();
+      this.images = { engine, watch };
     }
   }
 
@@ -185,6 +210,7 @@ export abstract class MicroVmExecutor implements Executor {
       const rootfs = await this.prepareRootfs(spec, signal);
       box.rootfs = rootfs;
       box.image = { env: rootfs.env, workingDir: rootfs.workingDir };
+      if (rootfs.imageId) this.images?.watch.seen(spec.image, rootfs.imageId);
       try {
         await this.start(box, rootfs, true, signal);
       } catch (err) {
@@ -386,6 +412,9 @@ export abstract class MicroVmExecutor implements Executor {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.images?.watch.close();
+    this.images?.engine.close();
+    this.images = undefined;
     this.watchers.clear();
     await Promise.all([...this.live.values()].map((box) => this.destroy(box)));
   }

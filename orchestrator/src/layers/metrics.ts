@@ -1,13 +1,15 @@
 /**
  * Prometheus metrics as a layer (prom-client), outermost so that refusals (saturated, shutting
  * down) are counted too. Per invocation: a counter by function, executor and outcome, the total
- * duration, and each phase (queue, acquire, run; release once the sandbox is given back). On
- * scrape: queue depth, running invocations, and the warm pools' sizes, hits, misses and evictions,
- * read from the orchestrator through `collect()`. Names and labels: docs/metrics.md.
+ * duration (by executor and outcome, and by function for those that were admitted), and each phase
+ * (queue, acquire, run; release once the sandbox is given back). On scrape: queue depth, running
+ * invocations, and the warm pools' sizes, hits, misses and evictions, read from the orchestrator
+ * through `collect()`. Names and labels: docs/metrics.md.
  *
  * Each orchestrator owns its registry (never prom-client's global one), so several platforms can
  * live in one process. Function ids are chosen by callers: the first `maxFunctions` distinct ids
- * get their own `function` label value, every later one is counted as `_other`.
+ * get their own `function` label value, every later one is counted as `_other`; the counter and the
+ * per-function histogram share that one bound, so an id has the same label value in both.
  */
 import { type ExecutorKind, FaasError, type Invocation, type Outcome } from '@faas/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -20,6 +22,16 @@ export const OTHER_FUNCTION = '_other';
 
 /** Seconds, from a millisecond to a minute. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * Refusals: the invocation never ran, and was answered at once (or, for a drain, after its wait in
+ * the queue). They are counted, but kept out of the per-function duration: a burst of near-zero
+ * refusals would pull a function's p99 down exactly when the platform is overloaded and its
+ * callers wait longest, and a function label cannot tell them apart from the invocations that ran.
+ * (Lambda keeps throttles out of Duration the same way.) A refusal handed back to the
+ * asynchronous queue (`requeued`) is one of these too.
+ */
+const REFUSALS: ReadonlySet<string> = new Set(['FAAS_ERR_SATURATED', 'FAAS_ERR_CONCURRENCY_LIMIT', 'FAAS_ERR_SHUTTING_DOWN']);
 
 /** What the gauges read on each scrape. */
 export interface MetricsSources {
@@ -41,6 +53,7 @@ export class Metrics {
   private readonly maxFunctions: number;
   private readonly invocations: Counter<'function' | 'executor' | 'outcome' | 'code'>;
   private readonly duration: Histogram<'executor' | 'outcome'>;
+  private readonly functionDuration: Histogram<'function'>;
   private readonly phase: Histogram<'executor' | 'phase'>;
 
   constructor(options: MetricsOptions) {
@@ -57,6 +70,17 @@ export class Metrics {
       name: 'faas_invocation_duration_seconds',
       help: 'From accepting an invocation to its outcome (or its fault), in seconds.',
       labelNames: ['executor', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.functionDuration = new Histogram({
+      name: 'faas_function_duration_seconds',
+      help: 'From accepting an invocation to its outcome (or its fault), in seconds, by function; refusals (saturated, concurrency limit, shutting down) are not observed.',
+      // One label only: up to maxFunctions × 18 series (15 buckets, +Inf, _sum, _count). The buckets
+      // of faas_invocation_duration_seconds, so a function's quantiles compare with the platform's
+      // on one dashboard, and 60 s is above the default timeout (30 s); a longer invocation falls in
+      // +Inf only, where _sum / _count still give its mean.
+      labelNames: ['function'],
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -136,6 +160,13 @@ export class Metrics {
       registers,
       collect: perPool((s) => s.lost),
     });
+    new Counter({
+      name: 'faas_pool_stale_total',
+      help: 'Sandboxes destroyed, never handed out again, because their image name came to name another image (re-tagged, rebuilt, removed).',
+      labelNames: poolLabels,
+      registers,
+      collect: perPool((s) => s.stale),
+    });
     new Gauge({
       name: 'faas_pool_rebuilding',
       help: '1 while a pool is refilled after an engine outage or lost spares, else 0.',
@@ -174,10 +205,13 @@ export class Metrics {
           // The caller went away while the invocation waited for a slot: cancelled, not a fault.
           this.invocations.inc({ function: fn, executor, outcome: 'cancelled' });
           this.duration.observe({ executor, outcome: 'cancelled' }, seconds);
+          this.functionDuration.observe({ function: fn }, seconds);
         } else {
           const code = err instanceof FaasError ? err.code : 'FAAS_ERR_INTERNAL';
           this.invocations.inc({ function: fn, executor, outcome: 'error', code });
           this.duration.observe({ executor, outcome: 'error' }, seconds);
+          // A fault after admission (a sandbox that failed or died, an engine away) is time its caller waited.
+          if (!REFUSALS.has(code)) this.functionDuration.observe({ function: fn }, seconds);
         }
         throw err;
       }
@@ -188,8 +222,10 @@ export class Metrics {
 
   private record(invocation: Invocation, outcome: Outcome): void {
     const executor: ExecutorKind = outcome.executor;
-    this.invocations.inc({ function: this.functionLabel(invocation), executor, outcome: outcome.status });
+    const fn = this.functionLabel(invocation);
+    this.invocations.inc({ function: fn, executor, outcome: outcome.status });
     this.duration.observe({ executor, outcome: outcome.status }, outcome.durationMs / 1000);
+    this.functionDuration.observe({ function: fn }, outcome.durationMs / 1000);
     const { phases } = outcome;
     this.phase.observe({ executor, phase: 'queue' }, phases.queueMs / 1000);
     this.phase.observe({ executor, phase: 'acquire' }, phases.acquireMs / 1000);

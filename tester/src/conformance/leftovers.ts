@@ -5,36 +5,16 @@
  * runtime dir, and processes (VMMs) that still name its scratch folder on their command line.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { ociStateRoot } from '@faas/executor';
-import { DOCKER_HOST, describeContainers, managedContainers } from '../support/docker.js';
+import { describeContainers, dockerApi, managedContainers } from '../support/docker.js';
 
-/** A GET on the Docker Engine API (the support module keeps its own private). */
+/** A GET on the Docker Engine API. */
 export function DOCKER_GET(path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return dockerApi('GET', path, timeoutMs);
 }
 
-/** One request to the Docker Engine API. */
-export function dockerApi(method: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  const target = DOCKER_HOST.startsWith('unix://')
-    ? { socketPath: DOCKER_HOST.slice('unix://'.length) }
-    : (() => {
-        const url = new URL(DOCKER_HOST.replace(/^tcp:/, 'http:'));
-        return { host: url.hostname, port: Number(url.port) };
-      })();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, path, method, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Docker API ${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+export { dockerApi };
 
 /** Processes whose command line contains `needle` (the column's scratch folder), as short lines. */
 export function processesNaming(needle: string): string[] {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ResourceLimitsInput, SandboxConfig } from '@faas/common';
+import { tagImage, untagImage } from '../support/docker.js';
 import { BUSYBOX, PYTHON } from '../support/images.js';
 import { type Kernel, OUTPUT_CAP, TMP_MB } from './columns.js';
 import { type Answer, bySignal, type Expect, exited, MEMORY, NO_ERROR, naming, ok, type ResultExpect } from './expect.js';
@@ -49,6 +50,9 @@ export interface Row {
 
 const sh = (script: string): string[] => ['sh', '-c', script];
 const b64 = (data: string | Buffer): string => Buffer.from(data).toString('base64');
+
+/** How long the retag row leaves the platform to hear of an image change from the engine (ms). */
+const IMAGE_CHANGE_GRACE_MS = 500;
 
 /** A deterministic 4,000,000-byte payload (every byte value occurs). */
 function largePayload(): Buffer {
@@ -583,6 +587,32 @@ export const ROWS: Row[] = [
         await ctx.step(label, 'a', { image: BUSYBOX, command: look }, ok('unset\nend\n'));
       }
       await ctx.step('B', 'b', { image: BUSYBOX, command: look }, ok('unset\nend\n'));
+    },
+  },
+  {
+    id: 'retag',
+    group: 'ordinary',
+    title: 'an image name moved to another image between invocations (a rebuild): the next invocation runs the new image',
+    note:
+      'The engine reports the change as it happens; the row leaves it IMAGE_CHANGE_GRACE_MS to arrive. Spares and ' +
+      'reuse-mode sandboxes of the old image are never handed out again (orchestrator/src/pool.ts).',
+    async run(ctx) {
+      const name = `faas-conformance/retag-${process.pid}-${Math.random().toString(36).slice(2, 8)}:latest`;
+      const which = sh('if [ -e /usr/bin/python3 ]; then echo python; else echo busybox; fi');
+      await tagImage(BUSYBOX, name);
+      try {
+        await ctx.step('before', 'a', { image: name, command: which }, ok('busybox\n'));
+        // A spare of the name is ready (single-use), or the function's sandbox is parked (reuse).
+        await ctx.settle();
+        await tagImage(PYTHON, name);
+        await new Promise((r) => setTimeout(r, IMAGE_CHANGE_GRACE_MS));
+        for (const label of ['after', 'after, again']) {
+          await ctx.step(label, 'a', { image: name, command: which }, ok('python\n'));
+          await ctx.settle();
+        }
+      } finally {
+        await untagImage(name);
+      }
     },
   },
 ];

@@ -18,6 +18,8 @@ import {
   faultStarted,
   type Sandbox,
 } from '@faas/executor';
+import { tagImage, untagImage } from '../support/docker.js';
+import { PYTHON } from '../support/images.js';
 
 export interface ContractOptions {
   /** Image the sandbox is created from; it must provide busybox (sh, cat, head, id, sleep). */
@@ -44,10 +46,18 @@ export interface ContractOptions {
    * cases of "sandboxes that die" hold the executor to the line between outcome and fault.
    */
   killFromOutside?: (sandbox: Sandbox) => Promise<void>;
+  /**
+   * Why this executor's sandboxes do not come from the Docker image store (one fixed root
+   * filesystem), so the image-change case does not apply; undefined when they do.
+   */
+  noImageStore?: string;
 }
 
 /** How long an executor may take to notice that a sandbox was killed from outside. */
 const LOSS_NOTICE_MS = 10_000;
+
+/** How long an executor may take to report that an image name names another image. */
+const IMAGE_CHANGE_NOTICE_MS = 10_000;
 
 const MIB = 1024 * 1024;
 
@@ -368,6 +378,40 @@ export async function runExecutorContract(
         await executor.destroy(sandbox);
         await executor.destroy(sandbox);
       });
+    });
+
+    it('an image name moved to another image, then removed, is reported as image-changed each time', {
+      skip: options.noImageStore ?? false,
+    }, async () => {
+      const name = `faas-contract/retag-${process.pid}-${Math.random().toString(36).slice(2, 8)}:latest`;
+      await tagImage(image, name);
+      const events: ExecutorEvent[] = [];
+      const stop = executor.watch((event) => events.push(event));
+      const changes = () => events.filter((e) => e.type === 'image-changed' && e.image === name).length;
+      const waitForChanges = async (count: number, what: string) => {
+        const deadline = Date.now() + IMAGE_CHANGE_NOTICE_MS;
+        while (changes() < count) {
+          if (Date.now() > deadline)
+            assert.fail(`no image-changed event within ${IMAGE_CHANGE_NOTICE_MS} ms after ${what}; events: ${JSON.stringify(events)}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      let sandbox: Sandbox | undefined;
+      try {
+        sandbox = await executor.acquire({ functionId: `contract-${name}`, image: name, limits: LIMITS });
+        live.add(sandbox);
+        const result = await exec(sandbox, ['true']);
+        assert.equal(result.exitCode, 0, summary(result));
+        assert.equal(changes(), 0, 'an image-changed event before any change');
+        await tagImage(PYTHON, name);
+        await waitForChanges(1, `the name moved to ${PYTHON}`);
+        assert.equal(await untagImage(name), 200);
+        await waitForChanges(2, 'the name was removed');
+      } finally {
+        stop();
+        if (sandbox) await release(sandbox);
+        await untagImage(name);
+      }
     });
 
     describe('sandboxes that die', { concurrency: 2 }, () => {

@@ -43,5 +43,11 @@ await runExecutorContract(
           ...(jailer ? { jailer: { path: jailer } } : {}),
           runtimeDir,
         }),
-  { skipReason: () => `${reason}`, leftovers: vmLeftovers(runtimeDir), killFromOutside: vmmKiller(runtimeDir), concurrency: 2 },
+  {
+    skipReason: () => `${reason}`,
+    leftovers: vmLeftovers(runtimeDir),
+    killFromOutside: vmmKiller(runtimeDir),
+    concurrency: 2,
+    ...(rootfsPath ? { noImageStore: 'FAAS_FC_ROOTFS_PATH: one fixed root filesystem serves every image' } : {}),
+  },
 );

@@ -2,13 +2,18 @@
  * The web console (console/, served by the gateway at /console) in headless Chromium against a real
  * platform: the key entered once, a function created, invoked with stdin, env and a timeout, its
  * history and output, an asynchronous invocation that becomes a dead letter, the metrics and the
- * pool. The screenshots it takes are the ones docs/console.md shows (docs/console/*.png).
+ * pool. The screenshots it takes are the ones docs/console.md shows (docs/console/*.png), but a
+ * plain run writes them to a temporary folder, removed at the end (TESTER_KEEP_SCREENSHOTS=1 keeps
+ * it and prints where), so that a test run never changes tracked files; TESTER_UPDATE_DOCS=1
+ * writes them into docs/console/ instead, to update the documentation's images. Either way each
+ * one is checked to be a non-empty PNG.
  *
  * Needs Debian's chromium (`apt-get install -y chromium`; scripts/setup-host.sh installs it with
  * FAAS_SETUP_VM=1) and the console built (`npm run build`); FAAS_CHROMIUM names another binary.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
@@ -20,7 +25,10 @@ import { usePlatform } from '../support/platform.js';
 const CHROMIUM = process.env.FAAS_CHROMIUM || '/usr/bin/chromium';
 /** What the element shows (textContent: <pre> keeps its newlines). */
 const text = async (l: Locator): Promise<string> => (await l.textContent()) ?? '';
-const SHOTS = join(REPO_ROOT, 'docs', 'console');
+/** The documentation's images are rewritten only when asked: a test run leaves the checkout as it was. */
+const UPDATE_DOCS = process.env.TESTER_UPDATE_DOCS === '1';
+const KEEP_SHOTS = process.env.TESTER_KEEP_SCREENSHOTS === '1';
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const BUILT = existsSync(join(REPO_ROOT, 'console', 'dist', 'site', 'index.html'));
 
 const skip = !existsSync(CHROMIUM)
@@ -35,9 +43,15 @@ describe('web console', { skip }, () => {
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
+  let shots = '';
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
+    if (UPDATE_DOCS) {
+      shots = join(REPO_ROOT, 'docs', 'console');
+      mkdirSync(shots, { recursive: true });
+    } else {
+      shots = mkdtempSync(join(tmpdir(), 'faas-console-shots-'));
+    }
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (err) => errors.push(String(err)));
@@ -53,9 +67,17 @@ describe('web console', { skip }, () => {
 
   after(async () => {
     await browser?.close();
+    if (UPDATE_DOCS || !shots) return;
+    if (KEEP_SHOTS) console.log(`# console screenshots kept in ${shots}`);
+    else rmSync(shots, { recursive: true, force: true });
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = async (name: string): Promise<void> => {
+    const path = join(shots, `${name}.png`);
+    await page.screenshot({ path, fullPage: true });
+    const png = readFileSync(path);
+    assert.ok(png.length > PNG_SIGNATURE.length && png.subarray(0, 8).equals(PNG_SIGNATURE), `${path} is not a non-empty PNG`);
+  };
   const open = (hash: string) => page.goto(`${p.url}/console${hash}`);
 
   it('serves the page and its bundled assets without a key', async () => {

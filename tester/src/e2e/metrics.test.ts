@@ -1,5 +1,5 @@
 /**
- * GET /metrics over HTTP: invocations are counted with their labels, the phase histograms fill,
+ * GET /metrics over HTTP: invocations are counted with their labels, the phase and per-function histograms fill,
  * and the exposition passes `promtool check metrics` where promtool is installed (docs/metrics.md).
  */
 import assert from 'node:assert/strict';
@@ -27,6 +27,9 @@ describe('GET /metrics', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.match(text, /^faas_invocations_total\{function="metrics-fn",executor="docker",outcome="completed"\} 2$/m);
+    // Latency per function: one label, the same id as the counter's.
+    const observed = /^faas_function_duration_seconds_count\{function="metrics-fn"\} (\d+)$/m.exec(text);
+    assert.ok(observed && Number(observed[1]) >= 1, 'faas_function_duration_seconds_count{function="metrics-fn"} >= 1');
     for (const phase of ['queue', 'acquire', 'run', 'release']) {
       assert.match(text, new RegExp(`^faas_invocation_phase_seconds_count\\{executor="docker",phase="${phase}"\\} 2$`, 'm'), phase);
     }

@@ -13,32 +13,35 @@ function target(host = DOCKER_HOST): { socketPath: string } | { host: string; po
   return { host: url.hostname, port: Number(url.port) };
 }
 
-function get(path: string, timeoutMs = 5000, host = DOCKER_HOST): Promise<{ status: number; body: string }> {
+/** One request to the Docker Engine API, with no body; the answer's status and text. */
+export function dockerApi(method: string, path: string, timeoutMs = 10_000, host = DOCKER_HOST): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target(host), path, method: 'GET', agent: false }, (res) => {
+    const req = http.request({ ...target(host), path, method, agent: false, headers: { 'content-length': 0 } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Docker API GET ${path} timed out`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Docker API ${method} ${path} timed out`)));
     req.on('error', reject);
     req.end();
   });
 }
 
-function post(path: string, timeoutMs = 10_000, host = DOCKER_HOST): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ ...target(host), path, method: 'POST', agent: false, headers: { 'content-length': 0 } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Docker API POST ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+const get = (path: string, timeoutMs = 5000, host = DOCKER_HOST) => dockerApi('GET', path, timeoutMs, host);
+const post = (path: string, timeoutMs = 10_000, host = DOCKER_HOST) => dockerApi('POST', path, timeoutMs, host);
+
+/** `docker tag image name`: makes `name` (repo:tag) name `image`; throws with the engine's answer otherwise. */
+export async function tagImage(image: string, name: string): Promise<void> {
+  const colon = name.lastIndexOf(':');
+  const query = new URLSearchParams({ repo: name.slice(0, colon), tag: name.slice(colon + 1) });
+  const res = await post(`/images/${encodeURIComponent(image)}/tag?${query}`);
+  if (res.status !== 201) throw new Error(`docker tag ${image} ${name}: ${res.status} ${res.body.trim()}`);
+}
+
+/** Removes the name `name` (`docker rmi --no-prune`; the image stays under its other names); the status. */
+export async function untagImage(name: string): Promise<number> {
+  return (await dockerApi('DELETE', `/images/${encodeURIComponent(name)}?noprune=1`)).status;
 }
 
 /**
