@@ -106,6 +106,32 @@ describe('invoking a registered function', () => {
     refused({ env_vars: ['OK=1', 'TOKEN=guess'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars');
   });
 
+  it('refuses a variable that changes what a program runs at start-up (loader, shell, language runtime), whatever its value', () => {
+    for (const name of [
+      'BASH_ENV',
+      'ENV',
+      'LD_PRELOAD',
+      'LD_AUDIT',
+      'NODE_OPTIONS',
+      'PYTHONSTARTUP',
+      'PYTHONPATH',
+      'PERL5OPT',
+      'GLIBC_TUNABLES',
+      'PATH',
+    ]) {
+      refused({ env_vars: ['OK=1', `${name}=/dev/stdin`] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars');
+    }
+    // Names are case-sensitive, as the programs that read them are; ordinary names pass.
+    for (const name of ['bash_env', 'MY_PATH', 'LDAP_URI', 'python_version', 'ENVIRONMENT', 'NODE_ENV']) {
+      mergeInvocation(fn(), { env_vars: [`${name}=1`] }, policy);
+    }
+  });
+
+  it('lets the definition itself set a start-up variable', () => {
+    const merged = mergeInvocation(fn({ env: ['NODE_OPTIONS=--max-old-space-size=64'] }), { env_vars: ['EXTRA=1'] }, policy);
+    assert.ok(merged.env.includes('NODE_OPTIONS=--max-old-space-size=64'));
+  });
+
   it('refuses more time or a larger limit than the function has (its own, or the platform default)', () => {
     refused({ timeout_ms: 5001 }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'timeout_ms');
     refused({ limits: { memory_mb: 129 } }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'limits.memory_mb');

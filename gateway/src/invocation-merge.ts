@@ -1,12 +1,14 @@
 /**
  * The merge rules of an invocation of a registered function (docs/API.md "Invoke"): the definition
  * fixes what runs (image, command, executor, its variables and secrets); the request may add input
- * (payload_base64), variables the definition does not set (env_vars), and ask for less time or
+ * (payload_base64), variables the definition does not set and that change no program's start-up
+ * (env_vars; startup-variables.ts), and ask for less time or
  * smaller limits than the definition's (timeout_ms, limits). Anything else is refused, naming the
  * field. No message ever carries a secret's value.
  */
 import type { Invocation, IsolationMode, ResourceLimits } from '@faas/common';
 import type { FunctionRecord } from '@faas/store';
+import { isStartupVariable } from './startup-variables.js';
 import {
   checkEnvTotals,
   envBytes,
@@ -105,6 +107,12 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
       const name = envName(entry);
       if (defined.has(name)) {
         notAllowed(`env_vars[${i}] sets ${name}, which the function defines (in its env_vars or secrets); choose another name`, 'env_vars');
+      }
+      if (isStartupVariable(name)) {
+        notAllowed(
+          `env_vars[${i}] sets ${name}, which changes the code a program runs at start-up (its loader, shell or language runtime reads it); an invocation of a registered function may not set it: set it in the definition (PATCH /functions/${record.id}) if the function needs it`,
+          'env_vars',
+        );
       }
     }
     checkEnvTotals(

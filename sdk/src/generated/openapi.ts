@@ -363,14 +363,14 @@ export interface components {
             /** @description With `Prefer: respond-async`: where the final state and result are POSTed, signed (docs/API.md "Callbacks"); it wins over the function's own `callback_url`. An absolute http or https URL of at most 2048 characters, without credentials; an address the callback rules refuse is 400 FAAS_ERR_INVALID_CALLBACK. On a synchronous call it is 400 FAAS_ERR_INVALID_REQUEST with `field` callback_url. */
             callback_url?: string;
         };
-        /** @description The body of an invocation of a registered function: the definition fixes the rest. Every field may only narrow it: `timeout_ms` and each limit at most the function's own (its definition's value, or the platform default where it sets none), and `env_vars` may not name a variable the definition sets (in `env_vars` or `secrets`); otherwise, and for `image`, `command` or `executor` present at all, 400 FAAS_ERR_FIELD_NOT_ALLOWED. */
+        /** @description The body of an invocation of a registered function: the definition fixes the rest. Every field may only narrow it: `timeout_ms` and each limit at most the function's own (its definition's value, or the platform default where it sets none), and `env_vars` may not name a variable the definition sets (in `env_vars` or `secrets`) or a start-up variable (LD_*, BASH_ENV, NODE_OPTIONS, PYTHON*, ...); otherwise, and for `image`, `command` or `executor` present at all, 400 FAAS_ERR_FIELD_NOT_ALLOWED. */
         RegisteredInvocation: {
             /**
              * Format: byte
              * @description Standard base64 (RFC 4648, with padding, canonical) of the bytes piped to stdin; at most FAAS_MAX_PAYLOAD_BYTES once decoded.
              */
             payload_base64?: string | null;
-            /** @description Extra KEY=VALUE variables, none of them a name the definition sets (in `env_vars` or `secrets`: 400 FAAS_ERR_FIELD_NOT_ALLOWED). With the definition's variables and secrets, at most 128 entries and 256 KiB in all (400 FAAS_ERR_INVALID_ENV). */
+            /** @description Extra KEY=VALUE variables, none of them a name the definition sets (in `env_vars` or `secrets`) or a start-up variable (one that changes the code a program runs: LD_*, BASH_ENV, ENV, PATH, NODE_OPTIONS, PYTHON*, PERL* and the rest of docs/API.md's list): 400 FAAS_ERR_FIELD_NOT_ALLOWED. With the definition's variables and secrets, at most 128 entries and 256 KiB in all (400 FAAS_ERR_INVALID_ENV). */
             env_vars?: string[] | null;
             /** @description Kill the function after this long. The operator's FAAS_MAX_TIMEOUT_MS (at most 3600000) caps it: above that is a 400. Null or absent: FAAS_DEFAULT_TIMEOUT_MS. */
             timeout_ms?: number | null;

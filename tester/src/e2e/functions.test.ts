@@ -13,7 +13,7 @@ import { createPlatform, type Platform } from '@faas/bin';
 import { createLoggerFactory, loadConfig } from '@faas/common';
 import { describeContainers, waitForNoContainers } from '../support/docker.js';
 import { assertError, decode, HttpClient, type HttpResponse } from '../support/http.js';
-import { BUSYBOX } from '../support/images.js';
+import { BUSYBOX, PYTHON } from '../support/images.js';
 import { OWN_CONTAINERS, platformEnv } from '../support/platform.js';
 
 const SECRET = 's3cret-7c1e9b';
@@ -206,6 +206,32 @@ describe('registered functions', { concurrency: 1 }, () => {
     expect(await call('PATCH', '/functions/secret-reuse', { secrets: { TOKEN: null } }), 200);
     const after = await invoke('secret-reuse');
     assert.equal(after.exit_code, 1, 'TOKEN is no longer set');
+  });
+
+  it("a caller cannot make a bash function run a command of its own (BASH_ENV) next to the function's secrets", async () => {
+    await register({ id: 'bash-fn', image: PYTHON, command: ['bash', '-c', 'echo hi'], secrets: { TOKEN: SECRET } });
+    const payload_base64 = Buffer.from('echo "leaked $TOKEN"\n').toString('base64');
+    // bash expands BASH_ENV before it reads the file it names: the command substitution runs.
+    const leak = 'BASH_ENV=$(echo leaked $TOKEN >&2)';
+    const refused = await call('POST', '/functions/bash-fn/invoke', { env_vars: [leak], payload_base64 });
+    assertError(refused, 400, 'FAAS_ERR_FIELD_NOT_ALLOWED');
+    assert.equal(refused.json().field, 'env_vars');
+    assert.doesNotMatch(refused.text, /leaked/);
+    for (const variable of [
+      'BASH_ENV=/dev/stdin',
+      'LD_PRELOAD=/tmp/x.so',
+      'NODE_OPTIONS=--require /dev/stdin',
+      'PYTHONSTARTUP=/dev/stdin',
+    ]) {
+      assertError(
+        await call('POST', '/functions/bash-fn/invoke', { env_vars: [variable], payload_base64 }),
+        400,
+        'FAAS_ERR_FIELD_NOT_ALLOWED',
+      );
+    }
+    // An ordinary variable is still the caller's to set, and the function runs as defined.
+    const ran = await invoke('bash-fn', { env_vars: ['GREETING=1'], payload_base64 });
+    assert.equal(ran.stdout.toString(), 'hi\n', ran.stderr.toString());
   });
 
   it("max_concurrency: one more than the function's cap is 429 FAAS_ERR_CONCURRENCY_LIMIT", async () => {
