@@ -35,7 +35,7 @@ def _serialized_parse(*args, **kwargs):
 ast.parse = _serialized_parse
 
 INVOKE = "/functions/{function_id}/invoke"
-LISTS_WITH_CURSOR = ("/functions", "/functions/{function_id}/invocations", "/dead-letters")
+LISTS_WITH_CURSOR = ("/functions", "/functions/{function_id}/invocations", "/dead-letters", "/keys")
 # The limits of one env_vars list (gateway/src/validation.ts), which a definition's env_vars and
 # secrets share, and an invocation's env_vars with them.
 ENV_MAX_COUNT = 128

@@ -201,6 +201,35 @@ describe('FaasClient with a fetch double', () => {
 });
 
 describe('errors', () => {
+  it('lists keys a page at a time, and all() follows next_cursor until it is null', async () => {
+    const key = (id: string) => ({
+      id,
+      name: id,
+      scopes: ['invoke'],
+      functions: null,
+      rate_limit: null,
+      created_at: '2026-11-29T19:27:24.123Z',
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: null,
+    });
+    const { fetch, seen } = fakeFetch([
+      { status: 200, body: { keys: [key('a')], next_cursor: 'c1' } },
+      { status: 200, body: { keys: [key('a'), key('b')], next_cursor: 'c+/=' } },
+      { status: 200, body: { keys: [key('c')], next_cursor: null } },
+    ]);
+    const client = new FaasClient({ url: 'http://gw.test', apiKey: 'k', fetch });
+    const page = await client.keys.list({ limit: 1 });
+    assert.deepEqual([page.keys.map((k) => k.id), page.next_cursor], [['a'], 'c1']);
+    const ids: string[] = [];
+    for await (const k of client.keys.all({ limit: 2 })) ids.push(k.id);
+    assert.deepEqual(ids, ['a', 'b', 'c']);
+    assert.deepEqual(
+      seen.map((s) => s.url),
+      ['http://gw.test/keys?limit=1', 'http://gw.test/keys?limit=2', 'http://gw.test/keys?limit=2&cursor=c%2B%2F%3D'],
+    );
+  });
+
   it('picks the class by code, then by status for a code the document does not list', () => {
     assert.ok(errorFromResponse(404, { error: 'no', code: 'FAAS_ERR_FUNCTION_NOT_FOUND' }) instanceof NotFoundError);
     assert.ok(errorFromResponse(412, { error: 'v', code: 'FAAS_ERR_VERSION_CONFLICT', version: 4 }) instanceof ConflictError);

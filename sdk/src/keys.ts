@@ -1,6 +1,7 @@
 /** API keys: `/keys` (admin scope). */
 import type { CallOptions, Transport } from './call.js';
-import type { KeyCreate, KeyCreated, KeyInfo } from './types.js';
+import { everyItem } from './paging.js';
+import type { KeyCreate, KeyCreated, KeyInfo, KeyList, ListKeysQuery } from './types.js';
 
 export class Keys {
   constructor(private readonly t: Transport) {}
@@ -11,10 +12,21 @@ export class Keys {
     return data;
   }
 
-  /** Every key made with create, revoked and expired ones included, newest first. */
-  async list(options?: CallOptions): Promise<KeyInfo[]> {
-    const { data } = await this.t.call(options, (init) => this.t.api.GET('/keys', init));
-    return data.keys;
+  /**
+   * One page of the keys made with create, revoked and expired ones included, oldest first; pass
+   * `next_cursor` back as `cursor` for the next.
+   */
+  async list(query: ListKeysQuery = {}, options?: CallOptions): Promise<KeyList> {
+    const { data } = await this.t.call(options, (init) => this.t.api.GET('/keys', { params: { query }, ...init }));
+    return data;
+  }
+
+  /** Every key, page after page; a key made meanwhile comes last. */
+  all(query: Omit<ListKeysQuery, 'cursor'> = {}, options?: CallOptions): AsyncGenerator<KeyInfo, void, undefined> {
+    return everyItem(
+      (cursor) => this.list({ ...query, ...(cursor === undefined ? {} : { cursor }) }, options),
+      (page) => page.keys,
+    );
   }
 
   async get(keyId: string, options?: CallOptions): Promise<KeyInfo> {

@@ -39,6 +39,7 @@ export type InvocationStatus = NonNullable<Invocation['status']>;
 export type ListFunctionsQuery = NonNullable<paths['/functions']['get']['parameters']['query']>;
 export type ListInvocationsQuery = NonNullable<paths['/functions/{function_id}/invocations']['get']['parameters']['query']>;
 export type ListDeadLettersQuery = NonNullable<paths['/dead-letters']['get']['parameters']['query']>;
+export type ListKeysQuery = NonNullable<paths['/keys']['get']['parameters']['query']>;
 
 type Methods = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
 type Operations = { [P in keyof paths]: { [M in Methods & keyof paths[P]]: paths[P][M] }[Methods & keyof paths[P]] }[keyof paths];

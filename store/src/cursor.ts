@@ -7,8 +7,11 @@
  */
 import { FaasError } from '@faas/common';
 
-/** Functions: the last id. History: the last (startedAt, id). Dead letters: the last (finishedAt, id). */
-type CursorKey = ['f', string] | ['h', number, string] | ['d', number, string];
+/**
+ * Functions: the last id. History: the last (startedAt, id). Dead letters: the last (finishedAt, id).
+ * API keys: the last (createdAt, id).
+ */
+type CursorKey = ['f', string] | ['h', number, string] | ['d', number, string] | ['k', number, string];
 
 const MAX_CURSOR_CHARS = 2048;
 
@@ -50,12 +53,18 @@ export function historyCursor(startedAt: number, id: string): string {
   return encode(['h', startedAt, id]);
 }
 
-export function readHistoryCursor(text: string): { startedAt: number; id: string } {
+/** A (time, id) position of the list `tag` names; a cursor of any other list is refused. */
+function readTimeIdCursor(text: string, tag: 'h' | 'd' | 'k'): { time: number; id: string } {
   const key = decode(text);
-  if (Array.isArray(key) && key.length === 3 && key[0] === 'h' && Number.isFinite(key[1]) && typeof key[2] === 'string') {
-    return { startedAt: key[1] as number, id: key[2] };
+  if (Array.isArray(key) && key.length === 3 && key[0] === tag && Number.isFinite(key[1]) && typeof key[2] === 'string') {
+    return { time: key[1] as number, id: key[2] };
   }
   throw invalidCursor();
+}
+
+export function readHistoryCursor(text: string): { startedAt: number; id: string } {
+  const { time, id } = readTimeIdCursor(text, 'h');
+  return { startedAt: time, id };
 }
 
 export function deadLetterCursor(finishedAt: number, id: string): string {
@@ -63,11 +72,17 @@ export function deadLetterCursor(finishedAt: number, id: string): string {
 }
 
 export function readDeadLetterCursor(text: string): { finishedAt: number; id: string } {
-  const key = decode(text);
-  if (Array.isArray(key) && key.length === 3 && key[0] === 'd' && Number.isFinite(key[1]) && typeof key[2] === 'string') {
-    return { finishedAt: key[1] as number, id: key[2] };
-  }
-  throw invalidCursor();
+  const { time, id } = readTimeIdCursor(text, 'd');
+  return { finishedAt: time, id };
+}
+
+export function keyCursor(createdAt: number, id: string): string {
+  return encode(['k', createdAt, id]);
+}
+
+export function readKeyCursor(text: string): { createdAt: number; id: string } {
+  const { time, id } = readTimeIdCursor(text, 'k');
+  return { createdAt: time, id };
 }
 
 /** `limit` of a list call: an integer 1-1000. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { isFaasError } from '@faas/common';
 import { withStore } from './test-fixtures.js';
 import type { KeyInput } from './types.js';
 
@@ -53,18 +54,92 @@ describe('API keys', () => {
     });
   });
 
-  it('lists every key, revoked ones included, newest first', async () => {
+  it('lists every key, revoked ones included, oldest first (creation time, then id)', async () => {
     await withStore(async ({ store }) => {
       await store.keys.create(keyInput('old'), 1000);
       await store.keys.create(keyInput('new'), 3000);
       await store.keys.create(keyInput('mid'), 2000);
+      await store.keys.create(keyInput('mie'), 2000);
       await store.keys.revoke('mid', 4000);
-      const list = await store.keys.list();
+      const page = await store.keys.list({ limit: 100 });
       assert.deepEqual(
-        list.map((k) => k.id),
-        ['new', 'mid', 'old'],
+        page.items.map((k) => k.id),
+        ['old', 'mid', 'mie', 'new'],
       );
-      assert.equal(list[1]?.revokedAt, 4000);
+      assert.equal(page.items[1]?.revokedAt, 4000);
+      assert.equal(page.nextCursor, null, 'no cursor when the page holds the rest');
+    });
+  });
+
+  it('pages in order; a key made between pages comes at the end, a key revoked between pages stays in its place', async () => {
+    await withStore(async ({ store }) => {
+      // Some keys share a creation time: the id orders them.
+      const made = Array.from({ length: 7 }, (_, i) => ({ id: `k${i}`, at: 1000 + Math.floor(i / 2) }));
+      for (const { id, at } of [...made].reverse()) await store.keys.create(keyInput(id), at);
+      for (let limit = 1; limit <= 8; limit++) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.keys.list({ limit, cursor });
+          assert.ok(page.items.length <= limit);
+          seen.push(...page.items.map((k) => k.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        assert.deepEqual(
+          seen,
+          made.map((k) => k.id),
+          `limit ${limit}`,
+        );
+      }
+
+      const first = await store.keys.list({ limit: 3 });
+      await store.keys.create(keyInput('late'), 500_000);
+      await store.keys.revoke('k4', 600_000);
+      await store.keys.revoke('k1', 600_000);
+      const rest = await store.keys.list({ limit: 1000, cursor: first.nextCursor! });
+      assert.deepEqual(
+        [...first.items, ...rest.items].map((k) => k.id),
+        ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'late'],
+      );
+      assert.equal(first.items[1]?.revokedAt, null, 'the page already read showed it as it was');
+      assert.equal(rest.items.find((k) => k.id === 'k4')?.revokedAt, 600_000);
+    });
+  });
+
+  it('refuses cursors it did not issue and limits out of range with FAAS_ERR_INVALID_QUERY', async () => {
+    await withStore(async ({ store }) => {
+      await store.keys.create(keyInput('a'), 1000);
+      await store.keys.create(keyInput('b'), 2000);
+      const issued = (await store.keys.list({ limit: 1 })).nextCursor!;
+      const forged = [
+        'not a cursor',
+        '',
+        `${issued}x`,
+        issued.slice(0, -2),
+        // Another list's cursors, well formed.
+        Buffer.from(JSON.stringify(['f', 'a'])).toString('base64url'),
+        Buffer.from(JSON.stringify(['h', 1000, 'a'])).toString('base64url'),
+        Buffer.from(JSON.stringify(['d', 1000, 'a'])).toString('base64url'),
+        Buffer.from(JSON.stringify(['k', '1000', 'a'])).toString('base64url'),
+      ];
+      for (const cursor of forged) {
+        await assert.rejects(
+          store.keys.list({ limit: 1, cursor }),
+          (err: unknown) => isFaasError(err) && err.code === 'FAAS_ERR_INVALID_QUERY' && err.details?.field === 'cursor',
+          `cursor ${JSON.stringify(cursor)}`,
+        );
+      }
+      for (const limit of [0, 1001, 1.5, Number.NaN]) {
+        await assert.rejects(
+          store.keys.list({ limit }),
+          (err: unknown) => isFaasError(err) && err.code === 'FAAS_ERR_INVALID_QUERY',
+          `limit ${limit}`,
+        );
+      }
+      assert.deepEqual(
+        (await store.keys.list({ limit: 1000, cursor: issued })).items.map((k) => k.id),
+        ['b'],
+      );
     });
   });
 

@@ -3,9 +3,10 @@
  * authenticated request, so it writes at most once a minute per key and remembers in memory when
  * it last did.
  */
+import { checkLimit, keyCursor, readKeyCursor } from './cursor.js';
 import type { SqliteContext } from './sqlite-context.js';
 import { fromJson } from './sqlite-context.js';
-import type { KeyInput, KeyRecord, KeyStore, Scope } from './types.js';
+import type { KeyInput, KeyRecord, KeyStore, Page, Scope } from './types.js';
 
 interface KeyRow {
   id: string;
@@ -49,7 +50,11 @@ export function sqliteKeys(ctx: SqliteContext): KeyStore {
   const selectWithHash = db.prepare<[string], KeyRow & { secret_hash: Buffer }>(
     `SELECT ${COLUMNS}, secret_hash FROM api_keys WHERE id = ?`,
   );
-  const selectAll = db.prepare<[], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at DESC, id DESC`);
+  // Oldest first on the index api_keys_created: a key made between two pages sorts after them.
+  const firstPage = db.prepare<[number], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id LIMIT ?`);
+  const nextPage = db.prepare<[number, number, string, number], KeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`,
+  );
   const revoke = db.prepare<[number, string]>('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const exists = db.prepare<[string], number>('SELECT 1 FROM api_keys WHERE id = ?').pluck();
   const touch = db.prepare<[number, string, number]>(
@@ -71,6 +76,13 @@ export function sqliteKeys(ctx: SqliteContext): KeyStore {
     );
     return toRecord(selectOne.get(input.id)!);
   });
+  const page = (limit: number, after: { createdAt: number; id: string } | undefined): Page<KeyRecord> => {
+    const rows = after === undefined ? firstPage.all(limit + 1) : nextPage.all(after.createdAt, after.createdAt, after.id, limit + 1);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return { items: rows.map(toRecord), nextCursor: more && last ? keyCursor(last.created_at, last.id) : null };
+  };
   // A second revocation keeps the first time, and still reports that the key exists.
   const revokeKey = db.transaction((id: string, now: number): boolean => revoke.run(now, id).changes === 1 || exists.get(id) !== undefined);
 
@@ -90,8 +102,10 @@ export function sqliteKeys(ctx: SqliteContext): KeyStore {
         return row && toRecord(row);
       });
     },
-    async list() {
-      return ctx.use(() => selectAll.all().map(toRecord));
+    async list({ limit, cursor }) {
+      checkLimit(limit);
+      const after = cursor === undefined ? undefined : readKeyCursor(cursor);
+      return ctx.use(() => page(limit, after));
     },
     async revoke(id, now = Date.now()) {
       return ctx.use(() => revokeKey.immediate(id, now));

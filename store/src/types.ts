@@ -136,8 +136,12 @@ export interface KeyStore {
   /** The record and its stored hash, for a constant-time comparison by the caller. */
   lookup(id: string): Promise<{ record: KeyRecord; secretHash: Buffer } | undefined>;
   get(id: string): Promise<KeyRecord | undefined>;
-  /** Every key, revoked ones included, newest first. */
-  list(): Promise<KeyRecord[]>;
+  /**
+   * Every key, revoked ones included, oldest first (by creation time, then id), so that a key made
+   * while a caller pages comes after the pages already read. `limit` 1-1000. Throws
+   * FAAS_ERR_INVALID_QUERY for a cursor it did not issue.
+   */
+  list(options: { limit: number; cursor?: string }): Promise<Page<KeyRecord>>;
   /** Marks the key revoked (kept for the history's sake). False when there was no such key. */
   revoke(id: string, now?: number): Promise<boolean>;
   /** Records use, at most once a minute per key (cheap on the hot path). */

@@ -93,7 +93,7 @@ describe('store unavailable', () => {
       const closed = unavailable(/closed/);
       await assert.rejects(store.functions.get('f'), closed);
       await assert.rejects(store.functions.list({ limit: 1 }), closed);
-      await assert.rejects(store.keys.list(), closed);
+      await assert.rejects(store.keys.list({ limit: 1 }), closed);
       await assert.rejects(store.kv.get('k'), closed);
       assert.throws(() => store.history.record(invocation('late'), NO_OUTPUT), closed);
       await assert.rejects(store.history.prune({ olderThan: 0, maxPerFunction: 1 }), closed);

@@ -610,6 +610,116 @@ describe('key routes', () => {
     assert.equal((await g.app.inject({ method: 'DELETE', url: `/keys/${id}`, headers: bearer(ADMIN) })).statusCode, 204, 'revoking twice');
   });
 
+  type KeyPage = { keys: Array<{ id: string; created_at: string; revoked_at: string | null }>; next_cursor: string | null };
+  const listKeys = async (query: string): Promise<KeyPage> => {
+    const res = await g.app.inject({ method: 'GET', url: `/keys${query}`, headers: bearer(ADMIN) });
+    assert.equal(res.statusCode, 200, `GET /keys${query}: ${res.body.slice(0, 300)}`);
+    assert.deepEqual(Object.keys(res.json()).sort(), ['keys', 'next_cursor']);
+    return res.json();
+  };
+  const nextPage = (limit: number, cursor: string | null) =>
+    listKeys(`?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+
+  it('GET /keys pages oldest first (creation time, then id): every limit covers every key once, in order', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await post({ name: `page ${i}`, scopes: ['invoke'] })).statusCode, 201);
+    const whole = await listKeys('');
+    assert.equal(whole.next_cursor, null, 'the default limit (100) holds them all');
+    const ids = whole.keys.map((k) => k.id);
+    assert.ok(ids.length >= 5);
+    const sortKey = (k: KeyPage['keys'][number]) => `${k.created_at} ${k.id}`;
+    assert.deepEqual(
+      ids,
+      [...whole.keys].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)).map((k) => k.id),
+      'ordered',
+    );
+    for (let limit = 1; limit <= ids.length + 1; limit++) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: KeyPage = await nextPage(limit, cursor);
+        assert.ok(page.keys.length <= limit);
+        seen.push(...page.keys.map((k) => k.id));
+        cursor = page.next_cursor;
+        pages++;
+      } while (cursor);
+      assert.deepEqual(seen, ids, `limit ${limit}`);
+      assert.equal(pages, Math.max(1, Math.ceil(ids.length / limit)), `limit ${limit}: no empty last page`);
+    }
+  });
+
+  it('GET /keys: a key made after the first page comes at the end; one revoked between pages stays in its place', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await post({ name: `between ${i}`, scopes: ['invoke'] })).statusCode, 201);
+    const before = (await listKeys('?limit=1000')).keys.map((k) => k.id);
+    const first = await nextPage(2, null);
+    // In a later millisecond than the keys listed: within the same one, the id would order them.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const late = (await post({ name: 'late', scopes: ['invoke'] })).json().id;
+    const revoked = before[before.length - 1] as string;
+    assert.equal((await g.app.inject({ method: 'DELETE', url: `/keys/${revoked}`, headers: bearer(ADMIN) })).statusCode, 204);
+    const seen = first.keys.map((k) => k.id);
+    const rest: KeyPage['keys'] = [];
+    for (let cursor = first.next_cursor; cursor; ) {
+      const page = await nextPage(2, cursor);
+      rest.push(...page.keys);
+      cursor = page.next_cursor;
+    }
+    seen.push(...rest.map((k) => k.id));
+    assert.deepEqual(seen, [...before, late]);
+    assert.notEqual(rest.find((k) => k.id === revoked)?.revoked_at, null, 'listed, with revoked_at set');
+  });
+
+  it('GET /keys refuses a malformed limit, a cursor from elsewhere and unknown parameters as the other list routes do', async () => {
+    for (const id of ['kp-a', 'kp-b']) {
+      const res = await g.app.inject({
+        method: 'POST',
+        url: '/functions',
+        headers: bearer(ADMIN),
+        payload: { id, image: 'faas/busybox:latest', command: ['cat'] },
+      });
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    const functionsCursor = (await g.app.inject({ method: 'GET', url: '/functions?limit=1', headers: bearer(ADMIN) })).json().next_cursor;
+    const keysCursor = (await nextPage(1, null)).next_cursor;
+    assert.equal(typeof functionsCursor, 'string');
+    assert.equal(typeof keysCursor, 'string');
+    const queries = [
+      'limit=0',
+      'limit=1001',
+      'limit=1.5',
+      'limit=abc',
+      'limit=',
+      'limit=1&limit=2',
+      'cursor=',
+      'cursor=garbage',
+      `cursor=${'a'.repeat(1025)}`,
+      `cursor=${encodeURIComponent(keysCursor as string)}x`,
+      'sort=id',
+    ];
+    for (const query of queries) {
+      const keys = await g.app.inject({ method: 'GET', url: `/keys?${query}`, headers: bearer(ADMIN) });
+      assertCode(keys, 400, 'FAAS_ERR_INVALID_QUERY', query);
+      const functions = await g.app.inject({ method: 'GET', url: `/functions?${query}`, headers: bearer(ADMIN) });
+      assertCode(functions, 400, 'FAAS_ERR_INVALID_QUERY', query);
+      assert.deepEqual(keys.json(), functions.json(), `${query}: the same answer as GET /functions`);
+    }
+    // Each list refuses the other's cursor, with the same answer.
+    const foreign = await g.app.inject({
+      method: 'GET',
+      url: `/keys?cursor=${encodeURIComponent(functionsCursor)}`,
+      headers: bearer(ADMIN),
+    });
+    assertCode(foreign, 400, 'FAAS_ERR_INVALID_QUERY', 'a functions cursor');
+    assert.equal(foreign.json().field, 'cursor');
+    const swapped = await g.app.inject({
+      method: 'GET',
+      url: `/functions?cursor=${encodeURIComponent(keysCursor as string)}`,
+      headers: bearer(ADMIN),
+    });
+    assert.deepEqual(swapped.json(), foreign.json());
+    assert.equal((await g.app.inject({ method: 'HEAD', url: '/keys?limit=0', headers: bearer(ADMIN) })).statusCode, 400);
+  });
+
   /** A key limited to functions a* with `scopes`, written to the store directly (as before POST /keys refused it). */
   async function storeLimitedKey(scopes: Scope[]) {
     const key = generateKey();

@@ -8,6 +8,7 @@ import type { KeyRecord } from '@faas/store';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import { sendFault } from '../errors.js';
+import { parseCursor, parseLimit, readQuery } from '../query.js';
 import { parseKeyRequest } from './key-request.js';
 import { generateKey, KEY_ID } from './keys.js';
 
@@ -67,7 +68,12 @@ export function registerKeyRoutes(app: FastifyInstance, deps: GatewayDeps): void
 
   app.get('/keys', async (request, reply) => {
     try {
-      return { keys: (await keys.list()).map(keyInfo) };
+      const query = readQuery(request.query, ['limit', 'cursor']);
+      const limit = parseLimit(query.limit);
+      const cursor = parseCursor(query.cursor);
+      // Oldest first: a key made while a client pages comes on a later page, never before its cursor.
+      const page = await keys.list({ limit, ...(cursor !== undefined ? { cursor } : {}) });
+      return { keys: page.items.map(keyInfo), next_cursor: page.nextCursor };
     } catch (err) {
       return sendFault(request, reply, err);
     }

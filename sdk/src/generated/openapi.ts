@@ -210,8 +210,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List API keys
-         * @description Scope `admin`. Every key created with `POST /keys`, revoked and expired ones included; the admin key is not one of them.
+         * List API keys, oldest first
+         * @description Scope `admin`. Every key created with `POST /keys`, revoked and expired ones included; the admin key is not one of them. Ordered by creation time, then id: a key created while a client pages comes on a later page, and a key revoked meanwhile stays in its place with `revoked_at` set. An unknown or repeated query parameter is 400 FAAS_ERR_INVALID_QUERY.
          */
         get: operations["listKeys"];
         put?: never;
@@ -752,8 +752,10 @@ export interface components {
             last_used_at: string | null;
         };
         KeyList: {
-            /** @description Every key, revoked and expired ones included, newest first. */
+            /** @description One page of keys, revoked and expired ones included, oldest first (creation time, then id). */
             keys: components["schemas"]["KeyInfo"][];
+            /** @description Pass it as `cursor` to read the next page; null on the last page. */
+            next_cursor: string | null;
         };
         /** @description An asynchronous invocation, accepted (committed to the queue) or queued again: poll `GET /invocations/{invocation_id}` (the `Location`). */
         AsyncAccepted: {
@@ -2284,20 +2286,37 @@ export interface operations {
     };
     listKeys: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, 1-1000 (default 100). Anything else is 400 FAAS_ERR_INVALID_QUERY. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page, passed back as it is. A cursor the server did not issue is 400 FAAS_ERR_INVALID_QUERY. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The keys. */
+            /** @description One page of keys. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description A malformed `limit` or `cursor` (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -2357,15 +2376,27 @@ export interface operations {
     };
     listKeysHead: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, 1-1000 (default 100). Anything else is 400 FAAS_ERR_INVALID_QUERY. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page, passed back as it is. A cursor the server did not issue is 400 FAAS_ERR_INVALID_QUERY. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The keys. (headers only, no body). */
+            /** @description One page of keys. (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed `limit` or `cursor` (FAAS_ERR_INVALID_QUERY); `field` names it. (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

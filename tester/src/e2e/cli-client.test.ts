@@ -181,6 +181,27 @@ describe('the faas client commands', { concurrency: 1 }, () => {
     assert.match(key, /^faas_[0-9a-v]{12}_[A-Za-z0-9_-]{43}$/);
     const keyId = key.split('_')[1] as string;
     assert.match(ok(await faas(['keys', 'list'], env()), 'list'), new RegExp(`^${keyId}\\s+cli\\s+invoke,functions\\s+cli-\\*`, 'm'));
+    // Pages: --limit and --cursor give one page (its cursor on stderr and in --json); no flag, every key.
+    const second = ok(await faas(['keys', 'create', '--name', 'cli-2', '--scope', 'metrics'], env()), 'create 2').trim();
+    const secondId = second.split('_')[1] as string;
+    const all = JSON.parse(ok(await faas(['keys', 'list', '--json'], env()), 'list --json')) as Array<{ id: string }>;
+    const ids = all.map((k) => k.id);
+    assert.ok(ids.indexOf(keyId) >= 0 && ids.indexOf(keyId) < ids.indexOf(secondId), 'oldest first');
+    const firstPage = await faas(['keys', 'list', '--limit', '1'], env());
+    const cursor = /^faas: more: --cursor (\S+)$/m.exec(firstPage.stderr.toString())?.[1];
+    assert.ok(cursor, firstPage.stderr.toString());
+    assert.match(ok(firstPage, 'list --limit 1'), new RegExp(`^${ids[0]}\\s`, 'm'));
+    const paged = [ids[0]];
+    for (let next: string | null = cursor; next; ) {
+      const page = JSON.parse(ok(await faas(['keys', 'list', '--limit', '1', '--cursor', next, '--json'], env()), 'next page'));
+      paged.push(...page.keys.map((k: { id: string }) => k.id));
+      next = page.next_cursor;
+    }
+    assert.deepEqual(paged, ids);
+    const badCursor = await faas(['keys', 'list', '--cursor', 'garbage'], env());
+    assert.equal(badCursor.code, 1);
+    assert.match(badCursor.stderr.toString(), /FAAS_ERR_INVALID_QUERY/);
+    ok(await faas(['keys', 'revoke', secondId], env()), 'revoke 2');
     const asKey = { FAAS_URL: p.url, FAAS_API_KEY: key };
     assert.equal(ok(await faas(['invoke', 'cli-k', '--image', BUSYBOX, '--data', 'k', '--', 'cat'], asKey), 'with the key'), 'k');
     const refused = await faas(['invoke', 'other', '--image', BUSYBOX, '--', 'true'], asKey);

@@ -142,7 +142,13 @@ describe('the SDK against a real gateway', { concurrency: 1 }, () => {
     const client = admin();
     const created = await client.keys.create({ name: 'sdk', scopes: ['invoke'], rate_limit: { per_second: 1, burst: 1 } });
     try {
-      assert.ok((await client.keys.list()).some((k) => k.id === created.id));
+      const first = await client.keys.list({ limit: 1 });
+      assert.equal(first.keys.length, 1);
+      const listed: string[] = [];
+      for await (const k of client.keys.all({ limit: 1 })) listed.push(k.id);
+      assert.ok(listed.includes(created.id));
+      assert.equal(listed[0], first.keys[0]?.id);
+      assert.equal(new Set(listed).size, listed.length, 'every key once');
       assert.equal((await client.keys.get(created.id)).name, 'sdk');
       const limited = new FaasClient({ url: p.url, apiKey: created.key, retry: { retries: 0 } });
       await limited.functions.list();
