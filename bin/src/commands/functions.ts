@@ -1,5 +1,5 @@
 /** `faas functions deploy|list|get|update|delete`: the function registry. */
-import { ConflictError, type FaasClient, type FunctionInfo, type FunctionPatch } from '@faas/sdk';
+import { ConflictError, type FaasClient, type FunctionInfo, type FunctionList, type FunctionPatch } from '@faas/sdk';
 import type { Command } from 'commander';
 import { type ClientFlags, clientCommand, createClient, nounCommand } from '../client/connection.js';
 import { type DefinitionFlags, definitionOf, fieldsFromFlags, patchToDefinition, readDefinitionFile } from '../client/definition.js';
@@ -88,17 +88,27 @@ function deploy(): Command {
 function list(): Command {
   return clientCommand('list', 'the functions the key may see, by id')
     .option('--limit <n>', 'one page of at most this many (default: every function)', parseInteger)
+    .option('--cursor <cursor>', "the next page: a previous answer's next_cursor (shown with --json)")
     .action(
-      action(async (flags: ClientFlags & { limit?: number }) => {
+      action(async (flags: ClientFlags & { limit?: number; cursor?: string }) => {
         const client = createClient(flags);
-        const functions: FunctionInfo[] = [];
-        if (flags.limit !== undefined) functions.push(...(await client.functions.list({ limit: flags.limit })).functions);
-        else for await (const f of client.functions.all()) functions.push(f);
-        if (flags.json) return printJson(functions);
+        let functions: FunctionInfo[] = [];
+        let page: FunctionList | undefined;
+        if (flags.limit === undefined && flags.cursor === undefined) {
+          for await (const f of client.functions.all()) functions.push(f);
+        } else {
+          page = await client.functions.list({
+            ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+            ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),
+          });
+          functions = page.functions;
+        }
+        if (flags.json) return printJson(page ?? functions);
         printTable(
           ['ID', 'VERSION', 'IMAGE', 'COMMAND', 'UPDATED'],
           functions.map((f) => [f.id, f.version, f.image, f.command.join(' '), f.updated_at]),
         );
+        if (page?.next_cursor) process.stderr.write(`faas: more: --cursor ${page.next_cursor}\n`);
       }),
     );
 }

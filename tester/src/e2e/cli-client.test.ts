@@ -136,6 +136,13 @@ describe('the faas client commands', { concurrency: 1 }, () => {
       assert.equal(got.description, 'v2');
       assert.deepEqual(got.secret_names, ['TOKEN']);
       assert.match(ok(await faas(['functions', 'list'], env()), 'list'), /^ID\s+VERSION\s+IMAGE.*\ncli-greet\s+2\s+/m);
+      // One page with --limit or --cursor: --json prints it as the API answers it, cursor included.
+      const page = JSON.parse(ok(await faas(['functions', 'list', '--limit', '1', '--json'], env()), 'list --limit 1'));
+      assert.equal(page.functions.length, 1);
+      assert.ok('next_cursor' in page, JSON.stringify(page));
+      const badPage = await faas(['functions', 'list', '--cursor', 'garbage'], env());
+      assert.equal(badPage.code, 1);
+      assert.match(badPage.stderr.toString(), /FAAS_ERR_INVALID_QUERY/);
       assert.match(
         ok(await faas(['functions', 'update', 'cli-greet', '--timeout', '4000', '--if-match', '2'], env()), 'update'),
         /version 3/,
