@@ -61,6 +61,16 @@ describe('loadConfig', () => {
     assert.equal(isUsableAdminKey(key), true);
     assert.equal(isUsableAdminKey('abc'), false);
   });
+  it('FAAS_KEY_MAX_CONCURRENCY: half of FAAS_MAX_CONCURRENCY by default (at least 1), an integer, or off', () => {
+    assert.equal(loadConfig({}, 2).auth.keyMaxConcurrency, 8);
+    assert.equal(loadConfig({ FAAS_MAX_CONCURRENCY: '1' }, 2).auth.keyMaxConcurrency, 1);
+    assert.equal(loadConfig({ FAAS_MAX_CONCURRENCY: '7' }, 2).auth.keyMaxConcurrency, 3);
+    assert.equal(loadConfig({ FAAS_KEY_MAX_CONCURRENCY: '40' }, 2).auth.keyMaxConcurrency, 40);
+    assert.equal(loadConfig({ FAAS_KEY_MAX_CONCURRENCY: 'Off' }, 2).auth.keyMaxConcurrency, null);
+    for (const bad of ['0', '-1', '1.5', 'none', '10001']) {
+      configError({ FAAS_KEY_MAX_CONCURRENCY: bad }, /FAAS_KEY_MAX_CONCURRENCY=.*integer from 1 to 10000, or off for no cap/);
+    }
+  });
   it('names the bad variable and the fix', () => {
     configError({ FAAS_GATEWAY_PORT: 'abc' }, /FAAS_GATEWAY_PORT="abc".*integer/);
     configError({ FAAS_GATEWAY_PORT: '70000' }, /FAAS_GATEWAY_PORT/);

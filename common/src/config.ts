@@ -80,6 +80,11 @@ export interface Config {
     mode: 'keys' | 'open';
     /** The admin key (FAAS_ADMIN_KEY); undefined: read or create `<dataDir>/admin.key` at start-up. */
     adminKey: string | undefined;
+    /**
+     * Invocations a stored API key without a `max_concurrency` of its own may have under way at
+     * once (FAAS_KEY_MAX_CONCURRENCY); null: no cap. The admin key is never capped.
+     */
+    keyMaxConcurrency: number | null;
   };
   /**
    * 32-byte key that encrypts function secrets at rest (AES-256-GCM), from FAAS_SECRETS_KEY;
@@ -218,6 +223,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
     '"keys" (default): every route except /health, /ready and /openapi.json needs an API key; "open": no keys, for local development, refused unless FAAS_GATEWAY_HOST is a loopback address',
   FAAS_ADMIN_KEY:
     'the admin API key, 32-1024 printable characters without spaces (default: generated once into FAAS_DATA_DIR/admin.key, mode 0600, and read from there)',
+  FAAS_KEY_MAX_CONCURRENCY:
+    'invocations one API key may have running or waiting for a slot at once, unless the key sets its own max_concurrency; one more is refused with 429 FAAS_ERR_KEY_CONCURRENCY_LIMIT: an integer from 1 to 10000, or "off" for no cap (default half of FAAS_MAX_CONCURRENCY, at least 1, so that no one key takes every slot; the admin key, open mode and Tangle job calls are never capped)',
   FAAS_SECRETS_KEY:
     'key that encrypts function secrets at rest: 32 bytes as 64 hex digits or base64 (default: generated once into FAAS_DATA_DIR/secrets.key; set it in production and keep it apart from the data)',
   FAAS_ALLOW_ADHOC:
@@ -780,7 +787,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
     },
     maxLimits: { memoryBytes: maxMemoryMb * MIB, cpus: maxCpus, pids: maxPids },
     dataDir: folderVariable(vars, 'FAAS_DATA_DIR', resolve(REPO_ROOT, '.data')),
-    auth: { mode: authMode, adminKey },
+    auth: { mode: authMode, adminKey, keyMaxConcurrency: readKeyMaxConcurrency(vars, maxConcurrency) },
     secretsKey: readSecretsKey(vars),
     allowAdhoc: readOnOff(vars, 'FAAS_ALLOW_ADHOC') ?? true,
     history: {
@@ -918,6 +925,17 @@ function readCidrs(vars: Variables, name: string): string[] {
     ranges.push(`${address}/${length}`);
   }
   return ranges;
+}
+
+/**
+ * FAAS_KEY_MAX_CONCURRENCY: by default a key may hold half of the platform's slots (at least one),
+ * so one tenant cannot take them all and keep everyone else waiting or refused, as the async
+ * worker's share (FAAS_ASYNC_CONCURRENCY) is half of them so that a backlog cannot. "off": no cap.
+ */
+function readKeyMaxConcurrency(vars: Variables, maxConcurrency: number): number | null {
+  const name = 'FAAS_KEY_MAX_CONCURRENCY';
+  if (vars.get(name)?.toLowerCase() === 'off') return null;
+  return vars.int(name, Math.max(1, Math.floor(maxConcurrency / 2)), 1, 10_000, ', or off for no cap');
 }
 
 function readAsync(vars: Variables, maxConcurrency: number): Config['async'] {

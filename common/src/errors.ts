@@ -123,6 +123,11 @@ export const ERRORS = {
     status: 429,
     summary: "The function's own concurrency cap (max_concurrency) is reached; retry later.",
   },
+  FAAS_ERR_KEY_CONCURRENCY_LIMIT: {
+    status: 429,
+    summary:
+      "The API key's concurrency cap (its max_concurrency, or FAAS_KEY_MAX_CONCURRENCY) is reached: that many of its invocations are running or waiting for a slot; retry when one has finished.",
+  },
   FAAS_ERR_INVOCATION_NOT_FOUND: {
     status: 404,
     summary: 'No invocation with this id is in the history (never recorded, or removed by retention).',

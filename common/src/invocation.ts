@@ -37,6 +37,12 @@ export interface Invocation {
   /** The function's own cap on invocations running at once; more get FAAS_ERR_CONCURRENCY_LIMIT. */
   maxConcurrency?: number;
   /**
+   * The cap on invocations of `keyId` under way at once, resolved by the front door (the key's own
+   * `max_concurrency`, or FAAS_KEY_MAX_CONCURRENCY); more get FAAS_ERR_KEY_CONCURRENCY_LIMIT.
+   * Undefined: no cap (the admin key, open mode, Tangle job calls).
+   */
+  keyMaxConcurrency?: number;
+  /**
    * Names of `env` entries that hold secrets: their values are never logged or recorded. The
    * entries themselves are in `env` (the sandbox gets them as ordinary variables).
    */

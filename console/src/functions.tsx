@@ -81,6 +81,7 @@ interface Form {
   image: string;
   command: string;
   env: string;
+  allowedEnv: string;
   secrets: string;
   timeout: string;
   maxAttempts: string;
@@ -93,6 +94,7 @@ function toForm(f?: FunctionInfo): Form {
     image: f?.image ?? 'faas/busybox:latest',
     command: f ? f.command.join('\n') : '',
     env: f ? f.env_vars.join('\n') : '',
+    allowedEnv: f ? f.allowed_env_vars.join('\n') : '',
     secrets: '',
     timeout: f?.timeout_ms ? String(f.timeout_ms) : '',
     maxAttempts: f?.max_attempts ? String(f.max_attempts) : '',
@@ -130,6 +132,7 @@ export function FunctionEdit(props: { id?: string }) {
         image: f.image.trim(),
         command: f.command.split('\n').filter((l) => l !== '') as [string, ...string[]],
         env_vars: parseLines(f.env),
+        allowed_env_vars: parseLines(f.allowedEnv),
         timeout_ms: optionalInt(f.timeout),
         max_attempts: optionalInt(f.maxAttempts),
         description: f.description,
@@ -182,6 +185,10 @@ export function FunctionEdit(props: { id?: string }) {
         <label>
           environment (KEY=VALUE, one per line)
           <textarea name="env" rows={3} value={f.env} onInput={set('env')} />
+        </label>
+        <label>
+          variables callers may set (a name, or a prefix ending in *, per line; none by default)
+          <textarea name="allowed_env_vars" rows={2} value={f.allowedEnv} onInput={set('allowedEnv')} />
         </label>
         <label>
           secrets (KEY=VALUE, one per line; {existing.data ? `stored: ${existing.data.secret_names.join(', ') || 'none'}; ` : ''}

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { type Config, FaasError, type Invocation, type InvocationResult, type Outcome } from '@faas/common';
 import type { AsyncJob, Store } from '@faas/store';
+import { queuedCaller } from './auth/concurrency.js';
 import type { Principal } from './auth/principal.js';
 import { validateCallbackField } from './definition.js';
 import { type InvocationJson, readInvocation } from './invocation-answer.js';
@@ -168,7 +169,8 @@ export function asyncFrontDoor(config: Readonly<Config>, store: Store): AsyncFro
         throw new FaasError('FAAS_ERR_INTERNAL', `the queued request of ${job.id} names another function`);
       }
       const { input, registered } = await source(stored.function_id, stored.body);
-      const invocation: Invocation = { id: job.id, ...input, ...(job.keyId === null ? {} : { keyId: job.keyId }) };
+      // The key's cap as it is now: one refused for it goes back to the queue (worker/src/retry.ts).
+      const invocation: Invocation = { id: job.id, ...input, ...(await queuedCaller(config, store.keys, job.keyId)) };
       return { invocation, functionVersion: registered?.record.version };
     },
     result(outcome, functionVersion) {

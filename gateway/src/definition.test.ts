@@ -31,6 +31,7 @@ function record(extra: Partial<FunctionRecord> = {}): FunctionRecord {
     image: 'faas/busybox:latest',
     command: ['echo', 'hi'],
     env: ['A=1'],
+    allowedEnvVars: [],
     secretNames: ['TOKEN'],
     executor: null,
     poolMode: null,
@@ -55,6 +56,7 @@ describe('POST /functions body', () => {
       image: 'faas/busybox:latest',
       command: ['echo', 'hi'],
       env: [],
+      allowedEnvVars: [],
       secrets: {},
       executor: null,
       poolMode: null,
@@ -66,6 +68,26 @@ describe('POST /functions body', () => {
       callbackUrl: null,
       description: '',
     });
+  });
+
+  it('allowed_env_vars: names and prefixes ending in *, never a start-up variable, no repeats', () => {
+    assert.deepEqual(validateFunctionCreate({ ...base, allowed_env_vars: ['LANG', 'APP_*'] }, policy).allowedEnvVars, ['LANG', 'APP_*']);
+    assert.deepEqual(validateFunctionCreate({ ...base, allowed_env_vars: null }, policy).allowedEnvVars, []);
+    for (const bad of ['*', 'A-B', '1X', 'X**', 'LD_PRELOAD', 'BASH_ENV', 'PATH', 7, ['X']]) {
+      refused(() => validateFunctionCreate({ ...base, allowed_env_vars: [bad] }, policy), 'FAAS_ERR_INVALID_FUNCTION', 'allowed_env_vars');
+    }
+    refused(
+      () => validateFunctionCreate({ ...base, allowed_env_vars: ['A', 'A'] }, policy),
+      'FAAS_ERR_INVALID_FUNCTION',
+      'allowed_env_vars',
+    );
+    refused(() => validateFunctionCreate({ ...base, allowed_env_vars: 'LANG' }, policy), 'FAAS_ERR_INVALID_FUNCTION', 'allowed_env_vars');
+    refused(
+      () => validateFunctionCreate({ ...base, allowed_env_vars: Array.from({ length: 129 }, (_, i) => `V${i}`) }, policy),
+      'FAAS_ERR_INVALID_FUNCTION',
+      'allowed_env_vars',
+    );
+    assert.deepEqual(validateFunctionPatch({ allowed_env_vars: null }, policy).fields.allowedEnvVars, []);
   });
 
   it('takes every field', () => {

@@ -13,6 +13,7 @@
 import type { IsolationMode, ResourceLimitsInput } from '@faas/common';
 import type { FunctionInput, FunctionLimits, FunctionPatch, FunctionRecord } from '@faas/store';
 import { AddressPolicy, validateCallbackUrl } from '@faas/worker';
+import { isStartupVariable } from './startup-variables.js';
 import {
   checkEnvTotals,
   ENV_MAX_ENTRY_BYTES,
@@ -38,6 +39,7 @@ export const DEFINITION_FIELDS: readonly string[] = [
   'image',
   'command',
   'env_vars',
+  'allowed_env_vars',
   'secrets',
   'executor',
   'pool_mode',
@@ -50,6 +52,10 @@ export const DEFINITION_FIELDS: readonly string[] = [
   'description',
 ];
 export const SECRETS_MAX_COUNT = 100;
+/** Entries of `allowed_env_vars` (as many as variables an invocation could set at all). */
+export const ALLOWED_ENV_MAX_COUNT = 128;
+/** A variable name, or a prefix of one ending in `*` (at least one character before it). */
+const ALLOWED_ENV_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 export const DESCRIPTION_MAX_LENGTH = 1024;
 export const MAX_CONCURRENCY_MAX = 10_000;
 /** Most attempts an asynchronous invocation of a function may get (FAAS_ASYNC_MAX_ATTEMPTS has the same bound). */
@@ -108,6 +114,38 @@ function validateMaxAttempts(value: unknown): number | null {
     );
   }
   return value;
+}
+
+/**
+ * `allowed_env_vars`: the variables an invocation may add (docs/API.md "Invoke"), names or
+ * prefixes ending in `*`; null or absent: none. A start-up variable (startup-variables.ts) cannot
+ * be named: callers never set one, whatever the definition says.
+ */
+function validateAllowedEnv(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value))
+    invalid('allowed_env_vars must be an array of variable names (or prefixes ending in *), or null for none', 'allowed_env_vars');
+  if (value.length > ALLOWED_ENV_MAX_COUNT) {
+    invalid(`allowed_env_vars has ${value.length} entries; at most ${ALLOWED_ENV_MAX_COUNT} are allowed`, 'allowed_env_vars');
+  }
+  const seen = new Set<string>();
+  for (const [i, entry] of value.entries()) {
+    if (typeof entry !== 'string' || entry.length > 256 || !ALLOWED_ENV_ENTRY.test(entry)) {
+      invalid(
+        `allowed_env_vars[${i}] must be a variable name ([A-Za-z_][A-Za-z0-9_]*), or a prefix of one ending in * such as APP_*`,
+        'allowed_env_vars',
+      );
+    }
+    if (!entry.endsWith('*') && isStartupVariable(entry)) {
+      invalid(
+        `allowed_env_vars[${i}] is ${entry}, which changes the code a program runs at start-up: an invocation may never set it; set it in env_vars if the function needs it`,
+        'allowed_env_vars',
+      );
+    }
+    if (seen.has(entry)) invalid(`allowed_env_vars[${i}] repeats ${entry}`, 'allowed_env_vars');
+    seen.add(entry);
+  }
+  return value as string[];
 }
 
 function validateRetryOnFailure(value: unknown): boolean {
@@ -199,6 +237,7 @@ export function validateFunctionCreate(body: unknown, policy: ValidationPolicy):
     image: validateImage(fields.image),
     command: validateCommand(fields.command),
     env: validateEnv(fields.env_vars),
+    allowedEnvVars: validateAllowedEnv(fields.allowed_env_vars),
     secrets: validateSecrets(fields.secrets, false) as Record<string, string>,
     executor: fields.executor === undefined || fields.executor === null ? null : validateExecutor(fields.executor, policy),
     poolMode: validatePoolMode(fields.pool_mode),
@@ -236,6 +275,7 @@ export function validateFunctionPatch(body: unknown, policy: ValidationPolicy): 
   if ('image' in b) fields.image = b.image === null ? noDefault('image') : validateImage(b.image);
   if ('command' in b) fields.command = b.command === null ? noDefault('command') : validateCommand(b.command);
   if ('env_vars' in b) fields.env = validateEnv(b.env_vars);
+  if ('allowed_env_vars' in b) fields.allowedEnvVars = validateAllowedEnv(b.allowed_env_vars);
   if ('executor' in b) fields.executor = b.executor === null ? null : validateExecutor(b.executor, policy);
   if ('pool_mode' in b) fields.poolMode = validatePoolMode(b.pool_mode);
   if ('timeout_ms' in b) fields.timeoutMs = validateTimeoutField(b.timeout_ms, policy);

@@ -205,7 +205,14 @@ describe('invoking a registered function', () => {
   });
 
   it('merges what the request may set and refuses the rest, naming the field', async () => {
-    await create({ id: 'rules', env_vars: ['MODE=prod'], secrets: { TOKEN: SECRET }, limits: { memory_mb: 64 }, timeout_ms: 2000 });
+    await create({
+      id: 'rules',
+      env_vars: ['MODE=prod'],
+      allowed_env_vars: ['EXTRA', 'APP_*'],
+      secrets: { TOKEN: SECRET },
+      limits: { memory_mb: 64 },
+      timeout_ms: 2000,
+    });
     const invoke = (body: unknown) => g.call('POST', '/functions/rules/invoke', { body });
     expectCode(await invoke({ payload_base64: 'aGk=', env_vars: ['EXTRA=1'], timeout_ms: 1000, limits: { memory_mb: 32 } }), 200);
     assert.equal(lastRequest().stdin?.toString(), 'hi');
@@ -217,6 +224,8 @@ describe('invoking a registered function', () => {
       [{ executor: 'docker' }, 'executor'],
       [{ env_vars: ['MODE=dev'] }, 'env_vars'],
       [{ env_vars: ['TOKEN=x'] }, 'env_vars'],
+      [{ env_vars: ['OTHER=1'] }, 'env_vars'],
+      [{ env_vars: ['TAR_OPTIONS=--checkpoint=1'] }, 'env_vars'],
       [{ timeout_ms: 2001 }, 'timeout_ms'],
       [{ limits: { memory_mb: 65 } }, 'limits.memory_mb'],
     ] as const) {

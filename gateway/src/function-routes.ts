@@ -6,7 +6,7 @@
 import { FaasError, type IsolationMode } from '@faas/common';
 import type { FunctionLimits, FunctionRecord } from '@faas/store';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { allowsFunction, assertFunctionAllowed } from './auth/principal.js';
+import { allowsFunction, assertFunctionAllowed, hasScope, type Principal } from './auth/principal.js';
 import { applyPatch, type DefinitionPatch, validateFunctionCreate, validateFunctionPatch } from './definition.js';
 import type { GatewayDeps } from './deps.js';
 import { parseCursor, parseLimit, readQuery } from './query.js';
@@ -25,6 +25,7 @@ export interface FunctionJson {
   image: string;
   command: string[];
   env_vars: string[];
+  allowed_env_vars: string[];
   secret_names: string[];
   executor: string | null;
   pool_mode: IsolationMode | null;
@@ -40,12 +41,19 @@ export interface FunctionJson {
   updated_at: string;
 }
 
-export function toFunctionJson(record: FunctionRecord): FunctionJson {
+/**
+ * The `Function` answer for `principal`. A key that may not change functions (no `functions`
+ * scope: an invoker) sees the callback URL's origin only: its path and query may hold a token
+ * (docs/API.md "Callbacks").
+ */
+export function toFunctionJson(record: FunctionRecord, principal?: Principal): FunctionJson {
+  const callbackUrl = principal && !hasScope(principal, 'functions') ? callbackOrigin(record.callbackUrl) : record.callbackUrl;
   return {
     id: record.id,
     image: record.image,
     command: record.command,
     env_vars: record.env,
+    allowed_env_vars: record.allowedEnvVars,
     secret_names: record.secretNames,
     executor: record.executor,
     pool_mode: record.poolMode,
@@ -54,12 +62,23 @@ export function toFunctionJson(record: FunctionRecord): FunctionJson {
     max_concurrency: record.maxConcurrency,
     max_attempts: record.maxAttempts,
     retry_on_failure: record.retryOnFailure,
-    callback_url: record.callbackUrl,
+    callback_url: callbackUrl,
     description: record.description,
     version: record.version,
     created_at: new Date(record.createdAt).toISOString(),
     updated_at: new Date(record.updatedAt).toISOString(),
   };
+}
+
+/** `https://host/[redacted]` for a URL with anything past its origin; the URL itself otherwise. */
+function callbackOrigin(url: string | null): string | null {
+  if (url === null) return null;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}/${parsed.pathname === '/' && !parsed.search && !parsed.hash ? '' : '[redacted]'}`;
+  } catch {
+    return '[redacted]';
+  }
 }
 
 export function etagOf(version: number): string {
@@ -80,8 +99,8 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
   return Number(match[1]);
 }
 
-function sendFunction(reply: FastifyReply, record: FunctionRecord, status = 200): FastifyReply {
-  return reply.code(status).header('etag', etagOf(record.version)).send(toFunctionJson(record));
+function sendFunction(reply: FastifyReply, record: FunctionRecord, principal: Principal | undefined, status = 200): FastifyReply {
+  return reply.code(status).header('etag', etagOf(record.version)).send(toFunctionJson(record, principal));
 }
 
 function notFound(id: string): FaasError {
@@ -98,7 +117,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: GatewayDeps):
     assertFunctionAllowed(request.principal, input.id);
     const record = await functions.create(input);
     reply.header('location', `/functions/${record.id}`);
-    return sendFunction(reply, record, 201);
+    return sendFunction(reply, record, request.principal, 201);
   });
 
   app.get('/functions', async (request) => {
@@ -116,14 +135,14 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: GatewayDeps):
       cursor = got.nextCursor ?? undefined;
       if (cursor === undefined || page.length >= limit) break;
     }
-    return { functions: page.map(toFunctionJson), next_cursor: cursor ?? null };
+    return { functions: page.map((record) => toFunctionJson(record, principal)), next_cursor: cursor ?? null };
   });
 
   app.get<FunctionParams>('/functions/:function_id', async (request, reply) => {
     const id = validateFunctionId(request.params.function_id);
     const record = await functions.get(id);
     if (!record) throw notFound(id);
-    return sendFunction(reply, record);
+    return sendFunction(reply, record, request.principal);
   });
 
   /**
@@ -156,9 +175,9 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: GatewayDeps):
       const current = resolved.record;
       if (expected !== undefined && current.version !== expected) throw conflict(id, expected, current.version);
       const merged = applyPatch(current, resolved.secrets, patch);
-      if (!merged.changed) return sendFunction(reply, current);
+      if (!merged.changed) return sendFunction(reply, current, request.principal);
       try {
-        return sendFunction(reply, await functions.update(id, merged.patch, current.version));
+        return sendFunction(reply, await functions.update(id, merged.patch, current.version), request.principal);
       } catch (err) {
         const retry =
           expected === undefined && attempt < PATCH_TRIES && err instanceof FaasError && err.code === 'FAAS_ERR_VERSION_CONFLICT';

@@ -1,7 +1,7 @@
 /** The merge rules of an invocation of a registered function: every field the request may and may not set. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ErrorCode, isFaasError, loadConfig } from '@faas/common';
+import { type ErrorCode, type FaasError, isFaasError, loadConfig } from '@faas/common';
 import type { FunctionRecord } from '@faas/store';
 import { mergeInvocation, type ResolvedFunction } from './invocation-merge.js';
 import { validationPolicy } from './validation.js';
@@ -17,6 +17,31 @@ function fn(extra: Partial<FunctionRecord> = {}, secrets = ['TOKEN=s3cret']): Re
       image: 'faas/busybox:latest',
       command: ['sh', '-c', 'echo hi'],
       env: ['MODE=prod'],
+      // Every name these tests send: a definition-set name or a start-up variable is refused even
+      // when allowed (a start-up variable cannot be allowed through the API; a pattern may cover one).
+      allowedEnvVars: [
+        'EXTRA',
+        'OK',
+        'X*',
+        'MODE',
+        'TOKEN',
+        'GREETING',
+        'V*',
+        'bash_env',
+        'MY_PATH',
+        'LDAP_URI',
+        'python_version',
+        'ENVIRONMENT',
+        'NODE_ENV',
+        'BASH_ENV',
+        'ENV',
+        'LD_*',
+        'NODE_OPTIONS',
+        'PYTHON*',
+        'PERL5OPT',
+        'GLIBC_TUNABLES',
+        'PATH',
+      ],
       secretNames: secrets.map((s) => s.slice(0, s.indexOf('='))),
       executor: 'gvisor',
       poolMode: 'reuse',
@@ -36,16 +61,19 @@ function fn(extra: Partial<FunctionRecord> = {}, secrets = ['TOKEN=s3cret']): Re
   };
 }
 
-function refused(body: unknown, code: ErrorCode, field: string, resolved = fn()): void {
+function refused(body: unknown, code: ErrorCode, field: string, resolved = fn()): FaasError {
+  let caught: FaasError | undefined;
   assert.throws(
     () => mergeInvocation(resolved, body, policy),
     (err) => {
       assert.ok(isFaasError(err, code), `expected ${code}: ${(err as Error).message}`);
       assert.equal(err.details?.field, field);
       assert.doesNotMatch(err.message, /s3cret/);
+      caught = err;
       return true;
     },
   );
+  return caught as FaasError;
 }
 
 describe('invoking a registered function', () => {
@@ -130,6 +158,23 @@ describe('invoking a registered function', () => {
   it('lets the definition itself set a start-up variable', () => {
     const merged = mergeInvocation(fn({ env: ['NODE_OPTIONS=--max-old-space-size=64'] }), { env_vars: ['EXTRA=1'] }, policy);
     assert.ok(merged.env.includes('NODE_OPTIONS=--max-old-space-size=64'));
+  });
+
+  it('refuses a variable the definition does not let callers set: none unless allowed_env_vars names it', () => {
+    refused({ env_vars: ['LANG=C'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars', fn({ allowedEnvVars: [] }));
+    refused({ env_vars: ['APPX=1'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars', fn({ allowedEnvVars: ['APP_*', 'LANG'] }));
+    // No list of dangerous names is complete (a tool's own options variable, say): the allowlist stops those too.
+    refused({ env_vars: ['SOMETOOL_OPTIONS=--exec=env'] }, 'FAAS_ERR_FIELD_NOT_ALLOWED', 'env_vars', fn({ allowedEnvVars: ['LANG'] }));
+    const merged = mergeInvocation(fn({ allowedEnvVars: ['APP_*', 'LANG'] }), { env_vars: ['APP_MODE=x', 'LANG=C'] }, policy);
+    assert.deepEqual(merged.env.slice(-2), ['APP_MODE=x', 'LANG=C']);
+  });
+
+  it("says nothing of the secrets' size when the caller's variables do not fit with them", () => {
+    const big = `TOKEN=${'s'.repeat(25_000)}`;
+    const extra = Array.from({ length: 8 }, (_, i) => `V${i}=${'x'.repeat(30_000)}`);
+    const err = refused({ env_vars: extra }, 'FAAS_ERR_INVALID_ENV', 'env_vars', fn({}, [big]));
+    assert.doesNotMatch(err.message, new RegExp(String(240_024 + 25_006 + 9)));
+    assert.match(err.message, /8 variables, 240024 bytes/);
   });
 
   it('refuses more time or a larger limit than the function has (its own, or the platform default)', () => {

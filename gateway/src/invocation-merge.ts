@@ -1,16 +1,17 @@
 /**
  * The merge rules of an invocation of a registered function (docs/API.md "Invoke"): the definition
  * fixes what runs (image, command, executor, its variables and secrets); the request may add input
- * (payload_base64), variables the definition does not set and that change no program's start-up
- * (env_vars; startup-variables.ts), and ask for less time or
- * smaller limits than the definition's (timeout_ms, limits). Anything else is refused, naming the
- * field. No message ever carries a secret's value.
+ * (payload_base64), the variables the definition lets callers set (env_vars within its
+ * allowed_env_vars, never one it sets itself nor a start-up variable: startup-variables.ts), and
+ * ask for less time or smaller limits than the definition's (timeout_ms, limits). Anything else is
+ * refused, naming the field. No message ever carries a secret's value, nor its size.
  */
 import type { Invocation, IsolationMode, ResourceLimits } from '@faas/common';
 import type { FunctionRecord } from '@faas/store';
 import { isStartupVariable } from './startup-variables.js';
 import {
-  checkEnvTotals,
+  ENV_MAX_COUNT,
+  ENV_MAX_TOTAL_BYTES,
   envBytes,
   envName,
   fail,
@@ -108,6 +109,13 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
       if (defined.has(name)) {
         notAllowed(`env_vars[${i}] sets ${name}, which the function defines (in its env_vars or secrets); choose another name`, 'env_vars');
       }
+      if (!isAllowed(record.allowedEnvVars, name)) {
+        const allowed = record.allowedEnvVars.length > 0 ? record.allowedEnvVars.slice(0, 20).join(', ') : 'none';
+        notAllowed(
+          `env_vars[${i}] sets ${name}, which function "${record.id}" does not let its callers set (its allowed_env_vars: ${allowed}); who may change the function can allow it: PATCH /functions/${record.id} with "allowed_env_vars"`,
+          'env_vars',
+        );
+      }
       if (isStartupVariable(name)) {
         notAllowed(
           `env_vars[${i}] sets ${name}, which changes the code a program runs at start-up (its loader, shell or language runtime reads it); an invocation of a registered function may not set it: set it in the definition (PATCH /functions/${record.id}) if the function needs it`,
@@ -115,12 +123,17 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
         );
       }
     }
-    checkEnvTotals(
-      record.env.length + secrets.length + extra.length,
-      envBytes(record.env) + envBytes(secrets) + envBytes(extra),
-      "env_vars with the function's own variables and secrets",
-      'env_vars',
-    );
+    // The totals include the secrets: the message gives the caller's own figures only, so that
+    // it does not tell how long the function's secrets are.
+    const count = record.env.length + secrets.length + extra.length;
+    const bytes = envBytes(record.env) + envBytes(secrets) + envBytes(extra);
+    if (count > ENV_MAX_COUNT || bytes > ENV_MAX_TOTAL_BYTES) {
+      fail(
+        'FAAS_ERR_INVALID_ENV',
+        `env_vars (${extra.length} variables, ${envBytes(extra)} bytes) do not fit with the function's own variables and secrets: at most ${ENV_MAX_COUNT} variables and ${ENV_MAX_TOTAL_BYTES} bytes are allowed in all; send fewer or shorter variables`,
+        'env_vars',
+      );
+    }
   }
 
   return {
@@ -138,6 +151,11 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
     ...(record.maxConcurrency !== null ? { maxConcurrency: record.maxConcurrency } : {}),
     ...(record.secretNames.length > 0 ? { secretNames: record.secretNames } : {}),
   };
+}
+
+/** True when `name` is one of `allowed` (names, or prefixes ending in `*`). */
+function isAllowed(allowed: readonly string[], name: string): boolean {
+  return allowed.some((entry) => (entry.endsWith('*') ? name.startsWith(entry.slice(0, -1)) : name === entry));
 }
 
 function readBody(body: unknown): Record<string, unknown> {

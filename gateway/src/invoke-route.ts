@@ -8,6 +8,7 @@
 import { FaasError, type Invocation } from '@faas/common';
 import type { FastifyInstance } from 'fastify';
 import { acceptAsync, acceptedJson, prefersAsync, RESPOND_ASYNC, readIdempotencyKey, takeCallbackUrl } from './async-invoke.js';
+import { callerOf } from './auth/concurrency.js';
 import type { GatewayDeps } from './deps.js';
 import { errorBody, INVOCATION_HEADER, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
@@ -74,8 +75,8 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
           .header('preference-applied', RESPOND_ASYNC)
           .send(acceptedJson(job));
       }
-      const keyId = request.principal?.keyId;
-      const invocation: Invocation = keyId === undefined ? { id: invocationId, ...input } : { id: invocationId, ...input, keyId };
+      // The caller's key id, and its concurrency cap (auth/concurrency.ts) for the invocation core.
+      const invocation: Invocation = { id: invocationId, ...input, ...callerOf(request.principal) };
       const functionVersion = registered?.record.version;
       const outcome = await orchestrator.invoke(invocation, { signal: gone.signal });
       logInvocationEnd(

@@ -9,8 +9,14 @@
  * The list starts from sudo's (plugins/sudoers/env.c, `initial_badenv_table`: the variables sudo
  * removes before running a command for another user), with the language runtimes sudo does not
  * cover (Node.js `NODE_OPTIONS`, Python's `PYTHONSTARTUP` and `PYTHONBREAKPOINT`, .NET start-up
- * hooks and profilers, Lua, PHP, R, Tcl) and glibc's `GLIBC_TUNABLES` and `GCONV_PATH`. Names are
- * case-sensitive, as the programs that read them are.
+ * hooks and profilers, Lua, PHP, R, Tcl), glibc's `GLIBC_TUNABLES` and `GCONV_PATH`, OpenSSL's and
+ * git's, and the options and helper programs ordinary tools read (GNU tar's `TAR_OPTIONS`, whose
+ * `--checkpoint-action=exec` runs a command). Names are case-sensitive, as the programs that read
+ * them are.
+ *
+ * No such list is complete, so it is the second line: an invocation may set only the variables
+ * its function's definition names in `allowed_env_vars` (none by default), and never one of these,
+ * even when a pattern there covers it.
  */
 
 /** Whole names. */
@@ -75,6 +81,21 @@ export const STARTUP_VARIABLE_NAMES: ReadonlySet<string> = new Set([
   'R_PROFILE_USER',
   'R_ENVIRON',
   'R_ENVIRON_USER',
+  // Options or helper programs that ordinary tools take from the environment: GNU tar's
+  // --checkpoint-action=exec, less's input preprocessor, the programs run as pager, editor,
+  // browser or password prompt, wget's and compressors' option files and variables.
+  'TAR_OPTIONS',
+  'LESSOPEN',
+  'LESSCLOSE',
+  'PAGER',
+  'EDITOR',
+  'VISUAL',
+  'BROWSER',
+  'SSH_ASKPASS',
+  'WGETRC',
+  'GZIP',
+  'XZ_DEFAULTS',
+  'XZ_OPT',
 ]);
 
 /** Prefixes: every name that starts with one. */
@@ -93,6 +114,11 @@ export const STARTUP_VARIABLE_PREFIXES: readonly string[] = [
   'LUA_INIT_',
   'LUA_PATH_',
   'LUA_CPATH_',
+  // OpenSSL's configuration, engines and providers (OPENSSL_CONF: a configuration file that can
+  // load modules, and whose parse errors Node.js prints with ${ENV::NAME} expanded).
+  'OPENSSL_',
+  // git's helper programs and configuration (GIT_SSH_COMMAND, GIT_EXEC_PATH, GIT_CONFIG_*, ...).
+  'GIT_',
 ];
 
 /** True when `name` is a start-up variable a registered function's caller may not set. */

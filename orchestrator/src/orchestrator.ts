@@ -3,8 +3,8 @@
  * dispatch (dispatch.ts). It knows nothing of HTTP; the gateway, the Tangle operator and the async
  * worker are front doors that build an `Invocation` and read an `Outcome`.
  *
- *   metrics -> history (record) -> admission (drain, shutdown abort)
- *     -> function limit (max_concurrency) -> limit (slots, queue) -> core (sandbox, exec, outcome)
+ *   metrics -> history (record) -> admission (drain, shutdown abort) -> key limit (the API key's
+ *     cap) -> function limit (max_concurrency) -> limit (slots, queue) -> core (sandbox, exec, outcome)
  *
  * Only platform faults throw (FaasError from the registry); how the function ended, including a
  * timeout, is the outcome's `status`.
@@ -26,6 +26,7 @@ import { execPolicy } from './exec-policy.js';
 import { Admission } from './layers/admission.js';
 import { FunctionLimit } from './layers/function-limit.js';
 import { type HistorySink, historyLayer } from './layers/history.js';
+import { KeyLimit } from './layers/key-limit.js';
 import { limitLayer } from './layers/limit.js';
 import { Metrics, type MetricsOptions } from './layers/metrics.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -70,6 +71,7 @@ export class Orchestrator {
   private readonly limiter: ConcurrencyLimiter;
   private readonly log: Logger;
   private readonly admission = new Admission();
+  private readonly keyLimit = new KeyLimit();
   private readonly functionLimit = new FunctionLimit();
   private readonly sandboxes: SandboxSource;
   private readonly dispatch: Dispatch;
@@ -103,7 +105,15 @@ export class Orchestrator {
     const history = options.history
       ? [historyLayer({ sink: options.history, outputBytes: config.history.outputBytes, log: this.log })]
       : [];
-    this.dispatch = compose(core, this.metrics.layer, ...history, this.admission.layer, this.functionLimit.layer, limitLayer(this.limiter));
+    this.dispatch = compose(
+      core,
+      this.metrics.layer,
+      ...history,
+      this.admission.layer,
+      this.keyLimit.layer,
+      this.functionLimit.layer,
+      limitLayer(this.limiter),
+    );
   }
 
   get stats(): OrchestratorStats {
@@ -155,8 +165,9 @@ export class Orchestrator {
 
   /**
    * Runs one invocation to its outcome. Throws only for platform faults: FAAS_ERR_SATURATED,
-   * FAAS_ERR_CONCURRENCY_LIMIT, FAAS_ERR_SHUTTING_DOWN, FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND,
-   * FAAS_ERR_SANDBOX_FAILURE, FAAS_ERR_SANDBOX_LOST (details.started), FAAS_ERR_EXECUTOR_UNAVAILABLE.
+   * FAAS_ERR_KEY_CONCURRENCY_LIMIT, FAAS_ERR_CONCURRENCY_LIMIT, FAAS_ERR_SHUTTING_DOWN,
+   * FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND, FAAS_ERR_SANDBOX_FAILURE,
+   * FAAS_ERR_SANDBOX_LOST (details.started), FAAS_ERR_EXECUTOR_UNAVAILABLE.
    */
   invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<Outcome> {
     const phases: InvocationPhases = { queueMs: 0, acquireMs: 0, runMs: 0 };

@@ -136,6 +136,7 @@ const CLASS_OF_CODE: { readonly [C in ErrorCode]: ErrorClass } = {
   FAAS_ERR_IMAGE_NOT_FOUND: ImageNotFoundError,
   FAAS_ERR_RATE_LIMITED: RateLimitedError,
   FAAS_ERR_SATURATED: RateLimitedError,
+  FAAS_ERR_KEY_CONCURRENCY_LIMIT: RateLimitedError,
   FAAS_ERR_CONCURRENCY_LIMIT: RateLimitedError,
   FAAS_ERR_QUEUE_FULL: RateLimitedError,
   FAAS_ERR_INTERNAL: InternalError,

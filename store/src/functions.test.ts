@@ -17,6 +17,7 @@ describe('functions', () => {
         limits: { memory_mb: 256, cpus: 0.5, pids: 64 },
         timeoutMs: 9000,
         maxConcurrency: 3,
+        allowedEnvVars: ['LANG', 'APP_*'],
       });
       const created = await store.functions.create(input, 1000);
       const expected: FunctionRecord = {
@@ -24,6 +25,7 @@ describe('functions', () => {
         image: 'alpine:3.20',
         command: ['sh', '-c', 'cat'],
         env: ['MODE=test'],
+        allowedEnvVars: ['LANG', 'APP_*'],
         secretNames: ['API', 'TOKEN'],
         executor: 'gvisor',
         poolMode: 'reuse',
@@ -74,7 +76,11 @@ describe('functions', () => {
       assert.equal(v3.timeoutMs, null, 'null resets');
       assert.equal(v3.executor, null);
       assert.equal(v3.description, '');
-      assert.deepEqual(await store.functions.get('f'), v3);
+      assert.deepEqual(v3.allowedEnvVars, [], 'none unless set');
+      const v4 = await store.functions.update('f', { allowedEnvVars: ['LANG'] }, 3, 4000);
+      assert.deepEqual(v4.allowedEnvVars, ['LANG']);
+      assert.deepEqual((await store.functions.update('f', { description: 'kept' }, 4, 5000)).allowedEnvVars, ['LANG'], 'kept when absent');
+      assert.deepEqual(await store.functions.get('f'), { ...v4, description: 'kept', version: 5, updatedAt: 5000 });
     });
   });
 

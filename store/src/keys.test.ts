@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFaasError } from '@faas/common';
-import { withStore } from './test-fixtures.js';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, migrate } from './migrations.js';
+import { openSqliteStore } from './sqlite.js';
+import { TEST_KEY, withStore, withTempDir } from './test-fixtures.js';
 import type { KeyInput } from './types.js';
 
 function keyInput(id: string, overrides: Partial<KeyInput> = {}): KeyInput {
@@ -14,6 +18,7 @@ function keyInput(id: string, overrides: Partial<KeyInput> = {}): KeyInput {
     functions: ['billing-*', 'resize'],
     ratePerSecond: 2.5,
     rateBurst: 10,
+    maxConcurrency: 4,
     expiresAt: 9_000_000,
     ...overrides,
   };
@@ -31,6 +36,7 @@ describe('API keys', () => {
         functions: ['billing-*', 'resize'],
         ratePerSecond: 2.5,
         rateBurst: 10,
+        maxConcurrency: 4,
         createdAt: 1000,
         expiresAt: 9_000_000,
         revokedAt: null,
@@ -51,6 +57,37 @@ describe('API keys', () => {
       assert.equal(open.functions, null);
       assert.equal(open.ratePerSecond, null);
       assert.equal(open.expiresAt, null);
+      assert.equal(open.maxConcurrency, 4);
+      // Without one of its own, a key follows the platform's FAAS_KEY_MAX_CONCURRENCY (null here).
+      const { maxConcurrency: _none, ...withoutCap } = keyInput('k3');
+      assert.equal((await store.keys.create(withoutCap, 3000)).maxConcurrency, null);
+      assert.equal((await store.keys.get('k3'))?.maxConcurrency, null);
+      assert.equal((await store.keys.create(keyInput('k4', { maxConcurrency: null }), 4000)).maxConcurrency, null);
+    });
+  });
+
+  it('a key stored before max_concurrency existed (schema 5) reads back with none after the upgrade', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'faas.db');
+      const db = new Database(file);
+      try {
+        migrate(db, file, MIGRATIONS.slice(0, 5));
+        db.prepare(
+          `INSERT INTO api_keys (id, secret_hash, name, scopes, functions, rate_per_second, rate_burst, created_at, expires_at)
+           VALUES ('old', x'00', 'old key', '["invoke"]', NULL, 1, 2, 1000, NULL)`,
+        ).run();
+      } finally {
+        db.close();
+      }
+      const store = openSqliteStore({ dataDir: dir, secretsKey: TEST_KEY });
+      try {
+        const record = await store.keys.get('old');
+        assert.equal(record?.maxConcurrency, null);
+        assert.equal(record?.ratePerSecond, 1);
+        assert.equal(record?.name, 'old key');
+      } finally {
+        await store.close();
+      }
     });
   });
 

@@ -167,6 +167,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX async_invocations_callbacks ON async_invocations (id) WHERE callback_pending = 1;
     `,
   },
+  {
+    version: 5,
+    name: 'the variables an invocation of a function may set',
+    sql: `
+      ALTER TABLE functions ADD COLUMN allowed_env_vars TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
+  {
+    version: 6,
+    name: "an API key's own cap on its invocations under way at once",
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN max_concurrency INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -24,6 +24,7 @@ interface FunctionRow {
   max_attempts: number | null;
   retry_on_failure: number;
   callback_url: string | null;
+  allowed_env_vars: string;
   description: string;
   version: number;
   created_at: number;
@@ -45,10 +46,11 @@ type RowValues = [
   number,
   string | null,
   string,
+  string,
 ];
 
 const COLUMNS =
-  'id, image, command, env, executor, pool_mode, limits, timeout_ms, max_concurrency, max_attempts, retry_on_failure, callback_url, description, version, created_at, updated_at';
+  'id, image, command, env, executor, pool_mode, limits, timeout_ms, max_concurrency, max_attempts, retry_on_failure, callback_url, description, allowed_env_vars, version, created_at, updated_at';
 
 function definitionValues(id: string, d: Definition): RowValues {
   return [
@@ -65,6 +67,7 @@ function definitionValues(id: string, d: Definition): RowValues {
     d.retryOnFailure ? 1 : 0,
     d.callbackUrl ?? null,
     d.description,
+    JSON.stringify(d.allowedEnvVars ?? []),
   ];
 }
 
@@ -74,6 +77,7 @@ function toRecord(row: FunctionRow, secretNames: string[]): FunctionRecord {
     image: row.image,
     command: fromJson<string[]>(row.command) ?? [],
     env: fromJson<string[]>(row.env) ?? [],
+    allowedEnvVars: fromJson<string[]>(row.allowed_env_vars) ?? [],
     secretNames,
     executor: row.executor as ExecutorKind | null,
     poolMode: row.pool_mode as IsolationMode | null,
@@ -105,7 +109,7 @@ function conflict(id: string, expected: number, stored: number): FaasError {
 export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionStore {
   const { db } = ctx;
   const insert = db.prepare<[...RowValues, number, number, number]>(
-    `INSERT INTO functions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO functions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectOne = db.prepare<[string], FunctionRow>(`SELECT ${COLUMNS} FROM functions WHERE id = ?`);
   const selectNames = db.prepare<[string], string>('SELECT name FROM function_secrets WHERE function_id = ? ORDER BY name').pluck();
@@ -130,13 +134,14 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
       number,
       string | null,
       string,
+      string,
       number,
       string,
       number,
     ]
   >(
     `UPDATE functions SET image = ?, command = ?, env = ?, executor = ?, pool_mode = ?, limits = ?, timeout_ms = ?,
-       max_concurrency = ?, max_attempts = ?, retry_on_failure = ?, callback_url = ?, description = ?, updated_at = ?, version = version + 1
+       max_concurrency = ?, max_attempts = ?, retry_on_failure = ?, callback_url = ?, description = ?, allowed_env_vars = ?, updated_at = ?, version = version + 1
      WHERE id = ? AND version = ?`,
   );
   const deleteRow = db.prepare<[string]>('DELETE FROM functions WHERE id = ?');
@@ -191,6 +196,7 @@ export function sqliteFunctions(ctx: SqliteContext, box: SecretBox): FunctionSto
       retryOnFailure: patch.retryOnFailure ?? stored.retryOnFailure,
       callbackUrl: patch.callbackUrl !== undefined ? patch.callbackUrl : stored.callbackUrl,
       description: patch.description ?? stored.description,
+      allowedEnvVars: patch.allowedEnvVars ?? stored.allowedEnvVars,
     };
     const [, ...values] = definitionValues(id, next);
     // The version read above is the one compared here, so a writer that slipped in between (another

@@ -15,13 +15,15 @@ interface KeyRow {
   functions: string | null;
   rate_per_second: number | null;
   rate_burst: number | null;
+  max_concurrency: number | null;
   created_at: number;
   expires_at: number | null;
   revoked_at: number | null;
   last_used_at: number | null;
 }
 
-const COLUMNS = 'id, name, scopes, functions, rate_per_second, rate_burst, created_at, expires_at, revoked_at, last_used_at';
+const COLUMNS =
+  'id, name, scopes, functions, rate_per_second, rate_burst, max_concurrency, created_at, expires_at, revoked_at, last_used_at';
 /** How stale `lastUsedAt` may get: one write a minute per key instead of one per request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -33,6 +35,7 @@ function toRecord(row: KeyRow): KeyRecord {
     functions: fromJson<string[]>(row.functions),
     ratePerSecond: row.rate_per_second,
     rateBurst: row.rate_burst,
+    maxConcurrency: row.max_concurrency,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
@@ -42,9 +45,11 @@ function toRecord(row: KeyRow): KeyRecord {
 
 export function sqliteKeys(ctx: SqliteContext): KeyStore {
   const { db } = ctx;
-  const insert = db.prepare<[string, Buffer, string, string, string | null, number | null, number | null, number, number | null]>(
-    `INSERT INTO api_keys (id, secret_hash, name, scopes, functions, rate_per_second, rate_burst, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const insert = db.prepare<
+    [string, Buffer, string, string, string | null, number | null, number | null, number | null, number, number | null]
+  >(
+    `INSERT INTO api_keys (id, secret_hash, name, scopes, functions, rate_per_second, rate_burst, max_concurrency, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectOne = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
   const selectWithHash = db.prepare<[string], KeyRow & { secret_hash: Buffer }>(
@@ -71,6 +76,7 @@ export function sqliteKeys(ctx: SqliteContext): KeyStore {
       input.functions === null ? null : JSON.stringify(input.functions),
       input.ratePerSecond,
       input.rateBurst,
+      input.maxConcurrency ?? null,
       now,
       input.expiresAt,
     );

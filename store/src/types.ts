@@ -24,6 +24,11 @@ export interface FunctionRecord {
   command: string[];
   /** `KEY=VALUE` entries. */
   env: string[];
+  /**
+   * The variables an invocation may add (names, or prefixes ending in `*`); [] (the default): none.
+   * gateway/src/invocation-merge.ts applies them.
+   */
+  allowedEnvVars: string[];
   /** Names of the secrets; their values never leave the store except through `resolveSecrets`. */
   secretNames: string[];
   executor: ExecutorKind | null;
@@ -52,6 +57,8 @@ export interface FunctionInput {
   image: string;
   command: string[];
   env: string[];
+  /** Default []: an invocation may add no variable. */
+  allowedEnvVars?: string[];
   secrets: Record<string, string>;
   executor: ExecutorKind | null;
   poolMode: IsolationMode | null;
@@ -112,6 +119,8 @@ export interface KeyRecord {
   /** Requests per second the key may make, with `rateBurst` at once; null: no limit of its own. */
   ratePerSecond: number | null;
   rateBurst: number | null;
+  /** Invocations the key may have under way at once; null: the platform's FAAS_KEY_MAX_CONCURRENCY. */
+  maxConcurrency: number | null;
   createdAt: number;
   /** Epoch milliseconds after which the key is refused; null: never. */
   expiresAt: number | null;
@@ -128,6 +137,8 @@ export interface KeyInput {
   functions: string[] | null;
   ratePerSecond: number | null;
   rateBurst: number | null;
+  /** Default null: the platform's FAAS_KEY_MAX_CONCURRENCY. */
+  maxConcurrency?: number | null;
   expiresAt: number | null;
 }
 

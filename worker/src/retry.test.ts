@@ -83,7 +83,12 @@ describe('retry policy', () => {
   });
 
   it('hands back what the platform was too busy or stopping to start, and fails what no retry mends', () => {
-    for (const code of ['FAAS_ERR_SATURATED', 'FAAS_ERR_CONCURRENCY_LIMIT', 'FAAS_ERR_SHUTTING_DOWN'] as const) {
+    for (const code of [
+      'FAAS_ERR_SATURATED',
+      'FAAS_ERR_KEY_CONCURRENCY_LIMIT',
+      'FAAS_ERR_CONCURRENCY_LIMIT',
+      'FAAS_ERR_SHUTTING_DOWN',
+    ] as const) {
       assert.equal(decide(job({ attempts: 3 }), fault(new FaasError(code)), false).action, 'release', code);
     }
     for (const code of [

@@ -20,9 +20,13 @@ export const RETRYABLE_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'FAAS_ERR_STORE_UNAVAILABLE',
 ]);
 
-/** The platform is busy or stopping: the invocation waits without its attempt being counted. */
+/**
+ * The platform, the function or the caller's API key is busy, or the platform is stopping: the
+ * invocation waits without its attempt being counted, never dead for it.
+ */
 export const BUSY_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'FAAS_ERR_SATURATED',
+  'FAAS_ERR_KEY_CONCURRENCY_LIMIT',
   'FAAS_ERR_CONCURRENCY_LIMIT',
   'FAAS_ERR_SHUTTING_DOWN',
 ]);

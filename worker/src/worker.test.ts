@@ -21,7 +21,7 @@ interface Harness {
   orchestrator: Orchestrator;
   worker: AsyncWorker;
   finals: AsyncJob[];
-  enqueue(command: string[], extra?: { maxAttempts?: number; retryOnFailure?: boolean }): Promise<string>;
+  enqueue(command: string[], extra?: { maxAttempts?: number; retryOnFailure?: boolean; keyId?: string }): Promise<string>;
   waitFor(id: string, states: string[], withinMs?: number): Promise<AsyncJob>;
 }
 
@@ -42,6 +42,8 @@ const frontDoor: WorkerFrontDoor = {
       id: job.id,
       functionId: job.functionId,
       ...(capped ? { maxConcurrency: 1 } : {}),
+      // An API key's invocation: that key may have one under way at once.
+      ...(job.keyId === null ? {} : { keyId: job.keyId, keyMaxConcurrency: 1 }),
       image: 'faas/busybox:latest',
       command,
       env: [],
@@ -110,7 +112,7 @@ async function harness(
         functionId: 'fn',
         functionVersion: null,
         executor: 'docker',
-        keyId: null,
+        keyId: extra.keyId ?? null,
         maxAttempts: extra.maxAttempts ?? 3,
         retryOnFailure: extra.retryOnFailure ?? false,
         stdinBytes: 0,
@@ -357,6 +359,37 @@ describe('the asynchronous worker', () => {
     );
     const released = /faas_async_attempts_total\{result="released"\} (\d+)/.exec(text);
     assert.equal(released?.[1], requeued?.[1], 'as many hand-backs as requeued refusals');
+  });
+
+  it("a refusal at the API key's cap goes back to the queue, backing off, never dead; another key's invocation runs meanwhile", async () => {
+    const recorded: HistoryEntry[] = [];
+    const history: HistorySink = { record: (entry) => void recorded.push(entry) };
+    const h = await harness(scripted(), { history, busyDelayMs: 5, concurrency: 2 });
+    await h.worker.start();
+    const first = await h.enqueue(['sleep', '400'], { keyId: 'tenant0000aa' });
+    await h.waitFor(first, ['running']);
+    // One attempt only: a refusal for the key's cap must cost none, or it would be dead at once.
+    const second = await h.enqueue(['echo', 'second'], { keyId: 'tenant0000aa', maxAttempts: 1 });
+    const other = await h.enqueue(['echo', 'other'], { keyId: 'tenant0000bb', maxAttempts: 1 });
+    assert.equal((await h.waitFor(other, ['succeeded', 'failed', 'dead'])).state, 'succeeded');
+    assert.equal((await h.store.queue.get(first))?.state, 'running', "the other key's invocation did not wait for the first key's");
+    for (const id of [first, second]) {
+      const job = await h.waitFor(id, ['succeeded', 'failed', 'dead']);
+      assert.equal(job.state, 'succeeded', id);
+      assert.equal(job.attempts, 1, 'the refusals cost no attempt');
+    }
+    assert.deepEqual(
+      recorded.map((e) => e.errorCode),
+      [null, null, null],
+      'no history row for the refusals',
+    );
+    const text = await h.orchestrator.metrics.text();
+    const requeued =
+      /faas_invocations_total\{function="fn",executor="docker",outcome="requeued",code="FAAS_ERR_KEY_CONCURRENCY_LIMIT"\} (\d+)/.exec(text);
+    assert.ok(requeued && Number(requeued[1]) >= 1, `counted as requeued:\n${text}`);
+    // 5 ms doubled at each refusal in a row (2.5 ms to 80 ms with this jitter) over 400 ms: about
+    // ten hand-backs at most, where a fixed 2.5 ms would have made dozens.
+    assert.ok(Number(requeued[1]) <= 15, `the key's hand-backs back off: ${requeued[1]} in 400 ms`);
   });
 
   it('hands an invocation back uncounted while the function is at its own cap', async () => {

@@ -14,7 +14,7 @@
  * (`reclaimAllAtStart`: one process per SQLite database); later, leases that ran out.
  */
 import { randomUUID } from 'node:crypto';
-import { FaasError, type Invocation, type Logger, type Outcome } from '@faas/common';
+import { FaasError, type Invocation, isFaasError, type Logger, type Outcome } from '@faas/common';
 import type { AsyncJob, ClaimedJob, LeaseRef, QueueStore } from '@faas/store';
 import type { Registry } from 'prom-client';
 import { type AttemptLabel, WorkerMetrics } from './metrics.js';
@@ -57,8 +57,18 @@ export interface AsyncWorkerOptions {
   pollMs?: number;
   /** Wait before looking again while every slot is busy (default 25 ms). */
   busyPollMs?: number;
-  /** Delay of an invocation handed back because the platform was busy (default 200 ms, with jitter). */
+  /**
+   * Delay of an invocation handed back because the platform was busy (default 200 ms, with jitter);
+   * doubled for each refusal in a row at the same API key's cap, up to 32 times.
+   */
   busyDelayMs?: number;
+}
+
+/** A key at its cap backs off to at most 2^5 = 32 times the busy delay (6.4 s by default, with jitter). */
+const KEY_BACKOFF_MAX_DOUBLINGS = 5;
+
+function keyCapRefusal(result: AttemptResult): boolean {
+  return result.kind === 'fault' && isFaasError(result.error, 'FAAS_ERR_KEY_CONCURRENCY_LIMIT');
 }
 
 interface Running {
@@ -75,6 +85,8 @@ interface Running {
 export class AsyncWorker {
   readonly owner = `worker-${randomUUID()}`;
   private readonly running = new Map<string, Running>();
+  /** Refusals in a row at each API key's concurrency cap: the backoff of that key's hand-backs. */
+  private readonly keyRefusals = new Map<string, number>();
   private readonly backoff: BackoffPolicy;
   private readonly metrics: WorkerMetrics | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -292,6 +304,8 @@ export class AsyncWorker {
       return;
     }
     const decision = (result.kind === 'fault' ? told : undefined) ?? decide(job, result, stopping());
+    // Anything but a refusal at the key's cap (it ran, or something else ended it): the key's backoff starts again.
+    if (job.keyId !== null && !keyCapRefusal(result)) this.keyRefusals.delete(job.keyId);
     await this.write(run, decision, result, functionVersion, log);
     // Its platform slot is held until the sandbox is released: only then is it free for the next one.
     if (result.kind === 'outcome') await result.outcome.released.catch(() => undefined);
@@ -310,7 +324,7 @@ export class AsyncWorker {
     let written: boolean;
     if (decision.action === 'release') {
       label = 'released';
-      const delay = this.stopping ? 0 : Math.round((this.options.busyDelayMs ?? 200) * (0.5 + this.backoff.random()));
+      const delay = this.stopping ? 0 : this.releaseDelay(job, result);
       written = await queue.release(ref, Date.now() + delay);
     } else if (decision.action === 'retry') {
       label = 'retried';
@@ -343,6 +357,22 @@ export class AsyncWorker {
       return;
     }
     this.metrics?.attempt(label);
+  }
+
+  /**
+   * The wait of an invocation handed back. A busy platform or function frees a slot within moments
+   * (busyDelayMs, with jitter). A key at its own cap frees one only when one of the key's
+   * invocations ends, which may take minutes: each refusal of the key in a row doubles the wait,
+   * so the key's backlog is not claimed and handed back over and over while others' work waits.
+   */
+  private releaseDelay(job: AsyncJob, result: AttemptResult): number {
+    let factor = 1;
+    if (job.keyId !== null && keyCapRefusal(result)) {
+      const inARow = (this.keyRefusals.get(job.keyId) ?? 0) + 1;
+      this.keyRefusals.set(job.keyId, inARow);
+      factor = 2 ** Math.min(inARow - 1, KEY_BACKOFF_MAX_DOUBLINGS);
+    }
+    return Math.round((this.options.busyDelayMs ?? 200) * factor * (0.5 + this.backoff.random()));
   }
 
   /** Renews the lease of every running invocation; one lost or cancelled elsewhere is stopped. */

@@ -13,6 +13,7 @@ export interface DefinitionFlags extends LimitFlags {
   file?: string;
   image?: string;
   env?: string[];
+  allowEnv?: string[];
   secret?: string[];
   executor?: string;
   poolMode?: string;
@@ -57,6 +58,7 @@ export function fieldsFromFlags(flags: DefinitionFlags, command: string[]): Fiel
   set('image', flags.image);
   set('command', command.length > 0 ? command : undefined);
   set('env_vars', flags.env);
+  set('allowed_env_vars', flags.allowEnv);
   set('secrets', pairsToObject('--secret', flags.secret));
   set('executor', flags.executor);
   set('pool_mode', flags.poolMode);

@@ -13,6 +13,7 @@ function withDefinitionFlags(command: Command): Command {
     .option('-f, --file <path>', 'a YAML or JSON file with the fields of POST /functions (flags win over it)')
     .option('--image <image>', 'the image, such as faas/busybox:latest')
     .option('-e, --env <KEY=VALUE>', 'an environment variable (repeatable)', collect)
+    .option('--allow-env <NAME>', 'a variable its callers may set, or a prefix ending in * (repeatable; default: none)', collect)
     .option('-s, --secret <NAME=value>', 'a secret, kept encrypted and never shown again (repeatable)', collect)
     .option('--executor <name>', 'docker, gvisor, qemu or firecracker')
     .option('--pool-mode <mode>', 'single-use, reuse or off')
@@ -34,6 +35,7 @@ function describe(f: FunctionInfo): void {
     image: f.image,
     command: JSON.stringify(f.command),
     env: f.env_vars,
+    'callers may set': f.allowed_env_vars.length > 0 ? f.allowed_env_vars : undefined,
     secrets: f.secret_names,
     executor: f.executor ?? 'default',
     'pool mode': f.pool_mode ?? 'default',

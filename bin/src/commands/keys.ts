@@ -30,6 +30,7 @@ function describe(key: KeyInfo): void {
     scopes: key.scopes,
     functions: key.functions ?? 'every function',
     'rate limit': key.rate_limit ? `${key.rate_limit.per_second}/s, bursts of ${key.rate_limit.burst}` : 'none',
+    'max concurrency': key.max_concurrency ?? "the platform's (FAAS_KEY_MAX_CONCURRENCY)",
     created: key.created_at,
     expires: key.expires_at,
     revoked: key.revoked_at,
@@ -42,6 +43,7 @@ interface CreateFlags extends ClientFlags {
   scope: string[];
   function?: string[];
   rate?: { per_second: number; burst: number };
+  maxConcurrency?: number;
   expires?: string;
 }
 
@@ -51,8 +53,16 @@ function create(): Command {
     .requiredOption('--scope <scope>', 'invoke, functions, history, metrics or admin (repeatable, or comma-separated)', collectList)
     .option('--function <pattern>', 'limit the key to this function id, or prefix ending in * (repeatable)', collect)
     .option('--rate <per_second/burst>', 'a rate limit of its own, such as 10/20', parseRate)
+    .option(
+      '--max-concurrency <n>',
+      "invocations it may have under way at once (default: the platform's FAAS_KEY_MAX_CONCURRENCY)",
+      parseInteger,
+    )
     .option('--expires <time>', 'refused from this time on (RFC 3339)')
-    .addHelpText('after', '\nExample:\n  KEY=$(faas keys create --name ci --scope invoke,history --function "billing-*" --rate 10/20)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  KEY=$(faas keys create --name ci --scope invoke,history --function "billing-*" --rate 10/20 --max-concurrency 4)',
+    )
     .action(
       action(async (flags: CreateFlags) => {
         const request: KeyCreate = {
@@ -60,6 +70,7 @@ function create(): Command {
           scopes: flags.scope as Scope[],
           ...(flags.function === undefined ? {} : { functions: flags.function }),
           ...(flags.rate === undefined ? {} : { rate_limit: flags.rate }),
+          ...(flags.maxConcurrency === undefined ? {} : { max_concurrency: flags.maxConcurrency }),
           ...(flags.expires === undefined ? {} : { expires_at: flags.expires }),
         };
         const created = await createClient(flags).keys.create(request);

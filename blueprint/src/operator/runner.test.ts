@@ -61,6 +61,7 @@ function deps(over: Partial<RunnerDeps> = {}, registered?: Partial<FunctionRecor
           ? {
               record: {
                 env: [],
+                allowedEnvVars: [],
                 secretNames: [],
                 executor: null,
                 poolMode: null,
@@ -159,7 +160,9 @@ describe('runCall: a job call through the invocation core', () => {
   });
 
   it("job 1 runs a registered function with its secrets and the gateway's merge rules", async () => {
-    const { deps: d, seen } = deps({}, { id: 'greet', env: ['MODE=x'], secretNames: ['TOKEN'] }, ['TOKEN=s3cret']);
+    const { deps: d, seen } = deps({}, { id: 'greet', env: ['MODE=x'], allowedEnvVars: ['EXTRA', 'TOKEN'], secretNames: ['TOKEN'] }, [
+      'TOKEN=s3cret',
+    ]);
     const result = await runCall(
       event(1, encodeInvokeInputs({ functionId: 'greet', stdin: Buffer.from('hi'), env: ['EXTRA=1'] })),
       d,
@@ -174,6 +177,13 @@ describe('runCall: a job call through the invocation core', () => {
     assert.equal(inv.stdin.toString(), 'hi');
     const clash = await runCall(event(1, encodeInvokeInputs({ functionId: 'greet', env: ['TOKEN=mine'] })), d, signal);
     assert.equal(clash.errorCode, 'FAAS_ERR_FIELD_NOT_ALLOWED');
+    // A job call is held to the function's allowed_env_vars, as an HTTP call is.
+    const unlisted = await runCall(
+      event(1, encodeInvokeInputs({ functionId: 'greet', env: ['OPENSSL_CONF=/proc/self/environ'] })),
+      d,
+      signal,
+    );
+    assert.equal(unlisted.errorCode, 'FAAS_ERR_FIELD_NOT_ALLOWED');
   });
 
   it('waits out a full queue, answers a platform fault as failed, and leaves the call alone on shutdown', async () => {

@@ -12,12 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLoggerFactory, loadConfig } from '@faas/common';
-import { FakeExecutor } from '@faas/executor';
+import { FakeExecutor, facts } from '@faas/executor';
 import { Orchestrator } from '@faas/orchestrator';
 import { openSqliteStore, type Scope, type Store } from '@faas/store';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { asyncFrontDoor } from '../async-invoke.js';
 import { DOCUMENTED_PATHS } from '../routes.js';
 import { buildGateway } from '../server.js';
+import { ADMIN_KEY, startTestGateway, type TestGateway } from '../test-fixtures.js';
 import { generateKey } from './keys.js';
 
 const ADMIN = randomBytes(32).toString('hex');
@@ -311,6 +313,29 @@ describe('auth: keys mode', () => {
     }
   });
 
+  it("a key that may only invoke reads a function's callback URL as its origin: its path and query may hold a token", async () => {
+    const url = 'https://hooks.example.com/faas/hook?token=WEBHOOK-s3cr3t';
+    const made = await g.app.inject({
+      method: 'POST',
+      url: '/functions',
+      headers: bearer(ADMIN),
+      payload: { id: 'hooked', image: 'faas/busybox:latest', command: ['true'], callback_url: url },
+    });
+    assert.equal(made.statusCode, 201, made.body);
+    const invoker = (await createKey({ scopes: ['invoke'] })).key;
+    const manager = (await createKey({ scopes: ['functions'] })).key;
+    for (const path of ['/functions/hooked', '/functions']) {
+      const seen = await g.app.inject({ method: 'GET', url: path, headers: bearer(invoker) });
+      assert.equal(seen.statusCode, 200, seen.body);
+      assert.doesNotMatch(seen.body, /WEBHOOK-s3cr3t|\/faas\/hook/);
+      assert.match(seen.body, /"callback_url":"https:\/\/hooks\.example\.com\/\[redacted\]"/);
+    }
+    for (const key of [manager, ADMIN]) {
+      const full = await g.app.inject({ method: 'GET', url: '/functions/hooked', headers: bearer(key) });
+      assert.equal(full.json().callback_url, url);
+    }
+  });
+
   it('a key limited to some functions gets 403 for the others', async () => {
     const { key } = await createKey({ scopes: ['invoke', 'functions', 'history'], functions: ['billing-*', 'report'] });
     const admitted = ['billing-a', 'billing-', 'report'];
@@ -511,6 +536,7 @@ describe('key routes', () => {
       scopes: ['invoke', 'history'],
       functions: ['billing-*'],
       rate_limit: { per_second: 10, burst: 20 },
+      max_concurrency: 4,
       expires_at: expires,
     });
     assert.equal(res.statusCode, 201, res.body);
@@ -525,6 +551,7 @@ describe('key routes', () => {
       'id',
       'key',
       'last_used_at',
+      'max_concurrency',
       'name',
       'rate_limit',
       'revoked_at',
@@ -536,6 +563,7 @@ describe('key routes', () => {
       scopes: ['invoke', 'history'],
       functions: ['billing-*'],
       rate_limit: { per_second: 10, burst: 20 },
+      max_concurrency: 4,
       expires_at: expires,
       revoked_at: null,
       last_used_at: null,
@@ -553,10 +581,13 @@ describe('key routes', () => {
     assert.ok(list.json().keys.some((k: { id: string; key?: string }) => k.id === body.id && k.key === undefined));
   });
 
-  it('defaults: every function, no rate limit, no expiry', async () => {
+  it("defaults: every function, no rate limit, the platform's concurrency cap, no expiry", async () => {
     const res = await post({ name: 'n', scopes: ['metrics'] });
     assert.equal(res.statusCode, 201, res.body);
-    assert.deepEqual([res.json().functions, res.json().rate_limit, res.json().expires_at], [null, null, null]);
+    const { functions, rate_limit, max_concurrency, expires_at } = res.json();
+    assert.deepEqual([functions, rate_limit, max_concurrency, expires_at], [null, null, null, null]);
+    assert.equal((await post({ name: 'n', scopes: ['invoke'], max_concurrency: null })).json().max_concurrency, null);
+    assert.equal((await post({ name: 'n', scopes: ['invoke'], max_concurrency: 10_000 })).json().max_concurrency, 10_000);
   });
 
   it('refuses bad requests with 400 FAAS_ERR_INVALID_REQUEST naming the field', async () => {
@@ -583,6 +614,10 @@ describe('key routes', () => {
       [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 1 } }, 'rate_limit.burst'],
       [{ name: 'n', scopes: ['invoke'], rate_limit: { per_second: 1, burst: 1, window: 2 } }, 'rate_limit.window'],
       [{ name: 'n', scopes: ['invoke'], rate_limit: 5 }, 'rate_limit'],
+      [{ name: 'n', scopes: ['invoke'], max_concurrency: 0 }, 'max_concurrency'],
+      [{ name: 'n', scopes: ['invoke'], max_concurrency: 1.5 }, 'max_concurrency'],
+      [{ name: 'n', scopes: ['invoke'], max_concurrency: 10_001 }, 'max_concurrency'],
+      [{ name: 'n', scopes: ['invoke'], max_concurrency: '4' }, 'max_concurrency'],
       [{ name: 'n', scopes: ['invoke'], expires_at: '2000-01-01T00:00:00Z' }, 'expires_at'],
       [{ name: 'n', scopes: ['invoke'], expires_at: future.slice(0, 10) }, 'expires_at'],
       [{ name: 'n', scopes: ['invoke'], expires_at: Date.now() + 60_000 }, 'expires_at'],
@@ -771,5 +806,99 @@ describe('key routes', () => {
     const res = await g.app.inject({ method: 'POST', url: '/keys', headers: bearer(admin), payload: { name: 'm', scopes: ['metrics'] } });
     assert.equal(res.statusCode, 201, res.body);
     assert.equal((await g.app.inject({ method: 'GET', url: '/metrics', headers: bearer(res.json().key) })).statusCode, 200);
+  });
+});
+
+describe('auth: concurrency caps', () => {
+  let g: TestGateway;
+  const gates: Array<() => void> = [];
+  // Every invocation is held open until the test lets it end, as a `sleep 40` would be.
+  before(async () => {
+    g = await startTestGateway(
+      { FAAS_MAX_CONCURRENCY: '8', FAAS_MAX_QUEUE: '8', FAAS_KEY_MAX_CONCURRENCY: '2' },
+      { run: () => new Promise((resolve) => gates.push(() => resolve(facts()))) },
+    );
+  });
+  after(async () => {
+    for (const open of gates.splice(0)) open();
+    await g?.close();
+  });
+
+  const running = async (n: number) => {
+    while (gates.length < n) await new Promise((r) => setTimeout(r, 1));
+  };
+  const openAll = () => {
+    for (const open of gates.splice(0)) open();
+  };
+  const SLOW = { image: 'faas/busybox:latest', command: ['sleep', '40'] };
+  const invoke = (key: string, headers: Record<string, string> = {}) =>
+    g.call('POST', '/functions/slow/invoke', { key, body: SLOW, headers });
+  const makeKey = async (body: Record<string, unknown>) => {
+    const res = await g.call('POST', '/keys', { body: { name: 'tenant', scopes: ['invoke', 'history'], ...body } });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json() as { id: string; key: string; max_concurrency: number | null };
+  };
+
+  it("one more than a key's max_concurrency is 429 FAAS_ERR_KEY_CONCURRENCY_LIMIT; other keys, the default cap and the admin key", async () => {
+    const capped = await makeKey({ max_concurrency: 1 });
+    const plain = await makeKey({});
+    assert.equal(plain.max_concurrency, null, "a key without its own cap shows none: it gets the platform's");
+
+    const first = invoke(capped.key);
+    await running(1);
+    const refused = await invoke(capped.key);
+    assertCode(refused, 429, 'FAAS_ERR_KEY_CONCURRENCY_LIMIT', 'over its cap');
+    assert.match(refused.json().error, new RegExp(`API key "${capped.id}" .*concurrency cap of 1; retry when one has finished`));
+    assert.equal(refused.headers['retry-after'], undefined, "as for a function's cap: no Retry-After");
+
+    // Another key has a count of its own; without a cap of its own it gets FAAS_KEY_MAX_CONCURRENCY (2).
+    const others = [invoke(plain.key), invoke(plain.key)];
+    await running(3);
+    const overDefault = await invoke(plain.key);
+    assertCode(overDefault, 429, 'FAAS_ERR_KEY_CONCURRENCY_LIMIT', 'over the platform default');
+    assert.match(overDefault.json().error, /concurrency cap of 2;/);
+
+    // The admin key is not capped, and finds slots free while the tenants are at their caps.
+    const admin = [invoke(ADMIN_KEY), invoke(ADMIN_KEY), invoke(ADMIN_KEY)];
+    await running(6);
+    openAll();
+    for (const res of await Promise.all([first, ...others, ...admin])) assert.equal(res.statusCode, 200, res.body);
+
+    // An invocation that has its outcome frees its place at once.
+    const again = invoke(capped.key);
+    await running(1);
+    openAll();
+    assert.equal((await again).statusCode, 200);
+
+    // The refusal is in the history (with the key) and in the metrics, by its code.
+    const records = await g.call('GET', `/functions/slow/invocations?key_id=${capped.id}&status=error`);
+    assert.equal(records.statusCode, 200, records.body);
+    assert.deepEqual(
+      records.json().invocations.map((i: { error_code: string }) => i.error_code),
+      ['FAAS_ERR_KEY_CONCURRENCY_LIMIT'],
+    );
+    const metrics = await g.call('GET', '/metrics');
+    assert.match(
+      metrics.body,
+      /faas_invocations_total\{function="slow",executor="docker",outcome="error",code="FAAS_ERR_KEY_CONCURRENCY_LIMIT"\} 2/,
+    );
+  });
+
+  it('an asynchronous invocation is accepted whatever the cap, and carries the cap of its key when it runs; the admin key none', async () => {
+    const capped = await makeKey({ max_concurrency: 1 });
+    const plain = await makeKey({});
+    const door = asyncFrontDoor(g.config, g.store);
+    const capOf = async (key: string) => {
+      const accepted = await invoke(key, { prefer: 'respond-async' });
+      assert.equal(accepted.statusCode, 202, accepted.body);
+      const claimed = await g.store.queue.claim({ owner: 'test', leaseMs: 60_000 });
+      assert.ok(claimed, 'queued');
+      assert.equal(claimed.job.id, accepted.json().invocation_id);
+      const { invocation } = await door.resolve(claimed.job, claimed.request);
+      return [invocation.keyId, invocation.keyMaxConcurrency];
+    };
+    assert.deepEqual(await capOf(capped.key), [capped.id, 1]);
+    assert.deepEqual(await capOf(plain.key), [plain.id, 2]);
+    assert.deepEqual(await capOf(ADMIN_KEY), ['admin', undefined]);
   });
 });

@@ -61,7 +61,11 @@ function createGuard(deps: GatewayDeps): Guard {
       next();
     };
   }
-  const verify = createVerifier({ keys: deps.store.keys, adminKey: deps.adminKey });
+  const verify = createVerifier({
+    keys: deps.store.keys,
+    adminKey: deps.adminKey,
+    keyMaxConcurrency: deps.config.auth.keyMaxConcurrency,
+  });
   const limiter = new RateLimiter();
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: Refusal, keyId?: string) => {

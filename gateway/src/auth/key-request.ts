@@ -8,12 +8,14 @@ import { type KeyInput, SCOPES, type Scope } from '@faas/store';
 
 export type KeyFields = Omit<KeyInput, 'id' | 'secretHash'>;
 
-const FIELDS = new Set(['name', 'scopes', 'functions', 'rate_limit', 'expires_at']);
+const FIELDS = new Set(['name', 'scopes', 'functions', 'rate_limit', 'max_concurrency', 'expires_at']);
 const RATE_FIELDS = new Set(['per_second', 'burst']);
 export const NAME_MAX = 100;
 export const FUNCTIONS_MAX = 100;
 export const RATE_MAX_PER_SECOND = 100_000;
 export const BURST_MAX = 1_000_000;
+/** As a function's own `max_concurrency`. */
+export const MAX_CONCURRENCY_MAX = 10_000;
 
 /** A function id, or a prefix of one followed by `*` (the prefix may be empty: every function). */
 const FUNCTION_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127}|(?:[A-Za-z0-9][A-Za-z0-9._-]{0,126})?\*)$/;
@@ -112,6 +114,18 @@ function parseRateLimit(value: unknown): { ratePerSecond: number | null; rateBur
   return { ratePerSecond: perSecond, rateBurst: burst };
 }
 
+/** Null or absent: the platform's FAAS_KEY_MAX_CONCURRENCY. */
+function parseMaxConcurrency(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY_MAX) {
+    invalid(
+      'max_concurrency',
+      `must be null (the platform's default, FAAS_KEY_MAX_CONCURRENCY) or an integer from 1 to ${MAX_CONCURRENCY_MAX}: the invocations this key may have under way at once`,
+    );
+  }
+  return value;
+}
+
 function parseExpiry(value: unknown, now: number): number | null {
   if (value === undefined || value === null) return null;
   const ms = typeof value === 'string' ? parseRfc3339(value) : undefined;
@@ -122,9 +136,10 @@ function parseExpiry(value: unknown, now: number): number | null {
 
 /** The body of `POST /keys`, checked; `now` (epoch milliseconds) decides what "the future" is. */
 export function parseKeyRequest(body: unknown, now: number): KeyFields {
-  if (!isObject(body)) invalid('body', 'send a JSON object {"name", "scopes", "functions", "rate_limit", "expires_at"}');
+  if (!isObject(body)) invalid('body', 'send a JSON object {"name", "scopes", "functions", "rate_limit", "max_concurrency", "expires_at"}');
   for (const key of Object.keys(body)) {
-    if (!FIELDS.has(key)) invalid(key.slice(0, 100), 'unknown field; a key has name, scopes, functions, rate_limit and expires_at');
+    if (!FIELDS.has(key))
+      invalid(key.slice(0, 100), 'unknown field; a key has name, scopes, functions, rate_limit, max_concurrency and expires_at');
   }
   const name = parseName(body.name);
   const scopes = parseScopes(body.scopes);
@@ -148,6 +163,7 @@ export function parseKeyRequest(body: unknown, now: number): KeyFields {
     scopes,
     functions,
     ...parseRateLimit(body.rate_limit),
+    maxConcurrency: parseMaxConcurrency(body.max_concurrency),
     expiresAt: parseExpiry(body.expires_at, now),
   };
 }

@@ -19,6 +19,8 @@ export interface KeyInfo {
   scopes: string[];
   functions: string[] | null;
   rate_limit: { per_second: number; burst: number } | null;
+  /** The key's own cap on invocations under way at once; null: FAAS_KEY_MAX_CONCURRENCY. */
+  max_concurrency: number | null;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -37,6 +39,7 @@ export function keyInfo(record: KeyRecord): KeyInfo {
       record.ratePerSecond === null
         ? null
         : { per_second: record.ratePerSecond, burst: record.rateBurst ?? Math.max(1, Math.ceil(record.ratePerSecond)) },
+    max_concurrency: record.maxConcurrency,
     created_at: new Date(record.createdAt).toISOString(),
     expires_at: time(record.expiresAt),
     revoked_at: time(record.revokedAt),

@@ -12,15 +12,20 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** Function ids (exact, or a prefix ending in `*`) the key is limited to; null: every function. */
   functions: readonly string[] | null;
+  /**
+   * Invocations the key may have under way at once (concurrency.ts: its own `max_concurrency`, or
+   * FAAS_KEY_MAX_CONCURRENCY); null: no cap (the admin key, open mode).
+   */
+  maxConcurrency: number | null;
 }
 
 const EVERY_SCOPE: ReadonlySet<Scope> = new Set(SCOPES);
 
 /** The admin key (FAAS_ADMIN_KEY): everything, on every function. */
-export const ADMIN_PRINCIPAL: Principal = Object.freeze({ keyId: 'admin', scopes: EVERY_SCOPE, functions: null });
+export const ADMIN_PRINCIPAL: Principal = Object.freeze({ keyId: 'admin', scopes: EVERY_SCOPE, functions: null, maxConcurrency: null });
 
 /** Open mode (FAAS_AUTH=open, loopback only): no keys, so nobody to name and nothing to refuse. */
-export const OPEN_PRINCIPAL: Principal = Object.freeze({ keyId: undefined, scopes: EVERY_SCOPE, functions: null });
+export const OPEN_PRINCIPAL: Principal = Object.freeze({ keyId: undefined, scopes: EVERY_SCOPE, functions: null, maxConcurrency: null });
 
 /** True when `principal` holds `scope`, itself or through `admin`. */
 export function hasScope(principal: Principal, scope: Scope): boolean {

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { KeyRecord, KeyStore } from '@faas/store';
+import { keyConcurrencyCap } from './concurrency.js';
 import { hashSecret, parseKey } from './keys.js';
 import { ADMIN_PRINCIPAL, type Principal } from './principal.js';
 import type { RateLimit } from './rate-limit.js';
@@ -60,6 +61,8 @@ export interface VerifierOptions {
   keys: KeyStore;
   /** The admin key; undefined: none (open mode, where nothing is verified). */
   adminKey: string | undefined;
+  /** The cap of a key without a `max_concurrency` of its own (FAAS_KEY_MAX_CONCURRENCY); null: none. */
+  keyMaxConcurrency: number | null;
   /** Wall-clock epoch milliseconds, for expiry. */
   now?: () => number;
 }
@@ -84,7 +87,7 @@ export function createVerifier(options: VerifierOptions): (token: string) => Ver
     if (record.revokedAt !== null) return { ok: false, refusal: 'revoked', keyId: record.id };
     if (record.expiresAt !== null && now() >= record.expiresAt) return { ok: false, refusal: 'expired', keyId: record.id };
     keys.touch(record.id);
-    return { ok: true, principal: principalOf(record), limit: limitOf(record) };
+    return { ok: true, principal: principalOf(record, options.keyMaxConcurrency), limit: limitOf(record) };
   };
 
   return (token) => {
@@ -97,8 +100,13 @@ export function createVerifier(options: VerifierOptions): (token: string) => Ver
   };
 }
 
-export function principalOf(record: KeyRecord): Principal {
-  return { keyId: record.id, scopes: new Set(record.scopes), functions: record.functions };
+export function principalOf(record: KeyRecord, keyMaxConcurrency: number | null): Principal {
+  return {
+    keyId: record.id,
+    scopes: new Set(record.scopes),
+    functions: record.functions,
+    maxConcurrency: keyConcurrencyCap(record, keyMaxConcurrency),
+  };
 }
 
 /** The key's own rate limit; a key stored with a rate but no burst may send one second's worth at once. */

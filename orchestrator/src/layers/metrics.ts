@@ -31,7 +31,12 @@ export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * (Lambda keeps throttles out of Duration the same way.) A refusal handed back to the
  * asynchronous queue (`requeued`) is one of these too.
  */
-const REFUSALS: ReadonlySet<string> = new Set(['FAAS_ERR_SATURATED', 'FAAS_ERR_CONCURRENCY_LIMIT', 'FAAS_ERR_SHUTTING_DOWN']);
+const REFUSALS: ReadonlySet<string> = new Set([
+  'FAAS_ERR_SATURATED',
+  'FAAS_ERR_KEY_CONCURRENCY_LIMIT',
+  'FAAS_ERR_CONCURRENCY_LIMIT',
+  'FAAS_ERR_SHUTTING_DOWN',
+]);
 
 /** What the gauges read on each scrape. */
 export interface MetricsSources {

@@ -363,14 +363,14 @@ export interface components {
             /** @description With `Prefer: respond-async`: where the final state and result are POSTed, signed (docs/API.md "Callbacks"); it wins over the function's own `callback_url`. An absolute http or https URL of at most 2048 characters, without credentials; an address the callback rules refuse is 400 FAAS_ERR_INVALID_CALLBACK. On a synchronous call it is 400 FAAS_ERR_INVALID_REQUEST with `field` callback_url. */
             callback_url?: string;
         };
-        /** @description The body of an invocation of a registered function: the definition fixes the rest. Every field may only narrow it: `timeout_ms` and each limit at most the function's own (its definition's value, or the platform default where it sets none), and `env_vars` may not name a variable the definition sets (in `env_vars` or `secrets`) or a start-up variable (LD_*, BASH_ENV, NODE_OPTIONS, PYTHON*, ...); otherwise, and for `image`, `command` or `executor` present at all, 400 FAAS_ERR_FIELD_NOT_ALLOWED. */
+        /** @description The body of an invocation of a registered function: the definition fixes the rest. Every field may only narrow it: `timeout_ms` and each limit at most the function's own (its definition's value, or the platform default where it sets none), and `env_vars` may name only variables of the function's `allowed_env_vars`, never one the definition sets (in `env_vars` or `secrets`) nor a start-up variable (LD_*, BASH_ENV, NODE_OPTIONS, PYTHON*, ...); otherwise, and for `image`, `command` or `executor` present at all, 400 FAAS_ERR_FIELD_NOT_ALLOWED. */
         RegisteredInvocation: {
             /**
              * Format: byte
              * @description Standard base64 (RFC 4648, with padding, canonical) of the bytes piped to stdin; at most FAAS_MAX_PAYLOAD_BYTES once decoded.
              */
             payload_base64?: string | null;
-            /** @description Extra KEY=VALUE variables, none of them a name the definition sets (in `env_vars` or `secrets`) or a start-up variable (one that changes the code a program runs: LD_*, BASH_ENV, ENV, PATH, NODE_OPTIONS, PYTHON*, PERL* and the rest of docs/API.md's list): 400 FAAS_ERR_FIELD_NOT_ALLOWED. With the definition's variables and secrets, at most 128 entries and 256 KiB in all (400 FAAS_ERR_INVALID_ENV). */
+            /** @description Extra KEY=VALUE variables, each named by the function's `allowed_env_vars` (none by default), none of them a name the definition sets (in `env_vars` or `secrets`) nor a start-up variable (LD_*, BASH_ENV, ENV, PATH, NODE_OPTIONS, PYTHON*, PERL*, OPENSSL_*, TAR_OPTIONS and the rest of docs/API.md's list): 400 FAAS_ERR_FIELD_NOT_ALLOWED. With the definition's variables and secrets, at most 128 entries and 256 KiB in all (400 FAAS_ERR_INVALID_ENV). */
             env_vars?: string[] | null;
             /** @description Kill the function after this long. The operator's FAAS_MAX_TIMEOUT_MS (at most 3600000) caps it: above that is a 400. Null or absent: FAAS_DEFAULT_TIMEOUT_MS. */
             timeout_ms?: number | null;
@@ -415,7 +415,7 @@ export interface components {
             error: string;
             /** @description The registry code (docs/ERRORS.md); match on this, never on `error`. */
             code: string;
-            /** @description The field a validation error is about: a request field (function_id, image, command, env_vars, payload_base64, timeout_ms, executor, limits.<name>, or an unknown field's name; id, secrets, pool_mode, max_concurrency, description in a function definition; name, scopes, functions, rate_limit, expires_at in a key) or, for FAAS_ERR_INVALID_QUERY, the query parameter. */
+            /** @description The field a validation error is about: a request field (function_id, image, command, env_vars, payload_base64, timeout_ms, executor, limits.<name>, or an unknown field's name; id, secrets, pool_mode, max_concurrency, description in a function definition; name, scopes, functions, rate_limit, max_concurrency, expires_at in a key) or, for FAAS_ERR_INVALID_QUERY, the query parameter. */
             field?: string;
             invocation_id?: string;
             /** @description On a 504: the function id. */
@@ -467,6 +467,8 @@ export interface components {
             ];
             /** @description KEY=VALUE strings, as in a SandboxConfig (at most 32 KiB each, 256 KiB in all, 128 entries with the secrets counted in). No NUL characters or lone UTF-16 surrogates. */
             env_vars?: string[];
+            /** @description The variables an invocation may add in its `env_vars` (docs/API.md "Invoke"): names, or prefixes ending in `*` such as `APP_*` (not `*` alone); none of them a start-up variable (LD_*, BASH_ENV, NODE_OPTIONS, PYTHON*, OPENSSL_*, TAR_OPTIONS, ...: docs/API.md). An invocation never sets a variable the definition sets, nor a start-up variable, whatever this says. Faults: 400 FAAS_ERR_INVALID_FUNCTION with `field` allowed_env_vars. Default and null: [] (callers set no variable). */
+            allowed_env_vars?: string[] | null;
             /** @description Variables whose values are encrypted at rest and never returned, logged or recorded: `{"NAME": "value"}`, names as environment variables, at most 100 of them, each `NAME=value` at most 32 KiB (UTF-8) without NUL characters or lone UTF-16 surrogates. The sandbox gets them as ordinary environment variables. A name may not also be set in `env_vars`, and `env_vars` and secrets together are held to the limits of one env_vars list (128 entries, 256 KiB). Any fault here is 400 FAAS_ERR_INVALID_ENV with `field` `secrets` (its message names the secret, never its value). */
             secrets?: {
                 [key: string]: string;
@@ -506,6 +508,8 @@ export interface components {
             ];
             /** @description KEY=VALUE strings, as in a SandboxConfig (at most 32 KiB each, 256 KiB in all, 128 entries with the secrets counted in). No NUL characters or lone UTF-16 surrogates. */
             env_vars?: string[] | null;
+            /** @description The variables an invocation may add in its `env_vars` (docs/API.md "Invoke"): names, or prefixes ending in `*` such as `APP_*` (not `*` alone); none of them a start-up variable (LD_*, BASH_ENV, NODE_OPTIONS, PYTHON*, OPENSSL_*, TAR_OPTIONS, ...: docs/API.md). An invocation never sets a variable the definition sets, nor a start-up variable, whatever this says. Faults: 400 FAAS_ERR_INVALID_FUNCTION with `field` allowed_env_vars. null: [] (callers set no variable). */
+            allowed_env_vars?: string[] | null;
             /** @description Variables whose values are encrypted at rest and never returned, logged or recorded: `{"NAME": "value"}`, names as environment variables, at most 100 of them, each `NAME=value` at most 32 KiB (UTF-8) without NUL characters or lone UTF-16 surrogates. The sandbox gets them as ordinary environment variables. A name may not also be set in `env_vars`, and `env_vars` and secrets together are held to the limits of one env_vars list (128 entries, 256 KiB). Any fault here is 400 FAAS_ERR_INVALID_ENV with `field` `secrets` (its message names the secret, never its value). Here `"NAME": null` deletes one secret and `"secrets": null` deletes them all; the limits apply to the result. */
             secrets?: {
                 [key: string]: string | null;
@@ -546,6 +550,8 @@ export interface components {
             image: string;
             command: string[];
             env_vars: string[];
+            /** @description The variables an invocation may add (names, or prefixes ending in `*`); []: none. */
+            allowed_env_vars: string[];
             /** @description Names of the secrets, sorted; their values are never returned. */
             secret_names: string[];
             /** @enum {string|null} */
@@ -564,7 +570,7 @@ export interface components {
             max_attempts: number | null;
             /** @description Asynchronous invocations are retried on the function's own failures too. */
             retry_on_failure: boolean;
-            /** @description The function's callback URL for asynchronous invocations; null: none. */
+            /** @description The function's callback URL for asynchronous invocations; null: none. A key without the `functions` scope reads its origin only (`https://host/[redacted]`): the path and query may hold a token. */
             callback_url: string | null;
             description: string;
             /** @description 1 at creation, +1 on every change; the ETag. */
@@ -685,6 +691,8 @@ export interface components {
                 per_second: number;
                 burst: number;
             } | null;
+            /** @description Invocations made with this key that may be under way at once (running or waiting for a slot, synchronous and asynchronous alike); one more is refused with 429 FAAS_ERR_KEY_CONCURRENCY_LIMIT (an asynchronous one waits in its queue). Null or absent: the platform's FAAS_KEY_MAX_CONCURRENCY. */
+            max_concurrency?: number | null;
             /**
              * Format: date-time
              * @description RFC 3339, in the future (a time already past is 400); the key is refused from then on. Null or absent: never.
@@ -702,6 +710,8 @@ export interface components {
                 per_second: number;
                 burst: number;
             } | null;
+            /** @description The key's own cap on invocations under way at once; null: the platform's FAAS_KEY_MAX_CONCURRENCY. */
+            max_concurrency: number | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC.
@@ -733,6 +743,8 @@ export interface components {
                 per_second: number;
                 burst: number;
             } | null;
+            /** @description The key's own cap on invocations under way at once; null: the platform's FAAS_KEY_MAX_CONCURRENCY. */
+            max_concurrency: number | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC.
@@ -1598,7 +1610,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Every slot is busy and the queue is full (FAAS_ERR_SATURATED), the function's max_concurrency is reached (FAAS_ERR_CONCURRENCY_LIMIT), the key's rate limit is used up (FAAS_ERR_RATE_LIMITED, with Retry-After), or, with `Prefer: respond-async`, FAAS_ASYNC_MAX_QUEUED invocations are waiting in the queue already (FAAS_ERR_QUEUE_FULL, with Retry-After; nothing was queued). */
+            /** @description Every slot is busy and the queue is full (FAAS_ERR_SATURATED), the API key's concurrency cap is reached (FAAS_ERR_KEY_CONCURRENCY_LIMIT: its max_concurrency, or FAAS_KEY_MAX_CONCURRENCY), the function's max_concurrency is reached (FAAS_ERR_CONCURRENCY_LIMIT), the key's rate limit is used up (FAAS_ERR_RATE_LIMITED, with Retry-After), or, with `Prefer: respond-async`, FAAS_ASYNC_MAX_QUEUED invocations are waiting in the queue already (FAAS_ERR_QUEUE_FULL, with Retry-After; nothing was queued). */
             429: {
                 headers: {
                     "x-faas-invocation-id": components["headers"]["InvocationId"];
@@ -1609,7 +1621,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InvocationError"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_SATURATED" | "FAAS_ERR_CONCURRENCY_LIMIT" | "FAAS_ERR_RATE_LIMITED" | "FAAS_ERR_QUEUE_FULL";
+                        code?: "FAAS_ERR_SATURATED" | "FAAS_ERR_KEY_CONCURRENCY_LIMIT" | "FAAS_ERR_CONCURRENCY_LIMIT" | "FAAS_ERR_RATE_LIMITED" | "FAAS_ERR_QUEUE_FULL";
                     };
                 };
             };

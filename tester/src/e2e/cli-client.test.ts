@@ -189,8 +189,12 @@ describe('the faas client commands', { concurrency: 1 }, () => {
     const keyId = key.split('_')[1] as string;
     assert.match(ok(await faas(['keys', 'list'], env()), 'list'), new RegExp(`^${keyId}\\s+cli\\s+invoke,functions\\s+cli-\\*`, 'm'));
     // Pages: --limit and --cursor give one page (its cursor on stderr and in --json); no flag, every key.
-    const second = ok(await faas(['keys', 'create', '--name', 'cli-2', '--scope', 'metrics'], env()), 'create 2').trim();
+    const second = ok(
+      await faas(['keys', 'create', '--name', 'cli-2', '--scope', 'metrics', '--max-concurrency', '3'], env()),
+      'create 2',
+    ).trim();
     const secondId = second.split('_')[1] as string;
+    assert.equal(JSON.parse(ok(await faas(['keys', 'get', secondId, '--json'], env()), 'get 2')).max_concurrency, 3);
     const all = JSON.parse(ok(await faas(['keys', 'list', '--json'], env()), 'list --json')) as Array<{ id: string }>;
     const ids = all.map((k) => k.id);
     assert.ok(ids.indexOf(keyId) >= 0 && ids.indexOf(keyId) < ids.indexOf(secondId), 'oldest first');

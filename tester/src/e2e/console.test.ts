@@ -117,12 +117,18 @@ describe('web console', { skip }, () => {
     await page.fill('input[name=id]', 'console-echo');
     await page.fill('input[name=image]', BUSYBOX);
     await page.fill('textarea[name=command]', 'sh\n-c\necho "stdin: $(cat)"; echo "GREETING=$GREETING"; echo "to stderr" >&2');
+    await page.fill('textarea[name=allowed_env_vars]', 'GREETING');
     await page.fill('input[name=description]', 'echoes its stdin and environment');
     await shot('create');
     await page.click('#save-function');
     await page.getByRole('heading', { name: 'Invoke console-echo' }).waitFor();
-    const stored = (await p.client.request('/functions/console-echo')).json<{ command: string[]; description: string }>();
+    const stored = (await p.client.request('/functions/console-echo')).json<{
+      command: string[];
+      description: string;
+      allowed_env_vars: string[];
+    }>();
     assert.equal(stored.command[0], 'sh');
+    assert.deepEqual(stored.allowed_env_vars, ['GREETING'], 'the variables its callers may set');
     assert.equal(stored.description, 'echoes its stdin and environment');
   });
 

@@ -13,7 +13,7 @@ import { createPlatform, type Platform } from '@faas/bin';
 import { createLoggerFactory, loadConfig } from '@faas/common';
 import { describeContainers, waitForNoContainers } from '../support/docker.js';
 import { assertError, decode, HttpClient, type HttpResponse } from '../support/http.js';
-import { BUSYBOX, PYTHON } from '../support/images.js';
+import { BUSYBOX, NODE, PYTHON } from '../support/images.js';
 import { OWN_CONTAINERS, platformEnv } from '../support/platform.js';
 
 const SECRET = 's3cret-7c1e9b';
@@ -149,6 +149,7 @@ describe('registered functions', { concurrency: 1 }, () => {
       id: 'rules',
       command: ['sh', '-c', `cat; echo " $MODE $EXTRA"; ${MEMORY_LIMIT}`],
       env_vars: ['MODE=prod'],
+      allowed_env_vars: ['EXTRA'],
       secrets: { TOKEN: SECRET },
       limits: { memory_mb: 64 },
       timeout_ms: 20000,
@@ -169,6 +170,7 @@ describe('registered functions', { concurrency: 1 }, () => {
       [{ executor: 'docker' }, 'executor'],
       [{ env_vars: ['MODE=dev'] }, 'env_vars'],
       [{ env_vars: ['TOKEN=guess'] }, 'env_vars'],
+      [{ env_vars: ['UNLISTED=1'] }, 'env_vars'],
       [{ timeout_ms: 20001 }, 'timeout_ms'],
       [{ limits: { memory_mb: 65 } }, 'limits.memory_mb'],
     ] as const) {
@@ -209,7 +211,14 @@ describe('registered functions', { concurrency: 1 }, () => {
   });
 
   it("a caller cannot make a bash function run a command of its own (BASH_ENV) next to the function's secrets", async () => {
-    await register({ id: 'bash-fn', image: PYTHON, command: ['bash', '-c', 'echo hi'], secrets: { TOKEN: SECRET } });
+    // Patterns that cover start-up variables: those are refused all the same.
+    await register({
+      id: 'bash-fn',
+      image: PYTHON,
+      command: ['bash', '-c', 'echo hi'],
+      allowed_env_vars: ['GREETING', 'BASH_*', 'LD_*', 'NODE_*', 'PYTHON*'],
+      secrets: { TOKEN: SECRET },
+    });
     const payload_base64 = Buffer.from('echo "leaked $TOKEN"\n').toString('base64');
     // bash expands BASH_ENV before it reads the file it names: the command substitution runs.
     const leak = 'BASH_ENV=$(echo leaked $TOKEN >&2)';
@@ -232,6 +241,28 @@ describe('registered functions', { concurrency: 1 }, () => {
     // An ordinary variable is still the caller's to set, and the function runs as defined.
     const ran = await invoke('bash-fn', { env_vars: ['GREETING=1'], payload_base64 });
     assert.equal(ran.stdout.toString(), 'hi\n', ran.stderr.toString());
+  });
+
+  it("a caller sets only the variables the function allows: OPENSSL_CONF would make node print the function's secrets", async () => {
+    await register({
+      id: 'node-fn',
+      image: NODE,
+      command: ['node', '-e', 'console.log("hi")'],
+      allowed_env_vars: ['APP_*'],
+      secrets: { TOKEN: SECRET },
+    });
+    // Node.js reads OpenSSL's configuration at start-up and prints a parse error with ${ENV::...}
+    // expanded; /proc/self/environ holds the configuration the second variable writes.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenSSL's own ${ENV::NAME} syntax, sent as is
+    const config = '\n\nnodejs_conf = a\n[a]\nalg_section = evp\n[evp]\ndefault_properties = @${ENV::TOKEN}\n';
+    const refused = await call('POST', '/functions/node-fn/invoke', { env_vars: ['OPENSSL_CONF=/proc/self/environ', `ZZ=${config}`] });
+    const err = assertError(refused, 400, 'FAAS_ERR_FIELD_NOT_ALLOWED');
+    assert.equal(err.field, 'env_vars');
+    assert.match(err.error, /allowed_env_vars: APP_\*/);
+    const ran = await invoke('node-fn', { env_vars: ['APP_MODE=1'] });
+    assert.equal(ran.stdout.toString(), 'hi\n', ran.stderr.toString());
+    const fn = expect(await call('GET', '/functions/node-fn'), 200);
+    assert.deepEqual(fn.allowed_env_vars, ['APP_*']);
   });
 
   it("max_concurrency: one more than the function's cap is 429 FAAS_ERR_CONCURRENCY_LIMIT", async () => {

@@ -55,7 +55,12 @@ describe('invocation history', { concurrency: 1 }, () => {
     ok(
       await p.client.request('/functions', {
         method: 'POST',
-        body: { id: 'hist', image: BUSYBOX, command: ['sh', '-c', 'cat; echo 0123456789abcdefghij; echo oops >&2; exit 3'] },
+        body: {
+          id: 'hist',
+          image: BUSYBOX,
+          command: ['sh', '-c', 'cat; echo 0123456789abcdefghij; echo oops >&2; exit 3'],
+          allowed_env_vars: ['HIDDEN_VALUE'],
+        },
       }),
       201,
     );

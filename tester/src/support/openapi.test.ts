@@ -128,6 +128,7 @@ describe('OpenAPI conformance checker', () => {
       image: 'faas/busybox:latest',
       command: ['cat'],
       env_vars: [],
+      allowed_env_vars: ['LANG'],
       secret_names: ['API_TOKEN'],
       executor: null,
       pool_mode: null,
@@ -156,6 +157,7 @@ describe('OpenAPI conformance checker', () => {
       scopes: ['invoke'],
       functions: ['billing-*'],
       rate_limit: { per_second: 10, burst: 20 },
+      max_concurrency: 4,
       created_at: '2026-11-29T19:27:24Z',
       expires_at: null,
       revoked_at: null,
@@ -171,6 +173,8 @@ describe('OpenAPI conformance checker', () => {
       });
     assert.deepEqual(created({ ...info, key: `faas_${id}_${'a'.repeat(43)}` }), []);
     assert.notDeepEqual(created(info), [], 'the key is in the answer');
+    assert.deepEqual(created({ ...info, max_concurrency: null, key: `faas_${id}_${'a'.repeat(43)}` }), [], "null: the platform's cap");
+    assert.notDeepEqual(created({ ...info, max_concurrency: '4', key: `faas_${id}_${'a'.repeat(43)}` }), [], 'an integer');
     const record = {
       id: 'b3c1',
       function_id: 'echo',

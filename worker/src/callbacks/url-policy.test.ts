@@ -37,6 +37,7 @@ const CLASSES: [string, string][] = [
   ['4000::1', 'reserved'],
   ['169.254.169.254', 'metadata'],
   ['100.100.100.200', 'metadata'],
+  ['168.63.129.16', 'metadata'],
   ['fd00:ec2::254', 'metadata'],
   // IPv4 inside IPv6: mapped (both spellings), NAT64 and 6to4 carry the class of their IPv4 address.
   ['::ffff:127.0.0.1', 'loopback'],

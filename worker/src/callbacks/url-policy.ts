@@ -30,7 +30,9 @@ const PRIVATE_CLASSES: ReadonlySet<AddressClass> = new Set(['loopback', 'link-lo
 
 /** Checked in this order, so the metadata addresses win over the link-local and private ranges holding them. */
 const IPV4_RANGES: [AddressClass, string[]][] = [
-  ['metadata', ['169.254.169.254/32', '100.100.100.200/32']],
+  // AWS, GCP and Azure IMDS; Alibaba Cloud's; Azure's WireServer (168.63.129.16, a public address
+  // that every Azure VM reaches as its host's agent endpoint: Azure, "What is IP address 168.63.129.16?").
+  ['metadata', ['169.254.169.254/32', '100.100.100.200/32', '168.63.129.16/32']],
   ['unspecified', ['0.0.0.0/8']],
   ['loopback', ['127.0.0.0/8']],
   ['link-local', ['169.254.0.0/16']],
