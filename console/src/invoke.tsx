@@ -3,7 +3,7 @@ import { type AsyncAccepted, bytesToText, FunctionTimeoutError, type InvokeResul
 import { useState } from 'preact/hooks';
 import { describeError, formatMs, parseLines } from './api.js';
 import { colorOf } from './charts.js';
-import { Badge, ErrorLine, useClient } from './util.js';
+import { Badge, ErrorLine, useClient, useLoad } from './util.js';
 
 export function Phases(props: { phases: { queue_ms: number; acquire_ms: number; run_ms: number } | undefined; total: number }) {
   const { phases, total } = props;
@@ -67,6 +67,9 @@ export function Invoke(props: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [outcome, setOutcome] = useState<Outcome>();
+  // The variables the function lets its callers set (a key that cannot read it sees no hint).
+  const definition = useLoad(() => client.functions.get(props.id), [props.id]);
+  const allowed = definition.data?.allowed_env_vars;
 
   const run = async (e: Event) => {
     e.preventDefault();
@@ -105,7 +108,13 @@ export function Invoke(props: { id: string }) {
           <textarea name="stdin" rows={4} value={stdin} onInput={(e) => setStdin((e.target as HTMLTextAreaElement).value)} />
         </label>
         <label>
-          environment (KEY=VALUE, one per line; added to the function's)
+          environment (KEY=VALUE, one per line; added to the function's
+          {allowed === undefined
+            ? ''
+            : allowed.length > 0
+              ? `, which lets callers set ${allowed.join(', ')}`
+              : ', which lets callers set none'}
+          )
           <textarea name="env" rows={2} value={env} onInput={(e) => setEnv((e.target as HTMLTextAreaElement).value)} />
         </label>
         <div class="row">

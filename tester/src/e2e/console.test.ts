@@ -134,6 +134,7 @@ describe('web console', { skip }, () => {
 
   it('invokes it with stdin, env and a timeout, and shows stdout, stderr, the exit code and the phases', async () => {
     await page.fill('textarea[name=stdin]', 'hello from the console');
+    await page.locator('label:has(textarea[name=env])', { hasText: 'lets callers set GREETING' }).waitFor();
     await page.fill('textarea[name=env]', 'GREETING=hi');
     await page.fill('input[name=timeout_ms]', '20000');
     await page.click('#invoke');
