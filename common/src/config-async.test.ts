@@ -22,8 +22,11 @@ describe('loadConfig: asynchronous invocations', () => {
       leaseMs: 30_000,
       idempotencyWindowMs: 24 * 3_600_000,
       maxQueued: 10_000,
+      maxQueuedPerKey: 5_000,
     });
     assert.equal(loadConfig({ FAAS_MAX_CONCURRENCY: '1' }, 2).async.concurrency, 1);
+    assert.equal(loadConfig({ FAAS_ASYNC_MAX_QUEUED: '1' }, 2).async.maxQueuedPerKey, 1, 'at least one');
+    assert.equal(loadConfig({ FAAS_ASYNC_MAX_QUEUED_PER_KEY: 'off' }, 2).async.maxQueuedPerKey, null);
   });
   it('reads every variable', () => {
     const config = loadConfig(
@@ -36,6 +39,7 @@ describe('loadConfig: asynchronous invocations', () => {
         FAAS_ASYNC_LEASE_MS: '2000',
         FAAS_IDEMPOTENCY_WINDOW_HOURS: '2',
         FAAS_ASYNC_MAX_QUEUED: '50',
+        FAAS_ASYNC_MAX_QUEUED_PER_KEY: '7',
       },
       2,
     );
@@ -48,6 +52,7 @@ describe('loadConfig: asynchronous invocations', () => {
       leaseMs: 2000,
       idempotencyWindowMs: 2 * 3_600_000,
       maxQueued: 50,
+      maxQueuedPerKey: 7,
     });
   });
   it('refuses more asynchronous slots than there are slots, and a backoff that shrinks', () => {
@@ -59,5 +64,9 @@ describe('loadConfig: asynchronous invocations', () => {
     refused({ FAAS_ASYNC_MAX_ATTEMPTS: '0' }, /FAAS_ASYNC_MAX_ATTEMPTS/);
     refused({ FAAS_ASYNC_WORKER: 'maybe' }, /FAAS_ASYNC_WORKER.*on or off/);
     refused({ FAAS_ASYNC_MAX_QUEUED: '0' }, /FAAS_ASYNC_MAX_QUEUED/);
+    refused(
+      { FAAS_ASYNC_MAX_QUEUED: '10', FAAS_ASYNC_MAX_QUEUED_PER_KEY: '11' },
+      /FAAS_ASYNC_MAX_QUEUED_PER_KEY="11".*at most FAAS_ASYNC_MAX_QUEUED/,
+    );
   });
 });

@@ -118,6 +118,11 @@ export interface Config {
     idempotencyWindowMs: number;
     /** Invocations waiting in the queue at most; an acceptance beyond it is 429 FAAS_ERR_QUEUE_FULL. */
     maxQueued: number;
+    /**
+     * Invocations of one API key waiting in the queue at most (FAAS_ASYNC_MAX_QUEUED_PER_KEY), so
+     * one tenant cannot fill it for everyone; null: no share of its own. The admin key is exempt.
+     */
+    maxQueuedPerKey: number | null;
   };
   /** Result delivery of asynchronous invocations to callback URLs (worker/src/callbacks/). */
   callbacks: {
@@ -245,6 +250,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_IDEMPOTENCY_WINDOW_HOURS: 'how long an Idempotency-Key keeps naming the invocation it made, per API key (default 24)',
   FAAS_ASYNC_MAX_QUEUED:
     'asynchronous invocations waiting in the queue at most (queued, retries waiting for their backoff included); one more is refused with 429 FAAS_ERR_QUEUE_FULL and nothing is written (default 10000)',
+  FAAS_ASYNC_MAX_QUEUED_PER_KEY:
+    'asynchronous invocations of one API key waiting in the queue at most, so that one tenant cannot fill the queue for everyone; one more is refused with 429 FAAS_ERR_QUEUE_FULL (default: half of FAAS_ASYNC_MAX_QUEUED, at least 1; off: no share; the admin key is exempt)',
   FAAS_CALLBACK_SECRET:
     'key that signs callback deliveries (HMAC-SHA256), at least 32 printable characters (default: generated once into FAAS_DATA_DIR/callback.key, mode 0600)',
   FAAS_CALLBACK_ALLOW_PRIVATE:
@@ -947,6 +954,7 @@ function readAsync(vars: Variables, maxConcurrency: number): Config['async'] {
       `use at least FAAS_ASYNC_RETRY_BASE_MS (${retryBaseMs}): the longest backoff cannot be shorter than the first`,
     );
   }
+  const maxQueued = vars.int('FAAS_ASYNC_MAX_QUEUED', 10_000, 1, 10_000_000);
   return {
     worker: readOnOff(vars, 'FAAS_ASYNC_WORKER') ?? true,
     concurrency: vars.int(
@@ -961,7 +969,17 @@ function readAsync(vars: Variables, maxConcurrency: number): Config['async'] {
     retryMaxMs,
     leaseMs: vars.int('FAAS_ASYNC_LEASE_MS', 30_000, 1000, 3_600_000),
     idempotencyWindowMs: vars.int('FAAS_IDEMPOTENCY_WINDOW_HOURS', 24, 1, 24 * 365) * 3_600_000,
-    maxQueued: vars.int('FAAS_ASYNC_MAX_QUEUED', 10_000, 1, 10_000_000),
+    maxQueued,
+    maxQueuedPerKey:
+      vars.get('FAAS_ASYNC_MAX_QUEUED_PER_KEY')?.toLowerCase() === 'off'
+        ? null
+        : vars.int(
+            'FAAS_ASYNC_MAX_QUEUED_PER_KEY',
+            Math.max(1, Math.floor(maxQueued / 2)),
+            1,
+            maxQueued,
+            ` (at most FAAS_ASYNC_MAX_QUEUED, ${maxQueued}), or off`,
+          ),
   };
 }
 

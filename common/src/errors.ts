@@ -144,7 +144,7 @@ export const ERRORS = {
   FAAS_ERR_QUEUE_FULL: {
     status: 429,
     summary:
-      'The queue of asynchronous invocations holds FAAS_ASYNC_MAX_QUEUED waiting invocations; nothing was queued, retry after the Retry-After seconds.',
+      'The queue of asynchronous invocations holds FAAS_ASYNC_MAX_QUEUED waiting invocations, or FAAS_ASYNC_MAX_QUEUED_PER_KEY of the calling API key; nothing was queued, retry after the Retry-After seconds.',
   },
   FAAS_ERR_DEAD_LETTER_NOT_FOUND: {
     status: 404,

@@ -99,7 +99,8 @@ export interface AcceptOptions {
  * Writes the invocation to the queue (one transaction, committed before it returns). With an
  * idempotency key already used by this API key for the same request, the invocation it made comes
  * back instead (`created` false); for another request, FAAS_ERR_IDEMPOTENCY_KEY_REUSED. With
- * FAAS_ASYNC_MAX_QUEUED invocations waiting, FAAS_ERR_QUEUE_FULL and nothing is written.
+ * FAAS_ASYNC_MAX_QUEUED invocations waiting, or FAAS_ASYNC_MAX_QUEUED_PER_KEY of the caller's key
+ * (the admin key is exempt), FAAS_ERR_QUEUE_FULL and nothing is written.
  */
 export async function acceptAsync(
   config: Readonly<Config>,
@@ -124,6 +125,10 @@ export async function acceptAsync(
     request: JSON.stringify(request),
     requestHash,
     maxQueued: config.async.maxQueued,
+    // The admin key (and open mode) is the operator's own: it has no share of its own.
+    ...(config.async.maxQueuedPerKey !== null && keyId !== null && keyId !== 'admin'
+      ? { maxQueuedPerKey: config.async.maxQueuedPerKey }
+      : {}),
     ...(options.idempotencyKey === undefined
       ? {}
       : {

@@ -241,6 +241,31 @@ describe('asynchronous invocations over HTTP', () => {
   });
 });
 
+describe("a key's share of the queue (FAAS_ASYNC_MAX_QUEUED_PER_KEY)", () => {
+  let shared: TestGateway;
+  before(async () => {
+    shared = await startTestGateway({ FAAS_ASYNC_MAX_QUEUED: '10', FAAS_ASYNC_MAX_QUEUED_PER_KEY: '2', FAAS_ASYNC_WORKER: 'off' });
+    assert.equal((await shared.call('POST', '/functions', { body: { id: 'job', image: IMAGE, command: ['cat'] } })).statusCode, 201);
+  });
+  after(async () => {
+    await shared?.close();
+  });
+
+  it("refuses a key's invocation beyond its share with 429 FAAS_ERR_QUEUE_FULL, while other keys and the admin key still queue", async () => {
+    const tenant = await shared.newKey(['invoke']);
+    const other = await shared.newKey(['invoke']);
+    for (let i = 0; i < 2; i++) body(await shared.call('POST', '/functions/job/invoke', { headers: ASYNC, key: tenant.key }), 202);
+    const res = await shared.call('POST', '/functions/job/invoke', { headers: ASYNC, key: tenant.key });
+    const refused = body(res, 429);
+    assert.equal(refused.code, 'FAAS_ERR_QUEUE_FULL');
+    assert.match(String(refused.error), /FAAS_ASYNC_MAX_QUEUED_PER_KEY/);
+    assert.equal(res.headers['retry-after'], '1');
+    body(await shared.call('POST', '/functions/job/invoke', { headers: ASYNC, key: other.key }), 202);
+    for (let i = 0; i < 3; i++) body(await shared.call('POST', '/functions/job/invoke', { headers: ASYNC }), 202);
+    assert.equal((await shared.store.queue.stats()).queued, 6);
+  });
+});
+
 describe('a bounded queue (FAAS_ASYNC_MAX_QUEUED)', () => {
   let small: TestGateway;
   before(async () => {

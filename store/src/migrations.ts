@@ -181,6 +181,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE api_keys ADD COLUMN max_concurrency INTEGER;
     `,
   },
+  {
+    version: 7,
+    name: "an API key's queued asynchronous invocations, counted for its share of the queue",
+    sql: `
+      CREATE INDEX async_invocations_key_state ON async_invocations (key_id, state);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

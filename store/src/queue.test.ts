@@ -287,6 +287,29 @@ describe('SQLite queue of asynchronous invocations', () => {
     });
   });
 
+  it("refuses an acceptance beyond a key's share of the queue (maxQueuedPerKey), other keys and key-less ones unaffected", async () => {
+    await withStore(async ({ store }) => {
+      await store.queue.enqueue(job('a1', { keyId: 'ka', maxQueuedPerKey: 2 }), T0);
+      await store.queue.enqueue(job('a2', { keyId: 'ka', maxQueuedPerKey: 2 }), T0 + 1);
+      await assert.rejects(
+        store.queue.enqueue(job('a3', { keyId: 'ka', maxQueuedPerKey: 2 }), T0 + 2),
+        (e: unknown) =>
+          hasCode('FAAS_ERR_QUEUE_FULL')(e) && /this API key has 2 asynchronous invocations waiting/.test((e as Error).message),
+      );
+      assert.equal(await store.queue.get('a3'), undefined, 'nothing written');
+      assert.equal(
+        (await store.queue.enqueue(job('b1', { keyId: 'kb', maxQueuedPerKey: 2 }), T0 + 3)).created,
+        true,
+        'another key has its own share',
+      );
+      assert.equal((await store.queue.enqueue(job('n1', { keyId: null, maxQueuedPerKey: 1 }), T0 + 4)).created, true, 'no key, no share');
+      // Only what waits counts: once one of ka's runs, ka may queue one more.
+      let claimed = await claimOne(store.queue, 'w1', T0 + 5);
+      while (claimed.ref.id !== 'a1') claimed = await claimOne(store.queue, 'w1', T0 + 5);
+      assert.equal((await store.queue.enqueue(job('a3', { keyId: 'ka', maxQueuedPerKey: 2 }), T0 + 6)).created, true);
+    });
+  });
+
   it('a final state with a callback URL is marked callback-pending by the write that ends it, until the delivery is handed over', async () => {
     await withStore(async ({ store, reopen }) => {
       const hook = 'https://hooks.example/done';

@@ -206,6 +206,11 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   const countQueued = db
     .prepare<[number], number>(`SELECT COUNT(*) FROM (SELECT 1 FROM async_invocations WHERE state = 'queued' LIMIT ?)`)
     .pluck();
+  const countQueuedOfKey = db
+    .prepare<[string, number], number>(
+      `SELECT COUNT(*) FROM (SELECT 1 FROM async_invocations WHERE key_id = ? AND state = 'queued' LIMIT ?)`,
+    )
+    .pluck();
   const pruneFinished = db.prepare<[number, number]>(
     `DELETE FROM async_invocations WHERE id IN (SELECT id FROM async_invocations
        WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < ? LIMIT ?)`,
@@ -249,8 +254,20 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     }
   };
 
-  /** FAAS_ERR_QUEUE_FULL when `maxQueued` invocations are queued already; called inside the writing transaction, before any write. */
-  const assertRoom = (maxQueued: number | undefined): void => {
+  /**
+   * FAAS_ERR_QUEUE_FULL when `maxQueued` invocations are queued already, or `perKey.max` of
+   * `perKey.keyId`'s; called inside the writing transaction, before any write.
+   */
+  const assertRoom = (maxQueued: number | undefined, perKey?: { keyId: string | null; max: number | undefined }): void => {
+    if (perKey?.keyId && perKey.max !== undefined) {
+      const own = countQueuedOfKey.get(perKey.keyId, perKey.max) ?? 0;
+      if (own >= perKey.max) {
+        throw new FaasError(
+          'FAAS_ERR_QUEUE_FULL',
+          `this API key has ${own} asynchronous invocations waiting in the queue, its share (FAAS_ASYNC_MAX_QUEUED_PER_KEY); nothing was queued: retry when some have run`,
+        );
+      }
+    }
     if (maxQueued === undefined) return;
     const queued = countQueued.get(maxQueued) ?? 0;
     if (queued >= maxQueued) {
@@ -277,7 +294,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
         if (row) return { job: toJob(row), created: false };
       }
     }
-    assertRoom(input.maxQueued);
+    assertRoom(input.maxQueued, { keyId: input.keyId, max: input.maxQueuedPerKey });
     if (idem) {
       upsertKey.run(idem.scope, idem.key, input.id, input.requestHash, idem.expiresAt);
     }

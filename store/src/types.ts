@@ -278,6 +278,11 @@ export interface EnqueueInput {
    * written and FAAS_ERR_QUEUE_FULL is thrown (a kept idempotency key still answers its invocation).
    */
   maxQueued?: number;
+  /**
+   * Queued invocations of this `keyId` allowed at most (FAAS_ASYNC_MAX_QUEUED_PER_KEY): with that
+   * many of its own waiting, nothing is written and FAAS_ERR_QUEUE_FULL is thrown.
+   */
+  maxQueuedPerKey?: number;
 }
 
 /** A claimed invocation: it is `running`, leased to the claimer, with its request opened. */

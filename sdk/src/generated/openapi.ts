@@ -1610,7 +1610,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Every slot is busy and the queue is full (FAAS_ERR_SATURATED), the API key's concurrency cap is reached (FAAS_ERR_KEY_CONCURRENCY_LIMIT: its max_concurrency, or FAAS_KEY_MAX_CONCURRENCY), the function's max_concurrency is reached (FAAS_ERR_CONCURRENCY_LIMIT), the key's rate limit is used up (FAAS_ERR_RATE_LIMITED, with Retry-After), or, with `Prefer: respond-async`, FAAS_ASYNC_MAX_QUEUED invocations are waiting in the queue already (FAAS_ERR_QUEUE_FULL, with Retry-After; nothing was queued). */
+            /** @description Every slot is busy and the queue is full (FAAS_ERR_SATURATED), the API key's concurrency cap is reached (FAAS_ERR_KEY_CONCURRENCY_LIMIT: its max_concurrency, or FAAS_KEY_MAX_CONCURRENCY), the function's max_concurrency is reached (FAAS_ERR_CONCURRENCY_LIMIT), the key's rate limit is used up (FAAS_ERR_RATE_LIMITED, with Retry-After), or, with `Prefer: respond-async`, FAAS_ASYNC_MAX_QUEUED invocations are waiting in the queue already, or FAAS_ASYNC_MAX_QUEUED_PER_KEY of the key's (FAAS_ERR_QUEUE_FULL, with Retry-After; nothing was queued). */
             429: {
                 headers: {
                     "x-faas-invocation-id": components["headers"]["InvocationId"];
