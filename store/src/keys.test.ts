@@ -91,28 +91,34 @@ describe('API keys', () => {
     });
   });
 
-  it('lists every key, revoked ones included, oldest first (creation time, then id)', async () => {
+  it('lists every key, revoked ones included, oldest first; creation times strictly increase, whatever the clock says', async () => {
     await withStore(async ({ store }) => {
       await store.keys.create(keyInput('old'), 1000);
       await store.keys.create(keyInput('new'), 3000);
+      // The clock stepped back, then two keys in one millisecond: each is dated after the last.
       await store.keys.create(keyInput('mid'), 2000);
       await store.keys.create(keyInput('mie'), 2000);
       await store.keys.revoke('mid', 4000);
       const page = await store.keys.list({ limit: 100 });
       assert.deepEqual(
-        page.items.map((k) => k.id),
-        ['old', 'mid', 'mie', 'new'],
+        page.items.map((k) => [k.id, k.createdAt]),
+        [
+          ['old', 1000],
+          ['new', 3000],
+          ['mid', 3001],
+          ['mie', 3002],
+        ],
       );
-      assert.equal(page.items[1]?.revokedAt, 4000);
+      assert.equal(page.items[2]?.revokedAt, 4000);
       assert.equal(page.nextCursor, null, 'no cursor when the page holds the rest');
     });
   });
 
   it('pages in order; a key made between pages comes at the end, a key revoked between pages stays in its place', async () => {
     await withStore(async ({ store }) => {
-      // Some keys share a creation time: the id orders them.
-      const made = Array.from({ length: 7 }, (_, i) => ({ id: `k${i}`, at: 1000 + Math.floor(i / 2) }));
-      for (const { id, at } of [...made].reverse()) await store.keys.create(keyInput(id), at);
+      // Made two to a millisecond, ids in reverse: the order is the order they were made.
+      const made = Array.from({ length: 7 }, (_, i) => ({ id: `k${6 - i}`, at: 1000 + Math.floor(i / 2) }));
+      for (const { id, at } of made) await store.keys.create(keyInput(id), at);
       for (let limit = 1; limit <= 8; limit++) {
         const seen: string[] = [];
         let cursor: string | undefined;
@@ -130,16 +136,17 @@ describe('API keys', () => {
       }
 
       const first = await store.keys.list({ limit: 3 });
-      await store.keys.create(keyInput('late'), 500_000);
-      await store.keys.revoke('k4', 600_000);
-      await store.keys.revoke('k1', 600_000);
+      // Made in the millisecond of the first page's last key, with an id that sorts before it.
+      await store.keys.create(keyInput('a-late'), first.items[2]!.createdAt);
+      await store.keys.revoke('k2', 600_000);
+      await store.keys.revoke('k5', 600_000);
       const rest = await store.keys.list({ limit: 1000, cursor: first.nextCursor! });
       assert.deepEqual(
         [...first.items, ...rest.items].map((k) => k.id),
-        ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'late'],
+        ['k6', 'k5', 'k4', 'k3', 'k2', 'k1', 'k0', 'a-late'],
       );
       assert.equal(first.items[1]?.revokedAt, null, 'the page already read showed it as it was');
-      assert.equal(rest.items.find((k) => k.id === 'k4')?.revokedAt, 600_000);
+      assert.equal(rest.items.find((k) => k.id === 'k2')?.revokedAt, 600_000);
     });
   });
 

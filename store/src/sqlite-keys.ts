@@ -67,7 +67,12 @@ export function sqliteKeys(ctx: SqliteContext): KeyStore {
   );
   const lastTouched = new Map<string, number>();
 
-  const create = db.transaction((input: KeyInput, now: number): KeyRecord => {
+  // Creation times strictly increase, so a key made while someone pages sorts after every key made
+  // before it, even in the same millisecond (or after the clock stepped back): paging by
+  // (created_at, id) then never skips one.
+  const lastCreated = db.prepare<[], number | null>('SELECT MAX(created_at) FROM api_keys').pluck();
+  const create = db.transaction((input: KeyInput, at: number): KeyRecord => {
+    const now = Math.max(at, (lastCreated.get() ?? 0) + 1);
     insert.run(
       input.id,
       input.secretHash,
