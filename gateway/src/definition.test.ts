@@ -254,6 +254,16 @@ describe('PATCH /functions/{id} body', () => {
     assert.equal(changed({ timeout_ms: null }), true);
     assert.equal(changed({ description: 'new' }), true);
     assert.equal(changed({ executor: 'docker' }), true);
+    // Every field a definition has is compared: one alone is a change.
+    assert.equal(changed({ allowed_env_vars: ['APP_*'] }), true);
+    assert.equal(changed({ allowed_env_vars: [] }), false);
+    assert.equal(changed({ limits: { cpus: 0.5, memory_mb: 128 } }), false, 'limits compared member by member');
+    assert.equal(changed({ max_attempts: 3 }), true);
+    assert.equal(changed({ retry_on_failure: false }), false);
+    const allowing = record({ allowedEnvVars: ['APP_*'] });
+    const revoked = applyPatch(allowing, ['TOKEN=x'], validateFunctionPatch({ allowed_env_vars: null }, policy) as DefinitionPatch);
+    assert.equal(revoked.changed, true, 'taking back what callers may set is a change');
+    assert.deepEqual(revoked.patch.allowedEnvVars, []);
   });
 });
 

@@ -347,22 +347,17 @@ export function applyPatch(
   return { patch: out, changed: secretsChanged || differs(current, out) };
 }
 
+/**
+ * True when a field of the patch differs from the stored definition. Every field the patch holds
+ * is compared (the patch and the record name them alike), so a field added to definitions is
+ * compared without being listed here; secrets are compared by `applyPatch` itself.
+ */
 function differs(current: FunctionRecord, patch: FunctionPatch): boolean {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  return (
-    (patch.image !== undefined && patch.image !== current.image) ||
-    (patch.command !== undefined && !same(patch.command, current.command)) ||
-    (patch.env !== undefined && !same(patch.env, current.env)) ||
-    (patch.executor !== undefined && patch.executor !== current.executor) ||
-    (patch.poolMode !== undefined && patch.poolMode !== current.poolMode) ||
-    (patch.limits !== undefined && !sameLimits(patch.limits, current.limits)) ||
-    (patch.timeoutMs !== undefined && patch.timeoutMs !== current.timeoutMs) ||
-    (patch.maxConcurrency !== undefined && patch.maxConcurrency !== current.maxConcurrency) ||
-    (patch.maxAttempts !== undefined && patch.maxAttempts !== current.maxAttempts) ||
-    (patch.retryOnFailure !== undefined && patch.retryOnFailure !== current.retryOnFailure) ||
-    (patch.callbackUrl !== undefined && patch.callbackUrl !== current.callbackUrl) ||
-    (patch.description !== undefined && patch.description !== current.description)
-  );
+  return Object.entries(patch).some(([field, value]) => {
+    if (value === undefined || field === 'secrets') return false;
+    if (field === 'limits') return !sameLimits(value as FunctionLimits, current.limits);
+    return JSON.stringify(value) !== JSON.stringify(current[field as keyof FunctionRecord]);
+  });
 }
 
 function sameLimits(a: FunctionLimits, b: FunctionLimits): boolean {

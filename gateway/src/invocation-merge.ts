@@ -10,8 +10,7 @@ import type { Invocation, IsolationMode, ResourceLimits } from '@faas/common';
 import type { FunctionRecord } from '@faas/store';
 import { isStartupVariable } from './startup-variables.js';
 import {
-  ENV_MAX_COUNT,
-  ENV_MAX_TOTAL_BYTES,
+  checkEnvTotals,
   envBytes,
   envName,
   fail,
@@ -109,6 +108,12 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
       if (defined.has(name)) {
         notAllowed(`env_vars[${i}] sets ${name}, which the function defines (in its env_vars or secrets); choose another name`, 'env_vars');
       }
+      if (isStartupVariable(name)) {
+        notAllowed(
+          `env_vars[${i}] sets ${name}, which changes the code a program runs at start-up (its loader, shell, language runtime or a tool reads it); an invocation of a registered function may never set it: set it in the definition's env_vars if the function needs it`,
+          'env_vars',
+        );
+      }
       if (!isAllowed(record.allowedEnvVars, name)) {
         const allowed = record.allowedEnvVars.length > 0 ? record.allowedEnvVars.slice(0, 20).join(', ') : 'none';
         notAllowed(
@@ -116,24 +121,18 @@ export function mergeInvocation(fn: ResolvedFunction, body: unknown, policy: Val
           'env_vars',
         );
       }
-      if (isStartupVariable(name)) {
-        notAllowed(
-          `env_vars[${i}] sets ${name}, which changes the code a program runs at start-up (its loader, shell or language runtime reads it); an invocation of a registered function may not set it: set it in the definition (PATCH /functions/${record.id}) if the function needs it`,
-          'env_vars',
-        );
-      }
     }
-    // The totals include the secrets: the message gives the caller's own figures only, so that
-    // it does not tell how long the function's secrets are.
-    const count = record.env.length + secrets.length + extra.length;
-    const bytes = envBytes(record.env) + envBytes(secrets) + envBytes(extra);
-    if (count > ENV_MAX_COUNT || bytes > ENV_MAX_TOTAL_BYTES) {
-      fail(
-        'FAAS_ERR_INVALID_ENV',
-        `env_vars (${extra.length} variables, ${envBytes(extra)} bytes) do not fit with the function's own variables and secrets: at most ${ENV_MAX_COUNT} variables and ${ENV_MAX_TOTAL_BYTES} bytes are allowed in all; send fewer or shorter variables`,
-        'env_vars',
-      );
-    }
+    // The caller's variables share the limits of one env_vars list with the definition's own
+    // (which the caller can read), not with its secrets: whether they fit never depends on the
+    // secrets, so no answer tells how many or how long the secrets are. The secrets (at most 100,
+    // fitting the same list limits with the definition's variables) come on top, well within
+    // what execve takes.
+    checkEnvTotals(
+      record.env.length + extra.length,
+      envBytes(record.env) + envBytes(extra),
+      "env_vars with the function's own env_vars",
+      'env_vars',
+    );
   }
 
   return {

@@ -96,6 +96,16 @@ export const STARTUP_VARIABLE_NAMES: ReadonlySet<string> = new Set([
   'GZIP',
   'XZ_DEFAULTS',
   'XZ_OPT',
+  // Build tools and runtimes that take flags or wrapper programs from the environment: Go's
+  // -toolexec, Erlang's -eval, make's, man's pager, rustc's wrapper.
+  'GOFLAGS',
+  'ERL_AFLAGS',
+  'ERL_ZFLAGS',
+  'ERL_FLAGS',
+  'MAKEFLAGS',
+  'MANPAGER',
+  'RUSTC_WRAPPER',
+  'RUSTC_WORKSPACE_WRAPPER',
 ]);
 
 /** Prefixes: every name that starts with one. */
@@ -119,6 +129,8 @@ export const STARTUP_VARIABLE_PREFIXES: readonly string[] = [
   'OPENSSL_',
   // git's helper programs and configuration (GIT_SSH_COMMAND, GIT_EXEC_PATH, GIT_CONFIG_*, ...).
   'GIT_',
+  // cargo's configuration (CARGO_BUILD_RUSTC_WRAPPER, CARGO_TARGET_*_RUNNER, ...).
+  'CARGO_',
 ];
 
 /** True when `name` is a start-up variable a registered function's caller may not set. */

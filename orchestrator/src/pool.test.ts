@@ -216,6 +216,28 @@ describe('an image name that comes to name another image (re-tagged, rebuilt)', 
     await p.close();
   });
 
+  test("a removed image's key is not 'rebuilding' while its spares cannot be started, and refills once the name is back", async () => {
+    let gone = false;
+    const executor = new FakeExecutor({ acquireFault: (s) => (gone && !s.oneShot ? new Error('no such image') : undefined) });
+    const p = new SandboxPool(executor, options('single-use', 1));
+    p.prewarm(spec('a'));
+    await settle();
+    assert.equal(executor.live.size, 1);
+    gone = true;
+    p.onImageChanged('faas/busybox:latest');
+    // An engine restart meanwhile: the pool rebuilds every key in use, and this one cannot be.
+    p.onBackendDown();
+    p.onBackendUp();
+    await settle();
+    assert.equal(p.stats.idle, 0);
+    assert.equal(p.stats.rebuilding, false, 'nothing can be rebuilt while the image is gone');
+    gone = false;
+    p.onImageChanged('faas/busybox:latest');
+    await settle();
+    assert.equal(p.stats.idle, 1, 'the name is back: spares are started at once, not after the back-off');
+    await p.close();
+  });
+
   test('other images keep their spares', async () => {
     const executor = new FakeExecutor();
     const p = new SandboxPool(executor, options('single-use', 1));

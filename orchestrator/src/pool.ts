@@ -148,6 +148,8 @@ export class SandboxPool {
     const now = Date.now();
     for (const state of this.keys.values()) {
       if (now - state.lastUsed > this.options.idleMs) continue;
+      // A key whose spares cannot be started now (its image is gone, say) is not being rebuilt.
+      if (now < state.refillAfter) continue;
       if (state.idle.length < this.options.minIdle) return true;
     }
     this.rebuildingSince = undefined;

@@ -106,8 +106,17 @@ function list(): Command {
         }
         if (flags.json) return printJson(page ?? keys);
         printTable(
-          ['ID', 'NAME', 'SCOPES', 'FUNCTIONS', 'CREATED', 'EXPIRES', 'REVOKED'],
-          keys.map((k) => [k.id, k.name, k.scopes.join(','), k.functions?.join(','), k.created_at, k.expires_at, k.revoked_at]),
+          ['ID', 'NAME', 'SCOPES', 'FUNCTIONS', 'MAX RUNNING', 'CREATED', 'EXPIRES', 'REVOKED'],
+          keys.map((k) => [
+            k.id,
+            k.name,
+            k.scopes.join(','),
+            k.functions?.join(','),
+            k.max_concurrency ?? 'default',
+            k.created_at,
+            k.expires_at,
+            k.revoked_at,
+          ]),
         );
         if (page?.next_cursor) process.stderr.write(`faas: more: --cursor ${page.next_cursor}\n`);
       }),

@@ -168,6 +168,7 @@ export class DockerExecutor implements Executor {
         this.images.forget(name);
         this.watchers.emit({ type: 'image-changed', image: name });
       },
+      onEvent: () => this.images.forgetAll(),
       log: this.log,
     });
   }

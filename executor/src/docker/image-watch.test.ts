@@ -83,3 +83,43 @@ test('rechecks asked for while one runs are folded into one more round', async (
   assert.equal(resolves(), 2);
   watch.close();
 });
+
+test('a sandbox started from the old image while the name is being checked is reported, not taken as the latest', async () => {
+  const store = new Map([['a', 'sha256:old']]);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const changed: string[] = [];
+  const watch = new ImageWatch({
+    resolve: async (name) => {
+      await gate;
+      return store.get(name);
+    },
+    inUse: () => true,
+    onChanged: (name) => changed.push(name),
+    log: silentLogger,
+  });
+  watch.seen('a', 'sha256:old');
+  store.set('a', 'sha256:new');
+  const pass = watch.recheck();
+  // A start whose lookup was made before the change reports the old id while the check runs.
+  watch.seen('a', 'sha256:old');
+  release();
+  await pass;
+  assert.deepEqual(changed, ['a']);
+  watch.close();
+});
+
+test('a name removed and then back (a re-tag, a load) is reported both times', async () => {
+  const store = new Map([['a', 'sha256:1']]);
+  const { watch, changed } = watchOver(store);
+  watch.seen('a', 'sha256:1');
+  store.delete('a');
+  await watch.recheck();
+  assert.deepEqual(changed, ['a']);
+  store.set('a', 'sha256:1');
+  await watch.recheck();
+  assert.deepEqual(changed, ['a', 'a'], 'its return is news too: spares may be started again');
+  watch.close();
+});

@@ -8,8 +8,10 @@
  * (`seen`). Names are compared by id, never by the event's own fields: the engine's image events
  * say little and differently per action (`tag` names the new reference, `untag` and `delete` only
  * an id), so any of them makes the watch resolve every name it knows again (`recheck`, one image
- * inspect each), and a name whose id differs, or that no longer resolves, is reported once
- * (`onChanged`). Events come from the engine's stream (`GET /events`, type image: Docker Engine
+ * inspect each), and a name whose id differs, that no longer resolves or that resolves again, is
+ * reported once (`onChanged`). Each event first tells the executor to drop what it remembers of
+ * image names (`onEvent`), so that no sandbox started after the event comes from a stale lookup;
+ * a sandbox whose lookup was already under way is caught by the comparison that follows. Events come from the engine's stream (`GET /events`, type image: Docker Engine
  * API, "Monitor events"); when the stream comes back after the engine was down, every name is
  * checked again, since events were missed meanwhile. Names the executor resolves elsewhere (an
  * OCI image layout) are checked when it calls `recheck` itself.
@@ -36,13 +38,19 @@ export interface ImageWatchOptions {
   resolve(name: string): Promise<string | undefined>;
   /** True while a live sandbox of the executor was started from `name`. */
   inUse(name: string): boolean;
-  /** `name` names another image than the one reported by `seen`, or none. */
+  /** `name` names another image than the one reported by `seen`, or none, or one again. */
   onChanged(name: string): void;
+  /**
+   * An image event arrived: what the executor remembers of image names (ids, settings) may be
+   * stale from now on, before the names are resolved again. Called at once, for every event.
+   */
+  onEvent?(): void;
   log: Logger;
 }
 
 interface Known {
-  id: string;
+  /** The image id the name resolved to last; undefined: it resolved to none (removed). */
+  id: string | undefined;
   at: number;
 }
 
@@ -65,10 +73,16 @@ export class ImageWatch {
       engine,
       { type: ['image'], event: [...IMAGE_CHANGE_ACTIONS] },
       {
-        onEvent: () => this.soon(),
+        onEvent: () => {
+          this.options.onEvent?.();
+          this.soon();
+        },
         onDown: () => undefined,
         // Events were missed while the stream was down.
-        onUp: () => this.soon(),
+        onUp: () => {
+          this.options.onEvent?.();
+          this.soon();
+        },
       },
       1000,
     );
@@ -126,14 +140,17 @@ export class ImageWatch {
           this.options.log.debug({ image: name.slice(0, 200), err: (err as Error).message }, 'could not check an image name');
           return;
         }
-        // A sandbox started meanwhile reported a newer id: that one stands.
-        if (this.known.get(name) !== known) return;
-        if (id === known.id) {
-          if (now - known.at > FORGET_AFTER_MS && !this.options.inUse(name)) this.known.delete(name);
+        // What the name resolves to now is compared with the latest id a sandbox was started from,
+        // which may have been reported while the lookup ran (from an image resolved before the
+        // change): that one is stale as well, and is reported.
+        const current = this.known.get(name);
+        if (!current) return;
+        if (id === current.id) {
+          if (now - current.at > FORGET_AFTER_MS && !this.options.inUse(name)) this.known.delete(name);
           return;
         }
-        if (id === undefined) this.known.delete(name);
-        else this.known.set(name, { id, at: known.at });
+        // A name that no longer resolves is kept, so that its return (a re-tag, a load) is news too.
+        this.known.set(name, { id, at: current.at });
         this.report(name);
       }),
     );

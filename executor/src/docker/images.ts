@@ -68,6 +68,12 @@ export class ImageResolver {
     this.failures.delete(image);
   }
 
+  /** Any image name may name another image now (an image event): every name is read again. */
+  forgetAll(): void {
+    this.configs.clear();
+    this.failures.clear();
+  }
+
   private async inspect(image: string): Promise<ResolvedImage> {
     const read = () =>
       this.engine.request<{ Id: string; Config?: { Env?: string[] | null; WorkingDir?: string } }>(

@@ -189,6 +189,11 @@ export class OciExecutor implements Executor {
         this.images.forget(name);
         this.watchers.emit({ type: 'image-changed', image: name });
       },
+      // The layout's names are not the engine's: their entries stay (the layout keeps its own cache).
+      onEvent: () => {
+        for (const name of [...this.imageInfo.keys()]) if (!isLayoutImage(name)) this.imageInfo.delete(name);
+        this.images.forgetAll();
+      },
       log: this.log,
     });
     const runtimePath = options.runtimePath ?? 'runc';

@@ -370,7 +370,7 @@ export interface components {
              * @description Standard base64 (RFC 4648, with padding, canonical) of the bytes piped to stdin; at most FAAS_MAX_PAYLOAD_BYTES once decoded.
              */
             payload_base64?: string | null;
-            /** @description Extra KEY=VALUE variables, each named by the function's `allowed_env_vars` (none by default), none of them a name the definition sets (in `env_vars` or `secrets`) nor a start-up variable (LD_*, BASH_ENV, ENV, PATH, NODE_OPTIONS, PYTHON*, PERL*, OPENSSL_*, TAR_OPTIONS and the rest of docs/API.md's list): 400 FAAS_ERR_FIELD_NOT_ALLOWED. With the definition's variables and secrets, at most 128 entries and 256 KiB in all (400 FAAS_ERR_INVALID_ENV). */
+            /** @description Extra KEY=VALUE variables, each named by the function's `allowed_env_vars` (none by default), none of them a name the definition sets (in `env_vars` or `secrets`) nor a start-up variable (LD_*, BASH_ENV, ENV, PATH, NODE_OPTIONS, PYTHON*, PERL*, OPENSSL_*, TAR_OPTIONS and the rest of docs/API.md's list): 400 FAAS_ERR_FIELD_NOT_ALLOWED. With the definition's own env_vars (not its secrets, which come on top), at most 128 entries and 256 KiB in all (400 FAAS_ERR_INVALID_ENV): whether they fit never depends on the secrets. */
             env_vars?: string[] | null;
             /** @description Kill the function after this long. The operator's FAAS_MAX_TIMEOUT_MS (at most 3600000) caps it: above that is a 400. Null or absent: FAAS_DEFAULT_TIMEOUT_MS. */
             timeout_ms?: number | null;
