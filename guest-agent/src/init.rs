@@ -213,7 +213,8 @@ fn attach_console() {
 /// with -no-reboot and Firecracker exits on it, while power-off needs ACPI, which the small guest
 /// kernel leaves out (without it, power-off only halts the CPU and the VMM keeps running).
 pub fn power_off() -> ! {
-    procs::kill_descendants();
+    // Powering off ends whatever could not be killed.
+    let _ = procs::kill_descendants();
     // SAFETY: sync and reboot take no pointers.
     unsafe {
         libc::sync();

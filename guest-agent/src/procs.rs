@@ -106,18 +106,27 @@ pub fn become_subreaper() {
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 }
 
-/// Parent pid of every process, from /proc. A process that vanishes mid-scan is skipped.
-fn parent_map() -> HashMap<libc::pid_t, libc::pid_t> {
+/// Parent pid of every process, from /proc. A process that vanishes mid-scan is skipped; /proc
+/// that cannot be listed, or a process whose stat cannot be read for another reason, is an error:
+/// a scan that may have missed a process must not pass for one that found none.
+fn parent_map() -> Result<HashMap<libc::pid_t, libc::pid_t>, String> {
     let mut map = HashMap::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return map;
-    };
-    for entry in dir.flatten() {
+    let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot list /proc: {e}"))?;
+    for entry in dir {
+        let entry = entry.map_err(|e| format!("cannot list /proc: {e}"))?;
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
+        let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat,
+            // Gone since the listing (ESRCH under some kernels).
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::ESRCH) =>
+            {
+                continue
+            }
+            Err(e) => return Err(format!("cannot read /proc/{pid}/stat: {e}")),
         };
         // The command name may contain spaces and parentheses; fields resume after the last ')'.
         let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
@@ -127,16 +136,19 @@ fn parent_map() -> HashMap<libc::pid_t, libc::pid_t> {
             map.insert(pid, ppid);
         }
     }
-    map
+    Ok(map)
 }
 
 /// SIGKILLs every descendant of the agent, repeating while new ones keep appearing (a fork bomb
-/// racing the scan), and reaps what it can. Returns how many distinct processes were signalled.
-pub fn kill_descendants() -> u64 {
+/// racing the scan), and reaps what it can. Returns how many distinct processes were signalled;
+/// an error when /proc could not be read, or descendants were still alive after every round: the
+/// caller must then not take the sandbox for clean (RESET fails, and the host destroys it).
+pub fn kill_descendants() -> Result<u64, String> {
     let me = std::process::id() as libc::pid_t;
     let mut killed: HashSet<libc::pid_t> = HashSet::new();
+    let mut left = 0;
     for _ in 0..50 {
-        let parents = parent_map();
+        let parents = parent_map()?;
         let mut children: HashMap<libc::pid_t, Vec<libc::pid_t>> = HashMap::new();
         for (&pid, &ppid) in &parents {
             children.entry(ppid).or_default().push(pid);
@@ -153,6 +165,7 @@ pub fn kill_descendants() -> u64 {
         }
         // Zombies are already dead; counting them again would loop forever.
         found.retain(|&p| !is_zombie(p));
+        left = found.len();
         if found.is_empty() {
             break;
         }
@@ -164,7 +177,12 @@ pub fn kill_descendants() -> u64 {
         lock().reap_all();
     }
     lock().reap_all();
-    killed.len() as u64
+    if left > 0 {
+        return Err(format!(
+            "{left} descendant processes still alive after 50 rounds of SIGKILL"
+        ));
+    }
+    Ok(killed.len() as u64)
 }
 
 fn is_zombie(pid: libc::pid_t) -> bool {

@@ -117,11 +117,13 @@ fn send(conn: &mut impl Write, frame: &Frame) -> bool {
 /// Kills every descendant, then empties the scratch directory and, when they are the sandbox's
 /// own, the IPC places (`reset.rs`). Every step runs even when an earlier one failed.
 fn reset(req: &Reset) -> Frame {
-    let killed = procs::kill_descendants();
-    let mut failure = None;
+    let (killed, mut failure) = match procs::kill_descendants() {
+        Ok(killed) => (killed, None),
+        Err(msg) => (0, Some(format!("processes: {msg}"))),
+    };
     if let Some(dir) = &req.scratch_dir {
         if let Err(msg) = reset::wipe(Path::new(dir)) {
-            failure = Some(format!("scratch_dir: {msg}"));
+            failure.get_or_insert(format!("scratch_dir: {msg}"));
         }
     }
     if reset::owns_ipc() {

@@ -238,7 +238,8 @@ fn run_stdio(max_frame: u32, on_shutdown: Shutdown) -> io::Result<()> {
     if next == Next::Continue {
         log("stdin closed; exiting");
     }
-    procs::kill_descendants();
+    // The agent exits next, and the sandbox with it: what could not be killed goes with it.
+    let _ = procs::kill_descendants();
     drop(conn);
     on_shutdown();
     Ok(())
