@@ -6,37 +6,19 @@
  * fault); sandbox cleanup after the answer does not hold the function's slot, so a caller that
  * invokes again as soon as it has its answer is not refused.
  */
-import { FaasError } from '@faas/common';
-import type { Dispatch, Layer } from '../dispatch.js';
+import { FaasError, type Invocation } from '@faas/common';
+import { RunningCap } from './running-cap.js';
 
-export class FunctionLimit {
-  private readonly running = new Map<string, number>();
-
-  /** Invocations of `functionId` running now. */
-  active(functionId: string): number {
-    return this.running.get(functionId) ?? 0;
+export class FunctionLimit extends RunningCap {
+  protected capOf(invocation: Invocation): { id: string; cap: number } | undefined {
+    const cap = invocation.maxConcurrency;
+    return cap === undefined ? undefined : { id: invocation.functionId, cap };
   }
 
-  readonly layer: Layer = (next: Dispatch): Dispatch => {
-    return async (invocation, context) => {
-      const cap = invocation.maxConcurrency;
-      if (cap === undefined) return next(invocation, context);
-      const id = invocation.functionId;
-      const now = this.active(id);
-      if (now >= cap) {
-        throw new FaasError(
-          'FAAS_ERR_CONCURRENCY_LIMIT',
-          `function "${id}" already runs ${now} invocations, its max_concurrency; retry when one has finished`,
-        );
-      }
-      this.running.set(id, now + 1);
-      try {
-        return await next(invocation, context);
-      } finally {
-        const left = this.active(id) - 1;
-        if (left > 0) this.running.set(id, left);
-        else this.running.delete(id);
-      }
-    };
-  };
+  protected refusal(id: string, now: number): FaasError {
+    return new FaasError(
+      'FAAS_ERR_CONCURRENCY_LIMIT',
+      `function "${id}" already runs ${now} invocations, its max_concurrency; retry when one has finished`,
+    );
+  }
 }

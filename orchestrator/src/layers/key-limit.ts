@@ -10,37 +10,20 @@
  * outcome (or the fault), waiting for a slot included; cleanup after the answer does not hold it.
  * An invocation without a cap (the admin key, open mode, a Tangle job call) is not counted.
  */
-import { FaasError } from '@faas/common';
-import type { Dispatch, Layer } from '../dispatch.js';
+import { FaasError, type Invocation } from '@faas/common';
+import { RunningCap } from './running-cap.js';
 
-export class KeyLimit {
-  private readonly running = new Map<string, number>();
-
-  /** Capped invocations of key `keyId` under way now. */
-  active(keyId: string): number {
-    return this.running.get(keyId) ?? 0;
+export class KeyLimit extends RunningCap {
+  protected capOf(invocation: Invocation): { id: string; cap: number } | undefined {
+    const cap = invocation.keyMaxConcurrency;
+    const id = invocation.keyId;
+    return cap === undefined || id === undefined ? undefined : { id, cap };
   }
 
-  readonly layer: Layer = (next: Dispatch): Dispatch => {
-    return async (invocation, context) => {
-      const cap = invocation.keyMaxConcurrency;
-      const id = invocation.keyId;
-      if (cap === undefined || id === undefined) return next(invocation, context);
-      const now = this.active(id);
-      if (now >= cap) {
-        throw new FaasError(
-          'FAAS_ERR_KEY_CONCURRENCY_LIMIT',
-          `API key "${id}" already has ${now} invocations running or waiting for a slot, its concurrency cap of ${cap}; retry when one has finished`,
-        );
-      }
-      this.running.set(id, now + 1);
-      try {
-        return await next(invocation, context);
-      } finally {
-        const left = this.active(id) - 1;
-        if (left > 0) this.running.set(id, left);
-        else this.running.delete(id);
-      }
-    };
-  };
+  protected refusal(id: string, now: number, cap: number): FaasError {
+    return new FaasError(
+      'FAAS_ERR_KEY_CONCURRENCY_LIMIT',
+      `API key "${id}" already has ${now} invocations running or waiting for a slot, its concurrency cap of ${cap}; retry when one has finished`,
+    );
+  }
 }
