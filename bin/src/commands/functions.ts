@@ -1,10 +1,11 @@
 /** `faas functions deploy|list|get|update|delete`: the function registry. */
-import { ConflictError, type FaasClient, type FunctionInfo, type FunctionList, type FunctionPatch } from '@faas/sdk';
+import { ConflictError, type FaasClient, type FunctionInfo, type FunctionPatch } from '@faas/sdk';
 import type { Command } from 'commander';
 import { type ClientFlags, clientCommand, createClient, nounCommand } from '../client/connection.js';
 import { type DefinitionFlags, definitionOf, fieldsFromFlags, patchToDefinition, readDefinitionFile } from '../client/definition.js';
 import { collect, parseInteger, parseNumber } from '../client/input.js';
 import { action, formatMs, printFields, printJson, printTable, UsageError } from '../client/output.js';
+import { everyOrOnePage, type PageFlags, printMore, withPageOptions } from '../client/paging.js';
 
 /** The flags that set a definition's fields, shared by deploy and update. */
 function withDefinitionFlags(command: Command): Command {
@@ -88,31 +89,26 @@ function deploy(): Command {
 }
 
 function list(): Command {
-  return clientCommand('list', 'the functions the key may see, by id')
-    .option('--limit <n>', 'one page of at most this many (default: every function)', parseInteger)
-    .option('--cursor <cursor>', "the next page: a previous answer's next_cursor (shown with --json)")
-    .action(
-      action(async (flags: ClientFlags & { limit?: number; cursor?: string }) => {
-        const client = createClient(flags);
-        let functions: FunctionInfo[] = [];
-        let page: FunctionList | undefined;
-        if (flags.limit === undefined && flags.cursor === undefined) {
-          for await (const f of client.functions.all()) functions.push(f);
-        } else {
-          page = await client.functions.list({
-            ...(flags.limit === undefined ? {} : { limit: flags.limit }),
-            ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),
-          });
-          functions = page.functions;
-        }
-        if (flags.json) return printJson(page ?? functions);
-        printTable(
-          ['ID', 'VERSION', 'IMAGE', 'COMMAND', 'UPDATED'],
-          functions.map((f) => [f.id, f.version, f.image, f.command.join(' '), f.updated_at]),
-        );
-        if (page?.next_cursor) process.stderr.write(`faas: more: --cursor ${page.next_cursor}\n`);
-      }),
-    );
+  return withPageOptions(
+    clientCommand('list', 'the functions the key may see, by id'),
+    'one page of at most this many (default: every function)',
+  ).action(
+    action(async (flags: ClientFlags & PageFlags) => {
+      const client = createClient(flags);
+      const { items: functions, page } = await everyOrOnePage(
+        flags,
+        () => client.functions.all(),
+        (query) => client.functions.list(query),
+        (p) => p.functions,
+      );
+      if (flags.json) return printJson(page ?? functions);
+      printTable(
+        ['ID', 'VERSION', 'IMAGE', 'COMMAND', 'UPDATED'],
+        functions.map((f) => [f.id, f.version, f.image, f.command.join(' '), f.updated_at]),
+      );
+      printMore(page?.next_cursor);
+    }),
+  );
 }
 
 function get(): Command {

@@ -2,8 +2,8 @@
 import type { FaasClient, Invocation, InvocationRecord, ListInvocationsQuery } from '@faas/sdk';
 import type { Command } from 'commander';
 import { type ClientFlags, clientCommand, createClient, nounCommand } from '../client/connection.js';
-import { parseInteger } from '../client/input.js';
 import { action, formatMs, printFields, printJson, printTable } from '../client/output.js';
+import { type PageFlags, pageQuery, printMore, withPageOptions } from '../client/paging.js';
 import { startProgress } from '../client/progress.js';
 import { EXIT_PLATFORM, emitFinal, emitInvokeError } from '../client/results.js';
 
@@ -23,43 +23,40 @@ function exitOf(i: Pick<Invocation, 'exit_code' | 'signal'>): string | number | 
   return i.exit_code ?? i.signal ?? undefined;
 }
 
-interface ListFlags extends ClientFlags {
+interface ListFlags extends ClientFlags, PageFlags {
   status?: ListInvocationsQuery['status'];
   since?: string;
   until?: string;
   keyId?: string;
-  limit?: number;
-  cursor?: string;
 }
 
 function list(): Command {
-  return clientCommand('list', "a function's invocations, newest first")
-    .argument('<function>', 'the function id')
-    .option('--status <status>', 'completed, out_of_memory, timed_out, cancelled or error')
-    .option('--since <time>', 'started at or after (RFC 3339 or epoch milliseconds)')
-    .option('--until <time>', 'started at or before')
-    .option('--key-id <id>', 'made with this API key (admin for the admin key)')
-    .option('--limit <n>', 'at most this many (default 100)', parseInteger)
-    .option('--cursor <cursor>', "the next page: a previous answer's next_cursor (shown with --json)")
-    .action(
-      action(async (functionId: string, flags: ListFlags) => {
-        const query: ListInvocationsQuery = {
-          ...(flags.status === undefined ? {} : { status: flags.status }),
-          ...(flags.since === undefined ? {} : { since: flags.since }),
-          ...(flags.until === undefined ? {} : { until: flags.until }),
-          ...(flags.keyId === undefined ? {} : { key_id: flags.keyId }),
-          ...(flags.limit === undefined ? {} : { limit: flags.limit }),
-          ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),
-        };
-        const page = await createClient(flags).invocations.list(functionId, query);
-        if (flags.json) return printJson(page);
-        printTable(
-          ['ID', 'STATUS', 'EXIT', 'DURATION', 'STARTED', 'KEY'],
-          page.invocations.map((i) => [i.id, i.status ?? i.state, exitOf(i), formatMs(i.duration_ms), i.started_at, i.key_id]),
-        );
-        if (page.next_cursor !== null) process.stderr.write(`faas: more: --cursor ${page.next_cursor}\n`);
-      }),
-    );
+  return withPageOptions(
+    clientCommand('list', "a function's invocations, newest first")
+      .argument('<function>', 'the function id')
+      .option('--status <status>', 'completed, out_of_memory, timed_out, cancelled or error')
+      .option('--since <time>', 'started at or after (RFC 3339 or epoch milliseconds)')
+      .option('--until <time>', 'started at or before')
+      .option('--key-id <id>', 'made with this API key (admin for the admin key)'),
+    'at most this many (default 100)',
+  ).action(
+    action(async (functionId: string, flags: ListFlags) => {
+      const query: ListInvocationsQuery = {
+        ...(flags.status === undefined ? {} : { status: flags.status }),
+        ...(flags.since === undefined ? {} : { since: flags.since }),
+        ...(flags.until === undefined ? {} : { until: flags.until }),
+        ...(flags.keyId === undefined ? {} : { key_id: flags.keyId }),
+        ...pageQuery(flags),
+      };
+      const page = await createClient(flags).invocations.list(functionId, query);
+      if (flags.json) return printJson(page);
+      printTable(
+        ['ID', 'STATUS', 'EXIT', 'DURATION', 'STARTED', 'KEY'],
+        page.invocations.map((i) => [i.id, i.status ?? i.state, exitOf(i), formatMs(i.duration_ms), i.started_at, i.key_id]),
+      );
+      printMore(page.next_cursor);
+    }),
+  );
 }
 
 function get(): Command {

@@ -1,9 +1,10 @@
 /** `faas keys create|list|get|revoke`: API keys (the admin scope). */
-import type { KeyCreate, KeyInfo, KeyList, Scope } from '@faas/sdk';
+import type { KeyCreate, KeyInfo, Scope } from '@faas/sdk';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ClientFlags, clientCommand, createClient, nounCommand } from '../client/connection.js';
 import { collect, parseInteger } from '../client/input.js';
 import { action, printFields, printJson, printTable } from '../client/output.js';
+import { everyOrOnePage, type PageFlags, printMore, withPageOptions } from '../client/paging.js';
 
 /** `10/20`: 10 requests a second, bursts of 20. */
 function parseRate(value: string): { per_second: number; burst: number } {
@@ -81,46 +82,36 @@ function create(): Command {
     );
 }
 
-interface ListFlags extends ClientFlags {
-  limit?: number;
-  cursor?: string;
-}
-
 function list(): Command {
-  return clientCommand('list', 'the keys, revoked and expired ones included, oldest first')
-    .option('--limit <n>', 'one page of at most this many (default: every key)', parseInteger)
-    .option('--cursor <cursor>', "the next page: a previous answer's next_cursor (shown with --json)")
-    .action(
-      action(async (flags: ListFlags) => {
-        const client = createClient(flags);
-        let keys: KeyInfo[] = [];
-        let page: KeyList | undefined;
-        if (flags.limit === undefined && flags.cursor === undefined) {
-          for await (const k of client.keys.all()) keys.push(k);
-        } else {
-          page = await client.keys.list({
-            ...(flags.limit === undefined ? {} : { limit: flags.limit }),
-            ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),
-          });
-          keys = page.keys;
-        }
-        if (flags.json) return printJson(page ?? keys);
-        printTable(
-          ['ID', 'NAME', 'SCOPES', 'FUNCTIONS', 'MAX RUNNING', 'CREATED', 'EXPIRES', 'REVOKED'],
-          keys.map((k) => [
-            k.id,
-            k.name,
-            k.scopes.join(','),
-            k.functions?.join(','),
-            k.max_concurrency ?? 'default',
-            k.created_at,
-            k.expires_at,
-            k.revoked_at,
-          ]),
-        );
-        if (page?.next_cursor) process.stderr.write(`faas: more: --cursor ${page.next_cursor}\n`);
-      }),
-    );
+  return withPageOptions(
+    clientCommand('list', 'the keys, revoked and expired ones included, oldest first'),
+    'one page of at most this many (default: every key)',
+  ).action(
+    action(async (flags: ClientFlags & PageFlags) => {
+      const client = createClient(flags);
+      const { items: keys, page } = await everyOrOnePage(
+        flags,
+        () => client.keys.all(),
+        (query) => client.keys.list(query),
+        (p) => p.keys,
+      );
+      if (flags.json) return printJson(page ?? keys);
+      printTable(
+        ['ID', 'NAME', 'SCOPES', 'FUNCTIONS', 'MAX RUNNING', 'CREATED', 'EXPIRES', 'REVOKED'],
+        keys.map((k) => [
+          k.id,
+          k.name,
+          k.scopes.join(','),
+          k.functions?.join(','),
+          k.max_concurrency ?? 'default',
+          k.created_at,
+          k.expires_at,
+          k.revoked_at,
+        ]),
+      );
+      printMore(page?.next_cursor);
+    }),
+  );
 }
 
 function get(): Command {
