@@ -3,8 +3,9 @@
  * dispatch (dispatch.ts). It knows nothing of HTTP; the gateway, the Tangle operator and the async
  * worker are front doors that build an `Invocation` and read an `Outcome`.
  *
- *   metrics -> history (record) -> admission (drain, shutdown abort) -> key limit (the API key's
- *     cap) -> function limit (max_concurrency) -> limit (slots, queue) -> core (sandbox, exec, outcome)
+ *   metrics -> history (record) -> redact secrets (mask their values in the output) -> admission
+ *     (drain, shutdown abort) -> key limit (the API key's cap) -> function limit (max_concurrency)
+ *     -> limit (slots, queue) -> core (sandbox, exec, outcome)
  *
  * Only platform faults throw (FaasError from the registry); how the function ended, including a
  * timeout, is the outcome's `status`.
@@ -29,6 +30,7 @@ import { type HistorySink, historyLayer } from './layers/history.js';
 import { KeyLimit } from './layers/key-limit.js';
 import { limitLayer } from './layers/limit.js';
 import { Metrics, type MetricsOptions } from './layers/metrics.js';
+import { redactSecretsLayer } from './layers/redact-secrets.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { PoolStats } from './pool.js';
 import { SandboxSource } from './sandboxes.js';
@@ -109,6 +111,7 @@ export class Orchestrator {
       core,
       this.metrics.layer,
       ...history,
+      redactSecretsLayer(),
       this.admission.layer,
       this.keyLimit.layer,
       this.functionLimit.layer,

@@ -210,6 +210,36 @@ describe('registered functions', { concurrency: 1 }, () => {
     assert.equal(after.exit_code, 1, 'TOKEN is no longer set');
   });
 
+  it('a function that prints its secret: the answer, the asynchronous result and the history have *** in its place', async () => {
+    const print = ['sh', '-c', 'echo "token=$TOKEN"; echo "$TOKEN" >&2; printf "%s" "$LINES"'];
+    const pem = `-----BEGIN-----\n${SECRET}-line-2\n-----END-----`;
+    await register({ id: 'secret-print', command: print, secrets: { TOKEN: SECRET, LINES: pem } });
+    const ran = await invoke('secret-print');
+    assert.equal(ran.stdout.toString(), 'token=***\n***');
+    assert.equal(ran.stderr.toString(), '***\n');
+
+    const accepted = expect(await call('POST', '/functions/secret-print/invoke', {}, { prefer: 'respond-async' }), 202);
+    const id = accepted.invocation_id as string;
+    let done: { state: string; result?: { response_base64?: string } } = { state: 'queued' };
+    for (let i = 0; i < 300 && !['succeeded', 'failed', 'dead'].includes(done.state); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = expect(await call('GET', `/invocations/${id}`), 200) as typeof done;
+    }
+    assert.equal(done.state, 'succeeded', JSON.stringify(done).slice(0, 500));
+    assert.equal(
+      Buffer.from(done.result?.response_base64 ?? '', 'base64').toString(),
+      'token=***\n***',
+      'the asynchronous result as the answer',
+    );
+
+    const output = expect(await call('GET', `/invocations/${ran.invocation_id}/output`), 200) as {
+      stdout_base64: string;
+      stderr_base64: string;
+    };
+    assert.equal(Buffer.from(output.stdout_base64, 'base64').toString(), 'token=***\n***', 'the history keeps the masked output');
+    assert.equal(Buffer.from(output.stderr_base64, 'base64').toString(), '***\n');
+  });
+
   it("a caller cannot make a bash function run a command of its own (BASH_ENV) next to the function's secrets", async () => {
     // Patterns that cover start-up variables: those are refused all the same.
     await register({
@@ -286,7 +316,7 @@ describe('registered functions', { concurrency: 1 }, () => {
 
   it('a secret value is in no answer, no log line, no history record or output, and not in the database file', async () => {
     const ids: string[] = [];
-    for (const id of ['secret-single', 'secret-reuse', 'rules']) {
+    for (const id of ['secret-single', 'secret-reuse', 'secret-print', 'rules']) {
       const history = expect(await call('GET', `/functions/${id}/invocations?limit=1000`), 200) as { invocations: Array<{ id: string }> };
       for (const inv of history.invocations) {
         ids.push(inv.id);
