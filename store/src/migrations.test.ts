@@ -114,6 +114,40 @@ describe('migrations', () => {
     });
   });
 
+  it('8: a database of version 7 gets the index of fair claiming in place of (key_id, state), its queue kept', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'v7.db');
+      const db = new Database(file);
+      try {
+        assert.deepEqual(migrate(db, file, MIGRATIONS.slice(0, 7)), { from: 0, to: 7 });
+        db.prepare(
+          `INSERT INTO async_invocations (id, function_id, executor, key_id, state, attempts, max_attempts, retry_on_failure,
+             stdin_bytes, run_at, cancel_requested, request_hash, accepted_at, updated_at)
+           VALUES ('kept', 'echo', 'docker', 'k1', 'queued', 0, 3, 0, 0, 1, 0, 'h', 1, 1)`,
+        ).run();
+        assert.deepEqual(migrate(db, file), { from: 7, to: 8 });
+        const indexes = db
+          .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'async_invocations' ORDER BY name")
+          .pluck()
+          .all();
+        assert.ok(indexes.includes('async_invocations_key_due'), indexes.join(', '));
+        assert.ok(!indexes.includes('async_invocations_key_state'), 'the index it covers is gone');
+        assert.equal(db.prepare('SELECT state FROM async_invocations WHERE id = ?').pluck().get('kept'), 'queued');
+        // A key's share of the queue is counted on the new index.
+        const plan = db
+          .prepare<[], { detail: string }>(
+            `EXPLAIN QUERY PLAN SELECT COUNT(*) FROM (SELECT 1 FROM async_invocations WHERE key_id = 'k1' AND state = 'queued' LIMIT 10)`,
+          )
+          .all()
+          .map((row) => row.detail)
+          .join(' | ');
+        assert.match(plan, /USING COVERING INDEX async_invocations_key_due \(state=\? AND key_id=\?\)/, plan);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
   it('creates the data folder (0700) and the database file (0600) privately', async () => {
     await withTempDir(async (dir) => {
       const dataDir = join(dir, 'nested', 'data');

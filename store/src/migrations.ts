@@ -188,6 +188,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX async_invocations_key_state ON async_invocations (key_id, state);
     `,
   },
+  {
+    version: 8,
+    name: 'fair claiming across API keys: the queue of each key in the order it is claimed',
+    // Each key's due invocations in claim order (the head of its queue), the keys that have queued
+    // ones (walked one seek a key), and each key's running count, all on one index; it starts with
+    // (state, key_id), so it also counts a key's share of the queue, and replaces (key_id, state).
+    sql: `
+      CREATE INDEX async_invocations_key_due ON async_invocations (state, key_id, run_at, accepted_at);
+      DROP INDEX async_invocations_key_state;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

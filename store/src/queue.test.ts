@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
 import { secretBox } from './secrets.js';
 import { SqliteContext } from './sqlite-context.js';
-import { sqliteQueue } from './sqlite-queue.js';
+import { CLAIM_NEXT, sqliteQueue } from './sqlite-queue.js';
 import { functionInput, TEST_KEY, withStore, withTempDir } from './test-fixtures.js';
 import type { AttemptEnd, EnqueueInput, QueueStore } from './types.js';
 
@@ -138,6 +138,121 @@ describe('SQLite queue of asynchronous invocations', () => {
           [2, 'running', null],
         ],
       );
+    });
+  });
+
+  describe('fair claiming across API keys', () => {
+    /** Claims `n` at `now`, keeping them running; their ids in claim order. */
+    const claimMany = async (queue: QueueStore, n: number, now: number, owner = 'w') => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push((await claimOne(queue, owner, now)).ref.id);
+      return ids;
+    };
+    const end = { state: 'succeeded' as const, attempt: OK, result: '{}', error: null, errorCode: null };
+
+    it("a backlog of one key does not hold back another key's few: its first is claimed next while the backlog's run", async () => {
+      await withStore(async ({ store }) => {
+        for (let i = 0; i < 200; i++) await store.queue.enqueue(job(`a${i}`, { keyId: 'ka' }), T0 + i);
+        const running = await claimMany(store.queue, 4, T0 + 300);
+        assert.deepEqual(running, ['a0', 'a1', 'a2', 'a3'], 'a key alone takes every slot, first in first out');
+        for (let i = 0; i < 3; i++) await store.queue.enqueue(job(`b${i}`, { keyId: 'kb' }), T0 + 400 + i);
+        // kb has none running, ka four: kb's first goes next, though 196 of ka's are older.
+        assert.equal((await claimOne(store.queue, 'w', T0 + 500)).ref.id, 'b0');
+        // Then kb (one running) still beats ka (four running), until they are even; then the oldest due.
+        assert.deepEqual(await claimMany(store.queue, 2, T0 + 500), ['b1', 'b2']);
+        assert.deepEqual(await claimMany(store.queue, 2, T0 + 500), ['a4', 'a5'], "kb's queue is empty: ka takes the slots again");
+        const stats = await store.queue.stats();
+        assert.deepEqual([stats.queued, stats.running], [194, 9]);
+      });
+    });
+
+    it('counts what runs across every worker of the database, and an end frees its key again', async () => {
+      await withStore(async ({ store }) => {
+        for (let i = 0; i < 10; i++) await store.queue.enqueue(job(`a${i}`, { keyId: 'ka' }), T0 + i);
+        for (let i = 0; i < 10; i++) await store.queue.enqueue(job(`b${i}`, { keyId: 'kb' }), T0 + 20 + i);
+        // Another worker takes three: even, so the oldest due first (a0), then kb's (b0), then even again (a1).
+        const elsewhere = await claimMany(store.queue, 3, T0 + 50, 'other');
+        assert.deepEqual(elsewhere, ['a0', 'b0', 'a1']);
+        // ka runs two there, kb one: this worker takes kb's next, though ka's is older.
+        assert.equal((await claimOne(store.queue, 'w', T0 + 60)).ref.id, 'b1');
+        assert.equal((await claimOne(store.queue, 'w', T0 + 60)).ref.id, 'a2', 'even again (2 and 2): the oldest due');
+        // kb's two end: kb (none running) beats ka (three running).
+        assert.equal(await store.queue.finish({ id: 'b0', owner: 'other', attempt: 1 }, end, T0 + 70), true);
+        assert.equal(await store.queue.finish({ id: 'b1', owner: 'w', attempt: 1 }, end, T0 + 70), true);
+        assert.deepEqual(await claimMany(store.queue, 4, T0 + 80), ['b2', 'b3', 'b4', 'a3']);
+      });
+    });
+
+    it('a key with nothing running beats keys with running ones, however old their queues; no key is one more tenant', async () => {
+      await withStore(async ({ store }) => {
+        for (let i = 0; i < 5; i++) await store.queue.enqueue(job(`a${i}`, { keyId: 'ka' }), T0 + i);
+        for (let i = 0; i < 5; i++) await store.queue.enqueue(job(`n${i}`, { keyId: null }), T0 + 10 + i);
+        await store.queue.enqueue(job('c0', { keyId: 'kc' }), T0 + 20);
+        await store.queue.enqueue(job('admin0', { keyId: 'admin' }), T0 + 21);
+        // Each key's oldest once, oldest first (nobody runs anything yet), then round after round.
+        assert.deepEqual(await claimMany(store.queue, 4, T0 + 30), ['a0', 'n0', 'c0', 'admin0']);
+        assert.deepEqual(await claimMany(store.queue, 2, T0 + 30), ['a1', 'n1']);
+        // A newcomer runs next, ahead of ka and the key-less ones, which run two each.
+        await store.queue.enqueue(job('d0', { keyId: 'kd' }), T0 + 40);
+        assert.equal((await claimOne(store.queue, 'w', T0 + 41)).ref.id, 'd0');
+        // One of ka's ends: ka (1 running) goes before the key-less ones (2 running).
+        const a0 = await store.queue.get('a0');
+        assert.ok(a0);
+        assert.equal(await store.queue.finish({ id: 'a0', owner: 'w', attempt: a0.attempts }, end, T0 + 42), true);
+        assert.deepEqual(await claimMany(store.queue, 3, T0 + 43), ['a2', 'a3', 'n2'], 'then even (2 and 2): the oldest due');
+      });
+    });
+
+    it("first in, first out within a key: acceptance order, a retry's run_at respected", async () => {
+      await withStore(async ({ store }) => {
+        for (let i = 0; i < 4; i++) await store.queue.enqueue(job(`a${i}`, { keyId: 'ka' }), T0 + i);
+        await store.queue.enqueue(job('b0', { keyId: 'kb' }), T0 + 10);
+        const first = await claimOne(store.queue, 'w', T0 + 20);
+        assert.equal(first.ref.id, 'a0');
+        // a0 fails and waits for its backoff: ka has nothing running, yet a0 is not due; ka's next is.
+        assert.equal(await store.queue.retry(first.ref, { attempt: FAULT, runAt: T0 + 1000 }, T0 + 21), true);
+        assert.deepEqual(await claimMany(store.queue, 3, T0 + 22), ['a1', 'b0', 'a2']);
+        assert.deepEqual(await claimMany(store.queue, 1, T0 + 999), ['a3']);
+        assert.equal(await store.queue.claim({ owner: 'w', leaseMs: LEASE, now: T0 + 999 }), undefined, 'a0 waits for its run_at');
+        assert.equal(await store.queue.nextDue(), T0 + 1000);
+        const again = await claimOne(store.queue, 'w', T0 + 1000);
+        assert.deepEqual([again.ref.id, again.claimed.attempt], ['a0', 2]);
+        // A key whose only queued invocation waits for a backoff does not stop the others.
+        await store.queue.enqueue(job('c0', { keyId: 'kc' }), T0 + 1001);
+        await store.queue.enqueue(job('c1', { keyId: 'kc' }), T0 + 1002);
+        const c0 = await claimOne(store.queue, 'w', T0 + 1003);
+        assert.equal(c0.ref.id, 'c0');
+        assert.equal(await store.queue.release(c0.ref, T0 + 5000, T0 + 1004), true);
+        assert.equal((await claimOne(store.queue, 'w', T0 + 1005)).ref.id, 'c1', 'a released one waits for its run_at too');
+        assert.equal(await store.queue.claim({ owner: 'w', leaseMs: LEASE, now: T0 + 1006 }), undefined);
+        assert.equal((await claimOne(store.queue, 'w', T0 + 5000)).ref.id, 'c0');
+      });
+    });
+
+    it('claims on the index, without reading a backlog through', async () => {
+      await withTempDir(async (dir) => {
+        const db = new Database(join(dir, 'queue.db'));
+        try {
+          migrate(db, 'queue.db');
+          const queue = sqliteQueue(new SqliteContext(db, 'queue.db', silentLogger), secretBox(TEST_KEY));
+          for (let i = 0; i < 50; i++) await queue.enqueue(job(`a${i}`, { keyId: 'ka' }), T0 + i);
+          await queue.enqueue(job('b0', { keyId: 'kb' }), T0 + 100);
+          await queue.enqueue(job('n0', { keyId: null }), T0 + 101);
+          // With and without the planner's statistics (the store runs PRAGMA optimize at close).
+          for (const analyzed of [false, true]) {
+            if (analyzed) db.exec('ANALYZE');
+            const steps = new Set<string>();
+            const explain = (sql: string) => {
+              for (const row of db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all(T0, T0)) steps.add(row.detail);
+            };
+            explain(CLAIM_NEXT);
+            const scans = [...steps].filter((d) => /^SCAN (?!t$|heads$|CONSTANT ROW$)/.test(d));
+            assert.deepEqual(scans, [], `no scan of the table or an index (analyzed: ${analyzed}): ${[...steps].join(' | ')}`);
+          }
+        } finally {
+          db.close();
+        }
+      });
     });
   });
 

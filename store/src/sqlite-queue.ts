@@ -66,6 +66,44 @@ const JOB_COLUMNS =
   'id, function_id, function_version, executor, key_id, state, attempts, max_attempts, retry_on_failure, stdin_bytes, run_at, ' +
   'lease_owner, lease_expires_at, cancel_requested, callback_url, error, error_code, accepted_at, updated_at, finished_at';
 /**
+ * The next invocation to claim (parameters: now, now), fair across API keys; the invocations of no
+ * key are one more tenant, the admin key another. Each key's queue is first in, first out: its head
+ * is its oldest due invocation (`run_at` <= now, then acceptance). Of the heads, the one whose key
+ * has the fewest invocations running goes first, counted in the table (every worker of the
+ * database), the oldest due first among equals. So a key with a few invocations starts them at the
+ * next free slot however long another key's backlog, and a key alone still takes every slot.
+ *
+ * Every step is a seek on async_invocations_key_due (state, key_id, run_at, accepted_at), never a
+ * read through a backlog: the keys with queued invocations are walked one seek a key (a loose index
+ * scan), then each key's head is one seek, and each head's running count one more. Its cost grows
+ * with the keys that have invocations queued, not with how many they have. CROSS JOIN keeps SQLite
+ * from scanning the table against the heads once it has statistics (PRAGMA optimize); elsewhere it
+ * is a plain join. Standard SQL (a recursive CTE, scalar subqueries): PostgreSQL runs it as it is.
+ */
+export const CLAIM_NEXT = `WITH RECURSIVE tenants (key_id) AS (
+    SELECT MIN(key_id) FROM async_invocations WHERE state = 'queued'
+    UNION ALL
+    SELECT (SELECT MIN(q.key_id) FROM async_invocations q WHERE q.state = 'queued' AND q.key_id > t.key_id)
+    FROM tenants t WHERE t.key_id IS NOT NULL
+  ),
+  heads (id) AS (
+    SELECT (SELECT h.id FROM async_invocations h WHERE h.state = 'queued' AND h.key_id = t.key_id AND h.run_at <= ?
+             ORDER BY h.run_at, h.accepted_at LIMIT 1)
+    FROM tenants t WHERE t.key_id IS NOT NULL
+    UNION ALL
+    SELECT (SELECT h.id FROM async_invocations h WHERE h.state = 'queued' AND h.key_id IS NULL AND h.run_at <= ?
+             ORDER BY h.run_at, h.accepted_at LIMIT 1)
+  )
+  SELECT ${JOB_COLUMNS.split(', ')
+    .map((column) => `j.${column}`)
+    .join(', ')}
+  FROM heads CROSS JOIN async_invocations j WHERE j.id = heads.id
+  ORDER BY CASE WHEN j.key_id IS NULL
+      THEN (SELECT COUNT(*) FROM async_invocations r WHERE r.state = 'running' AND r.key_id IS NULL)
+      ELSE (SELECT COUNT(*) FROM async_invocations r WHERE r.state = 'running' AND r.key_id = j.key_id) END,
+    j.run_at, j.accepted_at
+  LIMIT 1`;
+/**
  * The SET clause that marks a final state whose callback is still to be handed to the dispatcher:
  * written in the transaction of the final state itself, so no crash can separate the two.
  */
@@ -135,9 +173,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
      ON CONFLICT (scope, idempotency_key) DO UPDATE SET invocation_id = excluded.invocation_id,
        request_hash = excluded.request_hash, expires_at = excluded.expires_at`,
   );
-  const selectDue = db.prepare<[number], JobRow>(
-    `SELECT ${JOB_COLUMNS} FROM async_invocations WHERE state = 'queued' AND run_at <= ? ORDER BY run_at, accepted_at LIMIT 1`,
-  );
+  const selectDue = db.prepare<[number, number], JobRow>(CLAIM_NEXT);
   const markClaimed = db.prepare<[string, number, number, string]>(
     `UPDATE async_invocations SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ?
      WHERE id = ? AND state = 'queued'`,
@@ -340,7 +376,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   });
 
   const claim = db.transaction((owner: string, leaseMs: number, now: number): ClaimedJob | undefined => {
-    const row = selectDue.get(now);
+    const row = selectDue.get(now, now);
     if (!row) return undefined;
     const attempt = row.attempts + 1;
     markClaimed.run(owner, now + leaseMs, now, row.id);

@@ -322,7 +322,12 @@ export interface QueueStore {
    * FAAS_ERR_IDEMPOTENCY_KEY_REUSED is thrown when it was made from another request.
    */
   enqueue(input: EnqueueInput, now?: number): Promise<{ job: AsyncJob; created: boolean }>;
-  /** Takes the queued invocation due first (`runAt` <= now), starts its next attempt and leases it until now + leaseMs. */
+  /**
+   * Takes the next due invocation (`runAt` <= now), starts its next attempt and leases it until now +
+   * leaseMs. Fair across API keys (no key is one more): of each key's oldest due invocation, the one
+   * whose key has the fewest invocations running (in the store, across every worker) first, the
+   * oldest due first among equals; first in, first out within a key.
+   */
   claim(options: { owner: string; leaseMs: number; now?: number }): Promise<ClaimedJob | undefined>;
   /** Extends the lease; undefined when it was lost (reclaimed, cancelled while queued). */
   renew(ref: LeaseRef, leaseMs: number, now?: number): Promise<{ cancelRequested: boolean } | undefined>;

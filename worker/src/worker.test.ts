@@ -21,7 +21,10 @@ interface Harness {
   orchestrator: Orchestrator;
   worker: AsyncWorker;
   finals: AsyncJob[];
-  enqueue(command: string[], extra?: { maxAttempts?: number; retryOnFailure?: boolean; keyId?: string }): Promise<string>;
+  enqueue(
+    command: string[],
+    extra?: { maxAttempts?: number; retryOnFailure?: boolean; keyId?: string; keyMaxConcurrency?: number | null },
+  ): Promise<string>;
   waitFor(id: string, states: string[], withinMs?: number): Promise<AsyncJob>;
 }
 
@@ -33,7 +36,7 @@ afterEach(async () => {
 /** The request is the command itself; the invocation runs it with the test's defaults. */
 const frontDoor: WorkerFrontDoor = {
   async resolve(job, request) {
-    const { command: asked } = JSON.parse(request) as { command: string[] };
+    const { command: asked, keyMaxConcurrency = 1 } = JSON.parse(request) as { command: string[]; keyMaxConcurrency?: number | null };
     if (asked[0] === 'unresolvable') throw new FaasError('FAAS_ERR_FUNCTION_NOT_FOUND', 'the function was deleted');
     // `capped ...`: a function with max_concurrency 1.
     const capped = asked[0] === 'capped';
@@ -42,8 +45,8 @@ const frontDoor: WorkerFrontDoor = {
       id: job.id,
       functionId: job.functionId,
       ...(capped ? { maxConcurrency: 1 } : {}),
-      // An API key's invocation: that key may have one under way at once.
-      ...(job.keyId === null ? {} : { keyId: job.keyId, keyMaxConcurrency: 1 }),
+      // An API key's invocation: that key may have one under way at once, unless the request says otherwise (null: no cap).
+      ...(job.keyId === null ? {} : { keyId: job.keyId, ...(keyMaxConcurrency === null ? {} : { keyMaxConcurrency }) }),
       image: 'faas/busybox:latest',
       command,
       env: [],
@@ -117,7 +120,9 @@ async function harness(
         retryOnFailure: extra.retryOnFailure ?? false,
         stdinBytes: 0,
         callbackUrl: null,
-        request: JSON.stringify({ command }),
+        request: JSON.stringify(
+          extra.keyMaxConcurrency === undefined ? { command } : { command, keyMaxConcurrency: extra.keyMaxConcurrency },
+        ),
         requestHash: id,
       });
       worker.wake();
@@ -390,6 +395,34 @@ describe('the asynchronous worker', () => {
     // 5 ms doubled at each refusal in a row (2.5 ms to 80 ms with this jitter) over 400 ms: about
     // ten hand-backs at most, where a fixed 2.5 ms would have made dozens.
     assert.ok(Number(requeued[1]) <= 15, `the key's hand-backs back off: ${requeued[1]} in 400 ms`);
+  });
+
+  it("fair across API keys: another key's invocation runs at the next free slot, while one key's backlog is still mostly queued", async () => {
+    const h = await harness(scripted(), { concurrency: 2 });
+    // Key A, with no cap of its own, queues 40 that take 60 ms each; then key B queues one.
+    const backlog: string[] = [];
+    for (let i = 0; i < 40; i++) backlog.push(await h.enqueue(['sleep', '60'], { keyId: 'tenant0000aa', keyMaxConcurrency: null }));
+    await h.worker.start();
+    await h.waitFor(backlog[0] ?? '', ['running']);
+    const other = await h.enqueue(['echo', 'b'], { keyId: 'tenant0000bb' });
+    assert.equal((await h.waitFor(other, ['succeeded', 'failed', 'dead'])).state, 'succeeded');
+    const states = await Promise.all(backlog.map(async (id) => (await h.store.queue.get(id))?.state));
+    const count = (state: string) => states.filter((s) => s === state).length;
+    // In the order of acceptance it would have waited for all 40 (about 1.2 s at two at a time).
+    assert.ok(count('queued') >= 30, `A's backlog is still mostly queued when B's invocation has run: ${JSON.stringify(states)}`);
+    // A alone again: it takes both slots, and its backlog runs first in, first out.
+    const deadline = Date.now() + 3000;
+    while ((await h.store.queue.stats()).running < 2) {
+      if (Date.now() > deadline) assert.fail('with nobody else waiting, A never had both slots');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const id of backlog) await h.waitFor(id, ['succeeded']);
+    const started = await Promise.all(
+      backlog.map(async (id) => (await h.store.queue.attempts(id))[0]?.startedAt ?? Number.POSITIVE_INFINITY),
+    );
+    for (let i = 1; i < started.length; i++) {
+      assert.ok((started[i - 1] ?? 0) <= (started[i] ?? 0), `A's invocations start in the order they were accepted (${i})`);
+    }
   });
 
   it('hands an invocation back uncounted while the function is at its own cap', async () => {

@@ -8,6 +8,10 @@
  * free and no synchronous invocation waits for one; so a backlog, however long, never makes a
  * synchronous caller wait or see 429 it would not have seen without it.
  *
+ * Fairness across API keys is the queue's: `claim` gives the oldest due invocation of the key with
+ * the fewest running (store/src/sqlite-queue.ts, CLAIM_NEXT), so one key's backlog does not hold
+ * back another key's few.
+ *
  * Every invocation it runs is leased; the lease is renewed while it runs, and a write names the
  * lease (owner and attempt), so a worker that stalled past its lease cannot report over the one
  * that took the invocation back. At start-up it takes back every lease a stopped process held
