@@ -17,6 +17,9 @@ import type { Dispatch, Layer } from '../dispatch.js';
 import type { PoolStats } from '../pool.js';
 
 /** Distinct `function` label values kept before the rest are counted as `_other`. */
+/** prom-client's default gauges whose names end in `_total` (see the constructor). */
+const REDUNDANT_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export const DEFAULT_MAX_FUNCTION_LABELS = 1000;
 export const OTHER_FUNCTION = '_other';
 
@@ -179,7 +182,13 @@ export class Metrics {
       registers,
       collect: perPool((s) => (s.rebuilding ? 1 : 0)),
     });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client's totals of its per-type gauges are gauges named `_total`, which the exposition
+      // format keeps for counters (`promtool check metrics` refuses them); the per-type gauges
+      // (`nodejs_active_handles{type}`, ...) stay, and `sum()` of one is its total.
+      for (const name of REDUNDANT_TOTALS) this.registry.removeSingleMetric(name);
+    }
   }
 
   get contentType(): string {
