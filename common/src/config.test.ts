@@ -111,6 +111,34 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ FAAS_OCI_USERNS: ' off ' }, 2).oci.userns, 'off');
     configError({ FAAS_OCI_USERNS: 'yes' }, /FAAS_OCI_USERNS.*auto.*on.*off/);
   });
+  it('reads FAAS_CONSOLE_DIR as a folder holding the console build (index.html); the default one is not checked', async () => {
+    const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { DEFAULT_CONSOLE_DIR, REPO_ROOT } = await import('./config.js');
+    const dir = mkdtempSync(join(tmpdir(), 'faas-config-console-'));
+    try {
+      assert.equal(loadConfig({}, 2).gateway.consoleDir, join(REPO_ROOT, DEFAULT_CONSOLE_DIR));
+      const site = join(dir, 'site');
+      configError(
+        { FAAS_CONSOLE_DIR: site },
+        /FAAS_CONSOLE_DIR=".*site" \(from the environment\) is invalid: no such folder; .*npm run build -w console/,
+      );
+      writeFileSync(site, '');
+      configError({ FAAS_CONSOLE_DIR: site }, /FAAS_CONSOLE_DIR=".*site" \(from the environment\) is invalid: not a folder; /);
+      rmSync(site);
+      mkdirSync(site);
+      configError({ FAAS_CONSOLE_DIR: site }, /FAAS_CONSOLE_DIR=".*site" \(from the environment\) is invalid: it has no index\.html; /);
+      writeFileSync(join(site, 'index.html'), '<!doctype html>');
+      const config = loadConfig({ FAAS_CONSOLE_DIR: `${site}/` }, 2);
+      assert.equal(config.gateway.consoleDir, site);
+      assert.ok(Object.isFrozen(config.gateway));
+      // Named in a .env file too: it is a platform variable, not an unknown one.
+      assert.equal(loadConfig({ FAAS_CONSOLE_DIR: site }, 2, { sources: { FAAS_CONSOLE_DIR: '.env:3' } }).gateway.consoleDir, site);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('reads FAAS_OCI_IMAGE_LAYOUT as an OCI image layout folder, checked for oci-layout and index.json', async () => {
     const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

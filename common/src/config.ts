@@ -33,6 +33,8 @@ export interface Config {
     requestTimeoutMs: number;
     headersTimeoutMs: number;
     keepAliveTimeoutMs: number;
+    /** FAAS_CONSOLE_DIR: the built web console served at /console (console/dist/site by default; may be unbuilt). */
+    consoleDir: string;
   };
   logFilter: string;
   dockerHost: string;
@@ -176,6 +178,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_MAX_BODY_BYTES:
     'largest accepted request body (default: derived from FAAS_MAX_PAYLOAD_BYTES, its base64 size plus 448 KiB for env_vars, command and the other fields; 8 MiB + 448 KiB for the default payload limit)',
   FAAS_REQUEST_TIMEOUT_MS: 'time a client has to send a whole request (headers and body); slower clients get 408 (default 10000)',
+  FAAS_CONSOLE_DIR:
+    'folder of the built web console that the gateway serves at /console; set, it must hold an index.html (default console/dist/site in the repository, written by `npm run build`; while that is not built, /console answers 404 saying how to build it)',
   FAAS_LOG_LEVEL: 'log filter, RUST_LOG syntax: "info" or "warn,gateway=debug" (default info; RUST_LOG is read too)',
   FAAS_IMAGE_PULL: '"auto" pulls images missing locally when a registry is reachable, "never" does not (default auto)',
   FAAS_SANDBOX_USER: 'uid:gid that functions run as inside containers (default 65534:65534, nobody)',
@@ -196,7 +200,7 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_QEMU_BINARY_PATH: 'qemu-system-x86_64 binary (qemu executor; default from PATH)',
   FAAS_ROOTFS_DIR: 'folder of rootfs images built per image by the rootfs builder (default .cache/rootfs in the repository)',
   FAAS_AGENT_PATH:
-    'static guest agent binary (default guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent when built); without it containers run cold only',
+    'static guest agent binary (default guest-agent/target/x86_64-unknown-linux-gnu/release/faas-guest-agent when built); the docker, gvisor, oci and qemu executors need it, and `faas serve` stops with a configuration error naming it when none is found; the firecracker executor without it boots every VM from FAAS_FC_ROOTFS_PATH instead of a root filesystem built per image',
   FAAS_VM_SNAPSHOTS:
     'on: start microVMs by restoring a snapshot taken once per image at agent-ready; off: boot every VM (default on for qemu, off for firecracker until verified on KVM)',
   FAAS_POOL_MODE:
@@ -748,6 +752,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostCpus = 1
       requestTimeoutMs,
       headersTimeoutMs: Math.min(requestTimeoutMs, 10_000),
       keepAliveTimeoutMs: 5_000,
+      consoleDir: readConsoleDir(vars),
     },
     logFilter: readLogFilter(vars),
     dockerHost,
@@ -836,6 +841,26 @@ function readImageLayout(vars: Variables, name: string): string | undefined {
   if (typeof version !== 'string' || version === '') vars.fail(name, `its oci-layout file names no imageLayoutVersion; ${fix}`);
   const index = resolve(dir, 'index.json');
   if (!existsSync(index) || !statSync(index).isFile()) vars.fail(name, `it has no index.json; ${fix}`);
+  return resolve(dir);
+}
+
+/** Where `npm run build` (or `npm run build -w console`) puts the web console, relative to the repository root. */
+export const DEFAULT_CONSOLE_DIR = 'console/dist/site';
+
+/**
+ * FAAS_CONSOLE_DIR, absolute: a folder holding the console's index.html. The default folder is not
+ * checked (the console may not be built; the gateway then answers /console with how to build it);
+ * a folder named on purpose that is not a console build is a mistake, reported at start-up.
+ */
+function readConsoleDir(vars: Variables): string {
+  const name = 'FAAS_CONSOLE_DIR';
+  const dir = vars.get(name);
+  if (dir === undefined) return resolve(REPO_ROOT, DEFAULT_CONSOLE_DIR);
+  const fix = 'point it at a built console (the folder `npm run build -w console` writes, console/dist/site), or unset it';
+  if (!existsSync(dir)) vars.fail(name, `no such folder; ${fix}`);
+  if (!statSync(dir).isDirectory()) vars.fail(name, `not a folder; ${fix}`);
+  const index = resolve(dir, 'index.html');
+  if (!existsSync(index) || !statSync(index).isFile()) vars.fail(name, `it has no index.html; ${fix}`);
   return resolve(dir);
 }
 

@@ -89,6 +89,11 @@ export const ERRORS = {
     summary:
       'The sandbox died under the invocation (killed from outside, its engine or VMM went away); `started` says whether the command may have started.',
   },
+  FAAS_ERR_WORKER_LOST: {
+    status: 503,
+    summary:
+      'The platform stopped (killed, crashed, restarted) or the worker running an asynchronous attempt lost its lease while it ran; the attempt was taken back and retried, or the invocation is dead past its attempts. Recorded on the attempt and on a dead invocation, never an HTTP answer.',
+  },
   FAAS_ERR_UNAUTHORIZED: {
     status: 401,
     summary: 'The request carries no API key, or one that is unknown, revoked or expired (send Authorization: Bearer <key>).',
@@ -157,7 +162,8 @@ export const ERRORS = {
   },
   FAAS_ERR_INVALID_QUERY: {
     status: 400,
-    summary: 'A query parameter (limit, cursor, status, since, until) is malformed.',
+    summary:
+      'A query parameter is malformed (limit, cursor, status, since, until) or unknown to the route (the invoke route takes none: queue with the header Prefer: respond-async, not ?async).',
   },
   FAAS_ERR_INVALID_JOB_INPUT: {
     status: 400,

@@ -188,6 +188,18 @@ export function InvocationView(props: { id: string }) {
         <dd>
           {i.attempts} of {i.max_attempts}
         </dd>
+        {i.callback ? (
+          <>
+            <dt>callback</dt>
+            <dd id="callback">
+              <Badge value={i.callback.state} /> {i.callback.url_origin}, {i.callback.attempts}{' '}
+              {i.callback.attempts === 1 ? 'attempt' : 'attempts'}
+              {i.callback.last_status !== null ? `, last answer ${i.callback.last_status}` : ''}
+              {i.callback.delivered_at ? `, delivered ${formatTime(i.callback.delivered_at)}` : ''}
+              {i.callback.last_error ? `: ${i.callback.last_error}` : ''}
+            </dd>
+          </>
+        ) : null}
         <dt>accepted / started / finished</dt>
         <dd>
           {formatTime(i.accepted_at)} / {formatTime(i.started_at)} / {formatTime(i.finished_at)}

@@ -161,8 +161,11 @@ export interface AsyncFrontDoor {
   resolve(job: AsyncJob, request: string): Promise<{ invocation: Invocation; functionVersion: number | undefined }>;
   /** The `InvocationResult` a synchronous call answers for this outcome. */
   result(outcome: Outcome, functionVersion: number | undefined): InvocationResult;
-  /** The invocation as `GET /invocations/{id}` answers it (a callback's body); undefined when unknown. */
-  describe(id: string): Promise<InvocationJson | undefined>;
+  /**
+   * The invocation as `GET /invocations/{id}` answers it, less its `callback` (the delivery of the
+   * very body this is): a callback's body. Undefined when unknown.
+   */
+  describe(id: string): Promise<Omit<InvocationJson, 'callback'> | undefined>;
 }
 
 export function asyncFrontDoor(config: Readonly<Config>, store: Store): AsyncFrontDoor {
@@ -182,7 +185,10 @@ export function asyncFrontDoor(config: Readonly<Config>, store: Store): AsyncFro
       return toInvocationResult(outcome, functionVersion);
     },
     async describe(id) {
-      return (await readInvocation(store, id))?.json;
+      const found = await readInvocation(store, id);
+      if (!found) return undefined;
+      const { callback: _delivery, ...body } = found.json;
+      return body;
     },
   };
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { prefersAsync, readIdempotencyKey, requestDigest } from './async-invoke.js';
+import { asyncFrontDoor, prefersAsync, readIdempotencyKey, requestDigest } from './async-invoke.js';
 import { startTestGateway, type TestGateway } from './test-fixtures.js';
 
 const IMAGE = 'faas/busybox:latest';
@@ -101,6 +101,31 @@ describe('asynchronous invocations over HTTP', () => {
     assert.equal((await g.store.queue.stats()).queued, before);
   });
 
+  it('the invoke route takes no query string: ?async=true is 400 pointing to Prefer: respond-async, and nothing runs or is queued', async () => {
+    const queued = (await g.store.queue.stats()).queued;
+    const ran = g.executor.requests.length;
+    for (const query of ['?async=true', '?async', '?async=1&x=2']) {
+      const res = await g.call('POST', `/functions/job/invoke${query}`, { body: { payload_base64: 'aGk=' } });
+      const refused = body(res, 400);
+      assert.equal(refused.code, 'FAAS_ERR_INVALID_QUERY');
+      assert.equal(refused.field, 'async');
+      assert.match(refused.error as string, /send the header Prefer: respond-async instead/);
+      // An answer of the invoke route: it carries its invocation id.
+      assert.equal(refused.invocation_id, res.headers['x-faas-invocation-id']);
+    }
+    for (const [query, field] of [
+      ['?wait=10', 'wait'],
+      ['?timeout_ms=5', 'timeout_ms'],
+    ]) {
+      const refused = body(await g.call('POST', `/functions/job/invoke${query}`, { headers: ASYNC }), 400);
+      assert.equal(refused.code, 'FAAS_ERR_INVALID_QUERY');
+      assert.equal(refused.field, field);
+      assert.match(refused.error as string, new RegExp(`unknown query parameter "${field}"; the invoke route takes no query parameters`));
+    }
+    assert.equal((await g.store.queue.stats()).queued, queued);
+    assert.equal(g.executor.requests.length, ran);
+  });
+
   it('an idempotency key answers the invocation it made; another request under it is 422; keys are per API key', async () => {
     const headers = { ...ASYNC, 'idempotency-key': 'order-1' };
     const first = await g.call('POST', '/functions/job/invoke', { body: { payload_base64: 'YQ==', timeout_ms: 1000 }, headers });
@@ -152,6 +177,63 @@ describe('asynchronous invocations over HTTP', () => {
       202,
     );
     assert.equal((await g.store.queue.get(adhoc.invocation_id as string))?.callbackUrl, 'https://hooks.example/a');
+  });
+
+  it("answers where an invocation's callback delivery stands (its URL's origin only); none without a callback; not in the callback's own body", async () => {
+    const res = body(
+      await g.call('POST', '/functions/job/invoke', {
+        body: { callback_url: 'https://hooks.example:8443/r/secret-token?sig=abc' },
+        headers: ASYNC,
+      }),
+      202,
+    );
+    const id = res.invocation_id as string;
+    const pending = {
+      url_origin: 'https://hooks.example:8443',
+      state: 'pending',
+      attempts: 0,
+      last_error: null,
+      last_status: null,
+      delivered_at: null,
+    };
+    assert.deepEqual(body(await g.call('GET', `/invocations/${id}`), 200).callback, pending);
+    // Ended (cancelled while queued), then retried once and delivered, as the dispatcher reports it.
+    assert.deepEqual(body(await g.call('DELETE', `/invocations/${id}`), 200).callback, pending);
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+    await g.store.queue.callbackProgress(id, 0, {
+      state: 'pending',
+      attempts: 1,
+      lastError: 'answered 503',
+      lastStatus: 503,
+      deliveredAt: null,
+    });
+    assert.deepEqual(body(await g.call('GET', `/invocations/${id}`), 200).callback, {
+      ...pending,
+      attempts: 1,
+      last_error: 'answered 503',
+      last_status: 503,
+    });
+    await g.store.queue.callbackProgress(id, 0, { state: 'delivered', attempts: 2, lastError: null, lastStatus: 204, deliveredAt: at });
+    const delivered = body(await g.call('GET', `/invocations/${id}`), 200);
+    assert.deepEqual(delivered.callback, {
+      ...pending,
+      state: 'delivered',
+      attempts: 2,
+      last_status: 204,
+      delivered_at: '2026-01-02T03:04:05.000Z',
+    });
+    assert.ok(!JSON.stringify(delivered).includes('secret-token'), 'the path and query are never answered');
+    // The body a callback carries is the same answer, without the state of its own delivery.
+    const described = await asyncFrontDoor(g.config, g.store).describe(id);
+    assert.ok(described);
+    assert.equal('callback' in described, false);
+    assert.deepEqual(described, (({ callback: _, ...rest }) => rest)(delivered));
+
+    const plain = body(await g.call('POST', '/functions/job/invoke', { headers: ASYNC }), 202).invocation_id as string;
+    assert.equal(body(await g.call('GET', `/invocations/${plain}`), 200).callback, null);
+    assert.equal(body(await g.call('DELETE', `/invocations/${plain}`), 200).callback, null);
+    const sync = body(await g.call('POST', '/functions/job/invoke'), 200);
+    assert.equal(body(await g.call('GET', `/invocations/${sync.invocation_id}`), 200).callback, null);
   });
 
   it('cancels a queued invocation (it never runs) and answers a cancelled one again; a synchronous one is 409', async () => {

@@ -6,7 +6,7 @@
  */
 import { FaasError } from '@faas/common';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { documentedPath, pathOf } from './routes.js';
+import { documentedPath, hasTrailingSlash, pathOf } from './routes.js';
 
 export const INVOCATION_HEADER = 'x-faas-invocation-id';
 /** The `Retry-After` of FAAS_ERR_QUEUE_FULL, in seconds: the worker takes what is due at least this often. */
@@ -75,7 +75,16 @@ export function routerFault(err: unknown, method: string, url: string): FaasErro
 }
 
 export function notFound(method: string, url: string): FaasError {
-  const path = url.split('?')[0]?.slice(0, 200) ?? '';
+  const full = pathOf(url);
+  const path = full.slice(0, 200);
+  if (hasTrailingSlash(full)) {
+    const without = full.replace(/\/+$/, '') || '/';
+    const hint = documentedPath(without) ? ` (the path is ${without.slice(0, 200)})` : '';
+    return new FaasError(
+      'FAAS_ERR_NOT_FOUND',
+      `no route ${method.slice(0, 20)} ${path}: no path of this API ends in "/"${hint}; see /openapi.json`,
+    );
+  }
   return new FaasError('FAAS_ERR_NOT_FOUND', `no route ${method.slice(0, 20)} ${path}; see /openapi.json`);
 }
 

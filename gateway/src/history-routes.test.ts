@@ -83,11 +83,22 @@ describe('invocation history', () => {
 
     const one = ok(await g.call('GET', `/invocations/${first.invocation_id}`));
     // The single answer is the list's record plus where the invocation stands (one synchronous attempt).
-    const { mode, state, attempts, max_attempts, attempt_history, accepted_at, next_attempt_at, cancel_requested, result, ...recorded } =
-      one;
+    const {
+      mode,
+      state,
+      attempts,
+      max_attempts,
+      attempt_history,
+      accepted_at,
+      next_attempt_at,
+      cancel_requested,
+      result,
+      callback,
+      ...recorded
+    } = one;
     assert.deepEqual(recorded, oldest);
     assert.deepEqual(
-      { mode, state, attempts, max_attempts, accepted_at, next_attempt_at, cancel_requested, result },
+      { mode, state, attempts, max_attempts, accepted_at, next_attempt_at, cancel_requested, result, callback },
       {
         mode: 'sync',
         state: 'succeeded',
@@ -97,6 +108,7 @@ describe('invocation history', () => {
         next_attempt_at: null,
         cancel_requested: false,
         result: null,
+        callback: null,
       },
     );
     assert.equal((attempt_history as unknown[]).length, 1);

@@ -4,7 +4,7 @@
  * asynchronous one is in the queue from its acceptance on (its state, attempts and result) and in
  * the history once an attempt ended (the record of its latest attempt). Either may be there alone.
  */
-import type { AsyncAttempt, AsyncJob, AsyncState, InvocationRecord, Store } from '@faas/store';
+import type { AsyncAttempt, AsyncJob, AsyncState, CallbackState, InvocationRecord, Store } from '@faas/store';
 import { toInvocationJson } from './history-routes.js';
 
 type RecordJson = ReturnType<typeof toInvocationJson>;
@@ -22,7 +22,19 @@ export type InvocationJson = Omit<RecordJson, 'status' | 'finished_at'> & {
   next_attempt_at: string | null;
   cancel_requested: boolean;
   result: unknown;
+  callback: CallbackJson | null;
 };
+
+/** Where the delivery of an asynchronous invocation's callback stands (docs/API.md "Callbacks"). */
+export interface CallbackJson {
+  /** The callback URL's origin only: its path and query may hold the receiver's token. */
+  url_origin: string;
+  state: CallbackState;
+  attempts: number;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: string | null;
+}
 
 export interface AttemptJson {
   attempt: number;
@@ -35,6 +47,28 @@ export interface AttemptJson {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(malformed)';
+  }
+}
+
+/** The callback of `job`: null when it has none (or ended before the store kept delivery states). */
+function callbackJson(job: AsyncJob): CallbackJson | null {
+  if (job.callbackUrl === null || job.callback === null) return null;
+  const c = job.callback;
+  return {
+    url_origin: originOf(job.callbackUrl),
+    state: c.state,
+    attempts: c.attempts,
+    last_error: c.lastError,
+    last_status: c.lastStatus,
+    delivered_at: c.deliveredAt === null ? null : iso(c.deliveredAt),
+  };
+}
 
 /** How a synchronous invocation ended, in the states of asynchronous ones. */
 export function syncState(record: InvocationRecord): AsyncState {
@@ -59,7 +93,16 @@ function pendingRecord(
   job: AsyncJob,
 ): Omit<
   InvocationJson,
-  'mode' | 'state' | 'attempts' | 'max_attempts' | 'attempt_history' | 'accepted_at' | 'next_attempt_at' | 'cancel_requested' | 'result'
+  | 'mode'
+  | 'state'
+  | 'attempts'
+  | 'max_attempts'
+  | 'attempt_history'
+  | 'accepted_at'
+  | 'next_attempt_at'
+  | 'cancel_requested'
+  | 'result'
+  | 'callback'
 > {
   return {
     id: job.id,
@@ -107,6 +150,7 @@ export function syncInvocationJson(record: InvocationRecord): InvocationJson {
     next_attempt_at: null,
     cancel_requested: false,
     result: null,
+    callback: null,
   };
 }
 
@@ -114,7 +158,8 @@ export function syncInvocationJson(record: InvocationRecord): InvocationJson {
  * An asynchronous invocation: the latest attempt's record where there is one, with the queue's
  * word on the rest. `started_at` is its acceptance and `finished_at` its final state (null before);
  * `error` and `error_code` are the invocation's (the last attempt's, or why it was cancelled or
- * died); `result` is the body a synchronous call would have answered, once the function ran to an end.
+ * died); `result` is the body a synchronous call would have answered, once the function ran to an end;
+ * `callback` is where the delivery of its callback stands, when it has one.
  */
 export function asyncInvocationJson(
   job: AsyncJob,
@@ -138,6 +183,7 @@ export function asyncInvocationJson(
     next_attempt_at: job.state === 'queued' ? iso(job.runAt) : null,
     cancel_requested: job.cancelRequested,
     result: result === undefined ? null : JSON.parse(result),
+    callback: callbackJson(job),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Query strings of the list routes: each parameter checked, an unknown or repeated one refused,
- * every fault a 400 FAAS_ERR_INVALID_QUERY naming the parameter.
+ * Query strings: each parameter of the list routes checked, an unknown or repeated one refused, and
+ * any parameter refused on a route that reads none (the invoke route); every fault a 400
+ * FAAS_ERR_INVALID_QUERY naming the parameter.
  */
 import { FaasError } from '@faas/common';
 import { parseRfc3339 } from './auth/key-request.js';
@@ -27,6 +28,19 @@ export function readQuery(query: unknown, known: readonly string[]): Record<stri
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * For a route that reads no query string: throws for its first parameter, naming it. `instead`
+ * tells, per parameter name, what to send in its place (a request that meant something by it must
+ * not run as if it had not been sent).
+ */
+export function refuseQuery(query: unknown, route: string, instead: Record<string, string> = {}): void {
+  for (const name of Object.keys((query ?? {}) as Record<string, unknown>)) {
+    const shown = toWellFormedText(name.slice(0, 64));
+    const hint = Object.hasOwn(instead, name) ? `: ${instead[name]}` : '';
+    invalid(shown, `unknown query parameter "${shown}"; ${route} takes no query parameters${hint}`);
+  }
 }
 
 export function parseLimit(value: string | undefined): number {

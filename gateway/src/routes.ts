@@ -43,11 +43,22 @@ export function pathOf(url: string): string {
   return end < 0 ? url : url.slice(0, end);
 }
 
+/**
+ * True for a path with a trailing slash (`/functions/`, `/functions/fn/`): no route of the API has
+ * one, so such a path is a 404 whatever the method, never the item route with an empty id. The
+ * console's pages are not API routes (`/console/` is its page; console.ts).
+ */
+export function hasTrailingSlash(url: string): boolean {
+  const path = pathOf(url);
+  return path.length > 1 && path.endsWith('/') && !/^\/console(\/|$)/.test(path);
+}
+
 /** The documented path a request target falls under, if any (matched on the raw, undecoded path). */
 export function documentedPath(url: string): DocumentedPath | undefined {
   const path = pathOf(url);
   // Paths are short in practice; an absurd one cannot be a documented path and is not scanned.
-  if (path.length > 8192) return undefined;
+  // A trailing slash is no documented path either (it would match an empty last parameter).
+  if (path.length > 8192 || hasTrailingSlash(path)) return undefined;
   return DOCUMENTED_PATHS.find((p) => p.pattern.test(path));
 }
 

@@ -28,7 +28,7 @@ import { registerFunctionRoutes } from './function-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerInvokeRoute } from './invoke-route.js';
 import { useJsonBodyParser } from './json-body.js';
-import { documentedPath, isInvokePath, openApiDocument } from './routes.js';
+import { documentedPath, hasTrailingSlash, isInvokePath, openApiDocument } from './routes.js';
 
 export { INVOCATION_HEADER, toFaasError } from './errors.js';
 export { openApiDocument } from './routes.js';
@@ -110,8 +110,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   };
   // Auth first: a request without a valid key gets 401 whatever its path, method or body.
   registerAuth(app, deps);
+  // A trailing slash is no route (routes.ts, hasTrailingSlash): `/functions/` is not the item route
+  // with an empty id, which the router would otherwise make of it.
   app.addHook('onRequest', async (request, reply) => {
-    if (request.is404) return unrouted(request, reply);
+    if (request.is404 || hasTrailingSlash(request.raw.url ?? '')) return unrouted(request, reply);
   });
   app.setNotFoundHandler(unrouted);
 
@@ -151,7 +153,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   registerHistoryRoutes(app, deps);
   registerAsyncRoutes(app, deps);
   registerKeyRoutes(app, deps);
-  registerConsole(app);
+  registerConsole(app, config.gateway.consoleDir);
 
   return app;
 }

@@ -26,6 +26,8 @@ export type KeyCreated = Schemas['KeyCreated'];
 export type KeyList = Schemas['KeyList'];
 export type AsyncAccepted = Schemas['AsyncAccepted'];
 export type Attempt = Schemas['Attempt'];
+/** Where the delivery of an asynchronous invocation's callback stands (`Invocation['callback']`). */
+export type CallbackDelivery = Schemas['CallbackDelivery'];
 export type DeadLetter = Schemas['DeadLetter'];
 export type DeadLetterList = Schemas['DeadLetterList'];
 

@@ -125,7 +125,7 @@ describe('migrations', () => {
              stdin_bytes, run_at, cancel_requested, request_hash, accepted_at, updated_at)
            VALUES ('kept', 'echo', 'docker', 'k1', 'queued', 0, 3, 0, 0, 1, 0, 'h', 1, 1)`,
         ).run();
-        assert.deepEqual(migrate(db, file), { from: 7, to: 8 });
+        assert.deepEqual(migrate(db, file, MIGRATIONS.slice(0, 8)), { from: 7, to: 8 });
         const indexes = db
           .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'async_invocations' ORDER BY name")
           .pluck()
@@ -142,6 +142,42 @@ describe('migrations', () => {
           .map((row) => row.detail)
           .join(' | ');
         assert.match(plan, /USING COVERING INDEX async_invocations_key_due \(state=\? AND key_id=\?\)/, plan);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  it('9: a database of version 8 gets the delivery state of callbacks: pending where a delivery is still to come, unknown where it was handed over', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'v8.db');
+      const db = new Database(file);
+      try {
+        assert.deepEqual(migrate(db, file, MIGRATIONS.slice(0, 8)), { from: 0, to: 8 });
+        const insert = db.prepare<[string, string, string | null, number]>(
+          `INSERT INTO async_invocations (id, function_id, executor, key_id, state, attempts, max_attempts, retry_on_failure,
+             stdin_bytes, run_at, cancel_requested, callback_url, callback_pending, request_hash, accepted_at, updated_at)
+           VALUES (?, 'echo', 'docker', 'k1', ?, 1, 3, 0, 0, 1, 0, ?, ?, 'h', 1, 1)`,
+        );
+        insert.run('queued-hooked', 'queued', 'https://hooks.example/a', 0);
+        insert.run('ended-marked', 'succeeded', 'https://hooks.example/b', 1);
+        insert.run('ended-handed', 'dead', 'https://hooks.example/c', 0);
+        insert.run('no-hook', 'succeeded', null, 0);
+        assert.deepEqual(migrate(db, file), { from: 8, to: 9 });
+        const rows = db
+          .prepare<[], { id: string; callback_state: string | null; callback_attempts: number }>(
+            'SELECT id, callback_state, callback_attempts FROM async_invocations ORDER BY id',
+          )
+          .all();
+        assert.deepEqual(
+          rows.map((r) => [r.id, r.callback_state, r.callback_attempts]),
+          [
+            ['ended-handed', null, 0],
+            ['ended-marked', 'pending', 0],
+            ['no-hook', null, 0],
+            ['queued-hooked', 'pending', 0],
+          ],
+        );
       } finally {
         db.close();
       }

@@ -199,6 +199,22 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX async_invocations_key_state;
     `,
   },
+  {
+    version: 9,
+    name: "the delivery state of an asynchronous invocation's callback",
+    // pending, delivered, failed or refused; NULL without a callback URL. An invocation that ended
+    // and had its callback handed over before this version has no state the store knows (it stays
+    // NULL); one still to run, or still marked for its hand-over, is pending.
+    sql: `
+      ALTER TABLE async_invocations ADD COLUMN callback_state TEXT;
+      ALTER TABLE async_invocations ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE async_invocations ADD COLUMN callback_last_error TEXT;
+      ALTER TABLE async_invocations ADD COLUMN callback_last_status INTEGER;
+      ALTER TABLE async_invocations ADD COLUMN callback_delivered_at INTEGER;
+      UPDATE async_invocations SET callback_state = 'pending'
+        WHERE callback_url IS NOT NULL AND (callback_pending = 1 OR state IN ('queued', 'running'));
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -290,14 +290,19 @@ describe('SQLite queue of asynchronous invocations', () => {
       assert.deepEqual(await store.queue.reclaim({ now: T0 + 30_001, all: true, retryDelayMs: () => 0 }), ['l']);
       const dead = await store.queue.get('l');
       assert.equal(dead?.state, 'dead');
-      assert.equal(dead?.errorCode, 'FAAS_ERR_INTERNAL');
+      // Neither the function nor its sandbox failed: the platform did, and says which way.
+      assert.equal(dead?.errorCode, 'FAAS_ERR_WORKER_LOST');
+      assert.match(dead?.error ?? '', /the platform stopped while this attempt ran/);
+      const lost = await store.queue.attempts('l');
       assert.deepEqual(
-        (await store.queue.attempts('l')).map((a) => [a.attempt, a.status, a.errorCode]),
+        lost.map((a) => [a.attempt, a.status, a.errorCode]),
         [
-          [1, 'error', 'FAAS_ERR_INTERNAL'],
-          [2, 'error', 'FAAS_ERR_INTERNAL'],
+          [1, 'error', 'FAAS_ERR_WORKER_LOST'],
+          [2, 'error', 'FAAS_ERR_WORKER_LOST'],
         ],
       );
+      assert.match(lost[0]?.error ?? '', /stopped renewing its lease/, 'the first: its lease ran out');
+      assert.match(lost[1]?.error ?? '', /the platform stopped while this attempt ran/, 'the second: taken back at a start');
     });
   });
 
@@ -469,6 +474,61 @@ describe('SQLite queue of asynchronous invocations', () => {
         (await again.queue.callbacksPending({ limit: 100 })).map((j) => j.id),
         ['c3'],
       );
+    });
+  });
+
+  it("keeps how an invocation's callback delivery stands: pending from its acceptance, then as reported for its end", async () => {
+    await withStore(async ({ store, reopen }) => {
+      const hook = 'https://hooks.example/done';
+      const pending = { state: 'pending', attempts: 0, lastError: null, lastStatus: null, deliveredAt: null };
+      const { job: accepted } = await store.queue.enqueue(job('d1', { callbackUrl: hook, maxAttempts: 1 }), T0);
+      assert.deepEqual(accepted.callback, pending);
+      assert.deepEqual((await store.queue.get('d1'))?.callback, pending);
+      await store.queue.enqueue(job('d2'), T0 + 1);
+      assert.equal((await store.queue.get('d2'))?.callback, null, 'no callback URL, no delivery');
+      assert.equal((await store.queue.cancel('d2', T0 + 1))?.callback, null);
+
+      const ok = { state: 'succeeded' as const, attempt: OK, result: '{}', error: null, errorCode: null };
+      const d1 = await claimOne(store.queue, 'w1', T0 + 2);
+      const retrying = { state: 'pending' as const, attempts: 1, lastError: 'answered 503', lastStatus: 503, deliveredAt: null };
+      assert.equal(await store.queue.callbackProgress('d1', 1, retrying, T0 + 3), false, 'not ended yet: nothing to report');
+      assert.equal(await store.queue.finish(d1.ref, ok, T0 + 4), true);
+      assert.equal(await store.queue.callbackProgress('d1', 2, retrying, T0 + 5), false, 'another end');
+      assert.equal(await store.queue.callbackProgress('d1', 1, retrying, T0 + 5), true);
+      assert.deepEqual((await store.queue.get('d1'))?.callback, retrying);
+      const delivered = { state: 'delivered' as const, attempts: 2, lastError: null, lastStatus: 204, deliveredAt: T0 + 6 };
+      assert.equal(await store.queue.callbackProgress('d1', 1, delivered, T0 + 6), true);
+      // An ended delivery stays as it ended: a late or repeated report of the same end is dropped.
+      assert.equal(await store.queue.callbackProgress('d1', 1, retrying, T0 + 7), false);
+      assert.equal(await store.queue.callbackProgress('d1', 1, { ...delivered, state: 'failed' }, T0 + 7), false);
+      assert.equal(await store.queue.callbackProgress('d2', 0, delivered, T0 + 7), false, 'no callback URL');
+      await assert.rejects(
+        store.queue.callbackProgress('d1', 1, { ...delivered, state: 'lost' as 'failed' }),
+        /not a callback state: lost/,
+      );
+      await store.close();
+      const again = reopen();
+      assert.deepEqual((await again.queue.get('d1'))?.callback, delivered, 'kept across a reopen');
+
+      // Refused, dead, then redriven: the callback of its next end is pending again.
+      await again.queue.enqueue(job('d3', { callbackUrl: 'http://inside.test/', maxAttempts: 1 }), T0 + 10);
+      const d3 = await claimOne(again.queue, 'w1', T0 + 11);
+      assert.equal(d3.ref.id, 'd3');
+      const dead = { state: 'dead' as const, attempt: FAULT, result: null, error: FAULT.error, errorCode: FAULT.errorCode };
+      assert.equal(await again.queue.finish(d3.ref, dead, T0 + 12), true);
+      const refused = {
+        state: 'refused' as const,
+        attempts: 1,
+        lastError: 'inside.test resolves to a loopback address (127.0.0.1), which callbacks may not reach',
+        lastStatus: null,
+        deliveredAt: null,
+      };
+      assert.equal(await again.queue.callbackProgress('d3', 1, refused, T0 + 13), true);
+      assert.deepEqual((await again.queue.get('d3'))?.callback, refused);
+      assert.equal((await again.queue.redrive('d3', 1, T0 + 14))?.callback?.state, 'pending');
+      assert.deepEqual((await again.queue.get('d3'))?.callback, pending);
+      const redriven = await claimOne(again.queue, 'w1', T0 + 15);
+      assert.equal(redriven.claimed.job.callback?.state, 'pending');
     });
   });
 

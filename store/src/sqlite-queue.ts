@@ -14,18 +14,21 @@ import { FaasError } from '@faas/common';
 import { checkLimit, deadLetterCursor, readDeadLetterCursor } from './cursor.js';
 import type { SecretBox } from './secrets.js';
 import type { SqliteContext } from './sqlite-context.js';
-import type {
-  AsyncAttempt,
-  AsyncJob,
-  AsyncState,
-  AttemptEnd,
-  ClaimedJob,
-  EnqueueInput,
-  FinalAsyncState,
-  HistoryStatus,
-  LeaseRef,
-  Page,
-  QueueStore,
+import {
+  type AsyncAttempt,
+  type AsyncJob,
+  type AsyncState,
+  type AttemptEnd,
+  CALLBACK_STATES,
+  type CallbackDelivery,
+  type CallbackState,
+  type ClaimedJob,
+  type EnqueueInput,
+  type FinalAsyncState,
+  type HistoryStatus,
+  type LeaseRef,
+  type Page,
+  type QueueStore,
 } from './types.js';
 
 interface JobRow {
@@ -49,6 +52,11 @@ interface JobRow {
   accepted_at: number;
   updated_at: number;
   finished_at: number | null;
+  callback_state: string | null;
+  callback_attempts: number;
+  callback_last_error: string | null;
+  callback_last_status: number | null;
+  callback_delivered_at: number | null;
 }
 
 interface AttemptRow {
@@ -64,7 +72,8 @@ interface AttemptRow {
 
 const JOB_COLUMNS =
   'id, function_id, function_version, executor, key_id, state, attempts, max_attempts, retry_on_failure, stdin_bytes, run_at, ' +
-  'lease_owner, lease_expires_at, cancel_requested, callback_url, error, error_code, accepted_at, updated_at, finished_at';
+  'lease_owner, lease_expires_at, cancel_requested, callback_url, error, error_code, accepted_at, updated_at, finished_at, ' +
+  'callback_state, callback_attempts, callback_last_error, callback_last_status, callback_delivered_at';
 /**
  * The next invocation to claim (parameters: now, now), fair across API keys; the invocations of no
  * key are one more tenant, the admin key another. Each key's queue is first in, first out: its head
@@ -111,12 +120,39 @@ const CALLBACK_PENDING = 'callback_pending = CASE WHEN callback_url IS NULL THEN
 /** The AAD name of a sealed request; `#` keeps it apart from every secret name. */
 const REQUEST_NAME = '#async-request';
 const PRUNE_BATCH = 500;
-/** What a reclaimed attempt is recorded as. */
-const LOST = {
-  status: 'error' as const,
-  errorCode: 'FAAS_ERR_INTERNAL',
-  error: 'the platform stopped, or its worker lost the lease, while this attempt ran',
+/**
+ * What a reclaimed attempt is recorded as (and a dead invocation's error, when it was the last):
+ * at start-up, the platform stopped under it; later, its worker stopped renewing its lease.
+ */
+const LOST_AT_START: AttemptEnd = {
+  status: 'error',
+  exitCode: null,
+  errorCode: 'FAAS_ERR_WORKER_LOST',
+  error: 'the platform stopped while this attempt ran (killed, crashed or restarted); the next start took it back',
 };
+const LOST_LEASE: AttemptEnd = {
+  status: 'error',
+  exitCode: null,
+  errorCode: 'FAAS_ERR_WORKER_LOST',
+  error: 'the worker running this attempt stopped renewing its lease (it died or stalled); it was taken back when the lease ran out',
+};
+/** Where the callback of an invocation with a callback URL stands until its end is delivered. */
+const CALLBACK_WAITING: CallbackDelivery = { state: 'pending', attempts: 0, lastError: null, lastStatus: null, deliveredAt: null };
+/** The SET clause that makes the callback of the next end pending again (a redrive). */
+const CALLBACK_RESET =
+  "callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END, callback_attempts = 0, " +
+  'callback_last_error = NULL, callback_last_status = NULL, callback_delivered_at = NULL';
+
+function toCallback(row: JobRow): CallbackDelivery | null {
+  if (row.callback_url === null || row.callback_state === null) return null;
+  return {
+    state: row.callback_state as CallbackState,
+    attempts: row.callback_attempts,
+    lastError: row.callback_last_error,
+    lastStatus: row.callback_last_status,
+    deliveredAt: row.callback_delivered_at,
+  };
+}
 
 function toJob(row: JobRow): AsyncJob {
   return {
@@ -135,6 +171,7 @@ function toJob(row: JobRow): AsyncJob {
     leaseExpiresAt: row.lease_expires_at,
     cancelRequested: row.cancel_requested === 1,
     callbackUrl: row.callback_url,
+    callback: toCallback(row),
     error: row.error,
     errorCode: row.error_code,
     acceptedAt: row.accepted_at,
@@ -163,7 +200,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   const selectJob = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM async_invocations WHERE id = ?`);
   const insertJob = db.prepare(
     `INSERT INTO async_invocations (${JOB_COLUMNS}, request, request_hash)
-     VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, NULL, NULL, 0, ?, NULL, NULL, ?, ?, NULL, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, NULL, NULL, 0, ?, NULL, NULL, ?, ?, NULL, ?, 0, NULL, NULL, NULL, ?, ?)`,
   );
   const selectKey = db.prepare<[string, string], { invocation_id: string; request_hash: string; expires_at: number }>(
     'SELECT invocation_id, request_hash, expires_at FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?',
@@ -223,7 +260,8 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   );
   const markRedriven = db.prepare<[number, number, number, string]>(
     `UPDATE async_invocations SET state = 'queued', max_attempts = attempts + ?, run_at = ?, updated_at = ?, error = NULL,
-       error_code = NULL, result = NULL, finished_at = NULL, cancel_requested = 0 WHERE id = ? AND state = 'dead' AND request IS NOT NULL`,
+       error_code = NULL, result = NULL, finished_at = NULL, cancel_requested = 0, ${CALLBACK_RESET}
+     WHERE id = ? AND state = 'dead' AND request IS NOT NULL`,
   );
   const markDiscarded = db.prepare<[number, string]>(
     `UPDATE async_invocations SET state = 'failed', request = NULL, updated_at = ? WHERE id = ? AND state = 'dead'`,
@@ -258,6 +296,14 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
   const clearCallbackPending = db.prepare<[number, string, number]>(
     `UPDATE async_invocations SET callback_pending = 0, updated_at = ?
      WHERE id = ? AND attempts = ? AND callback_pending = 1 AND state IN ('succeeded', 'failed', 'cancelled', 'dead')`,
+  );
+  // Only the delivery of this end (the attempts it ended at), and only while it is under way: an
+  // ended delivery is kept, whatever comes later for the same end.
+  const updateCallback = db.prepare<[string, number, string | null, number | null, number | null, number, string, number]>(
+    `UPDATE async_invocations SET callback_state = ?, callback_attempts = ?, callback_last_error = ?, callback_last_status = ?,
+       callback_delivered_at = ?, updated_at = ?
+     WHERE id = ? AND attempts = ? AND callback_url IS NOT NULL AND state IN ('succeeded', 'failed', 'cancelled', 'dead')
+       AND (callback_state IS NULL OR callback_state = 'pending')`,
   );
   // A minute's worth of keys at a time (retention runs every minute): no batches needed.
   const pruneKeys = db.prepare<[number]>('DELETE FROM idempotency_keys WHERE expires_at <= ?');
@@ -347,6 +393,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
       input.callbackUrl,
       now,
       now,
+      input.callbackUrl === null ? null : CALLBACK_WAITING.state,
       seal(input.id, input.request),
       input.requestHash,
     );
@@ -366,6 +413,7 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
       leaseExpiresAt: null,
       cancelRequested: false,
       callbackUrl: input.callbackUrl,
+      callback: input.callbackUrl === null ? null : { ...CALLBACK_WAITING },
       error: null,
       errorCode: null,
       acceptedAt: now,
@@ -426,15 +474,15 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
 
   const reclaim = db.transaction((now: number, all: boolean, retryDelayMs: (attempts: number) => number): string[] => {
     const rows = all ? selectRunning.all() : selectExpired.all(now);
+    const lost = all ? LOST_AT_START : LOST_LEASE;
     for (const row of rows) {
       const ref = { id: row.id, owner: row.lease_owner ?? '', attempt: row.attempts };
-      const lost: AttemptEnd = { ...LOST, exitCode: null };
       if (row.cancel_requested === 1) {
         markFinal.run('cancelled', null, 'cancelled while it ran', null, now, now, 'cancelled', ref.id, ref.owner, ref.attempt);
       } else if (row.attempts < row.max_attempts) {
-        markQueued.run(now + retryDelayMs(row.attempts), LOST.error, LOST.errorCode, now, ref.id, ref.owner, ref.attempt);
+        markQueued.run(now + retryDelayMs(row.attempts), lost.error, lost.errorCode, now, ref.id, ref.owner, ref.attempt);
       } else {
-        markFinal.run('dead', null, LOST.error, LOST.errorCode, now, now, 'dead', ref.id, ref.owner, ref.attempt);
+        markFinal.run('dead', null, lost.error, lost.errorCode, now, now, 'dead', ref.id, ref.owner, ref.attempt);
       }
       recordEnd(ref.id, ref.attempt, lost, now);
     }
@@ -537,6 +585,22 @@ export function sqliteQueue(ctx: SqliteContext, box: SecretBox): QueueStore {
     },
     async callbackHanded(id, attempts, now = Date.now()) {
       return ctx.use(() => clearCallbackPending.run(now, id, attempts).changes === 1);
+    },
+    async callbackProgress(id, attempts, delivery, now = Date.now()) {
+      if (!CALLBACK_STATES.includes(delivery.state)) throw new RangeError(`not a callback state: ${String(delivery.state)}`);
+      return ctx.use(
+        () =>
+          updateCallback.run(
+            delivery.state,
+            delivery.attempts,
+            delivery.lastError,
+            delivery.lastStatus,
+            delivery.deliveredAt,
+            now,
+            id,
+            attempts,
+          ).changes === 1,
+      );
     },
     async discard(id, now = Date.now()) {
       return ctx.use(() => markDiscarded.run(now, id).changes === 1);

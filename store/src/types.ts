@@ -206,6 +206,28 @@ export type AsyncState = (typeof ASYNC_STATES)[number];
 /** The states an invocation ends in; `dead` can be sent back to `queued` (redrive). */
 export type FinalAsyncState = Exclude<AsyncState, 'queued' | 'running'>;
 
+/**
+ * Where the delivery of an invocation's callback stands: `pending` (the invocation has not ended, or
+ * its end is being delivered or waits for a retry), `delivered` (a 2xx), `failed` (the receiver
+ * refused it, or every attempt failed), `refused` (the platform sent nothing: the URL or the address
+ * its host resolves to is one callbacks may not reach).
+ */
+export const CALLBACK_STATES = ['pending', 'delivered', 'failed', 'refused'] as const;
+export type CallbackState = (typeof CALLBACK_STATES)[number];
+
+/** The delivery of the callback of an invocation's (latest) final state, as the dispatcher reported it. */
+export interface CallbackDelivery {
+  state: CallbackState;
+  /** Attempts made (one refused by the address rules included; nothing was sent for it). */
+  attempts: number;
+  /** Why the last attempt failed, or why the delivery was refused; null once delivered. */
+  lastError: string | null;
+  /** The HTTP status of the last answer received; null when no attempt got one. */
+  lastStatus: number | null;
+  /** Epoch milliseconds of the 2xx; null unless delivered. */
+  deliveredAt: number | null;
+}
+
 /** An asynchronous invocation as the queue keeps it (its request is sealed and read only by `claim`). */
 export interface AsyncJob {
   id: string;
@@ -231,6 +253,11 @@ export interface AsyncJob {
   cancelRequested: boolean;
   /** Where the final result is posted (the callbacks module); null: nowhere. */
   callbackUrl: string | null;
+  /**
+   * How the callback's delivery stands (reset to pending by a redrive); null without a callback URL,
+   * or for an invocation that ended before the store kept delivery states (schema version 9).
+   */
+  callback: CallbackDelivery | null;
   /** Why it failed, was cancelled or is dead: words and a FAAS_ERR_* code. */
   error: string | null;
   errorCode: string | null;
@@ -346,7 +373,8 @@ export interface QueueStore {
   release(ref: LeaseRef, runAt: number, now?: number): Promise<boolean>;
   /**
    * Leases that ran out (every lease when `all`: at start-up, when no other worker can hold one):
-   * the attempt is recorded as lost (status `error`, FAAS_ERR_INTERNAL) and the invocation queued
+   * the attempt is recorded as lost (status `error`, FAAS_ERR_WORKER_LOST: the platform stopped, or
+   * its worker lost the lease, while it ran) and the invocation queued
    * again after `retryDelayMs(attempts)`, or dead once its attempts are used up. Returns their ids.
    */
   reclaim(options: { now?: number; all?: boolean; retryDelayMs: (attempts: number) => number }): Promise<string[]>;
@@ -373,6 +401,12 @@ export interface QueueStore {
    * goes. False when there was none (or the invocation was redriven and is at another attempt).
    */
   callbackHanded(id: string, attempts: number, now?: number): Promise<boolean>;
+  /**
+   * Records how the delivery of the callback of the final state reached at `attempts` stands. A
+   * delivery that ended (delivered, failed, refused) is kept: a later report of the same end changes
+   * nothing. False when nothing was written (no such end, or it ended already).
+   */
+  callbackProgress(id: string, attempts: number, delivery: CallbackDelivery, now?: number): Promise<boolean>;
   /** A dead invocation leaves the dead letters (becomes `failed`, its request dropped); false when it is not dead. */
   discard(id: string, now?: number): Promise<boolean>;
   get(id: string): Promise<AsyncJob | undefined>;

@@ -20,6 +20,7 @@ const job = (extra: Partial<AsyncJob> = {}): AsyncJob => ({
   leaseExpiresAt: 1,
   cancelRequested: false,
   callbackUrl: null,
+  callback: null,
   error: null,
   errorCode: null,
   acceptedAt: 0,

@@ -283,11 +283,15 @@ describe('the asynchronous worker', () => {
     assert.deepEqual(
       (await h.store.queue.attempts(left)).map((a) => [a.status, a.errorCode]),
       [
-        ['error', 'FAAS_ERR_INTERNAL'],
+        ['error', 'FAAS_ERR_WORKER_LOST'],
         ['completed', null],
       ],
     );
-    assert.equal((await h.waitFor(spent, ['dead'])).attempts, 1);
+    const dead = await h.waitFor(spent, ['dead']);
+    assert.equal(dead.attempts, 1);
+    // Dead because the platform stopped under its last attempt, and it says so.
+    assert.equal(dead.errorCode, 'FAAS_ERR_WORKER_LOST');
+    assert.match(dead.error ?? '', /the platform stopped while this attempt ran/);
     assert.ok(
       h.finals.some((j) => j.id === spent && j.state === 'dead'),
       'the one it ended is reported',

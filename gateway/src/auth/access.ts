@@ -1,17 +1,40 @@
 /**
- * Which scope each route needs (docs/API.md, the table under "Authentication"), looked up by the
- * route Fastify actually matched, so what is checked is what will run. A route missing from the
- * table needs `admin`: a new route is closed until someone decides who may call it.
+ * Which scope a request needs (docs/API.md, the table under "Authentication"). It is decided from
+ * the shape of the path, not from what the router matched, so that a key without the scope gets
+ * its 403 on every spelling of a path of the family, and on every method: a trailing slash, an
+ * undeclared method, an extra segment, another case, percent-encoded dot segments. Only a key that
+ * holds the scope goes on to learn the router's 404 or 405 (auth/hook.ts).
+ *
+ * The route families are the first path segments of the table (/functions, /invocations,
+ * /dead-letters, /keys, /metrics). A path of a family needs, for its method and shape, the scopes
+ * of that operation in the table; for a method its shape does not declare, the scopes of the
+ * methods it does declare; for a shape the family has no route for, the scopes of the whole
+ * family. A path of no family (/nope, another spelling of /health) needs none: any valid key.
+ *
+ * A route the router matched that is missing from the table needs `admin` besides: a new route is
+ * closed until someone decides who may call it.
  */
 import type { Scope } from '@faas/store';
 
 export interface AccessRule {
-  /** Any one of these lets the caller in (`admin` always does). */
+  /** Any one of these lets the caller in (`admin` always does); empty: any valid key. */
   scopes: readonly Scope[];
   /** The route parameter holding a function id the key must be allowed; undefined: none. */
   functionParam?: string | undefined;
   /** The route shows every function (GET /metrics: its labels name them): a key limited to some may not use it. */
   everyFunction?: boolean;
+}
+
+/** What one reading of a request's path asks of its key. */
+export interface Requirement {
+  /** Any one of these lets the caller in (`admin` always does); never empty. */
+  scopes: readonly Scope[];
+  /** A function id (decoded) the key must be allowed; undefined: none. */
+  functionId?: string;
+  /** The path reports on every function: a key limited to some may not use it. */
+  everyFunction?: boolean;
+  /** Who needs the scopes, for the 403's message: `this route needs`, `the /functions paths need`. */
+  what: string;
 }
 
 /**
@@ -66,7 +89,7 @@ export function hasAccessRule(method: string, url: string): boolean {
   return `${method === 'HEAD' ? 'GET' : method} ${routeShape(url)}` in TABLE;
 }
 
-/** The rule for `method` on the route `url` (Fastify's `/a/:b` or OpenAPI's `/a/{b}`). */
+/** The rule for `method` on the route `url` (Fastify's `/a/:b` or OpenAPI's `/a/{b}`); `admin` for a route not in the table. */
 export function access(method: string, url: string): AccessRule {
   const key = `${method} ${url}`;
   let rule = cache.get(key);
@@ -87,4 +110,122 @@ export function access(method: string, url: string): AccessRule {
     cache.set(key, rule);
   }
   return rule;
+}
+
+interface Operation {
+  scopes: readonly Scope[];
+  function: boolean;
+  everyFunction: boolean;
+}
+
+interface Shape {
+  /** Literal segments (lower case) and `{}` for a parameter, the family first. */
+  segments: readonly string[];
+  /** By method (HEAD as GET). */
+  operations: ReadonlyMap<string, Operation>;
+}
+
+interface Family {
+  name: string;
+  shapes: readonly Shape[];
+  /** What any other path of the family needs: every scope of its operations. */
+  any: Operation;
+}
+
+function union(operations: Iterable<Operation>): Operation {
+  const scopes = new Set<Scope>();
+  let fn = false;
+  let every = false;
+  for (const op of operations) {
+    for (const scope of op.scopes) scopes.add(scope);
+    fn ||= op.function;
+    every ||= op.everyFunction;
+  }
+  return { scopes: [...scopes], function: fn, everyFunction: every };
+}
+
+/** The families: every first segment whose table entries need a scope. */
+const FAMILIES: ReadonlyMap<string, Family> = (() => {
+  const byFamily = new Map<string, Map<string, Map<string, Operation>>>();
+  for (const [key, entry] of Object.entries(TABLE)) {
+    if (entry.scopes.length === 0) continue;
+    const [method = '', path = ''] = key.split(' ');
+    const name = path.split('/')[1] ?? '';
+    const shapes = byFamily.get(name) ?? new Map<string, Map<string, Operation>>();
+    byFamily.set(name, shapes);
+    const operations = shapes.get(path) ?? new Map<string, Operation>();
+    shapes.set(path, operations);
+    operations.set(method, { scopes: entry.scopes, function: entry.function === true, everyFunction: entry.everyFunction === true });
+  }
+  const families = new Map<string, Family>();
+  for (const [name, shapes] of byFamily) {
+    const list = [...shapes].map(([path, operations]) => ({ segments: path.split('/').slice(1), operations }));
+    families.set(name, { name, shapes: list, any: union(list.flatMap((s) => [...s.operations.values()])) });
+  }
+  return families;
+})();
+
+/** The route families' first segments: `functions`, `invocations`, `dead-letters`, `keys`, `metrics`. */
+export const FAMILY_NAMES: readonly string[] = [...FAMILIES.keys()];
+
+/** A path segment percent-decoded as the router decodes a parameter; as it is when it cannot be. */
+function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * The readings of a path (no query) that decide its scope, each a list of decoded segments:
+ * - as the router reads it, a trailing slash aside (`/functions/` is the /functions collection's);
+ * - with empty and dot segments resolved (RFC 3986 remove_dot_segments, on the decoded segments:
+ *   `%2e%2e` is `..`), as a client, a proxy or a later version of the router could read it.
+ * A request must satisfy both.
+ */
+export function pathReadings(path: string): string[][] {
+  const raw = path.split('/').slice(1).map(decodeSegment);
+  if (raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
+  const resolved: string[] = [];
+  for (const segment of raw) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') resolved.pop();
+    else resolved.push(segment);
+  }
+  return resolved.join('/') === raw.join('/') ? [raw] : [raw, resolved];
+}
+
+/** What `method` on the path `segments` (decoded) needs; undefined for a path of no family. */
+function requirementOf(method: string, segments: readonly string[]): Requirement | undefined {
+  const family = FAMILIES.get((segments[0] ?? '').toLowerCase());
+  if (!family) return undefined;
+  const verb = method === 'HEAD' ? 'GET' : method;
+  const shape = family.shapes.find(
+    (s) => s.segments.length === segments.length && s.segments.every((part, i) => part === '{}' || part === segments[i]?.toLowerCase()),
+  );
+  const declared = shape?.operations.get(verb);
+  const op = declared ?? (shape ? union(shape.operations.values()) : family.any);
+  const what = declared ? 'this route needs' : shape ? 'the methods of this path need' : `the /${family.name} paths need`;
+  const functionId = op.function && segments.length > 1 ? segments[1] : undefined;
+  return {
+    scopes: op.scopes,
+    what,
+    ...(functionId !== undefined ? { functionId } : {}),
+    ...(op.everyFunction ? { everyFunction: true } : {}),
+  };
+}
+
+/**
+ * What a request for `method` on `path` (the raw request target's path, no query) asks of its key,
+ * whether or not a route serves it: one requirement per reading of the path that falls in a family.
+ */
+export function requirementsOf(method: string, path: string): Requirement[] {
+  const out: Requirement[] = [];
+  for (const segments of pathReadings(path)) {
+    const requirement = requirementOf(method, segments);
+    if (requirement) out.push(requirement);
+  }
+  return out;
 }

@@ -190,9 +190,17 @@ describe('auth: keys mode', () => {
     assertUnauthorized(await g.app.inject({ method: 'GET', url: '/%zz' }), 'bad percent-encoding, unknown path');
     const res = await g.app.inject({ method: 'GET', url: '/%zz', headers: bearer(ADMIN) });
     assertCode(res, 404, 'FAAS_ERR_NOT_FOUND', 'bad percent-encoding with the admin key');
-    const { key } = await createKey({ scopes: ['history'], functions: ['billing-*'] });
-    const invoke = await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke', headers: bearer(key) });
-    assertCode(invoke, 400, 'FAAS_ERR_INVALID_FUNCTION_ID', 'bad percent-encoding with a key: no route runs, so no scope is needed');
+    // The scope is read from the path's shape, which the router's fault does not change.
+    const invoker = (await createKey({ scopes: ['invoke'] })).key;
+    const invoke = await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke', headers: bearer(invoker) });
+    assertCode(invoke, 400, 'FAAS_ERR_INVALID_FUNCTION_ID', 'bad percent-encoding with a key that may invoke');
+    const historian = (await createKey({ scopes: ['history'] })).key;
+    const refused = await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke', headers: bearer(historian) });
+    assertCode(refused, 403, 'FAAS_ERR_FORBIDDEN', 'bad percent-encoding with a key without the invoke scope');
+    // A key limited to some functions is not allowed an id it cannot even name.
+    const limited = (await createKey({ scopes: ['invoke'], functions: ['billing-*'] })).key;
+    const named = await g.app.inject({ method: 'POST', url: '/functions/%ff/invoke', headers: bearer(limited) });
+    assertCode(named, 403, 'FAAS_ERR_FORBIDDEN', 'bad percent-encoding with a limited key');
   });
 
   it('refuses anything but one Authorization: Bearer header with a valid key', async () => {
@@ -373,10 +381,18 @@ describe('auth: keys mode', () => {
     const res = await g.app.inject({ method: 'PUT', url: '/functions/fn/invoke', headers: bearer(ADMIN) });
     assertCode(res, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', 'wrong method');
     assert.equal(res.headers.allow, 'POST');
-    // A key without any fitting scope learns the same: scope is checked for routes that exist.
+    // A key with the path's scope learns the same; a path of no family is 404 for every key.
     const { key } = await createKey({ scopes: ['metrics'] });
     assertCode(await g.app.inject({ method: 'GET', url: '/nope', headers: bearer(key) }), 404, 'FAAS_ERR_NOT_FOUND', 'unknown');
-    assertCode(await g.app.inject({ method: 'PUT', url: '/metrics', headers: bearer(key) }), 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', '405');
+    const put = await g.app.inject({ method: 'PUT', url: '/metrics', headers: bearer(key) });
+    assertCode(put, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', '405');
+    assert.equal(put.headers.allow, 'GET, HEAD');
+    // One without it is refused before the 405: it learns nothing about the methods of the path.
+    const other = (await createKey({ scopes: ['functions'] })).key;
+    assertCode(await g.app.inject({ method: 'PUT', url: '/metrics', headers: bearer(other) }), 403, 'FAAS_ERR_FORBIDDEN', 'PUT /metrics');
+    assertCode(await g.app.inject({ method: 'GET', url: '/nope', headers: bearer(other) }), 404, 'FAAS_ERR_NOT_FOUND', '/nope');
+    // Another spelling of a public path is a path of no family: any valid key is let through.
+    assert.equal((await g.app.inject({ method: 'GET', url: '/%68ealth', headers: bearer(other) })).statusCode, 200);
   });
 
   it('a key over its rate limit gets 429 with Retry-After; the admin key is not limited', async () => {
@@ -468,6 +484,149 @@ describe('auth: the raw connection', () => {
   it('with a valid key, the same body is refused for its size (the hook let it through)', async () => {
     const res = await partialBody('/functions/fn/invoke', { 'content-type': 'application/json', ...bearer(ADMIN) }, 10 * 1024 * 1024, 1024);
     assert.equal(res.status, 413, res.body);
+  });
+});
+
+describe('auth: every method and spelling of a path', () => {
+  // A real listening server: Fastify's inject resolves dot segments before the gateway sees them.
+  let g: Gateway;
+  let port: number;
+  const keys = {} as Record<Scope, string>;
+  let limited: string;
+
+  before(async () => {
+    g = await startGateway();
+    await g.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (g.app.server.address() as AddressInfo).port;
+    for (const scope of ['invoke', 'functions', 'history', 'metrics', 'admin'] as const) {
+      const res = await g.app.inject({ method: 'POST', url: '/keys', headers: bearer(ADMIN), payload: { name: scope, scopes: [scope] } });
+      keys[scope] = res.json().key;
+    }
+    const res = await g.app.inject({
+      method: 'POST',
+      url: '/keys',
+      headers: bearer(ADMIN),
+      payload: { name: 'limited', scopes: ['invoke', 'functions', 'history'], functions: ['only-*'] },
+    });
+    limited = res.json().key;
+  });
+  after(async () => {
+    await g?.close();
+  });
+
+  /** One request with its path exactly as written. */
+  function send(method: string, path: string, key: string) {
+    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const payload = method === 'POST' || method === 'PATCH' ? '{}' : undefined;
+      const headers: Record<string, string> = { ...bearer(key) };
+      if (payload) headers['content-type'] = 'application/json';
+      const req = http.request({ host: '127.0.0.1', port, method, path, agent: false, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async function expect(method: string, path: string, key: string, status: number, code: string): Promise<http.IncomingHttpHeaders> {
+    const res = await send(method, path, key);
+    const what = `${method} ${path}`;
+    assert.equal(res.status, status, `${what}: expected ${status} ${code}, got ${res.status} ${res.body.slice(0, 300)}`);
+    if (method !== 'HEAD') assert.equal(JSON.parse(res.body).code, code, `${what}: ${res.body.slice(0, 300)}`);
+    return res.headers;
+  }
+
+  it('a key without the scope gets 403 on the variants of a path that used to answer 404 or 405', async () => {
+    for (const [method, path] of [
+      ['GET', '/dead-letters/'],
+      ['PUT', '/functions'],
+      ['GET', '/functions/x/invoke'],
+      ['GET', '/functions/abc/'],
+      ['GET', '/functions/%2e%2e/abc'],
+      ['GET', '/functions/abc/x/y'],
+      ['GET', '/FUNCTIONS/abc'],
+      ['GET', '/%66unctions'],
+      ['GET', '/x/%2e%2e/keys'],
+      ['GET', '/metrics/%2e%2e/keys'],
+      ['POST', '/functions/'],
+      ['HEAD', '/functions/abc/'],
+      ['OPTIONS', '/invocations/abc'],
+      ['DELETE', '/keys/'],
+    ] as const) {
+      await expect(method, path, keys.metrics, 403, 'FAAS_ERR_FORBIDDEN');
+    }
+    // The message names what the path needs.
+    const messageOf = async (method: string, path: string) => JSON.parse((await send(method, path, keys.metrics)).body).error;
+    assert.equal(await messageOf('GET', '/functions/abc/'), 'this API key lacks the scope this route needs: functions or invoke');
+    assert.equal(await messageOf('PUT', '/functions'), 'this API key lacks the scope the methods of this path need: functions or invoke');
+    assert.equal(
+      await messageOf('GET', '/functions/abc/x/y'),
+      'this API key lacks the scope the /functions paths need: invoke, functions or history',
+    );
+    // A scope of the family that is not the path's: 403 too.
+    await expect('GET', '/functions/x/invoke', keys.functions, 403, 'FAAS_ERR_FORBIDDEN');
+    await expect('PUT', '/functions/fn/invocations', keys.invoke, 403, 'FAAS_ERR_FORBIDDEN');
+    await expect('GET', '/dead-letters/', keys.invoke, 403, 'FAAS_ERR_FORBIDDEN');
+  });
+
+  it('a key with the scope gets the precise 404, or 405 with Allow', async () => {
+    let headers = await expect('PUT', '/functions', keys.functions, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED');
+    assert.equal(headers.allow, 'GET, HEAD, POST');
+    headers = await expect('GET', '/functions/x/invoke', keys.invoke, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED');
+    assert.equal(headers.allow, 'POST');
+    headers = await expect('OPTIONS', '/invocations/abc', keys.history, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED');
+    assert.equal(headers.allow, 'GET, HEAD, DELETE');
+    for (const [method, path, key] of [
+      ['GET', '/dead-letters/', keys.history],
+      ['GET', '/functions/abc/', keys.functions],
+      ['GET', '/functions/%2e%2e/abc', keys.invoke],
+      ['GET', '/functions/abc/x/y', keys.history],
+      ['GET', '/FUNCTIONS/abc', keys.functions],
+      ['GET', '/x/%2e%2e/keys', keys.admin],
+      ['POST', '/functions/', keys.functions],
+      ['GET', '/functions/', ADMIN],
+      ['DELETE', '/keys/', ADMIN],
+      ['GET', '/metrics/', keys.metrics],
+      ['GET', '/nope', keys.metrics],
+    ] as const) {
+      await expect(method, path, key, 404, 'FAAS_ERR_NOT_FOUND');
+    }
+  });
+
+  it('a trailing slash is no route: 404 saying so, never the item route with an empty id', async () => {
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
+      const res = await send(method, '/functions/', ADMIN);
+      assert.equal(res.status, 404, res.body);
+      assert.match(JSON.parse(res.body).error, /no path of this API ends in "\/" \(the path is \/functions\)/);
+    }
+    // An empty id inside the path still reaches the route, which refuses it.
+    await expect('POST', '/functions//invoke', ADMIN, 400, 'FAAS_ERR_INVALID_FUNCTION_ID');
+  });
+
+  it('a key limited to some functions gets 403 for the others on every spelling, and the 404 for its own', async () => {
+    for (const [method, path] of [
+      ['POST', '/functions/other/invoke/'],
+      ['GET', '/functions/other/'],
+      ['GET', '/functions/other/x/y'],
+      ['PUT', '/functions/other'],
+      ['POST', '/functions/OTHER/invoke'],
+      ['POST', '/FUNCTIONS/other/invoke'],
+      ['GET', '/functions/%2e%2e/only-a'],
+      ['POST', '/x/%2e%2e/functions/other/invoke'],
+    ] as const) {
+      await expect(method, path, limited, 403, 'FAAS_ERR_FORBIDDEN');
+    }
+    for (const [method, path] of [
+      ['POST', '/functions/only-a/invoke/'],
+      ['GET', '/functions/only-a/x'],
+      ['GET', '/functions/'],
+      ['POST', '/x/%2e%2e/functions/only-a/invoke'],
+    ] as const) {
+      await expect(method, path, limited, 404, 'FAAS_ERR_NOT_FOUND');
+    }
+    await expect('PUT', '/functions/only-a', limited, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED');
   });
 });
 

@@ -4,17 +4,18 @@
  * before the 404/405 answers and before any body is read, so a caller without a valid key learns
  * nothing about paths, methods or bodies and cannot make the gateway read or parse a large body.
  *
- * Order: public route? → a valid key (401) → its rate limit (429) → the route's scope and the
- * function it names (403). Unknown paths and wrong methods then get their 404/405 as before.
+ * Order: public route? → a valid key (401) → its rate limit (429) → the scope of the path's family
+ * and shape and the function it names (403; access.ts), for every method and spelling of the
+ * path → only then, for a key that holds the scope, the 404/405 of unknown paths and wrong methods.
  */
 import { FaasError } from '@faas/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import { sendFault } from '../errors.js';
-import { pathOf } from '../routes.js';
-import { access } from './access.js';
+import { hasTrailingSlash, pathOf } from '../routes.js';
+import { access, type Requirement, requirementsOf } from './access.js';
 import { reachesEveryFunction } from './key-request.js';
-import { allowsFunction, hasScope, OPEN_PRINCIPAL } from './principal.js';
+import { allowsFunction, hasScope, OPEN_PRINCIPAL, type Principal } from './principal.js';
 import { RateLimiter } from './rate-limit.js';
 import { bearerToken, createVerifier, REFUSAL_MESSAGES, type Refusal, type Verification } from './verify.js';
 
@@ -116,37 +117,66 @@ function createGuard(deps: GatewayDeps): Guard {
   };
 }
 
-/** The 403 the request's principal earns on its route, if any; unrouted requests go on to their 404/405. */
+/**
+ * The 403 the request's principal earns, if any. Decided from the path's shape (access.ts), so it
+ * comes before any 404 or 405: a key learns which paths and methods exist only within the scopes it
+ * holds (and the functions it may use). A routed request also needs what its route's rule says.
+ */
 function forbiddenBy(request: FastifyRequest): FaasError | undefined {
   const principal = request.principal;
+  if (!principal) return undefined;
+  const method = request.raw.method ?? '';
+  const url = request.raw.url ?? '';
+  const requirements: Requirement[] = requirementsOf(method, pathOf(url));
+  // A path with a trailing slash runs no route (server.ts answers it 404), whatever the router made of it.
   const routeUrl = request.routeOptions.url;
-  if (!principal || request.is404 || routeUrl === undefined) return undefined;
-  const rule = access(request.method, routeUrl);
-  if (!rule.scopes.some((scope) => hasScope(principal, scope))) {
-    return new FaasError('FAAS_ERR_FORBIDDEN', `this API key lacks the scope this route needs: ${rule.scopes.join(' or ')}`);
+  if (!request.is404 && routeUrl !== undefined && !hasTrailingSlash(url)) {
+    const rule = access(method, routeUrl);
+    if (rule.scopes.length > 0) {
+      const functionId =
+        rule.functionParam === undefined ? undefined : (request.params as Record<string, string | undefined>)[rule.functionParam];
+      requirements.push({
+        scopes: rule.scopes,
+        what: 'this route needs',
+        ...(rule.functionParam !== undefined ? { functionId: functionId ?? '' } : {}),
+        ...(rule.everyFunction ? { everyFunction: true } : {}),
+      });
+    }
+  }
+  for (const requirement of requirements) {
+    const refusal = refusalOf(principal, requirement);
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
+function refusalOf(principal: Principal, requirement: Requirement): FaasError | undefined {
+  if (!requirement.scopes.some((scope) => hasScope(principal, scope))) {
+    return new FaasError('FAAS_ERR_FORBIDDEN', `this API key lacks the scope ${requirement.what}: ${orList(requirement.scopes)}`);
   }
   // The key routes make keys for any function: a key limited to some cannot use them, whatever
   // its scopes (POST /keys refuses to make such an admin key; this covers any stored before).
-  if (rule.scopes.includes('admin') && !reachesEveryFunction(principal.functions)) {
+  if (requirement.scopes.includes('admin') && !reachesEveryFunction(principal.functions)) {
     return new FaasError(
       'FAAS_ERR_FORBIDDEN',
       'this API key is limited to some functions; only a key for every function may use this route',
     );
   }
   // GET /metrics reports on every function (POST /keys refuses `metrics` with a function list).
-  if (rule.everyFunction && !reachesEveryFunction(principal.functions)) {
+  if (requirement.everyFunction && !reachesEveryFunction(principal.functions)) {
     return new FaasError(
       'FAAS_ERR_FORBIDDEN',
       'this API key is limited to some functions, and this route reports on every function (the metrics name them): use a key without a functions list',
     );
   }
-  if (rule.functionParam !== undefined && principal.functions !== null) {
-    const functionId = (request.params as Record<string, string | undefined>)[rule.functionParam];
-    if (functionId === undefined || !allowsFunction(principal, functionId)) {
-      return new FaasError('FAAS_ERR_FORBIDDEN', 'this API key is not allowed this function');
-    }
+  if (requirement.functionId !== undefined && !allowsFunction(principal, requirement.functionId)) {
+    return new FaasError('FAAS_ERR_FORBIDDEN', 'this API key is not allowed this function');
   }
   return undefined;
+}
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
 /** Registers the hook; call it before any other onRequest hook. */

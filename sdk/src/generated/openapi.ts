@@ -665,6 +665,29 @@ export interface components {
             cancel_requested?: boolean;
             /** @description An asynchronous invocation whose function ran to an end (whatever its exit, a timeout included): the body a synchronous call would have answered, its output up to FAAS_MAX_OUTPUT_BYTES. Null otherwise, and for synchronous invocations (their caller had it). */
             result?: components["schemas"]["InvocationResult"] | null;
+            /** @description An asynchronous invocation with a `callback_url` (its own or its function's): where the delivery of its final state stands. Null for one without a callback, a synchronous one, and one that ended before the platform kept delivery states. Absent from a callback's own body. */
+            callback?: components["schemas"]["CallbackDelivery"] | null;
+        };
+        /** @description Where the delivery of an asynchronous invocation's callback stands (docs/API.md "Callbacks"): of its latest final state (a redrive makes it `pending` again). */
+        CallbackDelivery: {
+            /** @description The callback URL's origin (`https://hooks.example`): its path and query, which may hold the receiver's token, are left out. */
+            url_origin: string;
+            /**
+             * @description `pending`: the invocation has not ended, or its end is being delivered or waits for a retry. `delivered`: the receiver answered 2xx. `failed`: the receiver refused it (a 4xx other than 408 and 429, a redirect), or every attempt failed (FAAS_CALLBACK_MAX_ATTEMPTS). `refused`: nothing was sent: the URL, or an address its host resolves to, is one callbacks may not reach (FAAS_CALLBACK_ALLOW_PRIVATE, FAAS_CALLBACK_ALLOW_CIDRS); `last_error` says which.
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed" | "refused";
+            /** @description Attempts made so far (an attempt refused by the address rules counts, though nothing was sent). */
+            attempts: number;
+            /** @description Why the last attempt failed, or why the delivery was refused; null once delivered, or before any attempt. */
+            last_error: string | null;
+            /** @description The HTTP status of the last answer the receiver gave; null when none answered. */
+            last_status: number | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC: when the receiver's 2xx came; null unless `delivered`.
+             */
+            delivered_at: string | null;
         };
         InvocationList: {
             invocations: components["schemas"]["Invocation"][];
@@ -789,7 +812,7 @@ export interface components {
             /** @description 1, 2, 3, ... over every drive (a redrive keeps counting). */
             attempt: number;
             /**
-             * @description `running`, or how the attempt ended (as the history's `status`; `error` is a platform fault, FAAS_ERR_INTERNAL when the platform stopped while it ran).
+             * @description `running`, or how the attempt ended (as the history's `status`; `error` is a platform fault: FAAS_ERR_WORKER_LOST when the platform stopped, or its worker lost the lease, while it ran).
              * @enum {string}
              */
             status: "running" | "completed" | "out_of_memory" | "timed_out" | "cancelled" | "error";
@@ -825,7 +848,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The path exists but does not accept this method (any method the path does not declare); `Allow` lists those it does. FAAS_ERR_METHOD_NOT_ALLOWED. */
+        /** @description The path exists but does not accept this method (any method the path does not declare); `Allow` lists those it does. FAAS_ERR_METHOD_NOT_ALLOWED. Given to a key that holds the path's scope; a key without it gets 403 FAAS_ERR_FORBIDDEN instead. */
         MethodNotAllowed: {
             headers: {
                 Allow: components["headers"]["Allow"];
@@ -1505,7 +1528,7 @@ export interface operations {
                     "application/json": components["schemas"]["AsyncAccepted"];
                 };
             };
-            /** @description The request is malformed, sets a field a registered definition fixes, sends an Idempotency-Key or a callback_url without Prefer: respond-async (`field` idempotency-key, callback_url), or a callback_url the callback rules refuse (FAAS_ERR_INVALID_CALLBACK). */
+            /** @description The request is malformed, sets a field a registered definition fixes, sends an Idempotency-Key or a callback_url without Prefer: respond-async (`field` idempotency-key, callback_url), a callback_url the callback rules refuse (FAAS_ERR_INVALID_CALLBACK), or a query parameter: the route reads no query string, so any parameter is FAAS_ERR_INVALID_QUERY with `field` naming it (`?async=true` too, its message saying to send `Prefer: respond-async` instead). */
             400: {
                 headers: {
                     "x-faas-invocation-id": components["headers"]["InvocationId"];
@@ -1514,7 +1537,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["InvocationError"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_IMAGE" | "FAAS_ERR_INVALID_COMMAND" | "FAAS_ERR_INVALID_ENV" | "FAAS_ERR_INVALID_BASE64" | "FAAS_ERR_INVALID_TIMEOUT" | "FAAS_ERR_INVALID_LIMITS" | "FAAS_ERR_FIELD_NOT_ALLOWED" | "FAAS_ERR_INVALID_CALLBACK";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_IMAGE" | "FAAS_ERR_INVALID_COMMAND" | "FAAS_ERR_INVALID_ENV" | "FAAS_ERR_INVALID_BASE64" | "FAAS_ERR_INVALID_TIMEOUT" | "FAAS_ERR_INVALID_LIMITS" | "FAAS_ERR_FIELD_NOT_ALLOWED" | "FAAS_ERR_INVALID_CALLBACK" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };

@@ -74,8 +74,9 @@ async function containerReason(runtime: string | undefined, mode: PoolMode): Pro
   if (down) return down;
   const images = await imagesMissing();
   if (images) return images;
-  // Without the agent the pool silently runs containers cold: the column would not be what it says.
-  if (mode !== 'off' && !existsSync(AGENT_PATH)) return `no guest agent at ${AGENT_PATH} (bash guest-agent/build.sh): warm pools need it`;
+  // The container executors need the agent in every pool mode: without it the platform does not
+  // start (bin/src/executors.ts), so the column is skipped with the reason rather than failed.
+  if (!existsSync(AGENT_PATH)) return `no guest agent at ${AGENT_PATH} (bash guest-agent/build.sh): the ${mode} column needs it`;
   return undefined;
 }
 

@@ -1,14 +1,18 @@
 /**
  * Asynchronous invocations end to end over HTTP, against the real Docker engine: acceptance and
  * results, idempotency keys, cancel (queued and running), a real platform fault retried (the
- * sandbox's container killed under the command), dead letters and their redrive, and a platform
- * killed with SIGKILL in the middle of a batch and started again on the same FAAS_DATA_DIR, after
- * which every invocation ends exactly once.
+ * sandbox's container killed under the command), dead letters and their redrive, callbacks (a
+ * signed delivery, and with the default address rules, loopback refused at acceptance or, for a name
+ * that resolves to it, at delivery, each answered on GET /invocations/{id}), and a platform killed
+ * with SIGKILL in the middle of a batch and started again on the same FAAS_DATA_DIR, after which
+ * every invocation ends exactly once and each attempt the kill cut short says so (FAAS_ERR_WORKER_LOST).
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import { startServe } from '../support/cli.js';
 import { DOCKER_HOST, describeContainers, survivingProcesses, waitForNoContainers, waitForNoSurvivor } from '../support/docker.js';
@@ -21,7 +25,17 @@ interface Attempt {
   started_at: string;
   status: string;
   exit_code: number | null;
+  error: string | null;
   error_code: string | null;
+}
+
+interface Callback {
+  url_origin: string;
+  state: 'pending' | 'delivered' | 'failed' | 'refused';
+  attempts: number;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: string | null;
 }
 
 interface State {
@@ -31,9 +45,11 @@ interface State {
   attempts: number;
   max_attempts: number;
   attempt_history: Attempt[];
+  error: string | null;
   error_code: string | null;
   finished_at: string | null;
   result: { response_base64: string; exit_code: number | null; invocation_id: string } | null;
+  callback?: Callback | null;
 }
 
 const ASYNC = { prefer: 'respond-async' };
@@ -67,6 +83,58 @@ async function waitFor(client: HttpClient, id: string, states: string[], withinM
     if (Date.now() > deadline) assert.fail(`${id} never reached ${states.join('/')}; last: ${JSON.stringify(now).slice(0, 800)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Waits until the callback of `id` is no longer pending (its delivery ended), and answers it. */
+async function callbackEnded(client: HttpClient, id: string, withinMs = 30_000): Promise<Callback> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const now = await state(client, id);
+    if (now.callback && now.callback.state !== 'pending') return now.callback;
+    if (Date.now() > deadline) assert.fail(`the callback of ${id} never ended: ${JSON.stringify(now.callback)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A loopback receiver that records every request it gets. */
+async function startRecorder(): Promise<{
+  server: http.Server;
+  origin: string;
+  port: number;
+  received: Array<{ path: string; body: string; signature: string }>;
+}> {
+  const received: Array<{ path: string; body: string; signature: string }> = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        path: req.url ?? '',
+        body: Buffer.concat(chunks).toString('utf8'),
+        signature: String(req.headers['x-faas-signature']),
+      });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { server, origin: `http://127.0.0.1:${port}`, port, received };
+}
+
+/**
+ * A host name other than `localhost` (which is refused at acceptance) that resolves to loopback
+ * only: the machine's own name usually does (/etc/hosts). Undefined when none does here.
+ */
+async function nameOfLoopback(): Promise<string | undefined> {
+  for (const name of [hostname(), 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback']) {
+    if (name === '' || name.toLowerCase() === 'localhost' || name.toLowerCase().endsWith('.localhost')) continue;
+    try {
+      const addresses = await lookup(name, { all: true, verbatim: true });
+      const loopback = (a: string) => /^127\./.test(a) || a === '::1' || /^::ffff:127\./i.test(a);
+      if (addresses.length > 0 && addresses.every((a) => loopback(a.address))) return name;
+    } catch {}
+  }
+  return undefined;
 }
 
 const stdoutOf = (s: State): string => Buffer.from(s.result?.response_base64 ?? '', 'base64').toString();
@@ -289,6 +357,14 @@ describe('asynchronous invocations with callbacks', () => {
         const t = /t=(\d+)/.exec(delivery.signature)?.[1] ?? '';
         const v1 = /v1=([0-9a-f]{64})/.exec(delivery.signature)?.[1];
         assert.equal(v1, createHmac('sha256', SECRET).update(`${t}.${delivery.body}`).digest('hex'), 'signed with the secret');
+        assert.equal('callback' in body, false, 'the body carries no state of its own delivery');
+        // The caller sees it delivered, at the first attempt, without polling the receiver.
+        const callback = await callbackEnded(p.client, id);
+        assert.deepEqual(
+          { ...callback, delivered_at: typeof callback.delivered_at },
+          { url_origin: origin, state: 'delivered', attempts: 1, last_error: null, last_status: 204, delivered_at: 'string' },
+        );
+        assert.ok(Date.parse(callback.delivered_at ?? '') >= Date.parse((await state(p.client, id)).finished_at ?? ''));
       }
       const sync = await p.client.request('/functions/async-hooked/invoke', { method: 'POST', body: { callback_url: `${origin}/x` } });
       assert.equal(sync.status, 400, sync.text);
@@ -302,6 +378,69 @@ describe('asynchronous invocations with callbacks', () => {
       assert.equal(bad.json<{ code: string }>().code, 'FAAS_ERR_INVALID_CALLBACK');
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('asynchronous invocations with callbacks, under the default address rules (private addresses refused)', () => {
+  const p = usePlatform({ FAAS_POOL_MODE: 'off' });
+
+  it('refuses a loopback callback_url at acceptance (a literal address, localhost), and at delivery a name that resolves to loopback: nothing is sent, GET says refused', async (t) => {
+    const r = await startRecorder();
+    try {
+      await register(p.client, { id: 'async-hook-refused', command: ['sh', '-c', 'echo refused'] });
+      // Literal loopback addresses, in any spelling, and localhost names: 400 before anything is queued.
+      for (const url of [
+        `${r.origin}/literal`,
+        `http://localhost:${r.port}/named`,
+        `http://[::1]:${r.port}/v6`,
+        `http://2130706433:${r.port}/decimal`,
+      ]) {
+        const res = await p.client.request('/functions/async-hook-refused/invoke', {
+          method: 'POST',
+          body: { callback_url: url },
+          headers: ASYNC,
+        });
+        assert.equal(res.status, 400, `${url}: ${res.text}`);
+        const refused = res.json<{ code: string; field: string; error: string; invocation_id: string }>();
+        assert.deepEqual([refused.code, refused.field], ['FAAS_ERR_INVALID_CALLBACK', 'callback_url'], url);
+        assert.match(refused.error, /loopback address .*FAAS_CALLBACK_ALLOW_PRIVATE/, url);
+        assert.equal((await p.client.request(`/invocations/${refused.invocation_id}`)).status, 404, 'nothing was queued');
+      }
+      // A function's own callback_url is held to the same rules.
+      const definition = await p.client.request('/functions', {
+        method: 'POST',
+        body: { id: 'async-hook-defined', image: BUSYBOX, command: ['true'], callback_url: `${r.origin}/defined` },
+      });
+      assert.equal(definition.status, 400, definition.text);
+      assert.equal(definition.json<{ code: string }>().code, 'FAAS_ERR_INVALID_CALLBACK');
+
+      // A name is resolved at delivery time only: accepted, run, then refused without a connection.
+      const name = await nameOfLoopback();
+      if (name === undefined) {
+        t.diagnostic(
+          'no host name other than localhost resolves to loopback only on this machine: the delivery-time refusal is not checked',
+        );
+      } else {
+        const url = `http://${name}:${r.port}/resolved?token=kept-out`;
+        const id = await accept(p.client, 'async-hook-refused', { callback_url: url });
+        const done = await waitFor(p.client, id, FINAL);
+        assert.equal(done.state, 'succeeded', 'the invocation itself is not affected');
+        assert.equal(stdoutOf(done), 'refused\n');
+        const callback = await callbackEnded(p.client, id);
+        assert.equal(callback.state, 'refused', JSON.stringify(callback));
+        assert.equal(callback.url_origin, new URL(url).origin);
+        assert.deepEqual([callback.attempts, callback.last_status, callback.delivered_at], [1, null, null]);
+        assert.match(callback.last_error ?? '', new RegExp(`^${name.replace(/[.]/g, '\\.')} resolves to a loopback address \\(`));
+        assert.match(callback.last_error ?? '', /callbacks may not reach unless the operator sets FAAS_CALLBACK_ALLOW_PRIVATE=on/);
+        assert.ok(!JSON.stringify(await state(p.client, id)).includes('kept-out'), 'the query is never answered');
+      }
+      // Nothing reached the receiver, whatever the way.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(r.received, []);
+    } finally {
+      r.server.closeAllConnections();
+      await new Promise((resolve) => r.server.close(resolve));
     }
   });
 });
@@ -475,8 +614,12 @@ describe('asynchronous invocations across a crash', () => {
           s.attempt_history.map((a) => a.attempt),
           Array.from({ length: s.attempts }, (_, k) => k + 1),
         );
-        // Every attempt but the last was cut short by the kill, and says so.
-        for (const a of s.attempt_history.slice(0, -1)) assert.deepEqual([a.status, a.error_code], ['error', 'FAAS_ERR_INTERNAL']);
+        // Every attempt but the last was cut short by the kill, and says so: the platform stopped
+        // under it (not a fault of the function, nor of its sandbox, nor an unexplained one).
+        for (const a of s.attempt_history.slice(0, -1)) {
+          assert.deepEqual([a.status, a.error_code], ['error', 'FAAS_ERR_WORKER_LOST']);
+          assert.match(a.error ?? '', /^the platform stopped while this attempt ran/);
+        }
         assert.equal(s.attempt_history.at(-1)?.status, 'completed');
         if (s.attempts > 1) interrupted++;
       }
@@ -493,6 +636,11 @@ describe('asynchronous invocations across a crash', () => {
         'every final state posted, under its own delivery id',
       );
       for (const d of deliveries) assert.deepEqual([d.deliveryId.startsWith(`${d.invocationId}.`), d.state], [true, 'succeeded']);
+      // And every caller can see it delivered, deliveries the kill interrupted included.
+      for (const s of ended) {
+        const callback = await callbackEnded(client, s.id);
+        assert.deepEqual([callback.state, callback.url_origin, callback.last_status], ['delivered', new URL(hook).origin, 204], s.id);
+      }
       const left = await waitForNoContainers({ 'dev.faas.pid': String(first.pid) }, 15_000);
       assert.deepEqual(left, [], `the killed process's sandboxes were removed at the restart:\n${describeContainers(left)}`);
     } finally {

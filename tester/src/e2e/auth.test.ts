@@ -2,7 +2,9 @@
  * API keys on the real platform, as a matrix: every route the OpenAPI document lists (so a new
  * route is covered the day it is documented) × every method × spellings of its path, against no
  * key, wrong keys, keys without the scope, a key limited to other functions, a key over its rate
- * limit, and the admin key (docs/API.md, "Authentication"). Requests are raw node:http, paths sent
+ * limit, and the admin key (docs/API.md, "Authentication"). Keys without the scope get their 403 on
+ * every spelling and undeclared method of the path too (the scope follows the path's family and
+ * shape), and keys with it the 404 or 405 that spelling deserves. Requests are raw node:http, paths sent
  * exactly as written and headers chosen here; every answer is also checked against the document.
  */
 import assert from 'node:assert/strict';
@@ -48,6 +50,37 @@ const SCOPE_TABLE: Record<string, readonly Scope[]> = {
   'GET /keys/{key_id}': ['admin'],
   'DELETE /keys/{key_id}': ['admin'],
 };
+
+/** The scopes any operation of `template`'s path declares: what a method it does not declare needs. */
+function templateScopes(template: string): Scope[] {
+  const scopes = Object.entries(SCOPE_TABLE).flatMap(([op, needed]) => (op.split(' ')[1] === template ? needed : []));
+  return [...new Set(scopes)];
+}
+
+/** The scopes of every operation of the template's family (its first segment): what another path of the family needs. */
+function familyScopes(template: string): Scope[] {
+  const family = template.split('/')[1];
+  const scopes = Object.entries(SCOPE_TABLE).flatMap(([op, needed]) => (op.split(' ')[1]?.split('/')[1] === family ? needed : []));
+  return [...new Set(scopes)];
+}
+
+/**
+ * Spellings of an operation's path that no route serves, each with what it needs: docs/API.md
+ * decides the scope from the path's family and shape, so a key without it gets 403 on each, and a
+ * key with it the 404 the spelling deserves. (Undeclared methods are the 405 case, apart.)
+ */
+function unroutedVariants(
+  path: string,
+  template: string,
+  opScopes: readonly Scope[],
+): { variant: string; path: string; needs: readonly Scope[] }[] {
+  return [
+    { variant: 'trailing slash', path: `${path}/`, needs: opScopes },
+    { variant: 'upper-cased', path: path.toUpperCase(), needs: opScopes },
+    { variant: 'encoded dot segments', path: `/x/%2e%2e${path}`, needs: opScopes },
+    { variant: 'nested extra segments', path: `${path}/x/y`, needs: familyScopes(template) },
+  ];
+}
 
 interface Operation {
   template: string;
@@ -268,6 +301,62 @@ describe('API keys on every route', () => {
     await all(jobs);
   });
 
+  it('a key without the scope gets 403 on every spelling and method of the path; a key with it the 404, or the 405 with Allow', async () => {
+    const keys = {} as Record<Scope, string>;
+    for (const scope of SCOPES) keys[scope] = (await createKey({ scopes: [scope] })).key;
+    const jobs: (() => Promise<void>)[] = [];
+    const check = (method: string, path: string, needs: readonly Scope[], what: string, admitted: (a: Answer, what: string) => void) => {
+      for (const scope of SCOPES) {
+        jobs.push(async () => {
+          const label = `scope ${scope}: ${method} ${path} (${what}; needs ${needs.join(' or ')})`;
+          const a = await send(method, path, bearer(keys[scope]), harmless(method));
+          if (scope === 'admin' || needs.includes(scope)) admitted(a, label);
+          else assertRefused(a, method, 403, 'FAAS_ERR_FORBIDDEN', label);
+        });
+      }
+    };
+    for (const op of OPERATIONS) {
+      if (op.public) continue;
+      const opScopes = SCOPE_TABLE[`${op.method === 'HEAD' ? 'GET' : op.method} ${op.template}`];
+      assert.ok(opScopes, `${op.method} ${op.template} has no scope in this test's table`);
+      for (const v of unroutedVariants(concrete(op.template), op.template, opScopes)) {
+        check(op.method, v.path, v.needs, v.variant, (a, label) => assertRefused(a, op.method, 404, 'FAAS_ERR_NOT_FOUND', label));
+      }
+    }
+    for (const template of TEMPLATES) {
+      if (PUBLIC.has(template)) continue;
+      const declared = METHODS.filter((m) => m.toLowerCase() in (paths[template] ?? {}));
+      for (const method of METHODS.filter((m) => !declared.includes(m))) {
+        check(method, concrete(template), templateScopes(template), 'undeclared method', (a, label) => {
+          assertRefused(a, method, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', label);
+          // The conformance check holds Allow to the document's order; here, to the declared methods.
+          assert.deepEqual(String(a.headers.allow).split(', ').sort(), [...declared].sort(), `${label}: Allow`);
+        });
+      }
+    }
+    assert.ok(jobs.length >= 500, `${jobs.length} requests`);
+    await all(jobs);
+  });
+
+  it('a path of no family is 404 for every valid key, whatever its scope', async () => {
+    const { key } = await createKey({ scopes: ['metrics'] });
+    for (const path of ['/nope', '/nope/', '/x/y/z', '/health/x', '/%2e%2e/nope']) {
+      for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'DELETE']) {
+        assertRefused(await send(method, path, bearer(key), harmless(method)), method, 404, 'FAAS_ERR_NOT_FOUND', `${method} ${path}`);
+      }
+    }
+  });
+
+  it('a trailing slash on a collection is 404 saying so, not the item route with an empty id', async () => {
+    for (const collection of ['/functions', '/keys', '/dead-letters', '/invocations']) {
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
+        const a = await send(method, `${collection}/`, bearer(ADMIN), harmless(method));
+        assertRefused(a, method, 404, 'FAAS_ERR_NOT_FOUND', `${method} ${collection}/`);
+        assert.match(JSON.parse(a.text).error, /no path of this API ends in "\/"/);
+      }
+    }
+  });
+
   it('a key limited to some functions gets 403 FAAS_ERR_FORBIDDEN on every route of another function', async () => {
     const { key } = await createKey({ scopes: ['invoke', 'functions', 'history'], functions: ['billing-*', 'report'] });
     const withFunction = OPERATIONS.filter((op) => op.template.startsWith('/functions/{function_id}'));
@@ -284,6 +373,36 @@ describe('API keys on every route', () => {
         jobs.push(async () => {
           const path = concrete(op.template, fn);
           assertAdmitted(await send(op.method, path, bearer(key), harmless(op.method)), op.method, `${op.method} ${path}`);
+        });
+      }
+      // Every spelling of another function's path is refused; of its own, the route's 404 (the
+      // key holds every scope of the /functions paths, so only the function id decides).
+      for (const v of unroutedVariants(concrete(op.template, 'other'), op.template, [])) {
+        jobs.push(async () => {
+          const what = `${op.method} ${v.path} (${v.variant})`;
+          assertRefused(await send(op.method, v.path, bearer(key), harmless(op.method)), op.method, 403, 'FAAS_ERR_FORBIDDEN', what);
+        });
+      }
+      for (const v of unroutedVariants(concrete(op.template, 'billing-a'), op.template, [])) {
+        if (v.variant === 'upper-cased') continue; // BILLING-A is another function, refused like any other
+        jobs.push(async () => {
+          const what = `${op.method} ${v.path} (${v.variant})`;
+          assertRefused(await send(op.method, v.path, bearer(key), harmless(op.method)), op.method, 404, 'FAAS_ERR_NOT_FOUND', what);
+        });
+      }
+    }
+    // A method the path does not declare: 403 for another function, the 405 for its own.
+    for (const template of TEMPLATES.filter((t) => t.startsWith('/functions/{function_id}'))) {
+      const declared = METHODS.filter((m) => m.toLowerCase() in (paths[template] ?? {}));
+      for (const method of METHODS.filter((m) => !declared.includes(m))) {
+        jobs.push(async () => {
+          const path = concrete(template, 'other');
+          assertRefused(await send(method, path, bearer(key), harmless(method)), method, 403, 'FAAS_ERR_FORBIDDEN', `${method} ${path}`);
+        });
+        jobs.push(async () => {
+          const path = concrete(template, 'billing-a');
+          const a = await send(method, path, bearer(key), harmless(method));
+          assertRefused(a, method, 405, 'FAAS_ERR_METHOD_NOT_ALLOWED', `${method} ${path}`);
         });
       }
     }

@@ -32,6 +32,10 @@ describe('OpenAPI conformance checker', () => {
     assert.equal(matchPath('/functions/..%2F..%2Fetc/invoke'), '/functions/{function_id}/invoke');
     assert.equal(matchPath('/functions/a/invoke?x=1'), '/functions/{function_id}/invoke');
     assert.equal(matchPath('/functions/a/b/invoke'), undefined);
+    // A trailing slash is no path of the document, not an empty last parameter.
+    assert.equal(matchPath('/functions/'), undefined);
+    assert.equal(matchPath('/functions/a/'), undefined);
+    assert.equal(matchPath('/functions//invoke'), '/functions/{function_id}/invoke');
   });
 
   it('accepts a conforming result, nullable fields as null', () => {
@@ -72,6 +76,15 @@ describe('OpenAPI conformance checker', () => {
     assert.notDeepEqual(on('GET', '/functions/f/invoke', 405, json), []);
     assert.notDeepEqual(on('GET', '/functions/f/invoke', 405, { ...json, allow: 'POST, GET' }), []);
     assert.notDeepEqual(on('PUT', '/health', 404, json), []);
+    // A key without the path's scope is refused before routing, whatever the method.
+    const forbidden = conformanceProblems({
+      method: 'PUT',
+      path: '/functions',
+      status: 403,
+      headers: json,
+      body: JSON.stringify({ error: 'x', code: 'FAAS_ERR_FORBIDDEN' }),
+    });
+    assert.deepEqual(forbidden, []);
     assert.notDeepEqual(on('GET', '/nope', 405, { ...json, allow: 'GET' }), []);
   });
 

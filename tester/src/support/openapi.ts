@@ -92,6 +92,9 @@ export function documentedMethods(template: string): string[] {
 /** Finds the spec path whose template matches a raw request path (query removed, still percent-encoded). */
 export function matchPath(rawPath: string): string | undefined {
   const path = rawPath.split('?')[0] ?? '';
+  // No template ends in "/": `/functions/` is no path of the document (the gateway answers it 404
+  // FAAS_ERR_NOT_FOUND), not `/functions/{function_id}` with an empty id.
+  if (path.length > 1 && path.endsWith('/')) return undefined;
   const paths = Object.keys((openApiDocument.paths as JsonObject | undefined) ?? {});
   return paths.find((template) => {
     // A parameter is one path segment, possibly empty (the server routes `/functions//invoke` and refuses the id).
@@ -132,10 +135,11 @@ export function conformanceProblems(observed: ObservedResponse): string[] {
     if (observed.status < 400) return [`${where}: the spec lists no such operation, yet it succeeded`];
     schemaKey = 'undocumented-error';
     schema = { $ref: `${COMPONENT_REF}Error` };
-    // Without a valid key, or over its rate limit, the refusal comes before routing (docs/API.md).
-    const refusedFirst = observed.status === 401 || observed.status === 429;
+    // Without a valid key, over its rate limit, or without the scope of the path (whatever the
+    // method), the refusal comes before routing (docs/API.md, "Authentication").
+    const refusedFirst = observed.status === 401 || observed.status === 403 || observed.status === 429;
     if (template && observed.status !== 405 && !refusedFirst) {
-      problems.push(`${where}: a method ${template} does not declare must be answered 405 (or 401/429 before routing)`);
+      problems.push(`${where}: a method ${template} does not declare must be answered 405 (or 401/403/429 before routing)`);
     }
     if (observed.status === 401 && !/^Bearer/.test(String(observed.headers['www-authenticate'] ?? ''))) {
       problems.push(`${where}: a 401 must carry WWW-Authenticate: Bearer`);

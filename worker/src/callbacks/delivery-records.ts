@@ -23,7 +23,8 @@ export interface DeliveryRecord {
   invocationId: string;
   url: string;
   body: string;
-  state: 'pending' | 'delivered' | 'failed';
+  /** `refused`: nothing was sent, the address rules refuse the URL or the address its host resolves to. */
+  state: 'pending' | 'delivered' | 'failed' | 'refused';
   attempts: number;
   /** Epoch milliseconds. */
   nextAttemptAt: number;

@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openSqliteStore } from '@faas/store';
-import { CallbackDispatcher, type CallbackDispatcherOptions, PENDING_KEY, recordKey } from './dispatcher.js';
+import type { DeliveryRecord } from './delivery-records.js';
+import {
+  CallbackDispatcher,
+  type CallbackDispatcherOptions,
+  type DeliveryProgress,
+  type DeliveryResult,
+  PENDING_KEY,
+  recordKey,
+} from './dispatcher.js';
 import { verifySignature } from './signing.js';
 import {
   type Answer,
@@ -108,10 +116,23 @@ describe('delivery', () => {
     const statuses = [500, 503, 408, 204];
     const r = await receiver((_req, i, res) => res.writeHead(statuses[i] ?? 200).end());
     const { d } = dispatcher({ maxAttempts: 6, retryBaseMs: 40, random: () => 1 });
+    const steps: DeliveryProgress[] = [];
+    const stop = d.observe((step) => steps.push(step));
     const handle = await d.deliver({ invocationId: 'inv-2', url: r.origin, body: BODY });
     const result = await handle.settled;
+    stop();
     assert.equal(result.state, 'delivered');
     assert.equal(result.attempts, 4);
+    // An observer is told of every attempt that is retried, then of the end.
+    assert.deepEqual(
+      steps.map((x) => [x.deliveryId === handle.deliveryId, x.state, x.attempts, x.status, x.error, x.finishedAt === null]),
+      [
+        [true, 'pending', 1, 500, 'answered 500', true],
+        [true, 'pending', 2, 503, 'answered 503', true],
+        [true, 'pending', 3, 408, 'answered 408', true],
+        [true, 'delivered', 4, 204, null, false],
+      ],
+    );
     assert.deepEqual(
       r.received.map((q) => q.headers['x-faas-attempt']),
       ['1', '2', '3', '4'],
@@ -250,7 +271,7 @@ describe('refusal', () => {
     const { d } = refusing();
     for (const url of [r.origin, `http://localhost:${r.port}/`, `http://[::ffff:127.0.0.1]:${r.port}/`, `http://2130706433:${r.port}/`]) {
       const result = await (await d.deliver({ invocationId: 'inv-r', url, body: BODY })).settled;
-      assert.deepEqual([result.state, result.attempts], ['failed', 0], url);
+      assert.deepEqual([result.state, result.attempts], ['refused', 0], url);
       assert.match(result.error ?? '', /loopback/, url);
     }
     assert.equal(r.received.length, 0);
@@ -277,7 +298,7 @@ describe('refusal', () => {
       '[64:ff9b::a9fe:a9fe]',
     ]) {
       const result = await (await d.deliver({ invocationId: 'inv-c', url: `http://${host}/`, body: BODY })).settled;
-      assert.deepEqual([result.state, result.attempts], ['failed', 0], host);
+      assert.deepEqual([result.state, result.attempts], ['refused', 0], host);
       assert.match(result.error ?? '', /callbacks may not reach/, host);
     }
     // Metadata stays refused when private addresses are allowed.
@@ -291,10 +312,47 @@ describe('refusal', () => {
     const r = await receiver();
     const lookup = fakeLookup(['127.0.0.1']);
     const { d } = dispatcher({ policy: new AddressPolicy(), lookup });
+    const steps: DeliveryProgress[] = [];
+    d.observe((step) => steps.push(step));
     const result = await (await d.deliver({ invocationId: 'inv-d', url: `http://inside.test:${r.port}/`, body: BODY })).settled;
-    assert.deepEqual([result.state, result.attempts], ['failed', 1]);
+    assert.deepEqual([result.state, result.attempts, result.status], ['refused', 1, null]);
     assert.match(result.error ?? '', /inside\.test resolves to a loopback address \(127\.0\.0\.1\)/);
     assert.equal(r.received.length, 0);
+    // Refused for good at once: no retry, and an observer is told of that end only.
+    assert.deepEqual(
+      steps.map((x) => [x.state, x.attempts, x.error === result.error, typeof x.finishedAt]),
+      [['refused', 1, true, 'number']],
+    );
+  });
+
+  it('refuses a recorded delivery whose URL the rules refuse by the time it is attempted (the operator turned private off)', async () => {
+    const r = await receiver();
+    const kv = memoryKv();
+    // Left pending by a run that allowed loopback.
+    const record: DeliveryRecord = {
+      v: 1,
+      id: 'inv-o.1',
+      invocationId: 'inv-o',
+      url: `${r.origin}/`,
+      body: Buffer.from(BODY).toString('base64'),
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: Date.now(),
+      createdAt: Date.now(),
+      finishedAt: null,
+      lastStatus: null,
+      lastError: null,
+    };
+    await kv.set(recordKey(record.id), JSON.stringify(record));
+    await kv.set(PENDING_KEY, JSON.stringify([record.id]));
+    const settled: DeliveryResult[] = [];
+    const strict = dispatcher({ kv, policy: new AddressPolicy(), onSettled: (x) => settled.push(x) }).d;
+    assert.equal(await strict.resumePending(), 1);
+    await until(() => settled.length === 1, 5000, 'the resumed delivery');
+    assert.deepEqual([settled[0]?.state, settled[0]?.attempts, settled[0]?.status], ['refused', 1, null]);
+    assert.match(settled[0]?.error ?? '', /targets a loopback address/);
+    assert.equal(r.received.length, 0, 'nothing sent');
+    assert.equal(JSON.parse(kv.map.get(recordKey(record.id)) ?? '{}').state, 'refused');
   });
 });
 
@@ -304,7 +362,7 @@ describe('DNS pinning', () => {
     const lookup = fakeLookup(['93.184.215.14', '127.0.0.1']);
     const { d } = dispatcher({ policy: new AddressPolicy(), lookup });
     const result = await (await d.deliver({ invocationId: 'inv-p', url: `http://mixed.test:${r.port}/`, body: BODY })).settled;
-    assert.equal(result.state, 'failed');
+    assert.equal(result.state, 'refused');
     assert.match(result.error ?? '', /loopback/);
     assert.deepEqual(lookup.calls, ['mixed.test']);
     assert.equal(r.received.length, 0);
@@ -332,7 +390,7 @@ describe('DNS pinning', () => {
     const lookup = fakeLookup(['127.0.0.1'], ['10.0.0.1']);
     const { d } = dispatcher({ policy: new AddressPolicy({ allowCidrs: ['127.0.0.1/32'] }), lookup });
     const result = await (await d.deliver({ invocationId: 'inv-b', url: `http://rebind.test:${r.port}/`, body: BODY })).settled;
-    assert.deepEqual([result.state, result.attempts, result.status], ['failed', 2, 503]);
+    assert.deepEqual([result.state, result.attempts, result.status], ['refused', 2, 503]);
     assert.match(result.error ?? '', /private address \(10\.0\.0\.1\)/);
     assert.equal(r.received.length, 1);
   });

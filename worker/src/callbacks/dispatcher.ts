@@ -6,7 +6,8 @@
  * again, and receivers drop repeats by X-Faas-Delivery-Id.
  *
  * The caller never sees an exception: every outcome is logged (with the invocation id, never the
- * secret or the body) and reported through `settled` and `onSettled`.
+ * secret or the body) and reported through `settled` and `onSettled`; `observe` is told of every
+ * step (an attempt to be retried, the end), for whoever shows where a delivery stands.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@faas/common';
@@ -31,14 +32,25 @@ export interface DeliveryRequest {
 export interface DeliveryResult {
   deliveryId: string;
   invocationId: string;
-  /** `pending`: the dispatcher closed first; the delivery resumes at the next start. */
-  state: 'delivered' | 'failed' | 'pending';
+  /**
+   * `pending`: the dispatcher closed first; the delivery resumes at the next start. `refused`:
+   * nothing was sent, the address rules refuse the URL or an address its host resolves to.
+   */
+  state: 'delivered' | 'failed' | 'refused' | 'pending';
   attempts: number;
   /** The last HTTP status received; null when no attempt got an answer. */
   status: number | null;
   /** Why the delivery failed (or the last attempt did); null once delivered. */
   error: string | null;
 }
+
+/** A step of a delivery, as `observe` tells it: `pending` after an attempt that is retried, or how it ended. */
+export type DeliveryProgress = DeliveryResult & {
+  /** When it ended (epoch milliseconds); null while pending. */
+  finishedAt: number | null;
+};
+
+export type DeliveryObserver = (progress: DeliveryProgress) => void;
 
 export interface DeliveryHandle {
   deliveryId: string;
@@ -114,6 +126,7 @@ export class CallbackDispatcher {
   private readonly o: Required<Omit<CallbackDispatcherOptions, 'ca' | 'onSettled'>> & Pick<CallbackDispatcherOptions, 'ca' | 'onSettled'>;
   private readonly active = new Map<string, Active>();
   private readonly records: DeliveryRecords;
+  private readonly observers = new Set<DeliveryObserver>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private closed = false;
@@ -136,7 +149,7 @@ export class CallbackDispatcher {
   /**
    * Records the delivery durably and starts it; resolves once it is recorded, so a caller that
    * acknowledges its own work afterwards loses nothing to a crash. An invalid or refused URL ends
-   * the delivery as `failed` at once. Never rejects.
+   * the delivery as `refused` at once, nothing sent. Never rejects.
    */
   async deliver(request: DeliveryRequest): Promise<DeliveryHandle> {
     const id = request.deliveryId ?? randomUUID();
@@ -146,8 +159,12 @@ export class CallbackDispatcher {
     const raced = this.active.get(id);
     if (raced) return { deliveryId: id, settled: raced.settled, recorded: raced.recorded };
     if (existing) {
-      // The same delivery asked for again (a retried caller): its outcome, or its resumption.
-      if (existing.state !== 'pending') return { deliveryId: id, settled: Promise.resolve(resultOf(existing)), recorded: true };
+      // The same delivery asked for again (a retried caller): its outcome (told again, for an
+      // observer that missed it to a crash), or its resumption.
+      if (existing.state !== 'pending') {
+        this.tell(existing);
+        return { deliveryId: id, settled: Promise.resolve(resultOf(existing)), recorded: true };
+      }
       this.records.adopt(existing);
       return { deliveryId: id, settled: this.schedule(existing, true), recorded: true };
     }
@@ -171,7 +188,7 @@ export class CallbackDispatcher {
     } catch (err) {
       record.lastError = (err as Error).message;
       // It ends here, whatever the store says: there is nothing to resume.
-      return { deliveryId: id, settled: this.finish(record, 'failed'), recorded: true };
+      return { deliveryId: id, settled: this.finish(record, 'refused'), recorded: true };
     }
     const recorded = await this.records.save(record);
     return { deliveryId: id, settled: this.schedule(record, recorded), recorded };
@@ -184,6 +201,16 @@ export class CallbackDispatcher {
     const resumed = records.length;
     if (resumed > 0) this.o.log.info({ deliveries: resumed }, 'resumed pending callback deliveries');
     return resumed;
+  }
+
+  /**
+   * Tells `observer` of every step of every delivery from now on: after an attempt that is retried
+   * (`pending`, its attempts, status and error), and its end (a delivery asked for again that had
+   * ended is told again). Returns the function that stops it. An observer's throw is logged.
+   */
+  observe(observer: DeliveryObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Deliveries under way or waiting for a retry. */
@@ -266,6 +293,7 @@ export class CallbackDispatcher {
     const fields = { invocation_id: record.invocationId, delivery_id: record.id, attempt: record.attempts, url: logUrl(record.url) };
     if (outcome.kind === 'delivered') return void (await this.finish(record, 'delivered'));
     if (outcome.kind === 'final') return void (await this.finish(record, 'failed'));
+    if (outcome.kind === 'refused') return void (await this.finish(record, 'refused'));
     if (record.attempts >= this.o.maxAttempts) {
       record.lastError = `gave up after ${record.attempts} attempts; the last: ${outcome.error}`;
       return void (await this.finish(record, 'failed'));
@@ -274,14 +302,26 @@ export class CallbackDispatcher {
     record.nextAttemptAt = Date.now() + delay;
     this.o.log.warn({ ...fields, status: outcome.status, error: outcome.error, retry_in_ms: delay }, 'callback attempt failed; retrying');
     await this.records.save(record);
+    this.tell(record);
     if (this.closed) return this.leave(entry);
     this.arm(entry);
   }
 
   private async attempt(record: DeliveryRecord, attempt: number, signal: AbortSignal): Promise<Outcome> {
-    const url = validateCallbackUrl(record.url, this.o.policy);
+    let url: URL;
+    try {
+      url = validateCallbackUrl(record.url, this.o.policy);
+    } catch (err) {
+      // The rules changed since it was recorded (FAAS_CALLBACK_ALLOW_PRIVATE turned off, say).
+      return { kind: 'refused', status: null, error: (err as Error).message };
+    }
     const resolved = await resolveCallbackTarget(url, this.o.policy, this.o.lookup);
-    if (!resolved.ok) return { kind: resolved.final ? 'final' : 'retry', status: null, error: resolved.reason };
+    if (!resolved.ok) {
+      // `final`: the name resolves to an address the rules refuse; otherwise it could not be resolved (retried).
+      return resolved.final
+        ? { kind: 'refused', status: null, error: resolved.reason }
+        : { kind: 'retry', status: null, error: resolved.reason };
+    }
     const body = Buffer.from(record.body, 'base64');
     const answer = await sendAttempt({
       target: resolved.target,
@@ -303,7 +343,7 @@ export class CallbackDispatcher {
   }
 
   /** Ends a delivery: the record keeps its outcome (without the body) and leaves the pending list. */
-  private async finish(record: DeliveryRecord, state: 'delivered' | 'failed'): Promise<DeliveryResult> {
+  private async finish(record: DeliveryRecord, state: 'delivered' | 'failed' | 'refused'): Promise<DeliveryResult> {
     record.state = state;
     record.finishedAt = Date.now();
     record.body = '';
@@ -315,7 +355,12 @@ export class CallbackDispatcher {
       status: record.lastStatus,
     };
     if (state === 'delivered') this.o.log.info(fields, 'callback delivered');
+    else if (state === 'refused')
+      this.o.log.warn({ ...fields, error: record.lastError }, 'callback refused by the address rules; nothing sent');
     else this.o.log.warn({ ...fields, error: record.lastError }, 'callback delivery failed for good');
+    // Observers first: a crash between the two then sends the delivery again (at least once), and
+    // never leaves an observer without its end.
+    this.tell(record);
     await this.records.save(record);
     const result = resultOf(record);
     const entry = this.active.get(record.id);
@@ -323,6 +368,19 @@ export class CallbackDispatcher {
     entry?.settle(result);
     this.o.onSettled?.(result);
     return result;
+  }
+
+  /** Tells every observer where `record` stands now. */
+  private tell(record: DeliveryRecord): void {
+    if (this.observers.size === 0) return;
+    const progress: DeliveryProgress = { ...resultOf(record), finishedAt: record.finishedAt };
+    for (const observer of this.observers) {
+      try {
+        observer(progress);
+      } catch (err) {
+        this.o.log.warn({ invocation_id: record.invocationId, err: (err as Error).message }, 'a callback delivery observer failed');
+      }
+    }
   }
 
   /** Takes one of `concurrency` slots; a waiter is handed the slot of the attempt that ends. */

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { silentLogger } from '@faas/common';
 import { type AttemptEnd, openSqliteStore, type Store } from '@faas/store';
-import { CallbackDispatcher } from './dispatcher.js';
-import { CallbackHandoff, deliveryIdOf } from './handoff.js';
-import { memoryKv, type Receiver, startReceiver, until } from './test-fixtures.js';
+import { CallbackDispatcher, type CallbackDispatcherOptions } from './dispatcher.js';
+import { CallbackHandoff, deliveryIdOf, endOfDelivery } from './handoff.js';
+import { type Answer, memoryKv, type Receiver, startReceiver, until } from './test-fixtures.js';
 import { AddressPolicy } from './url-policy.js';
 
 const SECRET = 'callback-test-secret-0123456789abcdef';
@@ -25,8 +25,8 @@ after(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
+async function receiver(answer?: Answer): Promise<Receiver> {
+  const r = await startReceiver(answer);
   cleanups.push(() => r.close());
   return r;
 }
@@ -41,7 +41,7 @@ function dataDir() {
 }
 
 /** One process's callback side on `store`. */
-function callbacksOn(store: Store, kv = store.kv) {
+function callbacksOn(store: Store, kv = store.kv, options: Partial<CallbackDispatcherOptions> = {}) {
   const dispatcher = new CallbackDispatcher({
     kv,
     log: silentLogger,
@@ -50,6 +50,7 @@ function callbacksOn(store: Store, kv = store.kv) {
     maxAttempts: 2,
     attemptTimeoutMs: 2000,
     retryBaseMs: 20,
+    ...options,
   });
   const handoff = new CallbackHandoff({
     queue: store.queue,
@@ -172,5 +173,95 @@ describe('handing ended invocations to their callbacks', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('writes where each delivery stands to the queue: retried then delivered, refused with nothing sent, and told again after a crash', async () => {
+    const r = await receiver((req, _i, res) => {
+      // The first POST to /steps is answered 503, every other 204.
+      const firstSteps = req.url === '/steps' && r.received.filter((x) => x.url === '/steps').length === 1;
+      res.writeHead(firstSteps ? 503 : 204).end();
+    });
+    const { open } = dataDir();
+    const store = open();
+    const callback = async (id: string) => (await store.queue.get(id))?.callback;
+    const dispatchers: CallbackDispatcher[] = [];
+    try {
+      // Retried, then delivered.
+      const slow = callbacksOn(store, store.kv, { maxAttempts: 3, retryBaseMs: 400, random: () => 1 });
+      dispatchers.push(slow.dispatcher);
+      await endedWithCallback(store, 'inv-steps', `${r.origin}/steps`);
+      assert.deepEqual(await callback('inv-steps'), {
+        state: 'pending',
+        attempts: 0,
+        lastError: null,
+        lastStatus: null,
+        deliveredAt: null,
+      });
+      const before = Date.now();
+      await slow.handoff.handOff({ id: 'inv-steps', callbackUrl: `${r.origin}/steps` });
+      await until(async () => (await callback('inv-steps'))?.attempts === 1, 5000, 'the first attempt recorded');
+      assert.deepEqual(await callback('inv-steps'), {
+        state: 'pending',
+        attempts: 1,
+        lastError: 'answered 503',
+        lastStatus: 503,
+        deliveredAt: null,
+      });
+      await until(async () => (await callback('inv-steps'))?.state === 'delivered', 5000, 'the delivery recorded');
+      const delivered = await callback('inv-steps');
+      assert.deepEqual(
+        { ...delivered, deliveredAt: 0 },
+        { state: 'delivered', attempts: 2, lastError: null, lastStatus: 204, deliveredAt: 0 },
+      );
+      assert.ok((delivered?.deliveredAt ?? 0) >= before && (delivered?.deliveredAt ?? 0) <= Date.now());
+
+      // A name that resolves to loopback, with private addresses refused: nothing is sent.
+      const strict = callbacksOn(store, store.kv, {
+        policy: new AddressPolicy(),
+        lookup: async () => [{ address: '127.0.0.1', family: 4 }],
+      });
+      dispatchers.push(strict.dispatcher);
+      const inside = `http://inside.test:${r.port}/inside`;
+      await endedWithCallback(store, 'inv-refused', inside);
+      await strict.handoff.handOff({ id: 'inv-refused', callbackUrl: inside });
+      await until(async () => (await callback('inv-refused'))?.state === 'refused', 5000, 'the refusal recorded');
+      const refused = await callback('inv-refused');
+      assert.deepEqual([refused?.attempts, refused?.lastStatus, refused?.deliveredAt], [1, null, null]);
+      assert.match(refused?.lastError ?? '', /inside\.test resolves to a loopback address \(127\.0\.0\.1\)/);
+      assert.equal(r.received.filter((x) => x.url === '/inside').length, 0);
+
+      // Delivered by a process that died before the queue heard of it: the next start's hand-over tells it.
+      await endedWithCallback(store, 'inv-told', `${r.origin}/told`);
+      const unobserved = new CallbackDispatcher({
+        kv: store.kv,
+        log: silentLogger,
+        secret: SECRET,
+        policy: new AddressPolicy({ allowPrivate: true }),
+      });
+      const handle = await unobserved.deliver({
+        invocationId: 'inv-told',
+        url: `${r.origin}/told`,
+        body: '{}',
+        deliveryId: deliveryIdOf('inv-told', 1),
+      });
+      assert.equal((await handle.settled).state, 'delivered');
+      await unobserved.close();
+      assert.equal((await callback('inv-told'))?.state, 'pending', 'nobody told the queue');
+      const next = callbacksOn(store);
+      dispatchers.push(next.dispatcher);
+      await next.handoff.resume();
+      await until(async () => (await callback('inv-told'))?.state === 'delivered', 5000, 'the end told again');
+      assert.equal(r.received.filter((x) => x.url === '/told').length, 1, 'posted once');
+    } finally {
+      for (const d of dispatchers) await d.close();
+      await store.close();
+    }
+  });
+
+  it('reads the end a delivery is for from its id, and nothing from any other id', () => {
+    assert.equal(endOfDelivery(deliveryIdOf('inv.with.dots', 3), 'inv.with.dots'), 3);
+    assert.equal(endOfDelivery(deliveryIdOf('a', 0), 'a'), 0);
+    for (const id of ['a', 'a.', 'a.x', 'a.01', 'a.1.2', 'b.1', '3f6c2a9e-1d1c-4b8e-9f55-2f4f0f7e3a11'])
+      assert.equal(endOfDelivery(id, 'a'), undefined, id);
   });
 });

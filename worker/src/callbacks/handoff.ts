@@ -6,10 +6,16 @@
  * over again (`resume`). Handing the same end over twice makes one delivery: its id is the
  * invocation's id and its attempt count (`<invocation id>.<attempts>`, so a redriven invocation
  * that ends again is posted again), and the dispatcher answers a known id with that delivery.
+ *
+ * It also keeps the queue told where each delivery stands (`QueueStore.callbackProgress`, read by
+ * `GET /invocations/{id}` as its `callback`): it observes the dispatcher, and writes every step of a
+ * delivery of an invocation's end (an attempt to be retried, delivered, failed, refused), resumed
+ * ones included. The delivery id names the end it is for, so a step of an older end never
+ * overwrites a newer one.
  */
 import type { Logger } from '@faas/common';
 import type { AsyncJob, QueueStore } from '@faas/store';
-import type { CallbackDispatcher } from './dispatcher.js';
+import type { CallbackDispatcher, DeliveryProgress } from './dispatcher.js';
 
 /** What a callback carries: the invocation as `GET /invocations/{id}` answers it. */
 export interface DescribedInvocation {
@@ -19,7 +25,8 @@ export interface DescribedInvocation {
 
 export interface CallbackHandoffOptions {
   queue: QueueStore;
-  dispatcher: Pick<CallbackDispatcher, 'deliver'>;
+  /** With `observe`, every step of its deliveries is written to the queue. */
+  dispatcher: Pick<CallbackDispatcher, 'deliver'> & Partial<Pick<CallbackDispatcher, 'observe'>>;
   /** The invocation as `GET /invocations/{id}` answers it (the callback's body); undefined when it is gone. */
   describe: (id: string) => Promise<DescribedInvocation | undefined>;
   log: Logger;
@@ -32,11 +39,40 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead']);
 /** The id of the delivery of an invocation's final state: one per end, the same however often it is handed over. */
 export const deliveryIdOf = (invocationId: string, attempts: number): string => `${invocationId}.${attempts}`;
 
+/** The attempts of the end a delivery id of `deliveryIdOf` names; undefined for any other id. */
+export function endOfDelivery(deliveryId: string, invocationId: string): number | undefined {
+  if (!deliveryId.startsWith(`${invocationId}.`)) return undefined;
+  const rest = deliveryId.slice(invocationId.length + 1);
+  return /^(0|[1-9]\d{0,9})$/.test(rest) ? Number(rest) : undefined;
+}
+
 export class CallbackHandoff {
   /** Hand-overs under way, by invocation: the same one is never handed over twice at once. */
   private readonly handing = new Map<string, Promise<void>>();
 
-  constructor(private readonly o: CallbackHandoffOptions) {}
+  constructor(private readonly o: CallbackHandoffOptions) {
+    o.dispatcher.observe?.((progress) => void this.record(progress));
+  }
+
+  /** Writes where the delivery of an invocation's end stands; a store fault is logged (the delivery goes on). */
+  private async record(progress: DeliveryProgress): Promise<void> {
+    const attempts = endOfDelivery(progress.deliveryId, progress.invocationId);
+    if (attempts === undefined || (progress.state === 'pending' && progress.attempts === 0)) return;
+    try {
+      await this.o.queue.callbackProgress(progress.invocationId, attempts, {
+        state: progress.state,
+        attempts: progress.attempts,
+        lastError: progress.error,
+        lastStatus: progress.status,
+        deliveredAt: progress.state === 'delivered' ? progress.finishedAt : null,
+      });
+    } catch (err) {
+      this.o.log.warn(
+        { invocationId: progress.invocationId, state: progress.state, err: (err as Error).message },
+        'could not record where the callback delivery of an invocation stands',
+      );
+    }
+  }
 
   /** The invocation `job` reached a final state (it is written): hand its callback over. Never rejects. */
   handOff(job: Pick<AsyncJob, 'id' | 'callbackUrl'>): Promise<void> {

@@ -5,6 +5,7 @@
  * once, hands every invocation that ends with a callback URL over through a `CallbackHandoff`
  * (which `resume()`s at start-up what a crash kept from the dispatcher), and `close()`s the
  * dispatcher before the store closes. Front doors check a URL when it is named with `validateCallbackUrl`.
+ * The handoff also writes every step of a delivery to the queue, where `GET /invocations/{id}` reads it.
  */
 import type { Config, Logger } from '@faas/common';
 import type { KvStore } from '@faas/store';
@@ -16,10 +17,18 @@ export {
   CallbackDispatcher,
   type CallbackDispatcherOptions,
   type DeliveryHandle,
+  type DeliveryObserver,
+  type DeliveryProgress,
   type DeliveryRequest,
   type DeliveryResult,
 } from './dispatcher.js';
-export { CallbackHandoff, type CallbackHandoffOptions, type DescribedInvocation, deliveryIdOf } from './handoff.js';
+export {
+  CallbackHandoff,
+  type CallbackHandoffOptions,
+  type DescribedInvocation,
+  deliveryIdOf,
+  endOfDelivery,
+} from './handoff.js';
 export {
   ATTEMPT_HEADER,
   DEFAULT_TOLERANCE_S,

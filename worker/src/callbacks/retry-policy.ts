@@ -14,7 +14,9 @@ export type Outcome =
   | { kind: 'delivered'; status: number }
   /** `retryAfter`: the receiver's Retry-After, in milliseconds from now. */
   | { kind: 'retry'; status: number | null; error: string; retryAfter?: number | undefined }
-  | { kind: 'final'; status: number | null; error: string };
+  | { kind: 'final'; status: number | null; error: string }
+  /** The platform sent nothing: the URL, or an address its host resolves to, is one callbacks may not reach. */
+  | { kind: 'refused'; status: null; error: string };
 
 /** Retry-After as milliseconds from `now`: delta seconds or an HTTP date; undefined when malformed. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
