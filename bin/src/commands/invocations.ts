@@ -1,5 +1,5 @@
 /** `faas invocations list|get|logs|cancel|wait`: the history, and asynchronous invocations. */
-import type { FaasClient, Invocation, InvocationRecord, ListInvocationsQuery } from '@faas/sdk';
+import type { CallbackDelivery, FaasClient, Invocation, InvocationRecord, ListInvocationsQuery } from '@faas/sdk';
 import type { Command } from 'commander';
 import { type ClientFlags, clientCommand, createClient, nounCommand } from '../client/connection.js';
 import { action, formatMs, printFields, printJson, printTable } from '../client/output.js';
@@ -59,6 +59,15 @@ function list(): Command {
   );
 }
 
+/** `delivered to https://hooks.example (1 attempt, HTTP 204)`, `refused: ...`, `pending (2 attempts so far)`. */
+export function callbackLine(c: CallbackDelivery): string {
+  const tries = `${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`;
+  const status = c.last_status === null ? '' : `, HTTP ${c.last_status}`;
+  if (c.state === 'pending') return `pending to ${c.url_origin} (${tries} so far${status})`;
+  const detail = c.last_error ? `: ${c.last_error}` : '';
+  return `${c.state} to ${c.url_origin} (${tries}${status})${c.state === 'delivered' ? '' : detail}`;
+}
+
 function get(): Command {
   return clientCommand('get', 'one invocation: where it stands, its attempts and outcome')
     .argument('<id>', 'the invocation id')
@@ -84,6 +93,7 @@ function get(): Command {
           finished: i.finished_at,
           'next attempt': i.next_attempt_at,
           'cancel requested': i.cancel_requested || undefined,
+          callback: i.callback ? callbackLine(i.callback) : undefined,
         });
       }),
     );
