@@ -214,7 +214,7 @@ fn attach_console() {
 /// kernel leaves out (without it, power-off only halts the CPU and the VMM keeps running).
 pub fn power_off() -> ! {
     // Powering off ends whatever could not be killed.
-    let _ = procs::kill_descendants();
+    let _ = procs::kill_leftovers();
     // SAFETY: sync and reboot take no pointers.
     unsafe {
         libc::sync();

@@ -141,6 +141,7 @@ fn main() {
     if !is_init {
         procs::become_subreaper();
     }
+    procs::configure(is_init);
     reset::configure(is_init);
     procs::start_reaper();
     let on_shutdown: transport::Shutdown = Arc::new(move || {

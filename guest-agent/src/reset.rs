@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 /// fixed since Linux 3.8: a process whose namespace has another inode is in a namespace of its
 /// own (a container's).
 const PROC_IPC_INIT_INO: u64 = 0xEFFF_FFFF;
-const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+pub(crate) const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
 /// statfs f_type of the mqueue filesystem (include/uapi/linux/magic.h).
 const MQUEUE_MAGIC: i64 = 0x1980_0202;
 

@@ -114,10 +114,10 @@ fn send(conn: &mut impl Write, frame: &Frame) -> bool {
     protocol::write_frame(conn, frame).is_ok()
 }
 
-/// Kills every descendant, then empties the scratch directory and, when they are the sandbox's
+/// Kills every process the invocations left (`procs::kill_leftovers`), then empties the scratch directory and, when they are the sandbox's
 /// own, the IPC places (`reset.rs`). Every step runs even when an earlier one failed.
 fn reset(req: &Reset) -> Frame {
-    let (killed, mut failure) = match procs::kill_descendants() {
+    let (killed, mut failure) = match procs::kill_leftovers() {
         Ok(killed) => (killed, None),
         Err(msg) => (0, Some(format!("processes: {msg}"))),
     };

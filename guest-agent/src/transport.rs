@@ -239,7 +239,7 @@ fn run_stdio(max_frame: u32, on_shutdown: Shutdown) -> io::Result<()> {
         log("stdin closed; exiting");
     }
     // The agent exits next, and the sandbox with it: what could not be killed goes with it.
-    let _ = procs::kill_descendants();
+    let _ = procs::kill_leftovers();
     drop(conn);
     on_shutdown();
     Ok(())

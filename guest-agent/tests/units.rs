@@ -1,11 +1,13 @@
 //! Unit checks of the pieces the integration tests (executor/src/agent/agent.test.ts) cannot
 //! reach from outside: kernel command line parsing, stream resynchronisation, message clipping,
-//! and the exec loop driven directly.
+//! the exec loop driven directly, and which processes RESET picks from a /proc scan.
 
 use faas_guest_agent::exec::{self, Outcome};
 use faas_guest_agent::init::{parse_cmdline, DEFAULT_TMP_MB};
+use faas_guest_agent::procs::{parse_stat, targets, ProcInfo, Scope};
 use faas_guest_agent::protocol::{self, clip, Bytes, Exec, Frame, ReadOutcome, MAX_MESSAGE_BYTES};
 use faas_guest_agent::transport::Transport;
+use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
@@ -207,5 +209,100 @@ fn a_wait_status_reports_exactly_one_way_of_ending() {
     assert_eq!(
         exec::ending(1 << 8, true),
         (None, Some("SIGKILL".to_string()))
+    );
+}
+
+#[test]
+fn proc_stat_lines_give_parent_state_and_kernel_thread_flag() {
+    // pid (comm) state ppid pgrp session tty_nr tpgid flags ...
+    let sleeper = parse_stat("42 (sleep) S 1 42 42 0 -1 4194560 100 0 0 0\n").expect("valid");
+    assert_eq!(
+        sleeper,
+        ProcInfo {
+            ppid: 1,
+            dead: false,
+            kthread: false
+        }
+    );
+    // A name with spaces and parentheses: the fields resume after the last ')'.
+    let odd = parse_stat("7 (a) b (c) Z 3 7 7 0 -1 0 0").expect("valid");
+    assert_eq!((odd.ppid, odd.dead), (3, true));
+    let kthread = parse_stat("9 (ksoftirqd/0) S 2 0 0 0 -1 69238880 0 0").expect("valid");
+    assert!(
+        kthread.kthread,
+        "PF_KTHREAD (0x00200000) is set in 69238880"
+    );
+    assert!(parse_stat("9 (cut").is_none());
+    assert!(parse_stat("9 (x) S 1 2").is_none(), "no flags field");
+}
+
+fn proc(ppid: libc::pid_t) -> ProcInfo {
+    ProcInfo {
+        ppid,
+        dead: false,
+        kthread: false,
+    }
+}
+
+#[test]
+fn reset_targets_every_process_of_an_owned_namespace_but_the_agent_and_its_ancestors() {
+    // PID 1 the engine's init, 2 the agent, 5 a command, 9 a daemon that escaped to PID 1 (gVisor
+    // refuses PR_SET_CHILD_SUBREAPER), 11 its child, 12 a zombie.
+    let mut procs: HashMap<libc::pid_t, ProcInfo> = HashMap::from([
+        (1, proc(0)),
+        (2, proc(1)),
+        (5, proc(2)),
+        (9, proc(1)),
+        (11, proc(9)),
+    ]);
+    procs.insert(
+        12,
+        ProcInfo {
+            ppid: 1,
+            dead: true,
+            kthread: false,
+        },
+    );
+    let ns = Scope::Namespace { broadcast: true };
+    assert_eq!(targets(&procs, 2, ns), vec![5, 9, 11]);
+    // Only the descendants: the escaped daemon is out of reach.
+    let desc = Scope::Descendants { subreaper: false };
+    assert_eq!(targets(&procs, 2, desc), vec![5]);
+
+    // A VM: the agent is PID 1 of the initial namespace; kernel threads are never targets.
+    let vm: HashMap<libc::pid_t, ProcInfo> = HashMap::from([
+        (1, proc(0)),
+        (
+            2,
+            ProcInfo {
+                ppid: 0,
+                dead: false,
+                kthread: true,
+            },
+        ),
+        (
+            3,
+            ProcInfo {
+                ppid: 2,
+                dead: false,
+                kthread: true,
+            },
+        ),
+        (40, proc(1)),
+        (41, proc(40)),
+        (50, proc(2)),
+    ]);
+    let ns = Scope::Namespace { broadcast: false };
+    assert_eq!(
+        targets(&vm, 1, ns),
+        vec![40, 41, 50],
+        "a user process a kernel thread started (a usermode helper) goes too"
+    );
+
+    // A deeper chain of ancestors (an agent below a shell below PID 1) is spared whole.
+    let chain = HashMap::from([(1, proc(0)), (4, proc(1)), (6, proc(4)), (8, proc(1))]);
+    assert_eq!(
+        targets(&chain, 6, Scope::Namespace { broadcast: true }),
+        vec![8]
     );
 }

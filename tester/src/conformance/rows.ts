@@ -541,6 +541,23 @@ export const ROWS: Row[] = [
     },
   },
   {
+    id: 'daemons-escaped',
+    group: 'hostile',
+    title:
+      'daemons surely out of the group before the command exits (setsid, a double fork, a setsid respawner still forking): answer, all gone',
+    note: "The daemonize row races setsid against the kill of the command's group when it exits, so it only sometimes leaves a daemon behind; here the command waits until each has escaped, and the respawner keeps starting new ones while the sandbox is reset. Under gVisor the agent cannot be a child subreaper (runsc refuses PR_SET_CHILD_SUBREAPER): escaped daemons go to the sandbox's PID 1, where only a reset that kills every process of the sandbox's PID namespace finds them (docs/isolation.md).",
+    async run(ctx) {
+      const script = [
+        'setsid sleep 1039 </dev/null >/dev/null 2>&1 &',
+        "(setsid sh -c 'sleep 1039 & exec sleep 1039' </dev/null >/dev/null 2>&1 &)",
+        "setsid sh -c 'while :; do setsid sleep 1039 </dev/null >/dev/null 2>&1 & sleep 0.05; done' </dev/null >/dev/null 2>&1 &",
+        'sleep 0.5; echo started',
+      ].join('\n');
+      await ctx.step('', 'a', { image: BUSYBOX, command: sh(script), timeout_ms: 15_000 }, ok('started\n', { withinMs: 8000 }));
+      await ctx.noSurvivor('sleep 1039', 'a', BUSYBOX);
+    },
+  },
+  {
     id: 'ipc',
     group: 'hostile',
     title: 'IPC objects (/dev/shm file, /dev/mqueue queue, SysV shm segment): /dev/shm and SysV usable, none seen later by A or B',
