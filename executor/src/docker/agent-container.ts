@@ -28,6 +28,8 @@ export interface AgentContainerInput {
   labels: Record<string, string>;
   /** `unix` (default): a socket in `hostRunDir`; `stdio`: frames over the container's attached stdio. */
   transport?: 'unix' | 'stdio';
+  /** A seccomp profile in Docker's JSON format; undefined: the engine's default (container-spec.ts). */
+  seccompProfile?: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export function agentContainerSpec(input: AgentContainerInput): Record<string, u
     user: '0:0',
     runtime: input.runtime,
     labels: input.labels,
+    ...(input.seccompProfile ? { seccompProfile: input.seccompProfile } : {}),
   });
   const host = base.HostConfig as Record<string, unknown>;
   const agentBind = `${input.agentPath}:${AGENT_MOUNT}:ro`;

@@ -43,3 +43,23 @@ describe('container limits', () => {
     assert.equal(tmpInodes(MIB), 1024);
   });
 });
+
+describe('seccomp', () => {
+  const securityOpt = (seccompProfile?: string) =>
+    (
+      agentContainerSpec({
+        image: 'x',
+        limits,
+        agentPath: '/a',
+        hostRunDir: '/r',
+        runtime: 'runsc',
+        labels: {},
+        ...(seccompProfile ? { seccompProfile } : {}),
+      }).HostConfig as { SecurityOpt: string[] }
+    ).SecurityOpt;
+
+  it("a profile given is the container's (the gVisor executor's containers-common profile); none keeps the engine's default", () => {
+    assert.deepEqual(securityOpt(), ['no-new-privileges:true']);
+    assert.deepEqual(securityOpt('{"syscalls":[]}'), ['no-new-privileges:true', 'seccomp={"syscalls":[]}']);
+  });
+});

@@ -57,6 +57,11 @@ export function tmpInodes(tmpBytes: number): number {
 }
 
 export interface ContainerSpecInput {
+  /**
+   * A seccomp profile (Docker's JSON format) instead of the engine's built-in default; undefined
+   * keeps the engine's. The gVisor executor sets containers-common's (docker/executor.ts).
+   */
+  seccompProfile?: string;
   image: string;
   command: string[];
   env: string[];
@@ -89,7 +94,7 @@ export function containerSpec(input: ContainerSpecInput): Record<string, unknown
       Init: true,
       NetworkMode: 'none',
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges:true'],
+      SecurityOpt: ['no-new-privileges:true', ...(input.seccompProfile ? [`seccomp=${input.seccompProfile}`] : [])],
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpBytes},nr_inodes=${tmpInodes(limits.tmpBytes)},mode=1777` },
       Memory: limits.memoryBytes,

@@ -16,7 +16,7 @@
  * engine going down and coming back (`backend-down`, `backend-up`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -34,6 +34,7 @@ import type {
   SandboxSpec,
 } from '../executor.js';
 import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
+import { DEFAULT_SECCOMP_PROFILE } from '../oci/seccomp.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
 import { AttachDuplex } from './attach-duplex.js';
@@ -58,6 +59,8 @@ export interface DockerExecutorOptions {
   dockerHost: string;
   /** Docker runtime name: runc, or runsc for gVisor. */
   runtime?: string;
+  /** The seccomp profile gVisor sandboxes get (default: containers-common's, `DEFAULT_SECCOMP_PROFILE`). */
+  seccompProfilePath?: string;
   imagePull: 'auto' | 'never';
   /** The static guest agent, bind-mounted read-only into every container as its main process. */
   agentPath: string;
@@ -126,6 +129,16 @@ export class DockerExecutor implements Executor {
    * container's pids cgroup counts the function's processes exactly there (agent-container.ts).
    */
   private readonly ownKernel: boolean;
+  /**
+   * Under gVisor: containers-common's seccomp profile (Docker's JSON format, read at init), where
+   * runc containers keep the engine's default. The engine's default answers clone3 with ENOSYS by
+   * `errnoRet`, which this runsc (Debian 12's 2022 build) does not honour: clone3 got EPERM, glibc
+   * does not fall back to clone on EPERM, and no function could start a thread ("can't start new
+   * thread" in Python). containers-common's profile allows clone3 (the Sentry implements it or
+   * answers ENOSYS itself), and is the one the oci executor gives runsc, so both gVisor paths run
+   * under the same filter.
+   */
+  private seccompProfile: string | undefined;
   private readonly runRoot: string;
   private readonly runDir: string;
 
@@ -192,6 +205,7 @@ export class DockerExecutor implements Executor {
         );
       }
     }
+    if (this.ownKernel) this.seccompProfile = readGvisorSeccompProfile(this.options.seccompProfilePath ?? DEFAULT_SECCOMP_PROFILE);
     const removed = await this.containers.sweep();
     if (removed > 0) this.log.info({ removed }, 'removed containers left behind by an earlier run');
     this.removeStaleRunDirs();
@@ -282,6 +296,7 @@ export class DockerExecutor implements Executor {
       runtime: this.runtime,
       labels: this.labels(box.spec, box.id),
       transport: stdio ? 'stdio' : 'unix',
+      ...(this.seccompProfile ? { seccompProfile: this.seccompProfile } : {}),
     });
     box.containerId = await this.create(box.spec.image, body, `faas-sb-${box.id}`);
     const containerId = box.containerId;
@@ -481,4 +496,24 @@ export function missingGvisorFlags(runtimeArgs: readonly unknown[]): string[] {
     return on;
   };
   return ['--oci-seccomp'].filter((flag) => !enabled(flag.slice(2)));
+}
+
+/**
+ * The seccomp profile for gVisor sandboxes as the engine takes it (`seccomp=<JSON>`), compacted;
+ * FAAS_ERR_EXECUTOR_UNAVAILABLE naming the package when it cannot be read or is not a profile.
+ */
+function readGvisorSeccompProfile(path: string): string {
+  let profile: unknown;
+  try {
+    profile = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FaasError(
+      'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+      `gVisor sandboxes run under containers-common's seccomp profile, which could not be read at ${path} (${(err as Error).message}): install Debian's golang-github-containers-common package (scripts/setup-host.sh does)`,
+    );
+  }
+  if (profile === null || typeof profile !== 'object' || !Array.isArray((profile as { syscalls?: unknown }).syscalls)) {
+    throw new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', `${path} is not a seccomp profile (no "syscalls" list)`);
+  }
+  return JSON.stringify(profile);
 }

@@ -185,6 +185,23 @@ export const ROWS: Row[] = [
     },
   },
   {
+    id: 'threads',
+    group: 'ordinary',
+    title: 'python starts 8 threads and joins them -> each ran, exit 0',
+    note: "Threads are clone3 (glibc 2.34+) with a fall-back to clone on ENOSYS only. The engine's default seccomp profile answers clone3 with ENOSYS through errnoRet, which Debian 12's runsc ignores (EPERM): under gVisor no function could start a thread until gVisor sandboxes got containers-common's profile (docs/SECURITY.md).",
+    async run(ctx) {
+      const threads = [
+        'import threading',
+        'seen = []',
+        'ts = [threading.Thread(target=seen.append, args=(i,)) for i in range(8)]',
+        '[t.start() for t in ts]',
+        '[t.join() for t in ts]',
+        'print(sorted(seen))',
+      ].join('\n');
+      await ctx.step('', 'a', { image: PYTHON, command: ['python3', '-c', threads] }, ok('[0, 1, 2, 3, 4, 5, 6, 7]\n'));
+    },
+  },
+  {
     id: 'exit-134',
     group: 'ordinary',
     title: "sh -c 'exit 134' -> exit_code 134, signal null (not mistaken for SIGABRT)",
