@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   AGENT_MAX_OUTPUT_BYTES,
@@ -180,6 +183,36 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ FAAS_DATA_DIR: '/var/lib/faas' }, 2).dataDir, '/var/lib/faas');
     assert.equal(loadConfig({ FAAS_DATA_DIR: '/procfaas' }, 2).dataDir, '/procfaas');
     assert.equal(loadConfig({ FAAS_DATA_DIR: '/dev/shm/faas' }, 2).dataDir, '/dev/shm/faas');
+  });
+  it('refuses a folder variable naming a file, or a path under one (ENOTDIR later), naming the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faas-config-'));
+    try {
+      const file = join(dir, 'file');
+      writeFileSync(file, 'x');
+      for (const name of ['FAAS_DATA_DIR', 'FAAS_OCI_ROOTFS_CACHE', 'FAAS_ROOTFS_DIR']) {
+        configError({ [name]: file }, new RegExp(`${name}=.* must be a folder, but it is a file`));
+        configError({ [name]: join(file, 'sub', 'dir') }, new RegExp(`${name}=.* must be a folder, but ${file} is a file`));
+      }
+      assert.equal(
+        loadConfig({ FAAS_DATA_DIR: join(dir, 'new', 'data') }, 2).dataDir,
+        join(dir, 'new', 'data'),
+        'a missing folder is made later',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('refuses FAAS_AGENT_PATH naming a folder or a file that is not executable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faas-agent-'));
+    try {
+      configError({ FAAS_AGENT_PATH: dir }, /FAAS_AGENT_PATH=.*not a file \(the agent binary itself/);
+      const plain = join(dir, 'agent');
+      writeFileSync(plain, 'x', { mode: 0o644 });
+      configError({ FAAS_AGENT_PATH: plain }, /FAAS_AGENT_PATH=.*not executable/);
+      configError({ FAAS_AGENT_PATH: join(dir, 'missing') }, /FAAS_AGENT_PATH=.*no such file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('fails loudly on unknown and renamed FAAS_ variables', () => {
     configError({ FAAS_PORT: '1' }, /FAAS_PORT.*FAAS_GATEWAY_PORT/);

@@ -524,6 +524,18 @@ function folderVariable(vars: Variables, name: string, fallback: string): string
       },
     );
   }
+  if (raw !== undefined) {
+    // The folder, or the nearest part of its path that exists, must be a folder: a file there
+    // would fail later with ENOTDIR from whichever component first writes into it.
+    let at = path;
+    while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+    if (!statSync(at).isDirectory()) {
+      configError(
+        `${vars.describe(name)} must be a folder, but ${at === path ? 'it' : at} is a file: choose a folder (it is created when missing)`,
+        { variable: name, value: raw, source: vars.source(name) },
+      );
+    }
+  }
   return path;
 }
 
@@ -870,9 +882,16 @@ export const DEFAULT_AGENT_PATH = 'guest-agent/target/x86_64-unknown-linux-gnu/r
 function resolveAgentPath(vars: Variables): string | undefined {
   const explicit = vars.get('FAAS_AGENT_PATH');
   if (explicit) {
-    if (!existsSync(explicit)) {
+    const fault = !existsSync(explicit)
+      ? 'no such file'
+      : !statSync(explicit).isFile()
+        ? 'not a file (the agent binary itself, not its folder)'
+        : (statSync(explicit).mode & 0o111) === 0
+          ? 'not executable (chmod +x it)'
+          : undefined;
+    if (fault) {
       configError(
-        `${vars.describe('FAAS_AGENT_PATH')}: no such file; build the agent with \`bash guest-agent/build.sh\` or unset FAAS_AGENT_PATH`,
+        `${vars.describe('FAAS_AGENT_PATH')}: ${fault}; build the agent with \`bash guest-agent/build.sh\` or unset FAAS_AGENT_PATH`,
         {
           variable: 'FAAS_AGENT_PATH',
           value: explicit,
