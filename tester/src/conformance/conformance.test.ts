@@ -6,6 +6,7 @@
  * so that a test run (`npm test` runs this file too) never changes tracked files.
  *
  * CONFORMANCE_COLUMNS="docker-off,oci-crun-reuse" and CONFORMANCE_ROWS="stdin,cpu-spin" narrow a run;
+ * TESTER_REQUIRE_EXECUTORS="docker,oci,gvisor,qemu" fails (not skips) a column of those that cannot run;
  * a narrowed run never writes docs/conformance.md. Any run writes its table to $CONFORMANCE_OUT
  * when that is set and docs/conformance.md is not being written.
  */
@@ -301,8 +302,26 @@ function failIf(problems: string[]): void {
   if (problems.length > 0) assert.fail(problems.join('\n'));
 }
 
+/**
+ * Executors whose columns must run (TESTER_REQUIRE_EXECUTORS, comma-separated; scripts/test.sh
+ * names every executor this host's set-up provides): a column of one that cannot run fails with its
+ * reason instead of being skipped, so a set-up fault never turns the matrix into "not run".
+ */
+const requiredExecutors = new Set(
+  (process.env.TESTER_REQUIRE_EXECUTORS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
 for (const column of columns) {
   const reason = await column.unavailable();
+  if (reason && requiredExecutors.has(column.executor)) {
+    describe(`conformance: ${column.id}`, () => {
+      it('runs', () => assert.fail(`${column.id} could not run: ${reason} (TESTER_REQUIRE_EXECUTORS requires ${column.executor})`));
+    });
+    continue;
+  }
   if (reason) {
     for (const id of ['start', 'mode', ...rows.map((r) => r.id), 'idle', 'shutdown']) record(id, column, [], reason);
     describe(`conformance: ${column.id}`, { skip: `not run: ${reason}` }, () => {});
