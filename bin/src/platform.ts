@@ -37,6 +37,7 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
   const orchestrator = new Orchestrator({ config, executors, logger: logs.for('orchestrator'), history: state.store.history });
   const asyncParts = createAsyncWorker(config, orchestrator, state.store, logs);
   const worker = asyncParts?.worker;
+  const operator = createTangleOperator(config, orchestrator, state.store, logs);
   const gateway = buildGateway({
     config,
     orchestrator,
@@ -44,8 +45,9 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
     adminKey: state.adminKey,
     logger: logs.for('gateway'),
     ...(worker ? { asyncControl: worker } : {}),
+    // A stopped Tangle operator makes the process not ready (FAAS_ERR_TANGLE_OPERATOR_STOPPED).
+    ...(operator ? { readiness: [() => operator.readiness()] } : {}),
   });
-  const operator = createTangleOperator(config, orchestrator, state.store, logs);
   let stopping: Promise<void> | undefined;
   const platform: Platform = {
     config,
@@ -56,6 +58,8 @@ export function createPlatform(config: Readonly<Config>, logs: LoggerFactory = c
     worker,
     url: '',
     async start() {
+      // A Tangle configuration the chain contradicts (no contract code, no such service) stops start-up here.
+      await operator?.preflight();
       await orchestrator.start();
       // What a stopped process left running is taken back (its sandboxes were just removed).
       await worker?.start();

@@ -21,6 +21,7 @@ export function createTangleOperator(
     orchestrator,
     functions: store.functions,
     kv: store.kv,
+    history: store.history,
     policy: validationPolicy(config),
     allowAdhoc: config.allowAdhoc,
     maxInputBytes: config.maxPayloadBytes + INPUT_ROOM_BYTES,

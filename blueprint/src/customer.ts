@@ -1,7 +1,8 @@
 /**
  * The customer's side of the blueprint: submit a job call to Tangle's contract and wait for its
- * result, and read a service's and a call's state. `faas tangle submit` and `faas tangle status`
- * are built on it, and so are the end-to-end tests and the bench.
+ * result, and read a service's and a call's state; and the developer's: create the blueprint on
+ * chain from its definition (definition.ts). `faas tangle submit|status|blueprint create` are built
+ * on it, and so are the end-to-end tests and the bench.
  */
 import {
   type Chain,
@@ -18,6 +19,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { decodeJobResultSubmitted, JOB_RESULT_SUBMITTED_TOPIC, type JobResultEvent } from './abi/events.js';
 import { decodeResult, type JobResult } from './abi/results.js';
 import { TANGLE_ABI } from './abi/tangle.js';
+import type { BlueprintDefinitionArg } from './definition.js';
 
 export interface Submitted {
   serviceId: bigint;
@@ -35,6 +37,20 @@ export interface Answered {
   blockNumber: bigint;
 }
 
+export interface CreatedBlueprint {
+  blueprintId: bigint;
+  owner: Hex;
+  hash: Hex;
+  blockNumber: bigint;
+}
+
+/** What `waitForResult` reports on each poll, for a progress line. */
+export interface WaitPoll {
+  /** The chain's head when polled. */
+  head: bigint;
+  elapsedMs: number;
+}
+
 export interface ServiceInfo {
   id: bigint;
   active: boolean;
@@ -49,7 +65,7 @@ export class TangleClient {
   private chain: Chain | undefined;
 
   constructor(
-    private readonly rpcUrl: string,
+    readonly rpcUrl: string,
     readonly contract: Hex,
   ) {
     this.client = createPublicClient({ transport: http(rpcUrl, { timeout: 15_000 }) });
@@ -68,11 +84,15 @@ export class TangleClient {
     return this.chain;
   }
 
-  /** Sends `submitJob(serviceId, job, inputs)` signed by `key`, and waits until it is mined. */
-  async submit(key: Hex, serviceId: bigint, job: number, inputs: Hex): Promise<Submitted> {
+  private async wallet(key: Hex) {
     const account = privateKeyToAccount(key);
     const chain = await this.chainOf();
-    const wallet = createWalletClient({ account, chain, transport: http(this.rpcUrl, { timeout: 15_000 }) });
+    return createWalletClient({ account, chain, transport: http(this.rpcUrl, { timeout: 15_000 }) });
+  }
+
+  /** Sends `submitJob(serviceId, job, inputs)` signed by `key`, and waits until it is mined. */
+  async submit(key: Hex, serviceId: bigint, job: number, inputs: Hex): Promise<Submitted> {
+    const wallet = await this.wallet(key);
     const hash = await wallet.writeContract({
       address: this.contract,
       abi: TANGLE_ABI,
@@ -84,6 +104,49 @@ export class TangleClient {
     const [event] = parseEventLogs({ abi: TANGLE_ABI, eventName: 'JobSubmitted', logs: receipt.logs, strict: false });
     if (!event?.args.callId && event?.args.callId !== 0n) throw new Error(`submitJob emitted no JobSubmitted (transaction ${hash})`);
     return { serviceId, callId: event.args.callId as bigint, hash, blockNumber: receipt.blockNumber };
+  }
+
+  /**
+   * Sends `createBlueprint(definition)` signed by `key` (the blueprint's owner from then on), waits
+   * until it is mined and returns the new blueprint's id from its `BlueprintCreated` event.
+   */
+  async createBlueprint(key: Hex, definition: BlueprintDefinitionArg): Promise<CreatedBlueprint> {
+    const wallet = await this.wallet(key);
+    const hash = await wallet.writeContract({
+      address: this.contract,
+      abi: TANGLE_ABI,
+      functionName: 'createBlueprint',
+      args: [definition as never],
+    });
+    const receipt = await this.client.waitForTransactionReceipt({ hash, pollingInterval: 100, timeout: 120_000 });
+    if (receipt.status !== 'success') throw new Error(`createBlueprint reverted (transaction ${hash})`);
+    const [event] = parseEventLogs({ abi: TANGLE_ABI, eventName: 'BlueprintCreated', logs: receipt.logs });
+    if (!event) throw new Error(`createBlueprint emitted no BlueprintCreated (transaction ${hash})`);
+    return { blueprintId: event.args.blueprintId, owner: event.args.owner, hash, blockNumber: receipt.blockNumber };
+  }
+
+  /** The blueprint's definition as the contract keeps it (display strings are not kept on chain). */
+  async blueprintDefinition(blueprintId: bigint) {
+    return this.client.readContract({
+      address: this.contract,
+      abi: TANGLE_ABI,
+      functionName: 'getBlueprintDefinition',
+      args: [blueprintId],
+    });
+  }
+
+  /** keccak256(abi.encode(definition)) of the definition it was created with. */
+  async blueprintDefinitionHash(blueprintId: bigint): Promise<Hex> {
+    return this.client.readContract({
+      address: this.contract,
+      abi: TANGLE_ABI,
+      functionName: 'blueprintDefinitionHash',
+      args: [blueprintId],
+    });
+  }
+
+  async blueprint(blueprintId: bigint) {
+    return this.client.readContract({ address: this.contract, abi: TANGLE_ABI, functionName: 'getBlueprint', args: [blueprintId] });
   }
 
   /** Every result posted for the call, oldest first, reading blocks from `fromBlock`. */
@@ -104,11 +167,16 @@ export class TangleClient {
   /** Waits for the call's first result; throws after `timeoutMs`. */
   async waitForResult(
     submitted: Pick<Submitted, 'serviceId' | 'callId' | 'blockNumber'>,
-    options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal } = {},
+    options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal; onPoll?: (poll: WaitPoll) => void } = {},
   ): Promise<Answered> {
-    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+    const started = Date.now();
+    const deadline = started + (options.timeoutMs ?? 300_000);
     const pollMs = options.pollMs ?? 250;
     for (;;) {
+      if (options.onPoll) {
+        const head = await this.client.getBlockNumber({ cacheTime: 0 });
+        options.onPoll({ head, elapsedMs: Date.now() - started });
+      }
       const [first] = await this.results(submitted.serviceId, submitted.callId, submitted.blockNumber);
       if (first) {
         return {

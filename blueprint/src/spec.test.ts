@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { EXECUTOR_KINDS } from '@faas/common';
 import { encodeExecuteInputs, encodeInvokeInputs } from './abi/inputs.js';
 import { encodeResult } from './abi/results.js';
 import { blueprintDefinitionText } from './definition.js';
@@ -29,6 +30,14 @@ describe('docs/tangle-jobs.md (the job ABI spec)', () => {
       [...spec.statuses.entries()],
       RESULT_STATUSES.map((s, i) => [i, s]),
     );
+  });
+
+  it('names every executor kind there is in the `executor` field of job 0', () => {
+    const row = readFileSync(resolve(REPO, 'docs/tangle-jobs.md'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('| `executor` |'));
+    assert.ok(row, 'the executor row of job 0');
+    for (const kind of EXECUTOR_KINDS) assert.ok(row.includes(`\`${kind}\``), `docs/tangle-jobs.md: executor ${kind} is missing`);
   });
 
   it('decodes what the encoders write', () => {

@@ -273,7 +273,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
     'comma-separated ids of the Tangle services whose job calls this operator serves (required with FAAS_TANGLE_RPC_URL)',
   FAAS_TANGLE_KEY_FILE:
     "file holding the operator account's private key (64 hex digits), mode 0600 or stricter; the key is never taken from an argument or a variable's value (required with FAAS_TANGLE_RPC_URL)",
-  FAAS_TANGLE_CONFIRMATIONS: 'blocks a job call waits behind the chain head before it is served, the reorg depth tolerated (default 2)',
+  FAAS_TANGLE_CONFIRMATIONS:
+    'blocks a job call waits behind the chain head before it is served, and its answer before the call counts as answered (sent again if a reorg drops it): the reorg depth tolerated (default 2)',
   FAAS_TANGLE_START_BLOCK:
     'block a first run starts reading job calls from, "latest" (default) or a number; later runs resume after the last block they finished',
   FAAS_TANGLE_POLL_MS: 'how often the operator asks the chain for new blocks, in milliseconds (default 1000)',

@@ -92,7 +92,12 @@ export const ERRORS = {
   FAAS_ERR_WORKER_LOST: {
     status: 503,
     summary:
-      'The platform stopped (killed, crashed, restarted) or the worker running an asynchronous attempt lost its lease while it ran; the attempt was taken back and retried, or the invocation is dead past its attempts. Recorded on the attempt and on a dead invocation, never an HTTP answer.',
+      'The platform stopped (killed, crashed, restarted) or the worker running an asynchronous attempt lost its lease while it ran; the attempt was taken back and retried, or the invocation is dead past its attempts. Recorded on the attempt and on a dead invocation, never an HTTP answer. Also the on-chain answer (failed) to a Tangle job call that was running when the operator stopped; such a call is never run again.',
+  },
+  FAAS_ERR_TANGLE_OPERATOR_STOPPED: {
+    status: 503,
+    summary:
+      'The Tangle operator of this process stopped on a fault it cannot retry (FAAS_TANGLE_CONTRACT has no code, a service of FAAS_TANGLE_SERVICE_IDS does not exist) and serves no job calls until faas restarts; answered by GET /ready only.',
   },
   FAAS_ERR_UNAUTHORIZED: {
     status: 401,

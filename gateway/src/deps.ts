@@ -20,6 +20,11 @@ export interface GatewayDeps {
    * running one is cancelled, so it is killed at once. Without it the queue is read on its own time.
    */
   asyncControl?: AsyncControl;
+  /**
+   * More conditions of GET /ready beyond the orchestrator's (the Tangle operator's, when it runs):
+   * each throws a FaasError of status 503, whose code and message the answer carries.
+   */
+  readiness?: readonly (() => void | Promise<void>)[];
 }
 
 /** What the routes may tell the worker of their process; nothing depends on it being there. */

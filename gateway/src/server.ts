@@ -122,6 +122,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   app.get('/ready', async (_request, reply) => {
     try {
       await orchestrator.ready();
+      for (const check of deps.readiness ?? []) await check();
     } catch (err) {
       // Not ready is a 503 whatever the reason; a fault of another status is reported as the backend's.
       const fault =

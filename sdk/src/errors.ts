@@ -145,6 +145,7 @@ const CLASS_OF_CODE: { readonly [C in ErrorCode]: ErrorClass } = {
   FAAS_ERR_SHUTTING_DOWN: UnavailableError,
   FAAS_ERR_EXECUTOR_UNAVAILABLE: UnavailableError,
   FAAS_ERR_STORE_UNAVAILABLE: UnavailableError,
+  FAAS_ERR_TANGLE_OPERATOR_STOPPED: UnavailableError,
   FAAS_ERR_TIMEOUT: FunctionTimeoutError,
 };
 

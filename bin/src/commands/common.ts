@@ -1,6 +1,10 @@
 /** Options and behaviour every `faas` subcommand shares. */
+import { EXECUTOR_KINDS } from '@faas/common';
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+
+/** "docker, gvisor, ... or oci": the executor kinds, from the one list of them in @faas/common. */
+export const EXECUTOR_HELP = `${EXECUTOR_KINDS.slice(0, -1).join(', ')} or ${EXECUTOR_KINDS[EXECUTOR_KINDS.length - 1]}`;
 
 export const ENV_FILE_DEFAULT = '.env';
 

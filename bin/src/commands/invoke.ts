@@ -10,6 +10,7 @@ import { collect, type LimitFlags, limitsOf, parseInteger, parseNumber, readStdi
 import { printJson, UsageError } from '../client/output.js';
 import { startProgress } from '../client/progress.js';
 import { EXIT_PLATFORM, emitFinal, emitInvokeError, emitResult } from '../client/results.js';
+import { EXECUTOR_HELP } from './common.js';
 import { waitWithProgress } from './invocations.js';
 
 interface InvokeFlags extends ClientFlags, StdinFlags, LimitFlags {
@@ -95,7 +96,7 @@ export function invokeCommand(): Command {
     .option('--memory <mb>', 'memory limit in MiB', parseInteger)
     .option('--cpus <n>', 'CPU limit', parseNumber)
     .option('--pids <n>', 'process limit', parseInteger)
-    .option('--executor <name>', 'ad hoc: docker, gvisor, qemu or firecracker')
+    .option('--executor <name>', `ad hoc: ${EXECUTOR_HELP}`)
     .addOption(new Option('--async', 'queue it (Prefer: respond-async) and print its invocation id').conflicts('wait'))
     .option('--wait', 'queue it and wait for its end, then write its result as a synchronous call does')
     .option('--idempotency-key <key>', 'with --async or --wait: the same key never runs the invocation twice')

@@ -11,6 +11,114 @@
  * interface's form, for a contract that emits as it declares (events.ts reads both).
  */
 
+/**
+ * `Types.BlueprintDefinition`, the argument of `createBlueprint` and what `getBlueprintDefinition`
+ * returns (tnt-core 0.19.1). blueprint/blueprint.json holds one, field for field (definition.ts).
+ */
+export const BLUEPRINT_DEFINITION_COMPONENTS = [
+  { name: 'metadataUri', type: 'string' },
+  { name: 'metadataHash', type: 'bytes32' },
+  { name: 'manager', type: 'address' },
+  { name: 'masterManagerRevision', type: 'uint32' },
+  { name: 'hasConfig', type: 'bool' },
+  {
+    name: 'config',
+    type: 'tuple',
+    components: [
+      { name: 'membership', type: 'uint8' },
+      { name: 'pricing', type: 'uint8' },
+      { name: 'minOperators', type: 'uint32' },
+      { name: 'maxOperators', type: 'uint32' },
+      { name: 'subscriptionRate', type: 'uint256' },
+      { name: 'subscriptionInterval', type: 'uint64' },
+      { name: 'eventRate', type: 'uint256' },
+    ],
+  },
+  {
+    name: 'metadata',
+    type: 'tuple',
+    components: [
+      { name: 'name', type: 'string' },
+      { name: 'description', type: 'string' },
+      { name: 'author', type: 'string' },
+      { name: 'category', type: 'string' },
+      { name: 'codeRepository', type: 'string' },
+      { name: 'logo', type: 'string' },
+      { name: 'website', type: 'string' },
+      { name: 'license', type: 'string' },
+      { name: 'profilingData', type: 'string' },
+    ],
+  },
+  {
+    name: 'jobs',
+    type: 'tuple[]',
+    components: [
+      { name: 'name', type: 'string' },
+      { name: 'description', type: 'string' },
+      { name: 'metadataUri', type: 'string' },
+      { name: 'paramsSchema', type: 'bytes' },
+      { name: 'resultSchema', type: 'bytes' },
+    ],
+  },
+  { name: 'registrationSchema', type: 'bytes' },
+  { name: 'requestSchema', type: 'bytes' },
+  {
+    name: 'sources',
+    type: 'tuple[]',
+    components: [
+      { name: 'kind', type: 'uint8' },
+      {
+        name: 'container',
+        type: 'tuple',
+        components: [
+          { name: 'registry', type: 'string' },
+          { name: 'image', type: 'string' },
+          { name: 'tag', type: 'string' },
+        ],
+      },
+      {
+        name: 'wasm',
+        type: 'tuple',
+        components: [
+          { name: 'runtime', type: 'uint8' },
+          { name: 'fetcher', type: 'uint8' },
+          { name: 'artifactUri', type: 'string' },
+          { name: 'entrypoint', type: 'string' },
+        ],
+      },
+      {
+        name: 'native',
+        type: 'tuple',
+        components: [
+          { name: 'fetcher', type: 'uint8' },
+          { name: 'artifactUri', type: 'string' },
+          { name: 'entrypoint', type: 'string' },
+        ],
+      },
+      {
+        name: 'testing',
+        type: 'tuple',
+        components: [
+          { name: 'cargoPackage', type: 'string' },
+          { name: 'cargoBin', type: 'string' },
+          { name: 'basePath', type: 'string' },
+        ],
+      },
+      {
+        name: 'binaries',
+        type: 'tuple[]',
+        components: [
+          { name: 'arch', type: 'uint8' },
+          { name: 'os', type: 'uint8' },
+          { name: 'name', type: 'string' },
+          { name: 'sha256', type: 'bytes32' },
+        ],
+      },
+    ],
+  },
+  { name: 'supportedMemberships', type: 'uint8[]' },
+] as const;
+
 export const TANGLE_ABI = [
   {
     type: 'function',
@@ -138,6 +246,73 @@ export const TANGLE_ABI = [
       { name: 'callId', type: 'uint64', indexed: true },
       { name: 'operator', type: 'address', indexed: true },
       { name: 'result', type: 'bytes', indexed: false },
+    ],
+  },
+  {
+    type: 'function',
+    name: 'createBlueprint',
+    stateMutability: 'nonpayable',
+    inputs: [{ name: 'definition', type: 'tuple', components: BLUEPRINT_DEFINITION_COMPONENTS }],
+    outputs: [{ name: 'blueprintId', type: 'uint64' }],
+  },
+  {
+    type: 'function',
+    name: 'getBlueprintDefinition',
+    stateMutability: 'view',
+    inputs: [{ name: 'blueprintId', type: 'uint64' }],
+    outputs: [{ name: 'definition', type: 'tuple', components: BLUEPRINT_DEFINITION_COMPONENTS }],
+  },
+  {
+    type: 'function',
+    name: 'getBlueprint',
+    stateMutability: 'view',
+    inputs: [{ name: 'blueprintId', type: 'uint64' }],
+    outputs: [
+      {
+        name: '',
+        type: 'tuple',
+        components: [
+          { name: 'owner', type: 'address' },
+          { name: 'manager', type: 'address' },
+          { name: 'createdAt', type: 'uint64' },
+          { name: 'membership', type: 'uint8' },
+          { name: 'pricing', type: 'uint8' },
+          { name: 'active', type: 'bool' },
+        ],
+      },
+    ],
+  },
+  {
+    type: 'function',
+    name: 'blueprintDefinitionHash',
+    stateMutability: 'view',
+    inputs: [{ name: 'blueprintId', type: 'uint64' }],
+    outputs: [{ name: '', type: 'bytes32' }],
+  },
+  {
+    type: 'function',
+    name: 'blueprintSourcesHash',
+    stateMutability: 'view',
+    inputs: [{ name: 'blueprintId', type: 'uint64' }],
+    outputs: [{ name: '', type: 'bytes32' }],
+  },
+  {
+    type: 'function',
+    name: 'blueprintCount',
+    stateMutability: 'view',
+    inputs: [],
+    outputs: [{ name: '', type: 'uint64' }],
+  },
+  {
+    type: 'event',
+    name: 'BlueprintCreated',
+    anonymous: false,
+    inputs: [
+      { name: 'blueprintId', type: 'uint64', indexed: true },
+      { name: 'owner', type: 'address', indexed: true },
+      { name: 'manager', type: 'address', indexed: false },
+      { name: 'metadataUri', type: 'string', indexed: false },
+      { name: 'metadataHash', type: 'bytes32', indexed: false },
     ],
   },
 ] as const;

@@ -5,14 +5,34 @@
  * starts and once when it ends, not per request.
  */
 import type { Logger } from '@faas/common';
-import { createPublicClient, defineChain, type Hex, http, type PublicClient, type Chain as ViemChain } from 'viem';
+import {
+  createPublicClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  type TransactionReceipt,
+  type Chain as ViemChain,
+  zeroAddress,
+} from 'viem';
 import { TANGLE_ABI } from '../abi/tangle.js';
 import { Backoff } from './backoff.js';
 import type { OperatorMetrics } from './metrics.js';
+import type { Fees, SenderChain } from './sender.js';
 
 /** Thrown by `retry` when the operator stops while a request is being retried. */
 export class StoppedError extends Error {
   override readonly name = 'StoppedError';
+}
+
+/**
+ * The configuration names something the chain does not have (a contract address with no code, a
+ * service that does not exist): retrying cannot help. At start-up it stops `faas serve` (exit code
+ * 2); found later (the RPC did not answer at start-up) it stops the operator, which /ready and
+ * faas_tangle_operator_up then show.
+ */
+export class OperatorConfigError extends Error {
+  override readonly name = 'OperatorConfigError';
 }
 
 export interface JobCall {
@@ -23,7 +43,7 @@ export interface JobCall {
   completed: boolean;
 }
 
-export class ChainClient {
+export class ChainClient implements SenderChain {
   readonly client: PublicClient;
   private failing = 0;
   private chain_: ViemChain | undefined;
@@ -45,8 +65,15 @@ export class ChainClient {
     return this.chain_;
   }
 
-  /** Reads the chain id (retrying until the RPC answers) and checks that the contract has code. */
-  async connect(signal = this.signal): Promise<number> {
+  get chainId(): number {
+    return this.chain.id;
+  }
+
+  /**
+   * Reads the chain id (retrying until the RPC answers) and checks the configuration against the
+   * chain: the contract has code, and each service exists. Throws OperatorConfigError when not.
+   */
+  async connect(serviceIds: readonly bigint[], signal = this.signal): Promise<number> {
     const id = await this.retry('eth_chainId', () => this.client.getChainId(), signal);
     this.chain_ = defineChain({
       id,
@@ -56,9 +83,30 @@ export class ChainClient {
     });
     const code = await this.retry('eth_getCode', () => this.client.getCode({ address: this.contract }), signal);
     if (code === undefined || code === '0x') {
-      throw new Error(
-        `FAAS_TANGLE_CONTRACT=${this.contract} has no code on chain ${id}: set it to the Tangle contract's address on this chain`,
+      throw new OperatorConfigError(
+        `FAAS_TANGLE_CONTRACT=${this.contract} has no code on chain ${id} (the chain of FAAS_TANGLE_RPC_URL): set it to the address of Tangle's contract on this chain`,
       );
+    }
+    for (const serviceId of serviceIds) {
+      let service: { owner: Hex; createdAt: bigint };
+      try {
+        service = await this.retry(
+          'getService',
+          () => this.client.readContract({ address: this.contract, abi: TANGLE_ABI, functionName: 'getService', args: [serviceId] }),
+          signal,
+        );
+      } catch (err) {
+        if (err instanceof StoppedError) throw err;
+        throw new OperatorConfigError(
+          `FAAS_TANGLE_CONTRACT=${this.contract} on chain ${id} does not answer getService(${serviceId}) as Tangle's contract does (${shortMessage(err)}): set it to the address of Tangle's contract on this chain`,
+        );
+      }
+      // Tangle answers a service id it never created with an empty record, not a revert.
+      if (service.createdAt === 0n && service.owner === zeroAddress) {
+        throw new OperatorConfigError(
+          `FAAS_TANGLE_SERVICE_IDS names service ${serviceId}, which does not exist on the contract ${this.contract} of chain ${id}: name the services this operator serves (faas tangle status lists a service's operators)`,
+        );
+      }
     }
     return id;
   }
@@ -88,6 +136,40 @@ export class ChainClient {
 
   head(signal = this.signal): Promise<bigint> {
     return this.retry('eth_blockNumber', () => this.client.getBlockNumber({ cacheTime: 0 }), signal);
+  }
+
+  estimateGas(from: Hex, data: Hex): Promise<bigint> {
+    return this.retry('eth_estimateGas', () => this.client.estimateGas({ account: from, to: this.contract, data }));
+  }
+
+  pendingNonce(address: Hex): Promise<number> {
+    return this.retry('eth_getTransactionCount', () => this.client.getTransactionCount({ address, blockTag: 'pending' }));
+  }
+
+  /** What a transaction should pay now: EIP-1559 fees, or a gas price on a chain without them. */
+  async fees(): Promise<Fees> {
+    try {
+      const fees = await this.retry('eth_feeHistory', () => this.client.estimateFeesPerGas({ chain: this.chain }));
+      return { type: 'eip1559', maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
+    } catch (err) {
+      if (isTransient(err) || err instanceof StoppedError) throw err;
+      const gasPrice = await this.retry('eth_gasPrice', () => this.client.getGasPrice());
+      return { type: 'legacy', gasPrice };
+    }
+  }
+
+  async sendRawTransaction(raw: Hex): Promise<void> {
+    await this.retry('eth_sendRawTransaction', () => this.client.sendRawTransaction({ serializedTransaction: raw }));
+  }
+
+  /** The receipt of a transaction mined on the chain the node follows now; undefined when none. */
+  receipt(hash: Hex): Promise<Pick<TransactionReceipt, 'status' | 'blockNumber' | 'blockHash'> | undefined> {
+    return this.retry('eth_getTransactionReceipt', () =>
+      this.client.getTransactionReceipt({ hash }).catch((err: unknown) => {
+        if ((err as { name?: string }).name === 'TransactionReceiptNotFoundError') return undefined;
+        throw err;
+      }),
+    );
   }
 
   async jobCall(serviceId: bigint, callId: bigint): Promise<JobCall> {

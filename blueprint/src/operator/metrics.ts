@@ -16,6 +16,8 @@ export class OperatorMetrics {
   /** RPC requests that failed (each retried with backoff). */
   readonly rpcErrors: Counter;
   readonly lag: Gauge;
+  /** 1 while the operator serves job calls (through RPC outages too); 0 once it stopped. */
+  readonly up: Gauge;
   readonly inFlight: Gauge;
   readonly lastBlock: Gauge;
 
@@ -53,6 +55,11 @@ export class OperatorMetrics {
     this.lag = new Gauge({
       name: 'faas_tangle_lag_blocks',
       help: 'Blocks between the chain head and the last block whose calls are all finished.',
+      registers,
+    });
+    this.up = new Gauge({
+      name: 'faas_tangle_operator_up',
+      help: 'Whether the Tangle operator serves job calls: 1 while it does (RPC outages included: it retries), 0 once it stopped; GET /ready says why.',
       registers,
     });
     this.inFlight = new Gauge({

@@ -186,7 +186,7 @@ describe('runCall: a job call through the invocation core', () => {
     assert.equal(unlisted.errorCode, 'FAAS_ERR_FIELD_NOT_ALLOWED');
   });
 
-  it('waits out a full queue, answers a platform fault as failed, and leaves the call alone on shutdown', async () => {
+  it('waits out a full queue, answers a platform fault as failed, and leaves a call the shutdown refused for the restart', async () => {
     let tries = 0;
     const busy = deps({
       orchestrator: {
@@ -218,7 +218,46 @@ describe('runCall: a job call through the invocation core', () => {
       },
     });
     await assert.rejects(runCall(event(0, inputs), stopping.deps, signal), StoppedError);
-    const cancelled = deps({ orchestrator: { invoke: async (invocation: Invocation) => outcome(invocation, { status: 'cancelled' }) } });
-    await assert.rejects(runCall(event(0, inputs), cancelled.deps, signal), StoppedError);
+  });
+
+  it('runs a call at most once: the start is announced first, and a run a shutdown cancelled is answered, not left to run again', async () => {
+    const inputs = encodeExecuteInputs({ image: 'faas/busybox', command: ['true'] });
+    const order: string[] = [];
+    const cancelled = deps({
+      orchestrator: {
+        invoke: async (invocation: Invocation) => {
+          order.push(`invoke ${invocation.id}`);
+          return outcome(invocation, { status: 'cancelled', error: 'cancelled', exitCode: null, signal: 'SIGKILL' });
+        },
+      },
+    });
+    const result = await runCall(event(0, inputs), cancelled.deps, signal, {
+      starting: async (invocation) => {
+        order.push(`starting ${invocation.id}`);
+      },
+    });
+    assert.deepEqual(order, [`starting ${result.invocationId}`, `invoke ${result.invocationId}`]);
+    assert.equal(result.status, 'cancelled');
+    assert.match(result.error ?? '', /not run again/);
+    // A start that cannot be recorded runs nothing, and is the operator's fault to retry (no answer).
+    const nothing = deps();
+    await assert.rejects(
+      runCall(event(0, inputs), nothing.deps, signal, {
+        starting: async () => {
+          throw new Error('the store is down');
+        },
+      }),
+      /the store is down/,
+    );
+    assert.equal(nothing.seen.length, 0);
+    // Inputs refused before any invocation announce nothing.
+    let announced = 0;
+    const bad = await runCall(event(0, '0xdeadbeef'), deps().deps, signal, {
+      starting: async () => {
+        announced++;
+      },
+    });
+    assert.equal(bad.status, 'rejected');
+    assert.equal(announced, 0);
   });
 });

@@ -4,11 +4,13 @@
  * wrong that is the caller's doing (malformed or oversized inputs, an unknown job, a rule of the
  * API) becomes a `rejected` result, and a platform fault a `failed` one: the caller always gets an
  * answer, and no input can stop the operator. A full queue is waited out (with backoff) before it
- * is answered as a fault; a call the operator's shutdown refuses or cancels is not answered at all,
- * so that it is run again after the restart.
+ * is answered as a fault. A call runs at most once (docs/tangle-jobs.md): `hooks.starting` hears of
+ * the invocation before it is handed to the core (the operator records it), a run a shutdown cancels
+ * is answered `cancelled`, and only a call the shutdown refuses or cancels before its command starts
+ * throws StoppedError, to be run after the restart.
  */
 import { randomUUID } from 'node:crypto';
-import { FaasError, type Logger, type Outcome } from '@faas/common';
+import { FaasError, type Invocation, type Logger, type Outcome } from '@faas/common';
 import type { Orchestrator } from '@faas/orchestrator';
 import { hexToBytes } from 'viem';
 import type { JobSubmittedEvent } from '../abi/events.js';
@@ -27,9 +29,21 @@ export interface RunnerDeps extends InvocationDeps {
   saturatedWaitMs?: number;
 }
 
+export interface RunHooks {
+  /**
+   * Awaited with the invocation before it is handed to the invocation core; when it throws, the
+   * call throws that and nothing runs.
+   */
+  starting?(invocation: Invocation): Promise<void>;
+}
+
+/** The `error` of a result whose run a shutdown cancelled. */
+export const CANCELLED_BY_SHUTDOWN =
+  'the operator shut down while the call ran and FAAS_SHUTDOWN_GRACE_MS ran out: its command was stopped, and the call is not run again';
+
 const RETRIED = new Set(['FAAS_ERR_SATURATED', 'FAAS_ERR_CONCURRENCY_LIMIT']);
 
-export async function runCall(event: JobSubmittedEvent, deps: RunnerDeps, signal: AbortSignal): Promise<JobResult> {
+export async function runCall(event: JobSubmittedEvent, deps: RunnerDeps, signal: AbortSignal, hooks: RunHooks = {}): Promise<JobResult> {
   const invocationId = randomUUID();
   const started = performance.now();
   const refused = (status: 'rejected' | 'failed', code: string, message: string, id: string = invocationId): JobResult => ({
@@ -44,20 +58,7 @@ export async function runCall(event: JobSubmittedEvent, deps: RunnerDeps, signal
     error: message,
     durationMs: performance.now() - started,
   });
-  let decoded: ReturnType<typeof decodeJobInputs>;
-  try {
-    decoded = decodeJobInputs(event.jobIndex, hexToBytes(event.inputs), deps.maxInputBytes);
-  } catch (err) {
-    if (err instanceof JobInputError) return refused('rejected', err.code, err.message, '');
-    throw err;
-  }
-  try {
-    const invocation = await toInvocation(decoded, { invocationId, serviceId: event.serviceId, caller: event.caller }, deps);
-    const outcome = await invokeWaitingOutQueue(deps, invocation, signal);
-    // Only a shutdown cancels a call's invocation: leave the call to the next run rather than answer it.
-    if (outcome.status === 'cancelled') throw new StoppedError('cancelled by a shutdown while the call ran');
-    return fromOutcome(outcome);
-  } catch (err) {
+  const fault = (err: unknown): JobResult => {
     if (err instanceof StoppedError || (signal.aborted && !(err instanceof FaasError))) throw new StoppedError('stopped');
     if (err instanceof FaasError) {
       if (err.code === 'FAAS_ERR_SHUTTING_DOWN') throw new StoppedError('the platform is shutting down');
@@ -65,6 +66,29 @@ export async function runCall(event: JobSubmittedEvent, deps: RunnerDeps, signal
     }
     deps.log.error({ err, invocationId }, 'a job call failed unexpectedly');
     return refused('failed', 'FAAS_ERR_INTERNAL', 'internal error');
+  };
+  let decoded: ReturnType<typeof decodeJobInputs>;
+  try {
+    decoded = decodeJobInputs(event.jobIndex, hexToBytes(event.inputs), deps.maxInputBytes);
+  } catch (err) {
+    if (err instanceof JobInputError) return refused('rejected', err.code, err.message, '');
+    throw err;
+  }
+  let invocation: Invocation;
+  try {
+    invocation = await toInvocation(decoded, { invocationId, serviceId: event.serviceId, caller: event.caller }, deps);
+  } catch (err) {
+    return fault(err);
+  }
+  // Outside the catch: a failure to record the start is the operator's to retry, not the caller's answer.
+  await hooks.starting?.(invocation);
+  try {
+    const outcome = await invokeWaitingOutQueue(deps, invocation, signal);
+    // Only a shutdown cancels a call's invocation; its command may have done part of its work.
+    if (outcome.status === 'cancelled') return { ...fromOutcome(outcome), error: CANCELLED_BY_SHUTDOWN };
+    return fromOutcome(outcome);
+  } catch (err) {
+    return fault(err);
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Limiter } from './limiter.js';
-import { Watermark } from './watermark.js';
+import { SavedWatermark, Watermark } from './watermark.js';
 
 describe('Watermark', () => {
   it('is the last scanned block while nothing is in flight', () => {
@@ -25,6 +25,71 @@ describe('Watermark', () => {
     w.done(12n);
     assert.equal(w.value, 20n);
     assert.equal(w.inFlight, 0);
+  });
+
+  it('goes back when a reorg rewinds the scan, below calls still in flight after that block too', () => {
+    const w = new Watermark(9n);
+    w.scanned(40n);
+    w.add(35n);
+    assert.equal(w.value, 34n);
+    w.rewind(29n);
+    assert.equal(w.value, 29n, 'blocks 30.. are read again: none of them counts as finished');
+    w.done(35n);
+    assert.equal(w.value, 29n);
+    w.scanned(40n);
+    assert.equal(w.value, 40n);
+    w.rewind(50n);
+    assert.equal(w.value, 40n, 'a rewind never moves it forward');
+  });
+});
+
+describe('SavedWatermark', () => {
+  it('saves the position forward as calls finish and back when a reorg rewinds it, so a restart re-reads those blocks', async () => {
+    const writes: bigint[] = [];
+    const w = new Watermark(99n);
+    const saved = new SavedWatermark(
+      w,
+      async (block) => {
+        writes.push(block);
+      },
+      99n,
+    );
+    await saved.save();
+    assert.deepEqual(writes, [], 'nothing moved');
+    w.scanned(120n);
+    await saved.save();
+    assert.equal(saved.value, 120n);
+    // A reorg replaced blocks after 110: the re-scan starts at 111, and a restart must start there too.
+    w.rewind(110n);
+    await saved.save();
+    assert.deepEqual(writes, [120n, 110n]);
+    assert.equal(saved.value, 110n);
+  });
+
+  it('tries a failed write again at the next save, in order', async () => {
+    const writes: bigint[] = [];
+    let fail = true;
+    const errors: unknown[] = [];
+    const w = new Watermark(0n);
+    const saved = new SavedWatermark(
+      w,
+      async (block) => {
+        if (fail) throw new Error('store down');
+        writes.push(block);
+      },
+      0n,
+      (err) => errors.push(err),
+    );
+    w.scanned(5n);
+    await saved.save();
+    assert.equal(saved.value, 0n);
+    assert.equal(errors.length, 1);
+    fail = false;
+    w.scanned(6n);
+    void saved.save();
+    w.rewind(3n);
+    await saved.save();
+    assert.deepEqual(writes, [3n], 'writes are serial and each writes the value at its turn');
   });
 });
 

@@ -2674,7 +2674,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description Not ready: the executor backend or the storage cannot be used, or the server is draining. */
+            /** @description Not ready: the executor backend or the storage cannot be used, the server is draining, or its Tangle operator stopped (FAAS_ERR_TANGLE_OPERATOR_STOPPED, with the reason). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2682,7 +2682,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_SHUTTING_DOWN" | "FAAS_ERR_EXECUTOR_UNAVAILABLE" | "FAAS_ERR_STORE_UNAVAILABLE";
+                        code?: "FAAS_ERR_SHUTTING_DOWN" | "FAAS_ERR_EXECUTOR_UNAVAILABLE" | "FAAS_ERR_STORE_UNAVAILABLE" | "FAAS_ERR_TANGLE_OPERATOR_STOPPED";
                     };
                 };
             };

@@ -34,7 +34,7 @@ import {
   writeKeyFiles,
 } from '../support/anvil.js';
 import { type RunningServer, runCli, startServe } from '../support/cli.js';
-import { dockerUnavailableReason, waitForNoContainers } from '../support/docker.js';
+import { dockerApi, dockerUnavailableReason, managedContainers, waitForNoContainers } from '../support/docker.js';
 import { HttpClient } from '../support/http.js';
 import { BUSYBOX } from '../support/images.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -189,6 +189,7 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
           keys.customer,
           '--wait-ms',
           '60000',
+          '--json',
         ],
         {},
         90_000,
@@ -233,7 +234,19 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
       const call = await submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['echo', 'status'] }));
       await waitAnswered(call);
       const cli = await runCli(
-        ['tangle', 'status', '--rpc-url', anvil.url, '--contract', TANGLE_CONTRACT, '--service', '0', '--call', String(call.callId)],
+        [
+          'tangle',
+          'status',
+          '--json',
+          '--rpc-url',
+          anvil.url,
+          '--contract',
+          TANGLE_CONTRACT,
+          '--service',
+          '0',
+          '--call',
+          String(call.callId),
+        ],
         {},
         30_000,
       );
@@ -256,7 +269,14 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
       assert.ok(value(/^faas_tangle_calls_answered_total\{service="0",status="completed"\} (\d+)/m) >= 3);
       assert.ok(value(/^faas_tangle_calls_answered_total\{service="0",status="rejected"\} (\d+)/m) >= 6);
       assert.ok(value(/^faas_tangle_lag_blocks (\d+)/m) >= 0);
-      assert.ok(value(/^faas_tangle_last_block (\d+)/m) >= Number(call.blockNumber));
+      // The call's block is finished once its answer is FAAS_TANGLE_CONFIRMATIONS deep, a block or so after it is mined.
+      let lastBlock = value(/^faas_tangle_last_block (\d+)/m);
+      for (const deadline = Date.now() + 15_000; !(lastBlock >= Number(call.blockNumber)) && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 200));
+        const again = await new HttpClient(serve.url).request('/metrics');
+        lastBlock = Number(/^faas_tangle_last_block (\d+)/m.exec(again.text)?.[1] ?? Number.NaN);
+      }
+      assert.ok(lastBlock >= Number(call.blockNumber), `faas_tangle_last_block ${lastBlock} < ${call.blockNumber}`);
     });
     it('a reorg shallower than the confirmation depth: the call that vanished never runs, the call id goes to its new owner', async () => {
       // Mine by hand: one block with call A, then replace that block by an empty one (anvil_reorg),
@@ -283,41 +303,170 @@ describe("the Tangle operator on Tangle's contracts (anvil)", { skip: unavailabl
         await anvil.rpc('evm_setIntervalMining', [1]);
       }
     });
+
+    it('an answer a reorg drops before it is confirmed is sent again: the call is answered once, not left unanswered', async () => {
+      const mine = () => anvil.rpc('evm_mine');
+      const operator = ACCOUNTS.operator.address;
+      const pendingAnswers = async () =>
+        Number(await anvil.rpc<Hex>('eth_getTransactionCount', [operator, 'pending'])) -
+        Number(await anvil.rpc<Hex>('eth_getTransactionCount', [operator, 'latest']));
+      await anvil.rpc('evm_setIntervalMining', [0]);
+      await anvil.rpc('evm_setAutomine', [false]);
+      try {
+        // Malformed inputs: answered at once, without a sandbox.
+        const pending = submit(0, '0xdeadbeef');
+        await new Promise((r) => setTimeout(r, 300));
+        await mine();
+        const call = await pending;
+        await mine(); // one confirmation: the operator reads the call now
+        const deadline = Date.now() + 30_000;
+        while ((await pendingAnswers()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await pendingAnswers(), 1, 'the operator broadcast its answer');
+        await mine(); // the answer is mined, not yet one block deep
+        assert.equal((await client.jobCall(SERVICE, call.callId)).completed, true);
+        await new Promise((r) => setTimeout(r, 1000)); // the operator sees its receipt
+        // The block with the answer is replaced by an empty one, and the node forgets the transaction.
+        await anvil.rpc('anvil_reorg', [1, []]);
+        await anvil.rpc('anvil_dropAllTransactions');
+        assert.equal((await client.jobCall(SERVICE, call.callId)).completed, false, 'the reorg took the answer away');
+        await anvil.rpc('evm_setIntervalMining', [1]);
+        const { results, decoded } = await waitAnswered(call, 60_000);
+        assert.equal(results.length, 1);
+        assert.equal(decoded[0]?.errorCode, 'FAAS_ERR_INVALID_JOB_INPUT');
+      } finally {
+        await anvil.rpc('evm_setIntervalMining', [1]);
+      }
+    });
   });
 
-  it('a SIGKILL mid-stream and a restart neither lose nor repeat a call', async () => {
+  it('start-up stops with one line and exit code 2 when the chain contradicts the configuration', async () => {
+    // An address with no code (the customer's account).
+    const noCode = await runCli(['serve'], operatorEnv(anvil.url, { FAAS_TANGLE_CONTRACT: ACCOUNTS.customer.address }), 60_000);
+    assert.equal(noCode.code, 2, noCode.stderr);
+    const noCodeLines = noCode.stderr.trim().split('\n');
+    assert.equal(noCodeLines.length, 1, noCode.stderr);
+    assert.match(noCodeLines[0] as string, /^faas: .*FAAS_TANGLE_CONTRACT=0x[0-9a-fA-F]{40} has no code on chain 31337/);
+    // A service that does not exist.
+    const noService = await runCli(['serve'], operatorEnv(anvil.url, { FAAS_TANGLE_SERVICE_IDS: '0,7' }), 60_000);
+    assert.equal(noService.code, 2, noService.stderr);
+    assert.equal(noService.stderr.trim().split('\n').length, 1, noService.stderr);
+    assert.match(noService.stderr, /FAAS_TANGLE_SERVICE_IDS names service 7, which does not exist/);
+  });
+
+  it('an operator that stops after start-up makes /ready not ready, with the reason, and faas_tangle_operator_up 0', async () => {
+    // The RPC is down at start-up, so the contract is checked only once it answers; it has no code.
+    const proxy = new TcpProxy(await freePort(), anvil.port);
+    let serve: RunningServer | undefined;
+    try {
+      serve = await startServe(operatorEnv(proxy.url, { FAAS_DATA_DIR: freshDataDir(), FAAS_TANGLE_CONTRACT: ACCOUNTS.customer.address }));
+      const http = new HttpClient(serve.url);
+      const up = (text: string) => Number(/^faas_tangle_operator_up (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+      const ready = await http.request('/ready');
+      assert.equal(ready.status, 200, `an RPC that does not answer is no reason to be not ready: ${ready.text}`);
+      assert.equal(up((await http.request('/metrics')).text), 1);
+      await proxy.up();
+      const deadline = Date.now() + 30_000;
+      let answer = await http.request('/ready');
+      while (answer.status === 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        answer = await http.request('/ready');
+      }
+      assert.equal(answer.status, 503, answer.text);
+      const body = JSON.parse(answer.text) as { code: string; error: string };
+      assert.equal(body.code, 'FAAS_ERR_TANGLE_OPERATOR_STOPPED');
+      assert.match(body.error, /FAAS_TANGLE_CONTRACT=0x[0-9a-fA-F]{40} has no code/);
+      assert.equal(up((await http.request('/metrics')).text), 0);
+      // The rest of the platform serves on.
+      assert.equal((await http.request('/health')).status, 200);
+    } finally {
+      await serve?.stop();
+      await proxy.down();
+    }
+  });
+
+  it('a SIGKILL mid-stream and a restart neither lose nor repeat a call: each runs at most once and gets exactly one result', async () => {
     const dataDir = freshDataDir();
     const env = operatorEnv(anvil.url, { FAAS_DATA_DIR: dataDir, FAAS_TANGLE_MAX_IN_FLIGHT: '2' });
     let serve: RunningServer | undefined = await startServe(env);
     const firstPid = serve.pid;
     const calls: Submitted[] = [];
+    /** The calls (their i) whose command has run at most `seconds` in a sandbox of process `pid`. */
+    const startedCalls = async (pid: number, seconds: number): Promise<number[]> => {
+      const found: number[] = [];
+      for (const container of await managedContainers({ 'dev.faas.pid': String(pid) })) {
+        if (container.state !== 'running') continue;
+        const top = await dockerApi('GET', `/containers/${container.id}/top?ps_args=${encodeURIComponent('-eo pid,etimes,args')}`);
+        if (top.status !== 200) continue;
+        for (const row of (JSON.parse(top.body) as { Processes?: string[][] }).Processes ?? []) {
+          const match = /^\s*\d+\s+(\d+)\s.*echo call-(\d+)/.exec(row.join(' '));
+          if (match && Number(match[1]) <= seconds) found.push(Number(match[2]));
+        }
+      }
+      return found;
+    };
+    let runningAtKill: number[] = [];
     try {
       // Calls keep coming while the operator is killed and restarted: a stream, not a batch.
       const submitting = (async () => {
         for (let i = 0; i < 8; i++) {
-          calls.push(await submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['sh', '-c', `sleep 1; echo call-${i}`] })));
+          calls.push(await submit(0, encodeExecuteInputs({ image: BUSYBOX, command: ['sh', '-c', `sleep 4; echo call-${i}`] })));
         }
       })();
-      // Kill the operator without warning once some calls, not all, are answered.
-      const deadline = Date.now() + 60_000;
+      // Kill the operator without warning once some calls, not all, are answered, and while one runs
+      // with at least a second of its sleep left, so that it is still running when the kill lands.
+      const deadline = Date.now() + 90_000;
       let answered = 0;
-      while (answered < 2 && Date.now() < deadline) {
+      while (Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
         answered = (await Promise.all(calls.map((c) => client.jobCall(SERVICE, c.callId)))).filter((c) => c.completed).length;
+        runningAtKill = answered >= 2 ? await startedCalls(firstPid, 2) : [];
+        if (runningAtKill.length > 0) break;
       }
       await serve.stop('SIGKILL');
       await submitting;
       assert.ok(answered >= 2 && answered < calls.length, `killed with ${answered} of ${calls.length} answered`);
+      assert.ok(runningAtKill.length > 0, 'a call was running when the operator was killed');
+      process.stderr.write(
+        `tangle: killed with ${answered} of ${calls.length} calls answered, calls ${runningAtKill.join(', ')} running\n`,
+      );
       serve = await startServe(env);
+      const answers: Record<string, unknown>[] = [];
       for (const [i, call] of calls.entries()) {
         const { state, results, decoded } = await waitAnswered(call, 90_000);
         assert.equal(state.completed, true, `call ${i}`);
         assert.equal(results.length, 1, `call ${i} has ${results.length} results`);
-        assert.equal(decoded[0]?.stdoutText, `call-${i}\n`);
+        const answer = decoded[0] as Record<string, unknown>;
+        answers.push(answer);
+        if (answer.errorCode === 'FAAS_ERR_WORKER_LOST') {
+          // Cut off by the kill: answered so, with the invocation that ran, and not run again.
+          assert.equal(answer.statusName, 'failed', `call ${i}`);
+          assert.match(answer.errorMessage as string, /not run again/);
+        } else {
+          assert.ok(
+            !runningAtKill.includes(i),
+            `call ${i} was running when the operator was killed, and ran again: ${JSON.stringify(answer)}`,
+          );
+          assert.equal(answer.stdoutText, `call-${i}\n`, `call ${i}`);
+        }
       }
+      for (const i of runningAtKill) assert.equal(answers[i]?.errorCode, 'FAAS_ERR_WORKER_LOST', `call ${i} ran under the killed process`);
       // Nothing answered twice afterwards either (a late duplicate would show up here).
       await new Promise((r) => setTimeout(r, 3000));
       for (const call of calls) assert.equal((await client.results(SERVICE, call.callId, call.blockNumber)).length, 1);
+      // The platform's history has exactly one invocation per call, the one its answer names: the
+      // killed runs included (status error, FAAS_ERR_WORKER_LOST), and no second run of any call.
+      const listed = await new HttpClient(serve.url).request(
+        `/functions/tangle-${SERVICE}-${ACCOUNTS.customer.address.toLowerCase()}/invocations?limit=100`,
+      );
+      assert.equal(listed.status, 200, listed.text);
+      const history = (JSON.parse(listed.text) as { invocations: { id: string; status: string; error_code: string | null }[] }).invocations;
+      assert.deepEqual(history.map((r) => r.id).sort(), answers.map((a) => a.invocationId as string).sort(), 'one history record per call');
+      for (const answer of answers) {
+        const record = history.find((r) => r.id === answer.invocationId);
+        if (answer.errorCode === 'FAAS_ERR_WORKER_LOST')
+          assert.deepEqual([record?.status, record?.error_code], ['error', 'FAAS_ERR_WORKER_LOST']);
+        else assert.equal(record?.status, 'completed');
+      }
     } finally {
       const exit = await serve?.stop();
       if (exit && exit.code !== 0) process.stderr.write(`faas serve exited ${exit.code}: ${exit.stderr.slice(-2000)}\n`);
