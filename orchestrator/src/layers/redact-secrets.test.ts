@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { type Invocation, loadConfig } from '@faas/common';
 import { FakeExecutor, facts } from '@faas/executor';
 import { type HistoryEntry, Orchestrator } from '../orchestrator.js';
-import { MIN_MASKED_BYTES, maskSecrets, secretPatterns } from './redact-secrets.js';
+import { MAX_PATTERNS, MIN_MASKED_BYTES, maskSecrets, secretPatterns } from './redact-secrets.js';
 
 const mask = (text: string, secrets: string[], cut = false): string =>
   maskSecrets(
@@ -41,10 +41,37 @@ test('each line of a multi-line secret is masked on its own; a value with = in i
   assert.equal(mask('url=postgres://u:p@h/db?a=b', ['postgres://u:p@h/db?a=b']), 'url=***');
 });
 
-test('the start of a secret cut off by the output cap is masked only when the stream was cut', () => {
-  assert.equal(mask('value: s3cr', ['s3cret-value'], true), 'value: ***');
-  assert.equal(mask('value: s3cr', ['s3cret-value'], false), 'value: s3cr', 'not cut: s3cr is the output as written');
-  assert.equal(mask('value: s3c', ['s3cret-value'], true), 'value: s3c', 'shorter than the minimum');
+test('overlapping secrets are masked whole: matches are found in the output as written, then merged', () => {
+  assert.equal(mask('abcdefghijkl and efgh', ['abcdefgh', 'efghijkl']), '*** and efgh');
+  assert.equal(mask('aaaaa', ['aaaa']), '***');
+});
+
+test('a stream cut at the cap loses its last (longest - 1) bytes whatever they hold: no byte-by-byte oracle', () => {
+  const secret = 's3cret-value';
+  const cutOff = 'x'.repeat(20);
+  // Whether or not the end is the start of a secret, the same bytes go: the answer tells nothing.
+  assert.equal(mask(`${cutOff}s3cr`, [secret], true), cutOff.slice(0, 20 - (secret.length - 1 - 4)));
+  assert.equal(mask(`${cutOff}zzzz`, [secret], true), cutOff.slice(0, 20 - (secret.length - 1 - 4)));
+  assert.equal(mask('value: s3cr', [secret], false), 'value: s3cr', 'not cut: s3cr is the output as written');
+});
+
+test('a value the caller supplied (stdin, or a variable that is no secret) is not masked: no guessing oracle', () => {
+  const env = ['PIN=4821', 'GUESS=hunter22', 'TOKEN=hunter22'];
+  const pins = Buffer.from(Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0')).join('\n'));
+  assert.deepEqual(secretPatterns({ env, secretNames: ['PIN'], stdin: pins }), [], 'the PIN is among the guesses sent');
+  assert.deepEqual(secretPatterns({ env, secretNames: ['TOKEN'] }), [], 'the caller set it in a variable of its own');
+  assert.deepEqual(
+    secretPatterns({ env, secretNames: ['PIN'], stdin: Buffer.from('1234') }).map(String),
+    ['4821'],
+    'a wrong guess changes nothing either',
+  );
+});
+
+test('at most MAX_PATTERNS values and lines are looked for, whole values first', () => {
+  const lines = Array.from({ length: 500 }, (_, i) => `line-${i}-of-a-long-key`).join('\n');
+  const patterns = secretPatterns({ env: [`KEY=${lines}`, 'TOKEN=whole-value'], secretNames: ['KEY', 'TOKEN'] });
+  assert.equal(patterns.length, MAX_PATTERNS);
+  assert.deepEqual(patterns.slice(0, 2).map(String), [lines, 'whole-value']);
 });
 
 test('the layer masks the answer and the history record of a registered function, not an ad-hoc one', async () => {
