@@ -31,6 +31,7 @@ import {
   type Abi,
   type AbiFunction,
   concatHex,
+  createPublicClient,
   createWalletClient,
   defineChain,
   encodeAbiParameters,
@@ -294,6 +295,27 @@ describe("the blueprint definition on Tangle's contracts (anvil)", { skip: unava
     const withKey = await runCli(['tangle', 'status', '--json'], { ...env, FAAS_TANGLE_KEY_FILE: keys.operator }, 30_000);
     assert.equal(withKey.code, 0, withKey.stderr);
     assert.equal((JSON.parse(withKey.stdout) as typeof status).services[0]?.is_operator, true);
+  });
+
+  it('the client commands refuse a contract address with no code before sending anything (exit 2)', async () => {
+    const nowhere = '0x000000000000000000000000000000000000dEaD';
+    const flags = ['--rpc-url', anvil.url, '--contract', nowhere];
+    const nonceBefore = await createPublicClient({ transport: http(anvil.url) }).getTransactionCount({
+      address: privateKeyToAccount(ACCOUNTS.customer.key).address,
+    });
+    for (const args of [
+      ['tangle', 'status', ...flags],
+      ['tangle', 'blueprint', 'create', ...flags, '--key-file', keys.customer],
+      ['tangle', 'submit', 'execute', ...flags, '--key-file', keys.customer, '--image', 'faas/busybox:latest', '--', 'true'],
+    ]) {
+      const run = await runCli(args, {}, 30_000);
+      assert.equal(run.code, 2, `${args.slice(0, 3).join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, /no contract at 0x000000000000000000000000000000000000dEaD/);
+    }
+    const nonceAfter = await createPublicClient({ transport: http(anvil.url) }).getTransactionCount({
+      address: privateKeyToAccount(ACCOUNTS.customer.key).address,
+    });
+    assert.equal(nonceAfter, nonceBefore, 'no transaction was sent');
   });
 
   /** A result as the operator encodes it: completed, exit code 0. */

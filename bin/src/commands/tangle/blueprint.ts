@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { definitionHashOf, readBlueprintFile } from '@faas/blueprint';
 import { Command } from 'commander';
-import { type ConnectionOptions, connect, customerKey, printJson, runTangle } from './connection.js';
+import { type ConnectionOptions, connect, customerKey, printJson, requireContract, runTangle } from './connection.js';
 
 interface CreateOptions extends ConnectionOptions {
   keyFile?: string;
@@ -55,6 +55,7 @@ export function blueprintCommand(): Command {
               const { client } = connect(options);
               rpcUrl = client.rpcUrl;
               const key = customerKey(options.keyFile);
+              await requireContract(client);
               const created = await client.createBlueprint(key, definition);
               const expected = definitionHashOf(definition);
               const [kept, onChain] = await Promise.all([

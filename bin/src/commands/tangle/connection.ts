@@ -112,6 +112,19 @@ export function connect(options: ConnectionOptions): { client: TangleClient; ser
   return { client: new TangleClient(rpcUrl, contract as Hex), serviceId: BigInt(service), settings };
 }
 
+/**
+ * Refuses a contract address with no code on the chain (a typo, another chain) before anything is
+ * sent: a transaction to it would be mined and do nothing. StartupError (exit 2) naming the address.
+ */
+export async function requireContract(client: TangleClient): Promise<void> {
+  const code = await client.client.getCode({ address: client.contract });
+  if (!code || code === '0x') {
+    throw new StartupError(
+      `no contract at ${client.contract} on the chain at ${client.rpcUrl}: give the Tangle contract's address (--contract or FAAS_TANGLE_CONTRACT) on that chain`,
+    );
+  }
+}
+
 /** The key of the account that signs and pays. */
 export function customerKey(path: string | undefined): Hex {
   if (!path) throw new StartupError("give --key-file PATH: a file holding the submitting account's private key (mode 0600)");

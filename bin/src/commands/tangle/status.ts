@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { hexToBytes } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { StartupError } from '../../startup.js';
-import { type ConnectionOptions, connect, printJson, runTangle } from './connection.js';
+import { type ConnectionOptions, connect, printJson, requireContract, runTangle } from './connection.js';
 import { printResult } from './print.js';
 
 interface StatusOptions extends ConnectionOptions {
@@ -36,6 +36,7 @@ export function statusCommand(): Command {
         async () => {
           const connection = connect(options);
           rpcUrl = connection.client.rpcUrl;
+          await requireContract(connection.client);
           await status(options, connection);
         },
         () => rpcUrl,

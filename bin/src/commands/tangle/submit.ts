@@ -12,7 +12,7 @@ import type { Hex } from 'viem';
 import { startProgress } from '../../client/progress.js';
 import { StartupError } from '../../startup.js';
 import { EXECUTOR_HELP } from '../common.js';
-import { type ConnectionOptions, connect, customerKey, printJson, runTangle } from './connection.js';
+import { type ConnectionOptions, connect, customerKey, printJson, requireContract, runTangle } from './connection.js';
 import { printResult } from './print.js';
 
 interface SubmitOptions extends ConnectionOptions {
@@ -135,6 +135,7 @@ async function submit(job: string, command: string[], options: SubmitOptions, on
   const { client, serviceId } = connect(options);
   onUrl(client.rpcUrl);
   const key = customerKey(options.keyFile);
+  await requireContract(client);
   const progress = startProgress(`submitting job ${index} to service ${serviceId}`);
   let submitted: Awaited<ReturnType<typeof client.submit>>;
   try {
