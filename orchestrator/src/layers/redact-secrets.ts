@@ -25,7 +25,7 @@
  * Not masked either: values shorter than `MIN_MASKED_BYTES`, and transformed values (base64, hex,
  * reversed): a function that means to leak its secret can (docs/SECURITY.md).
  */
-import type { Invocation, Outcome } from '@faas/common';
+import type { Invocation } from '@faas/common';
 import type { Dispatch, Layer } from '../dispatch.js';
 
 /** Secret values (and lines of them) shorter than this many bytes are not masked. */
