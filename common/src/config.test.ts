@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   AGENT_MAX_OUTPUT_BYTES,
+  CONFIG_VARIABLES,
   defaultMaxBodyBytes,
   editDistance,
   isUsableAdminKey,
@@ -13,6 +14,7 @@ import {
   redactConfig,
 } from './config.js';
 import { FaasError } from './errors.js';
+import { LOG_COMPONENTS } from './log.js';
 
 const MIB = 1024 * 1024;
 
@@ -202,6 +204,40 @@ describe('loadConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('refuses a folder variable that is, or is under, a symbolic link leading nowhere (ENOENT later), naming the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faas-config-'));
+    try {
+      const dangling = join(dir, 'dangling');
+      symlinkSync(join(dir, 'gone'), dangling);
+      const loop = join(dir, 'loop');
+      symlinkSync(loop, loop);
+      for (const name of ['FAAS_DATA_DIR', 'FAAS_OCI_ROOTFS_CACHE', 'FAAS_ROOTFS_DIR']) {
+        configError({ [name]: dangling }, new RegExp(`^${name}=.* is a symbolic link to ${join(dir, 'gone')}, which does not exist`));
+        configError(
+          { [name]: join(dangling, 'sub') },
+          new RegExp(`^${name}=.* is under ${dangling}, which is a symbolic link to .*, which does not exist`),
+        );
+        configError(
+          { [name]: loop },
+          new RegExp(`^${name}=.* is a symbolic link to ${loop}, which does not exist \\(or is a loop of links\\)`),
+        );
+      }
+      // One line, as `faas config` and `faas serve` print it.
+      assert.throws(
+        () => loadConfig({ FAAS_DATA_DIR: dangling }, 2),
+        (e: unknown) => e instanceof FaasError && !e.message.includes('\n'),
+      );
+      // A link to a folder that exists is a folder; a missing folder under a real one is made later.
+      const real = join(dir, 'real');
+      mkdirSync(real);
+      const good = join(dir, 'good');
+      symlinkSync(real, good);
+      assert.equal(loadConfig({ FAAS_DATA_DIR: good }, 2).dataDir, good);
+      assert.equal(loadConfig({ FAAS_DATA_DIR: join(good, 'new') }, 2).dataDir, join(good, 'new'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('refuses FAAS_AGENT_PATH naming a folder or a file that is not executable', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faas-agent-'));
     try {
@@ -277,6 +313,31 @@ describe('configuration messages', () => {
     assert.equal(loadConfig({ RUST_LOG: 'warn,gateway=debug' }, 2).logFilter, 'warn,gateway=debug');
     assert.equal(loadConfig({ FAAS_LOG_LEVEL: 'debug', RUST_LOG: 'nonsense' }, 2).logFilter, 'debug');
   });
+  it('refuse a component FAAS_LOG_LEVEL names that no logger has, with the nearest one (RUST_LOG may name other programs)', () => {
+    configError(
+      { FAAS_LOG_LEVEL: 'trace,nonexist=debug' },
+      /^FAAS_LOG_LEVEL="trace,nonexist=debug" \(from the environment\) is invalid: unknown component "nonexist": the components are bin, gateway, orchestrator, store, worker, callbacks, tangle, docker, gvisor, qemu, firecracker, oci$/,
+    );
+    configError({ FAAS_LOG_LEVEL: 'warn,gatway=debug' }, /unknown component "gatway".*\(did you mean "gateway"\?\)/);
+    configError(
+      { FAAS_LOG_LEVEL: 'warn,faas_orchestrater=debug' },
+      /unknown component "faas_orchestrater".*\(did you mean "orchestrator"\?\)/,
+    );
+    configError({ FAAS_LOG_LEVEL: 'warn,Gateway=debug' }, /unknown component "Gateway".*\(did you mean "gateway"\?\)/);
+    for (const filter of [
+      'warn,gateway=debug,orchestrator=trace',
+      'warn,faas_gateway=debug',
+      'info,faas-worker=debug',
+      'warn,oci=debug,bin=info',
+    ]) {
+      assert.equal(loadConfig({ FAAS_LOG_LEVEL: filter }, 2).logFilter, filter);
+    }
+    // RUST_LOG is shared: a target of another program is left to it.
+    assert.equal(loadConfig({ RUST_LOG: 'info,hyper::proto=warn,gateway=debug' }, 2).logFilter, 'info,hyper::proto=warn,gateway=debug');
+    // The description (and so docs/CONFIGURATION.md) names every component.
+    for (const component of LOG_COMPONENTS)
+      assert.match(CONFIG_VARIABLES.FAAS_LOG_LEVEL ?? '', new RegExp(`\\b${component}\\b`), component);
+  });
   it('treat an empty value as unset', () => {
     assert.equal(loadConfig({ FAAS_POOL_MODE: '', FAAS_GATEWAY_PORT: ' ' }, 2).pool.mode, 'single-use');
   });
@@ -342,5 +403,26 @@ describe('docs/CONFIGURATION.md', () => {
     const { CONFIG_VARIABLES } = await import('./config.js');
     const doc = readFileSync(new URL('../../docs/CONFIGURATION.md', import.meta.url), 'utf8');
     for (const name of Object.keys(CONFIG_VARIABLES)) assert.ok(doc.includes(`\`${name}\``), `${name} is not documented`);
+  });
+  it('says of each variable what config.ts says (CONFIG_VARIABLES), links and notes after it aside', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { CONFIG_VARIABLES } = await import('./config.js');
+    const doc = readFileSync(new URL('../../docs/CONFIGURATION.md', import.meta.url), 'utf8');
+    const rows = new Map<string, string>();
+    for (const line of doc.split('\n')) {
+      const row = /^\| `([A-Z][A-Z0-9_]*)` \| (.*) \|$/.exec(line);
+      if (row) rows.set(row[1] as string, row[2] as string);
+    }
+    // Markdown only: code spans, and links in parentheses, which the plain text has not.
+    const plain = (text: string) =>
+      text
+        .replace(/ \(\[[^\]]*\]\([^)]*\)\)/g, '')
+        .replace(/`/g, '')
+        .trim();
+    for (const [name, meaning] of Object.entries(CONFIG_VARIABLES)) {
+      const row = rows.get(name);
+      assert.ok(row !== undefined, `${name} has no row in the table`);
+      assert.ok(plain(row).startsWith(plain(meaning)), `${name}:\n  config.ts: ${meaning}\n  the doc:   ${row}`);
+    }
   });
 });

@@ -4,12 +4,12 @@
  * one and the fix, rejects unknown FAAS_* names (a typo must not silently fall back to a default),
  * and returns a frozen object.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaasError } from './errors.js';
-import { parseLogFilter } from './log.js';
+import { LOG_COMPONENTS, logComponentOf, parseLogFilter } from './log.js';
 
 // The strict .env reader is part of configuration; re-exported here so the package index stays as it is.
 export { type DotenvEntry, type DotenvFile, mergeDotenv, parseDotenv, readDotenv } from './dotenv.js';
@@ -180,7 +180,8 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_REQUEST_TIMEOUT_MS: 'time a client has to send a whole request (headers and body); slower clients get 408 (default 10000)',
   FAAS_CONSOLE_DIR:
     'folder of the built web console that the gateway serves at /console; set, it must hold an index.html (default console/dist/site in the repository, written by `npm run build`; while that is not built, /console answers 404 saying how to build it)',
-  FAAS_LOG_LEVEL: 'log filter, RUST_LOG syntax: "info" or "warn,gateway=debug" (default info; RUST_LOG is read too)',
+  FAAS_LOG_LEVEL:
+    'log filter, RUST_LOG syntax: "info" or "warn,gateway=debug" (default info; RUST_LOG is read too); the components are bin, gateway, orchestrator, store, worker, callbacks, tangle and each executor (docker, gvisor, qemu, firecracker, oci), and another name is refused',
   FAAS_IMAGE_PULL: '"auto" pulls images missing locally when a registry is reachable, "never" does not (default auto)',
   FAAS_SANDBOX_USER: 'uid:gid that functions run as inside containers (default 65534:65534, nobody)',
   FAAS_GVISOR_RUNTIME: 'Docker runtime name of gVisor for the gvisor executor (default runsc)',
@@ -205,8 +206,10 @@ export const CONFIG_VARIABLES: Record<string, string> = {
     'on: start microVMs by restoring a snapshot taken once per image at agent-ready; off: boot every VM (default on for qemu, off for firecracker until verified on KVM)',
   FAAS_POOL_MODE:
     'warm sandboxes: "single-use" (a fresh pre-started sandbox per invocation, default), "reuse" (a sandbox serves later invocations of the same function, reset in between) or "off"',
-  FAAS_POOL_MIN_IDLE: 'spare sandboxes kept ready per recently used image and limits (default 2)',
-  FAAS_POOL_MAX_IDLE: 'idle sandboxes across all functions (default 32)',
+  FAAS_POOL_MIN_IDLE:
+    'sandboxes kept per recently used key (default 2): single-use, spares ready per image and limits besides those in use; reuse, sandboxes per function in all, the one in use or being reset counted, so a function called one call at a time holds exactly this many',
+  FAAS_POOL_MAX_IDLE:
+    "idle sandboxes (ready or being started) across all functions (default 32); at the cap the least recently used function's idle sandbox is evicted, so in reuse mode keep it at least FAAS_POOL_MIN_IDLE times the number of functions in use, or they evict each other's sandboxes (faas_pool_evictions_total)",
   FAAS_POOL_IDLE_MS: 'an idle sandbox older than this is removed, and a function unused this long gets no spares (default 300000)',
   FAAS_POOL_PREWARM: 'comma-separated images to start spares for at start-up, with default limits (default none)',
   FAAS_SANDBOX_SWEEP_MS:
@@ -218,7 +221,7 @@ export const CONFIG_VARIABLES: Record<string, string> = {
   FAAS_SHUTDOWN_GRACE_MS: 'time in-flight invocations get to finish on SIGTERM (default 30000)',
   FAAS_MAX_PAYLOAD_BYTES: 'largest decoded stdin payload (default 6 MiB)',
   FAAS_MAX_OUTPUT_BYTES:
-    'cap on each captured output stream, stdout and stderr (default 1 MiB; at most 8 MiB, what the guest agent protocol carries)',
+    'cap on each captured output stream, stdout and stderr (default 1 MiB; at least 1024; at most 8 MiB, what the guest agent protocol carries)',
   FAAS_DEFAULT_MEMORY_MB: 'memory limit of a sandbox (default 256)',
   FAAS_MAX_MEMORY_MB: 'largest limits.memory_mb a request may ask for (default 2048)',
   FAAS_DEFAULT_CPUS: 'CPU quota of a sandbox in cores (default 1)',
@@ -313,7 +316,8 @@ function toolVariable(name: string): string | undefined {
 /** Variables without the FAAS_ prefix that the platform reads (the design document's names). */
 export const OTHER_VARIABLES: Record<string, string> = {
   DOCKER_HOST: 'Docker engine address: unix:///var/run/docker.sock (default) or tcp://host:port',
-  RUST_LOG: 'log filter, read when FAAS_LOG_LEVEL is unset',
+  RUST_LOG:
+    'log filter, read when FAAS_LOG_LEVEL is unset; a component faas does not have is ignored there (RUST_LOG may be meant for other programs too)',
 };
 
 /**
@@ -527,9 +531,20 @@ function folderVariable(vars: Variables, name: string, fallback: string): string
   }
   if (raw !== undefined) {
     // The folder, or the nearest part of its path that exists, must be a folder: a file there
-    // would fail later with ENOTDIR from whichever component first writes into it.
+    // would fail later with ENOTDIR from whichever component first writes into it. A symbolic
+    // link whose target does not exist (or a loop of links) does not exist either, but nothing
+    // can be made through it: refused too, not an ENOENT from the first write (secrets.key).
     let at = path;
-    while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+    while (!existsSync(at) && dirname(at) !== at) {
+      const link = danglingLink(at);
+      if (link !== undefined) {
+        configError(
+          `${vars.describe(name)} ${at === path ? 'is' : `is under ${at}, which is`} a symbolic link to ${link}, which does not exist (or is a loop of links): create the folder it points to, or choose another folder`,
+          { variable: name, value: raw, source: vars.source(name) },
+        );
+      }
+      at = dirname(at);
+    }
     if (!statSync(at).isDirectory()) {
       configError(
         `${vars.describe(name)} must be a folder, but ${at === path ? 'it' : at} is a file: choose a folder (it is created when missing)`,
@@ -538,6 +553,31 @@ function folderVariable(vars: Variables, name: string, fallback: string): string
     }
   }
   return path;
+}
+
+/**
+ * The target of `path` when it is a symbolic link that leads nowhere: the link exists (lstat), what
+ * it names does not (stat: ENOENT, ENOTDIR, or ELOOP for a loop of links). A link that cannot be
+ * followed for another reason (EACCES) is left to whatever uses it.
+ */
+function danglingLink(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    statSync(path);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') return undefined;
+  }
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function requireFile(vars: Variables, name: string, howToFix: string): string {
@@ -628,6 +668,15 @@ function readLogFilter(vars: Variables): string {
     const level = (eq < 0 ? part : part.slice(eq + 1)).trim();
     if (component !== undefined && !/^[A-Za-z0-9_:.-]+$/.test(component)) {
       vars.fail(name, `"${part}" names no component: ${fix}`);
+    }
+    // FAAS_LOG_LEVEL is faas's own: a component it does not have is a typo, not a silent no-op.
+    // RUST_LOG may be shared with other programs, whose targets (hyper::proto) faas leaves alone.
+    const known: readonly string[] = LOG_COMPONENTS;
+    if (component !== undefined && name === 'FAAS_LOG_LEVEL' && !known.includes(logComponentOf(component))) {
+      vars.fail(
+        name,
+        `unknown component "${component}": the components are ${LOG_COMPONENTS.join(', ')}${didYouMean(logComponentOf(component), LOG_COMPONENTS)}`,
+      );
     }
     if (!LOG_LEVELS.includes(level.toLowerCase())) {
       vars.fail(name, `unknown level "${level}": ${fix}${didYouMean(level, LOG_LEVELS.slice(0, 7), LEVEL_ALIASES)}`);

@@ -118,7 +118,8 @@ export const ERRORS = {
   FAAS_ERR_FUNCTION_EXISTS: { status: 409, summary: 'A function is already registered under this id.' },
   FAAS_ERR_VERSION_CONFLICT: {
     status: 412,
-    summary: 'The function changed since the version named in If-Match; read it again and retry.',
+    summary:
+      'The function changed since the version named in If-Match (or a web console file since its If-Match or If-Unmodified-Since); read it again and retry.',
   },
   FAAS_ERR_INVALID_FUNCTION: {
     status: 400,
@@ -168,7 +169,7 @@ export const ERRORS = {
   FAAS_ERR_INVALID_QUERY: {
     status: 400,
     summary:
-      'A query parameter is malformed (limit, cursor, status, since, until) or unknown to the route (the invoke route takes none: queue with the header Prefer: respond-async, not ?async).',
+      'A query parameter is malformed (limit, cursor, status, since, until) or unknown to the route (only the list routes take any; the invoke route takes none: queue with the header Prefer: respond-async, not ?async).',
   },
   FAAS_ERR_INVALID_JOB_INPUT: {
     status: 400,

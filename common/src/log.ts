@@ -3,8 +3,22 @@
  * document's variable keep their habits. Each component asks for its own child logger.
  */
 import { type Logger, pino } from 'pino';
+import { EXECUTOR_KINDS } from './types.js';
 
 export type { Logger };
+
+/**
+ * Every component that asks for a logger (`LoggerFactory.for`), so every name a filter can mean:
+ * the command itself, the gateway, the invocation core, the store, the asynchronous worker and its
+ * callbacks, the Tangle operator, and each executor by its kind.
+ */
+export const LOG_COMPONENTS = ['bin', 'gateway', 'orchestrator', 'store', 'worker', 'callbacks', 'tangle', ...EXECUTOR_KINDS] as const;
+export type LogComponent = (typeof LOG_COMPONENTS)[number];
+
+/** The component a filter's target names: `faas_gateway` and `faas-gateway` are `gateway`. */
+export function logComponentOf(target: string): string {
+  return target.trim().replace(/^faas[_-]/, '');
+}
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 type Level = (typeof LEVELS)[number];
@@ -32,11 +46,7 @@ export function parseLogFilter(filter: string): LogFilter {
     if (eq < 0) {
       result.defaultLevel = toLevel(part, filter);
     } else {
-      const name = part
-        .slice(0, eq)
-        .trim()
-        .replace(/^faas[_-]/, '');
-      result.components[name] = toLevel(part.slice(eq + 1).trim(), filter);
+      result.components[logComponentOf(part.slice(0, eq))] = toLevel(part.slice(eq + 1).trim(), filter);
     }
   }
   return result;
@@ -44,7 +54,7 @@ export function parseLogFilter(filter: string): LogFilter {
 
 export interface LoggerFactory {
   root: Logger;
-  for(component: string): Logger;
+  for(component: LogComponent): Logger;
 }
 
 export function createLoggerFactory(filter: string, destination?: pino.DestinationStream): LoggerFactory {
@@ -52,7 +62,7 @@ export function createLoggerFactory(filter: string, destination?: pino.Destinati
   const root = pino({ level: parsed.defaultLevel, base: { service: 'faas' } }, destination ?? pino.destination({ sync: false }));
   return {
     root,
-    for(component: string): Logger {
+    for(component: LogComponent): Logger {
       return root.child({ component }, { level: parsed.components[component] ?? parsed.defaultLevel });
     },
   };

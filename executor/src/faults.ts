@@ -28,6 +28,27 @@ export function lostBeforeStart(err: unknown): boolean {
   return isFaasError(err, 'FAAS_ERR_SANDBOX_LOST') && faultStarted(err) === false;
 }
 
+/**
+ * A sandbox that cannot be started for a reason that trying again will not change: its guest
+ * agent cannot be executed (the container's init exits 126 or 127), the runtime or engine refuses
+ * the sandbox's spec. FAAS_ERR_SANDBOX_FAILURE with `started` false, reported at once, never
+ * retried. One that died or whose agent hung up while it started is `sandboxLost(…, false)`
+ * instead, which policy replaces (`lostBeforeStart`).
+ */
+export function startRefused(message: string, cause?: unknown): FaasError {
+  return new FaasError('FAAS_ERR_SANDBOX_FAILURE', message, { details: { started: false }, ...(cause === undefined ? {} : { cause }) });
+}
+
+/**
+ * A fault of a sandbox's start (acquire): no command was sent to it, so a platform fault about the
+ * sandbox (a 502) says `started` false. Other faults (the image not found, the backend down) are
+ * not the sandbox's, and pass unchanged.
+ */
+export function failedBeforeStart(err: unknown): unknown {
+  if (!(err instanceof FaasError) || err.status !== 502 || faultStarted(err) === false) return err;
+  return new FaasError(err.code, err.message, { details: { ...(err.details ?? {}), started: false }, cause: err.cause ?? err });
+}
+
 /** The same fault with `started` set, unless it already says. */
 export function withStarted(err: unknown, started: boolean): unknown {
   if (!(err instanceof FaasError) || faultStarted(err) !== undefined) return err;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FaasError } from '@faas/common';
-import { toFaasError } from './errors.js';
+import { errorBody, toFaasError } from './errors.js';
 
 describe('toFaasError', () => {
   it('never reads a status code from an error that is not the HTTP framework own (an engine 400 is a platform fault)', () => {
@@ -20,5 +20,25 @@ describe('toFaasError', () => {
     assert.equal(toFaasError(new SyntaxError('Unexpected token')).code, 'FAAS_ERR_INVALID_JSON');
     const own = new FaasError('FAAS_ERR_INVALID_IMAGE', 'bad');
     assert.equal(toFaasError(own), own);
+  });
+});
+
+describe('errorBody', () => {
+  it('a 502 always says started: as the fault says, else true (it may have)', () => {
+    const before = new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'agent refused', { details: { started: false } });
+    assert.deepEqual(errorBody(before, 'inv-1'), {
+      error: 'agent refused',
+      code: 'FAAS_ERR_SANDBOX_FAILURE',
+      started: false,
+      invocation_id: 'inv-1',
+    });
+    const silent = new FaasError('FAAS_ERR_SANDBOX_LOST', 'gone');
+    assert.deepEqual(errorBody(silent), { error: 'gone', code: 'FAAS_ERR_SANDBOX_LOST', started: true });
+    assert.equal(silent.details, undefined, 'the fault itself is not changed');
+    // Other statuses carry no started.
+    assert.deepEqual(errorBody(new FaasError('FAAS_ERR_EXECUTOR_UNAVAILABLE', 'down')), {
+      error: 'down',
+      code: 'FAAS_ERR_EXECUTOR_UNAVAILABLE',
+    });
   });
 });

@@ -102,9 +102,14 @@ export function methodNotAllowed(allowed: readonly string[]): MethodNotAllowedEr
   return new MethodNotAllowedError(allowed);
 }
 
-/** The error body: the fault's own fields, plus the invocation id where the request has one. */
+/**
+ * The error body: the fault's own fields, plus the invocation id where the request has one. A 502
+ * (a fault of the sandbox) always says `started`: the core sets it (false for any fault while
+ * getting a sandbox); one that reaches here without it is answered as one that may have started.
+ */
 export function errorBody(fault: FaasError, invocationId?: string): Record<string, unknown> {
   const body = fault.toJSON();
+  if (fault.status === 502 && typeof body.started !== 'boolean') body.started = true;
   return invocationId ? { ...body, invocation_id: invocationId } : body;
 }
 

@@ -13,14 +13,8 @@ import type { GatewayDeps } from './deps.js';
 import { errorBody, INVOCATION_HEADER, sendFault } from './errors.js';
 import { logInvocationEnd } from './invocation-log.js';
 import { invocationSource } from './invocation-source.js';
-import { refuseQuery } from './query.js';
 import { toHttpAnswer } from './results.js';
 import { fail, validateFunctionId, validationPolicy } from './validation.js';
-
-/** What to send instead of the query parameters callers try on the invoke route. */
-const INVOKE_QUERY_INSTEAD: Record<string, string> = {
-  async: `to queue the invocation, send the header Prefer: ${RESPOND_ASYNC} instead`,
-};
 
 export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): void {
   const { orchestrator, store, config } = deps;
@@ -39,8 +33,6 @@ export function registerInvokeRoute(app: FastifyInstance, deps: GatewayDeps): vo
     });
     try {
       if (orchestrator.draining) throw new FaasError('FAAS_ERR_SHUTTING_DOWN');
-      // No query string: a parameter the route ignored would let `?async=true` run synchronously.
-      refuseQuery(request.query, 'the invoke route', INVOKE_QUERY_INSTEAD);
       const respondAsync = prefersAsync(request.headers.prefer);
       const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
       if (idempotencyKey !== undefined && !respondAsync) {

@@ -1,10 +1,12 @@
 /**
  * Query strings: each parameter of the list routes checked, an unknown or repeated one refused, and
- * any parameter refused on a route that reads none (the invoke route); every fault a 400
- * FAAS_ERR_INVALID_QUERY naming the parameter.
+ * any parameter refused on every route that reads none (all but the list routes: `refuseUndeclaredQuery`,
+ * run for every route by server.ts); every fault a 400 FAAS_ERR_INVALID_QUERY naming the parameter.
+ * A parameter is never ignored.
  */
 import { FaasError } from '@faas/common';
 import { parseRfc3339 } from './auth/key-request.js';
+import { INVOKE_TEMPLATE, openApiDocument } from './routes.js';
 import { toWellFormedText } from './validation.js';
 
 export const LIST_LIMIT_DEFAULT = 100;
@@ -41,6 +43,68 @@ export function refuseQuery(query: unknown, route: string, instead: Record<strin
     const hint = Object.hasOwn(instead, name) ? `: ${instead[name]}` : '';
     invalid(shown, `unknown query parameter "${shown}"; ${route} takes no query parameters${hint}`);
   }
+}
+
+const OPERATIONS = ['get', 'head', 'post', 'put', 'delete', 'patch'] as const;
+
+interface ParameterObject {
+  name?: string;
+  in?: string;
+  $ref?: string;
+}
+
+/** A parameter of the document, its `$ref` followed (components/parameters only). */
+function parameterOf(p: ParameterObject): ParameterObject {
+  if (typeof p.$ref !== 'string') return p;
+  const name = p.$ref.replace(/^#\/components\/parameters\//, '');
+  const components = (openApiDocument.components ?? {}) as { parameters?: Record<string, ParameterObject> };
+  return components.parameters?.[name] ?? {};
+}
+
+/**
+ * The query parameters of each operation of the OpenAPI document, by `METHOD /template`: what the
+ * route reads. A route whose operation has none takes no query string at all.
+ */
+export const DOCUMENTED_QUERY: ReadonlyMap<string, readonly string[]> = (() => {
+  const out = new Map<string, readonly string[]>();
+  const paths = (openApiDocument.paths ?? {}) as Record<string, Record<string, { parameters?: ParameterObject[] }>>;
+  for (const [template, item] of Object.entries(paths)) {
+    const shared = (item.parameters ?? []) as unknown as ParameterObject[];
+    for (const method of OPERATIONS) {
+      const operation = item[method];
+      if (!operation) continue;
+      const names = [...shared, ...(operation.parameters ?? [])]
+        .map(parameterOf)
+        .filter((p) => p.in === 'query' && typeof p.name === 'string')
+        .map((p) => p.name as string);
+      out.set(`${method.toUpperCase()} ${template}`, names);
+    }
+  }
+  return out;
+})();
+
+/**
+ * What to send instead of the query parameters callers try on a route that takes none, by path
+ * template (async-invoke.ts's RESPOND_ASYNC, spelled out: that module's imports lead back here).
+ */
+const INSTEAD: Record<string, Record<string, string>> = {
+  [INVOKE_TEMPLATE]: { async: 'to queue the invocation, send the header Prefer: respond-async instead' },
+};
+
+/**
+ * For every routed request (server.ts, before the route's handler): a route whose operation the
+ * document gives no query parameter reads no query string, so any parameter is refused, naming it;
+ * a route that has some reads them itself (`readQuery`, which refuses one it does not know).
+ * `routeUrl` is the route as registered (`/functions/:function_id`); a route the document does
+ * not describe (the console's files) is left alone.
+ */
+export function refuseUndeclaredQuery(method: string, routeUrl: string | undefined, query: unknown): void {
+  if (routeUrl === undefined) return;
+  const template = routeUrl.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+  const taken = DOCUMENTED_QUERY.get(`${method} ${template}`) ?? (method === 'HEAD' ? DOCUMENTED_QUERY.get(`GET ${template}`) : undefined);
+  if (taken === undefined || taken.length > 0) return;
+  const route = template === INVOKE_TEMPLATE ? 'the invoke route' : `${method} ${template}`;
+  refuseQuery(query, route, INSTEAD[template]);
 }
 
 export function parseLimit(value: string | undefined): number {

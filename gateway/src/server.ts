@@ -28,6 +28,7 @@ import { registerFunctionRoutes } from './function-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerInvokeRoute } from './invoke-route.js';
 import { useJsonBodyParser } from './json-body.js';
+import { refuseUndeclaredQuery } from './query.js';
 import { documentedPath, hasTrailingSlash, isInvokePath, openApiDocument } from './routes.js';
 
 export { INVOCATION_HEADER, toFaasError } from './errors.js';
@@ -116,6 +117,12 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     if (request.is404 || hasTrailingSlash(request.raw.url ?? '')) return unrouted(request, reply);
   });
   app.setNotFoundHandler(unrouted);
+  // A parameter is never ignored: a route the document gives no query parameters refuses any (a
+  // parameter it ignored would let `?async=true` run synchronously), before its handler runs;
+  // the list routes check theirs themselves (query.ts).
+  app.addHook('preValidation', async (request) => {
+    refuseUndeclaredQuery(request.method, request.routeOptions.url, request.query);
+  });
 
   app.get('/health', async () => ({ status: 'ok' }));
 

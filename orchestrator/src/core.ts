@@ -4,13 +4,17 @@
  * around it do. Only platform faults throw.
  *
  * A sandbox that turns out dead before the command started (FAAS_ERR_SANDBOX_LOST with `started`
- * false: a spare killed from outside, one that died with its engine) is replaced and the
- * invocation run on a fresh one, transparently, while the invocation is within its deadline: the
- * caller never sees a fault for a sandbox nothing of theirs ran in. One that died while the
- * command ran is reported (`started` true); whether to run it again is the caller's decision.
+ * false: a spare killed from outside, one that died with its engine, one that died or whose agent
+ * hung up while it started) is replaced and the invocation run on a fresh one, transparently, up
+ * to MAX_SANDBOX_ATTEMPTS sandboxes while the invocation is within its deadline: the caller never
+ * sees a fault for a sandbox nothing of theirs ran in. A sandbox that cannot be started for a
+ * reason another start would meet again (its agent cannot be executed, the runtime refuses the
+ * spec: FAAS_ERR_SANDBOX_FAILURE) is reported at once. One that died while the command ran is
+ * reported (`started` true); whether to run it again is the caller's decision. Every fault of a
+ * sandbox (a 502) says `started`: false for any fault while getting one.
  */
-import { type ExecutorKind, FaasError, type Invocation, type IsolationMode, type Logger } from '@faas/common';
-import { type ExecResult, type Executor, lostBeforeStart } from '@faas/executor';
+import { type ExecutorKind, FaasError, type Invocation, type IsolationMode, isFaasError, type Logger } from '@faas/common';
+import { type ExecResult, type Executor, failedBeforeStart, lostBeforeStart, withStarted } from '@faas/executor';
 import type { Dispatch } from './dispatch.js';
 import { type ExecPolicy, resolveExecRequest } from './exec-policy.js';
 import { buildOutcome } from './outcome.js';
@@ -53,7 +57,9 @@ export function coreDispatch(options: CoreOptions): Dispatch {
       try {
         lease = await sandboxes.acquire(executor, mode, spec, signal);
       } catch (err) {
-        if (!retryable(err, attempt)) throw err;
+        // Nothing was sent to a sandbox yet, whichever executor failed and however.
+        const fault = failedBeforeStart(err);
+        if (!retryable(fault, attempt)) throw fault;
         log.info({ invocationId: invocation.id, attempt, err: (err as Error).message }, 'sandbox died while starting; trying another');
         continue;
       } finally {
@@ -70,7 +76,8 @@ export function coreDispatch(options: CoreOptions): Dispatch {
           .catch((e: Error) =>
             log.warn({ invocationId: invocation.id, functionId: invocation.functionId, err: e.message }, 'sandbox cleanup failed'),
           );
-        if (!retryable(err, attempt)) throw err;
+        // A fault of the sandbox (a 502) that does not say is taken as one that may have run the command.
+        if (!retryable(err, attempt)) throw isFaasError(err) && err.status === 502 ? withStarted(err, true) : err;
         log.info(
           { invocationId: invocation.id, sandbox: lease.sandbox.id, attempt, err: (err as Error).message },
           'sandbox was dead before the command started; running it on another',

@@ -5,9 +5,9 @@
  * are rebuilt after the backend comes back.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { type Invocation, isFaasError, loadConfig, silentLogger } from '@faas/common';
-import { FakeExecutor, facts, faultStarted, sandboxLost } from '@faas/executor';
+import { describe, test } from 'node:test';
+import { FaasError, type Invocation, isFaasError, loadConfig, silentLogger } from '@faas/common';
+import { FakeExecutor, facts, faultStarted, sandboxLost, startRefused } from '@faas/executor';
 import { Orchestrator } from './orchestrator.js';
 import { SandboxPool } from './pool.js';
 
@@ -151,6 +151,124 @@ test('a sandbox lost while starting (acquire) is tried again; other acquire faul
   assert.equal(outcome.status, 'completed');
   assert.equal(acquires, 2);
   await orchestrator.drain(1000);
+});
+
+describe('a sandbox that fails while it starts (acquire)', () => {
+  for (const mode of ['off', 'single-use', 'reuse']) {
+    test(`${mode}: one that died or whose agent hung up while starting is replaced; the caller gets the outcome`, async () => {
+      let onDemand = 0;
+      const executor = new FakeExecutor({
+        // The invocation's own start (a pool miss, or pool off) dies before HELLO, once.
+        acquireFault: (s) =>
+          s.invocationId && ++onDemand === 1
+            ? sandboxLost('the sandbox died while starting: its guest agent hung up before answering HELLO', false)
+            : undefined,
+      });
+      const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: mode }, executor);
+      await orchestrator.start();
+      const outcome = await orchestrator.invoke(invocation('a'));
+      assert.equal(outcome.status, 'completed');
+      assert.equal(outcome.stdout.toString(), 'echo a');
+      assert.equal(onDemand, 2, 'the invocation was tried on a second sandbox');
+      await outcome.released;
+      await orchestrator.drain(1000);
+    });
+  }
+
+  test('a configuration fault (an agent that cannot execute) is reported at once with started false, never retried', async () => {
+    let acquires = 0;
+    const executor = new FakeExecutor({
+      acquireFault: () => {
+        acquires++;
+        return startRefused("the container's init could not execute the guest agent (exit 126: not executable)");
+      },
+    });
+    const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'off' }, executor);
+    await orchestrator.start();
+    const started = performance.now();
+    const err = await orchestrator.invoke(invocation('a')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_FAILURE'), String(err));
+    assert.match((err as Error).message, /could not execute the guest agent/);
+    assert.equal(faultStarted(err), false);
+    assert.equal(acquires, 1, 'a fault every start would meet was retried');
+    assert.ok(performance.now() - started < 1000);
+    await orchestrator.drain(1000);
+  });
+
+  test('any fault of a sandbox while getting one says started false, even from an executor that does not', async () => {
+    const executor = new FakeExecutor({
+      acquireFault: () => new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'Docker create container failed: boom'),
+    });
+    const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'reuse' }, executor);
+    await orchestrator.start();
+    const err = await orchestrator.invoke(invocation('a')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_FAILURE'), String(err));
+    assert.equal(faultStarted(err), false);
+    assert.deepEqual((err as FaasError).toJSON(), {
+      error: 'Docker create container failed: boom',
+      code: 'FAAS_ERR_SANDBOX_FAILURE',
+      started: false,
+    });
+    await orchestrator.drain(1000);
+  });
+
+  test("a fault that is not the sandbox's (image not found) passes unchanged, without started", async () => {
+    const executor = new FakeExecutor({
+      acquireFault: () => new FaasError('FAAS_ERR_IMAGE_NOT_FOUND', 'no such image', { details: { image: 'x' } }),
+    });
+    const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'off' }, executor);
+    await orchestrator.start();
+    const err = await orchestrator.invoke(invocation('a')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isFaasError(err, 'FAAS_ERR_IMAGE_NOT_FOUND'), String(err));
+    assert.equal(faultStarted(err), undefined);
+    await orchestrator.drain(1000);
+  });
+
+  test('one that always dies while starting ends after 3 sandboxes in the fault, started false', async () => {
+    let acquires = 0;
+    const executor = new FakeExecutor({
+      acquireFault: () => {
+        acquires++;
+        return sandboxLost('the sandbox died while starting: its container was removed', false);
+      },
+    });
+    const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'off' }, executor);
+    await orchestrator.start();
+    const err = await orchestrator.invoke(invocation('a')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_LOST'), String(err));
+    assert.equal(faultStarted(err), false);
+    assert.equal(acquires, 3);
+    await orchestrator.drain(1000);
+  });
+
+  test('a fault of the run that does not say started is answered as one that may have started', async () => {
+    const executor = new FakeExecutor({
+      run: () => {
+        throw new FaasError('FAAS_ERR_SANDBOX_FAILURE', 'guest agent answered with RESET_OK where EXEC_RESULT was expected');
+      },
+    });
+    const { orchestrator, invocation } = setup({ FAAS_POOL_MODE: 'off' }, executor);
+    await orchestrator.start();
+    const err = await orchestrator.invoke(invocation('a')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_FAILURE'), String(err));
+    assert.equal(faultStarted(err), true);
+    await orchestrator.drain(1000);
+  });
 });
 
 test('after the backend is back, every pool is rebuilt at once and says so until it is full', async () => {

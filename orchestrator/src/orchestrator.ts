@@ -169,8 +169,8 @@ export class Orchestrator {
   /**
    * Runs one invocation to its outcome. Throws only for platform faults: FAAS_ERR_SATURATED,
    * FAAS_ERR_KEY_CONCURRENCY_LIMIT, FAAS_ERR_CONCURRENCY_LIMIT, FAAS_ERR_SHUTTING_DOWN,
-   * FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND, FAAS_ERR_SANDBOX_FAILURE,
-   * FAAS_ERR_SANDBOX_LOST (details.started), FAAS_ERR_EXECUTOR_UNAVAILABLE.
+   * FAAS_ERR_EXECUTOR_NOT_ALLOWED, FAAS_ERR_IMAGE_NOT_FOUND, FAAS_ERR_SANDBOX_FAILURE and
+   * FAAS_ERR_SANDBOX_LOST (both with details.started), FAAS_ERR_EXECUTOR_UNAVAILABLE.
    */
   invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<Outcome> {
     const phases: InvocationPhases = { queueMs: 0, acquireMs: 0, runMs: 0 };

@@ -62,6 +62,92 @@ test('close destroys every idle sandbox', async () => {
   assert.equal(executor.live.size, 0);
 });
 
+describe('reuse: a function holds minIdle sandboxes in all, the one in use or being reset counted', () => {
+  const created = (executor: FakeExecutor) => executor.events.filter((e) => e.op === 'acquire').length;
+  /** N calls in a row, each released (reset) before the next, with time for refills in between. */
+  async function serial(p: SandboxPool, functionIds: string[], calls: number): Promise<void> {
+    for (let i = 0; i < calls; i++) {
+      await p.release(await p.acquire(spec(functionIds[i % functionIds.length] as string)), true);
+      await settle();
+    }
+  }
+
+  for (const minIdle of [1, 2]) {
+    test(`minIdle ${minIdle}: serial calls start ${minIdle} sandbox(es) and keep ${minIdle} idle, no more`, async () => {
+      const executor = new FakeExecutor();
+      const p = pool(executor, 8, minIdle);
+      await serial(p, ['a'], 10);
+      assert.equal(created(executor), minIdle, 'sandboxes started for one function called serially');
+      assert.equal(p.stats.idle, minIdle);
+      assert.equal(executor.live.size, minIdle);
+      await p.close();
+    });
+  }
+
+  test('no spare is started for a sandbox that is being reset: it is about to come back', async () => {
+    const executor = new FakeExecutor();
+    let resets = 0;
+    executor.release = async () => {
+      resets++;
+      await new Promise((r) => setTimeout(r, 30));
+    };
+    const p = pool(executor, 8, 1);
+    await serial(p, ['a'], 3);
+    assert.equal(resets, 3);
+    assert.equal(created(executor), 1);
+    await p.close();
+  });
+
+  test('two functions at a small idle cap: their sandboxes fit, none is evicted', async () => {
+    const executor = new FakeExecutor();
+    // Each function holds one sandbox: two fit under a cap of 3, whatever order they are called in.
+    const p = pool(executor, 3, 1);
+    await serial(p, ['a', 'b'], 40);
+    assert.equal(p.stats.evictions, 0, "evictions: the functions took each other's sandboxes");
+    assert.equal(created(executor), 2);
+    assert.equal(p.stats.idle, 2);
+    await p.close();
+  });
+
+  test('a sandbox that is not kept (failed, reset refused) is replaced', async () => {
+    const executor = new FakeExecutor();
+    const p = pool(executor, 8, 1);
+    await serial(p, ['a'], 2);
+    const first = await p.acquire(spec('a'));
+    await p.release(first, false);
+    await settle();
+    assert.ok(!executor.live.has(first.id));
+    assert.equal(p.stats.idle, 1, 'a replacement was started');
+    executor.release = async () => {
+      throw new Error('reset failed');
+    };
+    const second = await p.acquire(spec('a'));
+    await p.release(second, true);
+    await settle();
+    assert.ok(!executor.live.has(second.id));
+    assert.equal(p.stats.idle, 1, 'a replacement was started after the failed reset');
+    await p.close();
+  });
+
+  test('single-use is unchanged: every call consumes its sandbox and the spare is replaced', async () => {
+    const executor = new FakeExecutor();
+    const p = new SandboxPool(executor, {
+      mode: 'single-use',
+      minIdle: 1,
+      maxIdle: 8,
+      idleMs: 60_000,
+      refillConcurrency: 2,
+      logger: silentLogger,
+    });
+    await serial(p, ['a'], 5);
+    // The first call's own one-shot sandbox, then one spare per call, the last one idle.
+    assert.equal(created(executor), 6);
+    assert.equal(p.stats.idle, 1);
+    assert.equal(p.stats.hits, 4);
+    await p.close();
+  });
+});
+
 test('a spare that cannot be started stops the refills of its key for a while', async () => {
   let attempts = 0;
   const executor = new FakeExecutor();

@@ -11,10 +11,14 @@
  *   and resets writable scratch; the sandbox then serves later invocations of the SAME function only
  *   (keyed by function id as well). If release fails, the sandbox is destroyed instead.
  *
- * The pool keeps `minIdle` spares per recently used key, refills in the background, expires spares
+ * The pool keeps `minIdle` sandboxes per recently used key, refills in the background, expires spares
  * idle for longer than `idleMs`, and never holds more than `maxIdle` idle sandboxes in total: when
  * the cap is reached, the idle sandbox of the least recently used other key is destroyed to make
- * room, so a busy function is never starved by spares nobody calls.
+ * room, so a busy function is never starved by spares nobody calls. What counts toward `minIdle`
+ * differs by mode: in single-use mode every invocation consumes its sandbox, so a key keeps
+ * `minIdle` spares besides those in use; in reuse mode a sandbox in use or being reset comes back
+ * to its key, so it counts, and a function called serially holds `minIdle` sandboxes in all (no
+ * spare is started for a sandbox that is about to come back).
  *
  * Spares can die while they wait (killed from outside, their engine restarted). The sandbox source
  * tells the pool as soon as the executor knows (`onLost`, `onBackendDown`, `onBackendUp`), and the
@@ -35,7 +39,10 @@ export type PoolMode = 'single-use' | 'reuse';
 
 export interface PoolOptions {
   mode: PoolMode;
-  /** Spares kept ready per key that was used within `idleMs`. */
+  /**
+   * Sandboxes kept per key that was used within `idleMs`: single-use, spares ready besides those in
+   * use; reuse, the key's sandboxes in all (idle, starting, in use or being reset).
+   */
   minIdle: number;
   /** Idle sandboxes across all keys; beyond it, the least recently used key's idle sandbox is evicted. */
   maxIdle: number;
@@ -57,6 +64,11 @@ interface KeyState {
   starting: number;
   /** Sandboxes of this key being reset after an invocation (reuse mode). */
   resetting: number;
+  /**
+   * Sandboxes of this key handed out and not yet released, and invocations waiting for one (their
+   * sandbox is on its way). In reuse mode they come back to the key, so refills count them.
+   */
+  inUse: number;
   /** Invocations waiting for a sandbox that is being reset. */
   waiters: Array<(sandbox: Sandbox | undefined) => void>;
   lastUsed: number;
@@ -150,7 +162,7 @@ export class SandboxPool {
       if (now - state.lastUsed > this.options.idleMs) continue;
       // A key whose spares cannot be started now (its image is gone, say) is not being rebuilt.
       if (now < state.refillAfter) continue;
-      if (state.idle.length < this.options.minIdle) return true;
+      if (state.idle.length + this.comingBack(state) < this.options.minIdle) return true;
     }
     this.rebuildingSince = undefined;
     return false;
@@ -246,40 +258,52 @@ export class SandboxPool {
       this.keys.set(key, state);
     }
     state.lastUsed = Date.now();
-    const ready = this.takeIdle(state);
-    if (ready) {
-      // The refill waits for release(): starting a container now would compete for the CPU with
-      // the invocation it is meant to speed up.
-      this.hits++;
-      return ready.sandbox;
-    }
-    this.refill(state);
-    // A sandbox being reset (reuse mode: the function's own, usually a millisecond away) or a
-    // spare already being started is nearer than one started now: wait for it. Under sustained
-    // load a miss that started its own sandbox would compete for the CPU with the refills that
-    // are about to serve it, and every later invocation would pay for both.
-    const nearer = state.resetting + (state.startMs === undefined ? 0 : state.starting);
-    if (nearer > state.waiters.length) {
-      // A start that takes twice as long as usual is not waited for any longer.
-      const waitMs = Math.max(RESET_WAIT_MS, Math.min(2 * (state.startMs ?? 0), MAX_START_WAIT_MS));
-      const ready = await this.waitFor(state, waitMs);
+    // Counted from here: in reuse mode the sandbox this invocation gets, wherever it comes from,
+    // is one of the key's, and no refill starts a spare for it.
+    state.inUse++;
+    let handedOut = false;
+    try {
+      const ready = this.takeIdle(state);
       if (ready) {
+        // The refill waits for release(): starting a container now would compete for the CPU with
+        // the invocation it is meant to speed up.
         this.hits++;
-        return ready;
+        handedOut = true;
+        return ready.sandbox;
       }
+      this.refill(state);
+      // A sandbox being reset (reuse mode: the function's own, usually a millisecond away) or a
+      // spare already being started is nearer than one started now: wait for it. Under sustained
+      // load a miss that started its own sandbox would compete for the CPU with the refills that
+      // are about to serve it, and every later invocation would pay for both.
+      const nearer = state.resetting + (state.startMs === undefined ? 0 : state.starting);
+      if (nearer > state.waiters.length) {
+        // A start that takes twice as long as usual is not waited for any longer.
+        const waitMs = Math.max(RESET_WAIT_MS, Math.min(2 * (state.startMs ?? 0), MAX_START_WAIT_MS));
+        const ready = await this.waitFor(state, waitMs);
+        if (ready) {
+          this.hits++;
+          handedOut = true;
+          return ready;
+        }
+      }
+      this.misses++;
+      // A single-use miss gains nothing from a sandbox built to stay warm: take the cold path.
+      const generation = this.generationOf(spec.image);
+      const sandbox = await this.executor.acquire(this.options.mode === 'single-use' ? { ...spec, oneShot: true } : spec, signal);
+      this.generations.set(sandbox, generation);
+      handedOut = true;
+      return sandbox;
+    } finally {
+      // None came (the start failed, the caller gave up): the next acquire or sweep refills the key.
+      if (!handedOut) state.inUse--;
     }
-    this.misses++;
-    // A single-use miss gains nothing from a sandbox built to stay warm: take the cold path.
-    const generation = this.generationOf(spec.image);
-    const sandbox = await this.executor.acquire(this.options.mode === 'single-use' ? { ...spec, oneShot: true } : spec, signal);
-    this.generations.set(sandbox, generation);
-    return sandbox;
   }
 
   private newKey(spec: SandboxSpec): KeyState {
     // Spares are started for the key, not for the invocation that created it.
     const { invocationId: _invocation, oneShot: _oneShot, ...shared } = spec;
-    return { spec: shared, idle: [], starting: 0, resetting: 0, waiters: [], lastUsed: Date.now(), refillAfter: 0 };
+    return { spec: shared, idle: [], starting: 0, resetting: 0, inUse: 0, waiters: [], lastUsed: Date.now(), refillAfter: 0 };
   }
 
   private waitFor(state: KeyState, timeoutMs: number): Promise<Sandbox | undefined> {
@@ -319,35 +343,40 @@ export class SandboxPool {
    * platform (timeout, agent fault): such a sandbox is always destroyed.
    */
   async release(sandbox: Sandbox, healthy: boolean): Promise<void> {
-    const owner = this.keys.get(this.keyOf(sandbox.spec));
-    if (owner) this.refill(owner);
+    // A key is never forgotten while one of its sandboxes is out (sweep), so this is its owner.
+    const state = this.keys.get(this.keyOf(sandbox.spec));
+    if (state) state.inUse = Math.max(0, state.inUse - 1);
     const stale = this.isStale(sandbox);
     const keep = this.options.mode === 'reuse' && healthy && sandbox.reusable && !this.closed && !stale;
+    // Counted before the refill: a sandbox being reset is about to be ready again (reuse mode), so
+    // no spare is started for it. One that is not kept (every single-use sandbox) is replaced now.
+    if (keep && state) state.resetting++;
+    if (state) this.refill(state);
     if (!keep) {
       if (stale && this.options.mode === 'reuse') this.stale++;
       await this.executor.destroy(sandbox);
       return;
     }
-    const state = this.keys.get(this.keyOf(sandbox.spec));
-    if (state) state.resetting++;
+    let reset = false;
     try {
       await this.executor.release(sandbox);
+      reset = true;
     } catch (err) {
       this.options.logger.warn({ sandbox: sandbox.id, err: (err as Error).message }, 'reset failed; destroying sandbox');
       // Whoever waited for this sandbox starts a new one now instead of waiting out the timer.
       state?.waiters.shift()?.(undefined);
-      await this.executor.destroy(sandbox);
-      return;
     } finally {
       if (state) state.resetting--;
     }
-    if (this.isStale(sandbox)) {
+    const stillStale = reset && this.isStale(sandbox);
+    if (stillStale) {
       this.stale++;
       state?.waiters.shift()?.(undefined);
-      await this.executor.destroy(sandbox);
-      return;
     }
-    if (!state || !this.returnSandbox(state, sandbox)) await this.executor.destroy(sandbox);
+    if (reset && !stillStale && state && this.returnSandbox(state, sandbox)) return;
+    // It did not come back after all (reset failed, stale, dead, no room): the key is short of it.
+    if (state) this.refill(state);
+    await this.executor.destroy(sandbox);
   }
 
   /**
@@ -376,14 +405,26 @@ export class SandboxPool {
     return total;
   }
 
-  /** Starts spares in the background until the key has `minIdle` ready or starting. */
+  /**
+   * Sandboxes of a key that are neither idle nor being started and will come back to it: in reuse
+   * mode, those in use (and invocations waiting for one) and those being reset; none in
+   * single-use mode, where every sandbox handed out is destroyed after its invocation.
+   */
+  private comingBack(state: KeyState): number {
+    return this.options.mode === 'reuse' ? state.inUse + state.resetting : 0;
+  }
+
+  /**
+   * Starts spares in the background until the key has `minIdle`: single-use, ready or starting;
+   * reuse, in all (ready, starting, in use or being reset).
+   */
   private refill(state: KeyState): void {
     if (Date.now() < state.refillAfter || this.backendDown) return;
     while (
       !this.closed &&
-      // A sandbox being reset is about to be ready again; counting it keeps a busy function's
-      // pool from growing by a container per invocation.
-      state.idle.length + state.starting + state.resetting < this.options.minIdle &&
+      // Counting the sandboxes that come back keeps a busy reuse-mode function's pool from growing
+      // by a container per invocation.
+      state.idle.length + state.starting + this.comingBack(state) < this.options.minIdle &&
       state.starting < this.options.refillConcurrency &&
       this.makeRoom(state)
     ) {
@@ -448,7 +489,9 @@ export class SandboxPool {
         for (const entry of expired) this.track(this.executor.destroy(entry.sandbox).catch(() => undefined));
       }
       if (now - state.lastUsed > this.options.idleMs) {
-        if (state.idle.length === 0 && state.starting === 0) this.keys.delete(key);
+        // Never while a sandbox of the key is out: its release counts it back to this key.
+        const out = state.inUse + state.resetting + state.waiters.length;
+        if (state.idle.length === 0 && state.starting === 0 && out === 0) this.keys.delete(key);
       } else {
         this.refill(state);
       }

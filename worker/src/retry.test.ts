@@ -125,8 +125,19 @@ describe('retry policy', () => {
     assert.equal(cancelled.action === 'final' && cancelled.state, 'cancelled');
     const beforeRun = decide(job(), fault(new Error('aborted'), true), false);
     assert.equal(beforeRun.action === 'final' && beforeRun.state, 'cancelled');
-    const shutdown = decide(job(), ran({ status: 'cancelled', exitCode: null }), true);
+    const killed = ran({ status: 'cancelled', exitCode: null, error: 'Command was killed: the invocation was cancelled' });
+    const shutdown = decide(job(), killed, true);
     assert.equal(shutdown.action, 'retry', 'killed by a stopping platform: not the function failing');
-    assert.equal(shutdown.action === 'retry' && shutdown.attempt.errorCode, 'FAAS_ERR_SHUTTING_DOWN');
+    // Recorded as cut short by a stopped platform (as a start-up reclaim records it), not as cancelled.
+    assert.deepEqual(shutdown.action === 'retry' && shutdown.attempt, {
+      status: 'error',
+      exitCode: null,
+      error: 'the platform stopped while this attempt ran (its shutdown grace ran out and killed it)',
+      errorCode: 'FAAS_ERR_WORKER_LOST',
+    });
+    const lastKilled = decide(job({ attempts: 3 }), killed, true);
+    assert.equal(lastKilled.action === 'final' && lastKilled.state, 'dead', 'past its attempts: dead, like any platform fault');
+    assert.equal(lastKilled.action === 'final' && lastKilled.errorCode, 'FAAS_ERR_WORKER_LOST');
+    assert.match((lastKilled.action === 'final' && lastKilled.error) || '', /the platform stopped while this attempt ran/);
   });
 });

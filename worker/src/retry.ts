@@ -86,6 +86,18 @@ function final(state: FinalAsyncState, attempt: AttemptEnd): Decision {
 }
 
 /**
+ * An attempt the platform's own stop killed (its shutdown grace ran out): recorded as one that a
+ * stopped platform cut short, like one the next start takes back (store/src/sqlite-queue.ts,
+ * LOST_AT_START), and retried like any platform fault. Nobody cancelled it, and the function did not fail.
+ */
+export const KILLED_BY_STOP: AttemptEnd = {
+  status: 'error',
+  exitCode: null,
+  error: 'the platform stopped while this attempt ran (its shutdown grace ran out and killed it)',
+  errorCode: 'FAAS_ERR_WORKER_LOST',
+};
+
+/**
  * What `result` of the attempt started as `job.attempts` means. `stopping`: the platform is
  * shutting down, so an attempt it cut short is a platform fault (retried), never the caller's cancel.
  */
@@ -106,7 +118,8 @@ export function decide(job: AsyncJob, result: AttemptResult, stopping: boolean):
   if (outcome.status === 'cancelled') {
     if (result.cancelledByCaller) return final('cancelled', { ...attempt, error: attempt.error ?? 'cancelled while it ran' });
     // Killed by the platform (its shutdown ran out of grace): the function did not fail.
-    return again(job, { ...attempt, status: 'cancelled', errorCode: stopping ? 'FAAS_ERR_SHUTTING_DOWN' : 'FAAS_ERR_INTERNAL' });
+    if (stopping) return again(job, KILLED_BY_STOP);
+    return again(job, { ...attempt, status: 'cancelled', errorCode: 'FAAS_ERR_INTERNAL' });
   }
   if (succeeded(outcome)) return final('succeeded', attempt);
   return job.retryOnFailure ? again(job, attempt) : final('failed', attempt);

@@ -298,6 +298,49 @@ describe('the asynchronous worker', () => {
     );
   });
 
+  it('an attempt killed by a graceful stop is lost to a stopped platform (FAAS_ERR_WORKER_LOST), never cancelled: retried, or dead past its attempts', async () => {
+    const h = await harness(scripted());
+    await h.worker.start();
+    const last = await h.enqueue(['sleep', '10000'], { maxAttempts: 1 });
+    const more = await h.enqueue(['sleep', '10000'], { maxAttempts: 3 });
+    await h.waitFor(last, ['running']);
+    await h.waitFor(more, ['running']);
+    await new Promise((r) => setTimeout(r, 50));
+    // What `faas serve` does on SIGTERM (bin/src/platform.ts): the worker takes nothing new, the
+    // core drains with a grace (FAAS_SHUTDOWN_GRACE_MS) that runs out and kills both.
+    h.worker.pause();
+    await h.orchestrator.drain(100);
+    await h.worker.stop();
+    const lost = {
+      status: 'error',
+      exitCode: null,
+      errorCode: 'FAAS_ERR_WORKER_LOST',
+      error: 'the platform stopped while this attempt ran (its shutdown grace ran out and killed it)',
+    };
+    const dead = await h.waitFor(last, ['dead'], 100);
+    assert.equal(dead.attempts, 1);
+    assert.equal(dead.errorCode, 'FAAS_ERR_WORKER_LOST');
+    assert.equal(dead.error, lost.error);
+    assert.deepEqual(
+      (await h.store.queue.attempts(last)).map((a) => ({ status: a.status, exitCode: a.exitCode, errorCode: a.errorCode, error: a.error })),
+      [lost],
+    );
+    assert.ok(h.finals.some((j) => j.id === last && j.state === 'dead' && j.errorCode === 'FAAS_ERR_WORKER_LOST'));
+    // Attempts left: queued again for the next start, the attempt recorded the same way.
+    const queued = await h.waitFor(more, ['queued'], 100);
+    assert.equal(queued.attempts, 1);
+    assert.equal(queued.errorCode, 'FAAS_ERR_WORKER_LOST');
+    assert.deepEqual(
+      (await h.store.queue.attempts(more)).map((a) => ({ status: a.status, exitCode: a.exitCode, errorCode: a.errorCode, error: a.error })),
+      [lost],
+    );
+    assert.equal(
+      h.finals.some((j) => j.state === 'cancelled'),
+      false,
+      'nobody cancelled anything',
+    );
+  });
+
   it('leaves synchronous callers first: takes nothing while one waits for a slot, and at most its own share', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -1,13 +1,15 @@
 /**
  * AgentClient against fake agents that misbehave on purpose: garbage, silence, the wrong
  * version, oversize or contradictory answers. Each must end in FAAS_ERR_SANDBOX_FAILURE with a
- * message that says what happened, never in a hang or a crash.
+ * message that says what happened, never in a hang or a crash; an agent that hangs up before it
+ * answers HELLO is FAAS_ERR_SANDBOX_LOST, started false (the sandbox died while starting).
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { isFaasError } from '@faas/common';
+import { faultStarted } from '../faults.js';
 import { AgentClient, connectUnix, execResultLimit } from './client.js';
 import { encodeFrame, type Frame } from './protocol.js';
 import { type FakeAgent, type FakeBehaviour, fakeAgent, HELLO_OK, send, tempDir } from './test-support.js';
@@ -62,6 +64,19 @@ describe('AgentClient with misbehaving agents', { timeout: 30_000 }, () => {
     const started = Date.now();
     await assert.rejects(connect(f.socket), sandboxFailure(/invalid frame/));
     assert.ok(Date.now() - started < 1000);
+  });
+
+  it('an agent that hangs up before it answers HELLO is a sandbox lost before its start (started false)', async () => {
+    for (const hangUp of [(s: net.Socket) => s.end(), (s: net.Socket) => s.destroy()]) {
+      const f = await fake(() => undefined, hangUp);
+      const err = await connect(f.socket).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_LOST'), `expected FAAS_ERR_SANDBOX_LOST, got ${String(err)}`);
+      assert.equal(faultStarted(err), false);
+      assert.match((err as Error).message, /hung up before answering HELLO/);
+    }
   });
 
   it('times out HELLO against a silent agent', async () => {
@@ -206,6 +221,27 @@ describe('connectUnix', { timeout: 30_000 }, () => {
       client.close();
     } finally {
       await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops waiting for the socket as soon as the sandbox is known dead: a loss before the start', async () => {
+    const dir = tempDir('dead');
+    let dead: string | undefined;
+    setTimeout(() => {
+      dead = 'its container exited (code 137)';
+    }, 50);
+    const started = Date.now();
+    try {
+      const err = await connectUnix(`${dir}/agent.sock`, { connectTimeoutMs: 10_000, helloTimeoutMs: 100, gone: () => dead }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_LOST'), `expected FAAS_ERR_SANDBOX_LOST, got ${String(err)}`);
+      assert.equal(faultStarted(err), false);
+      assert.match((err as Error).message, /code 137/);
+      assert.ok(Date.now() - started < 2000, 'waited for the socket of a dead sandbox');
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

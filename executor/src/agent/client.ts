@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FaasError } from '@faas/common';
 import type { ExecResult } from '../executor.js';
+import { sandboxLost } from '../faults.js';
 import { Connection, failure, SMALL_RESPONSE_BYTES } from './connection.js';
 import { type ExecFrame, type ExecResultFrame, type Frame, PROTOCOL_VERSION } from './protocol.js';
 
@@ -59,7 +60,11 @@ export class AgentClient {
     this.capabilities = Object.freeze([...hello.capabilities]);
   }
 
-  /** Performs HELLO; rejects with FAAS_ERR_SANDBOX_FAILURE on timeout, garbage or a version mismatch. */
+  /**
+   * Performs HELLO; rejects with FAAS_ERR_SANDBOX_FAILURE on timeout, garbage or a version
+   * mismatch, and with FAAS_ERR_SANDBOX_LOST, `started` false, when the agent hangs up before it
+   * answers (it, or the sandbox around it, died while starting: nothing ran there).
+   */
   static async connect(stream: Duplex, options: AgentConnectOptions): Promise<AgentClient> {
     const conn = new Connection(stream, options);
     let answer: Frame;
@@ -74,6 +79,13 @@ export class AgentClient {
       conn.close();
       if (err instanceof FaasError && err.details?.agentCode === 'unsupported_version') {
         throw failure(`guest agent does not speak protocol version ${PROTOCOL_VERSION} (${err.message}); ${REBUILD_HINT}`, err);
+      }
+      if (conn.peerGone) {
+        throw sandboxLost(
+          `the sandbox died while starting: its guest agent hung up before answering HELLO (${(err as Error).message})`,
+          false,
+          err,
+        );
       }
       throw err;
     }
@@ -196,15 +208,25 @@ function checkExecResult(frame: ExecResultFrame, cap: number): AgentExecResult {
 
 /**
  * Connects to an agent listening on a unix socket, retrying while the socket is missing or
- * refuses (the agent or its VM may still be starting) until `connectTimeoutMs`, then says HELLO.
+ * refuses (the agent or its VM may still be starting) until `connectTimeoutMs`, or until `gone`
+ * says the sandbox died, then says HELLO.
  */
 export async function connectUnix(
   path: string,
-  options: AgentConnectOptions & { connectTimeoutMs: number; retryIntervalMs?: number },
+  options: AgentConnectOptions & {
+    connectTimeoutMs: number;
+    retryIntervalMs?: number;
+    /** Why the sandbox is known dead, if it is: the wait for its socket ends then, as a loss before the start. */
+    gone?: () => string | undefined;
+  },
 ): Promise<AgentClient> {
   const until = Date.now() + options.connectTimeoutMs;
   let lastError: unknown;
   for (;;) {
+    const gone = options.gone?.();
+    if (gone !== undefined) {
+      throw sandboxLost(`the sandbox died while starting, before its guest agent listened at ${path}: ${gone}`, false, lastError);
+    }
     try {
       const socket = await openSocket(path);
       return await AgentClient.connect(socket, options);

@@ -33,7 +33,7 @@ import type {
   Sandbox,
   SandboxSpec,
 } from '../executor.js';
-import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
+import { ExecutorWatchers, failedBeforeStart, lostBeforeStart, sandboxLost, startRefused, withStarted } from '../faults.js';
 import { DEFAULT_SECCOMP_PROFILE } from '../oci/seccomp.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_SOCKET, agentContainerSpec, makeRunDir, removeRunDir } from './agent-container.js';
@@ -249,7 +249,13 @@ export class DockerExecutor implements Executor {
   }
 
   async acquire(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox> {
-    const { id: imageId, ...image } = await this.images.config(spec.image);
+    let config: Awaited<ReturnType<ImageResolver['config']>>;
+    try {
+      config = await this.images.config(spec.image);
+    } catch (err) {
+      throw failedBeforeStart(err);
+    }
+    const { id: imageId, ...image } = config;
     this.imageWatch.seen(spec.image, imageId);
     const sandbox: DockerSandbox = {
       id: randomUUID(),
@@ -264,10 +270,69 @@ export class DockerExecutor implements Executor {
     try {
       await this.startAgent(sandbox, signal);
     } catch (err) {
+      const fault = signal?.aborted ? err : await this.startFault(sandbox, err);
       await this.destroy(sandbox);
-      throw err;
+      throw fault;
     }
     return sandbox;
+  }
+
+  /**
+   * What a start that failed before the agent's HELLO means. Nothing was sent to the sandbox, so a
+   * fault of it says `started` false; the container's own end tells whether another start can do
+   * better. An init that could not execute the agent (docker-init exits 126 or 127) or a container
+   * the runtime refused to start (the engine's State.Error) is a configuration fault: every start
+   * would fail the same way, so it is reported at once. A container that died, was killed or
+   * removed while starting, or whose agent hung up, was lost: FAAS_ERR_SANDBOX_LOST, which the
+   * core replaces with a fresh sandbox.
+   */
+  private async startFault(box: DockerSandbox, err: unknown): Promise<unknown> {
+    if (!(err instanceof FaasError) || err.status !== 502) return err;
+    const state = box.containerId ? await this.endOf(box.containerId, lostBeforeStart(err) || box.lost !== undefined) : undefined;
+    const code = state === 'gone' ? undefined : state?.ExitCode;
+    if (state !== 'gone' && state?.Running === false && (code === 126 || code === 127)) {
+      return startRefused(
+        `the container's init could not execute the guest agent (exit ${code}: ${code === 126 ? 'not executable' : 'not found'}): FAAS_AGENT_PATH (${this.options.agentPath}) must be the static guest agent binary, executable, built for this host (guest-agent/build.sh)`,
+        err,
+      );
+    }
+    if (state !== 'gone' && state?.Error) {
+      return startRefused(`the ${this.runtime} runtime refused to start the sandbox's container: ${state.Error}`, err);
+    }
+    if (lostBeforeStart(err)) return err;
+    const died =
+      box.lost ??
+      (state === 'gone'
+        ? 'its container is gone'
+        : state?.Running === false
+          ? `its container ${state.Status ?? 'stopped'} (code ${code ?? '?'})`
+          : undefined);
+    if (died !== undefined) return sandboxLost(`the sandbox died while starting: ${died} (${err.message})`, false, err);
+    return failedBeforeStart(err);
+  }
+
+  /**
+   * The container's state after a failed start ('gone' when the engine has none, undefined when it
+   * cannot tell). `settle`: the container is dying (its agent hung up), so its exit code is waited
+   * for, briefly.
+   */
+  private async endOf(
+    id: string,
+    settle: boolean,
+  ): Promise<{ Status?: string; Running?: boolean; ExitCode?: number; Error?: string } | 'gone' | undefined> {
+    try {
+      if (settle) {
+        await this.engine.request('POST', `/containers/${id}/wait?condition=not-running`, undefined, { timeoutMs: 2000 }).catch(() => {});
+      }
+      return (
+        await this.engine.request<{ State?: { Status?: string; Running?: boolean; ExitCode?: number; Error?: string } }>(
+          'GET',
+          `/containers/${id}/json`,
+        )
+      ).State;
+    } catch (err) {
+      return err instanceof EngineError && err.statusCode === 404 ? 'gone' : undefined;
+    }
   }
 
   private labels(spec: SandboxSpec, sandboxId: string): Record<string, string> {
@@ -316,6 +381,9 @@ export class DockerExecutor implements Executor {
       helloTimeoutMs: AGENT_START_TIMEOUT_MS,
       connectTimeoutMs: AGENT_START_TIMEOUT_MS,
       retryIntervalMs: 5,
+      // The engine's events tell when the container died before its agent listened (its cgroup
+      // is not asked: the probe must not look for it before the container runs).
+      gone: () => box.lost,
     });
     this.watchAgent(box);
   }

@@ -48,7 +48,7 @@ import type {
   Sandbox,
   SandboxSpec,
 } from '../executor.js';
-import { ExecutorWatchers, sandboxLost, withStarted } from '../faults.js';
+import { ExecutorWatchers, failedBeforeStart, lostBeforeStart, sandboxLost, startRefused, withStarted } from '../faults.js';
 import { pidAlive } from '../pids.js';
 import { AGENT_CAPS, AGENT_MOUNT, bundleSpec, CPU_PERIOD_US, cpuQuotaUs, MOUNT_POINTS, ociPidsLimit } from './bundle-spec.js';
 import {
@@ -499,8 +499,9 @@ export class OciExecutor implements Executor {
       if (this.usernsState.active) box.slot = this.slots.acquire();
       await this.start(box, rootfs, signal);
     } catch (err) {
+      const fault = signal?.aborted ? err : startFault(box, err);
       await this.destroy(box);
-      throw err;
+      throw fault;
     }
     return box;
   }
@@ -732,6 +733,28 @@ export function ociContainerId(sandbox: Sandbox): string {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * What a start that failed before the agent's HELLO means (kept out of start(), which reports the
+ * failure and records the runtime's end in `box.lost`, "its runtime exited (SIGKILL)" or "(code
+ * N)"). Nothing was sent to the sandbox, so a fault of it says `started` false. A runtime killed by
+ * a signal (or answering 128 + n: its container's init was), or an agent that hung up while the
+ * runtime ran on or ended cleanly, is a sandbox lost while starting: FAAS_ERR_SANDBOX_LOST, which
+ * the core replaces. A runtime that exited by itself with an error (refusing the spec, an agent it
+ * could not execute) would fail the same way again, as would a start past its bound or an agent
+ * that breaks the protocol: reported at once.
+ */
+function startFault(box: OciSandbox, err: unknown): unknown {
+  if (!(err instanceof FaasError) || err.status !== 502) return err;
+  const ended = /\((?:(SIG[A-Z0-9]+)|code (\d+))\)$/.exec(box.lost ?? '');
+  const code = ended?.[2] === undefined ? undefined : Number(ended[2]);
+  const killed = ended?.[1] !== undefined || (code !== undefined && code > 128);
+  const hungUp = lostBeforeStart(err) || lostBeforeStart(err.cause);
+  if (killed || (hungUp && !code)) {
+    return sandboxLost(box.lost === undefined ? err.message : `${err.message} (${box.lost})`, false, err);
+  }
+  return code ? startRefused(err.message, err) : failedBeforeStart(err);
 }
 
 /** True if `promise` settles within `ms`. */

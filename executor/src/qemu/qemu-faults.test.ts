@@ -2,7 +2,8 @@
  * What the QEMU executor does when the VM misbehaves: a VMM killed mid-invoke, a guest whose
  * agent never answers, an agent that sends garbage, an init that dies at boot, and VMs left
  * behind by a crashed platform. Each must end in one clear platform fault (FAAS_ERR_SANDBOX_LOST
- * for a VM that died under a command, FAAS_ERR_SANDBOX_FAILURE otherwise) or a clean sweep, and
+ * for a VM that died under a command or was killed while it booted, FAAS_ERR_SANDBOX_FAILURE
+ * otherwise; a boot's failure says started false) or a clean sweep, and
  * leave no process, socket or file. Stand-in agents are shell scripts run as init.
  */
 import assert from 'node:assert/strict';
@@ -41,13 +42,17 @@ async function withFakeAgent(script: string, bootTimeoutMs: number): Promise<{ e
   return made;
 }
 
-function isSandboxFailure(pattern: RegExp) {
+function isSandboxFailure(pattern: RegExp, started?: boolean) {
   return (err: unknown) => {
     assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_FAILURE'), `expected FAAS_ERR_SANDBOX_FAILURE, got ${String(err)}`);
     assert.match((err as Error).message, pattern);
+    if (started !== undefined) assert.equal(faultStarted(err), started);
     return true;
   };
 }
+
+/** A failure while the VM boots: nothing was sent to it (`started` false), and it is not tried again. */
+const bootFailure = (pattern: RegExp) => isSandboxFailure(pattern, false);
 
 describe('qemu faults', { skip: missing !== undefined }, () => {
   test('killing QEMU mid-invoke fails the invocation and leaves nothing', async () => {
@@ -77,7 +82,7 @@ describe('qemu faults', { skip: missing !== undefined }, () => {
     const started = Date.now();
     await assert.rejects(
       executor.acquire({ functionId: 'fault-silent', image: 'faas/busybox:latest', limits }),
-      isSandboxFailure(/did not answer HELLO/),
+      bootFailure(/did not answer HELLO/),
     );
     assert.ok(Date.now() - started < 15_000);
     await assertNothingLeft(runtimeDir);
@@ -94,7 +99,7 @@ describe('qemu faults', { skip: missing !== undefined }, () => {
     const { executor, runtimeDir } = await withFakeAgent(garbage, 30_000);
     await assert.rejects(
       executor.acquire({ functionId: 'fault-garbage', image: 'faas/busybox:latest', limits }),
-      isSandboxFailure(/invalid frame/),
+      bootFailure(/invalid frame/),
     );
     await assertNothingLeft(runtimeDir);
   });
@@ -102,11 +107,28 @@ describe('qemu faults', { skip: missing !== undefined }, () => {
   test('an init that exits at boot is reported by the VMM exit, at once', async () => {
     const { executor, runtimeDir } = await withFakeAgent('#!/bin/sh\nexit 3\n', 60_000);
     const started = Date.now();
-    await assert.rejects(
-      executor.acquire({ functionId: 'fault-exit', image: 'faas/busybox:latest', limits }),
-      isSandboxFailure(/VMM exited/),
-    );
+    await assert.rejects(executor.acquire({ functionId: 'fault-exit', image: 'faas/busybox:latest', limits }), bootFailure(/VMM exited/));
     assert.ok(Date.now() - started < 30_000);
+    await assertNothingLeft(runtimeDir);
+  });
+
+  test('a VMM killed from outside while the VM boots is a sandbox lost while starting, started false', async () => {
+    const { executor, runtimeDir } = await withFakeAgent('#!/bin/sh\nexec sleep 1000\n', 60_000);
+    const acquiring = executor.acquire({ functionId: 'fault-boot-kill', image: 'faas/busybox:latest', limits }).then(
+      () => assert.fail('the VM booted'),
+      (err: unknown) => err,
+    );
+    let pid: number | undefined;
+    for (const until = Date.now() + 60_000; pid === undefined && Date.now() < until; ) {
+      [pid] = await processesMentioning(runtimeDir);
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(pid, 'QEMU never ran');
+    process.kill(pid, 'SIGKILL');
+    const err = await acquiring;
+    assert.ok(isFaasError(err, 'FAAS_ERR_SANDBOX_LOST'), `expected FAAS_ERR_SANDBOX_LOST, got ${String(err)}`);
+    assert.equal(faultStarted(err), false);
+    assert.match((err as Error).message, /died while booting: its VMM was killed by SIGKILL/);
     await assertNothingLeft(runtimeDir);
   });
 

@@ -32,7 +32,7 @@ import type {
   Sandbox,
   SandboxSpec,
 } from '../executor.js';
-import { ExecutorWatchers, faultStarted, sandboxLost, withStarted } from '../faults.js';
+import { ExecutorWatchers, failedBeforeStart, faultStarted, lostBeforeStart, sandboxLost, startRefused, withStarted } from '../faults.js';
 import { refuseLayoutImage } from '../oci/image-layout.js';
 import { consoleMentionsOom, fileSize, fileSizeSync, readConsole, withTimeout } from './console.js';
 import type { VmmProcess } from './process.js';
@@ -229,10 +229,32 @@ export abstract class MicroVmExecutor implements Executor {
       return box;
     } catch (err) {
       box.broken = true;
-      const failure = await this.describeFailure(box, err, 'boot');
+      const failure = await this.bootFault(box, await this.describeFailure(box, err, 'boot'), signal?.aborted === true);
       await this.destroy(box);
       throw failure;
     }
+  }
+
+  /**
+   * What a boot that failed before the agent's HELLO means. Nothing was sent to the VM, so a fault
+   * of it says `started` false; how the VMM ended tells whether another boot can do better. A VM
+   * that died under its boot without the host asking (its VMM killed by a signal from outside, or
+   * its agent hung up while the VMM ran on) was lost: FAAS_ERR_SANDBOX_LOST, which the core
+   * replaces. A VMM that exited by itself (refusing its arguments, a guest that cannot boot) or
+   * could not be started, or a boot past its deadline, would fail the same way again: reported at
+   * once.
+   */
+  private async bootFault(box: VmSandbox, fault: FaasError, aborted: boolean): Promise<unknown> {
+    if (aborted || box.killedByHost) return failedBeforeStart(fault);
+    // An agent that hung up is usually the VMM going: its exit says how, once it is reaped.
+    if (box.vmm?.running && lostBeforeStart(fault)) await withTimeout(box.vmm.exited, 1000).catch(() => {});
+    const exit = box.vmm && !box.vmm.running ? await box.vmm.exited : undefined;
+    if (exit?.signal) return sandboxLost(`VM ${box.id} died while booting: its VMM was killed by ${exit.signal}`, false, fault);
+    if (exit) {
+      const message = lostBeforeStart(fault) ? `VM ${box.id} failed during boot: the VMM ${box.vmm?.describeExit()}` : fault.message;
+      return startRefused(message, fault);
+    }
+    return failedBeforeStart(fault);
   }
 
   /** A ready VM whose VMM exits or whose agent hangs up is lost, whether idle or running a command. */

@@ -10,6 +10,7 @@
  */
 import { FaasError } from '@faas/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isConsolePath } from '../console.js';
 import type { GatewayDeps } from '../deps.js';
 import { sendFault } from '../errors.js';
 import { hasTrailingSlash, pathOf } from '../routes.js';
@@ -25,19 +26,14 @@ const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/openap
 export const WWW_AUTHENTICATE = 'Bearer realm="faas"';
 
 /**
- * The web console's page and assets (console.ts): `/console`, `/console/` and `/console/<segments>`
- * of plain characters, no segment starting with a dot, nothing percent-encoded, no empty segment.
- */
-const CONSOLE_PATH = /^\/console(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\/?$/;
-
-/**
  * True for the routes anyone may call: GET or HEAD of /health, /ready and /openapi.json, spelled
- * exactly so, and of the console's static files (the page holds no data; its calls carry a key).
+ * exactly so, and of the console's static files (console.ts, isConsolePath: the page holds no data;
+ * its calls carry a key).
  */
 export function isPublic(method: string, rawUrl: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
   const path = pathOf(rawUrl);
-  return PUBLIC_PATHS.has(path) || CONSOLE_PATH.test(path);
+  return PUBLIC_PATHS.has(path) || isConsolePath(path);
 }
 
 /** Runs `next` when the request may go on; otherwise it has been answered. */

@@ -430,7 +430,7 @@ export interface components {
             truncated?: boolean;
             /** @description On a 412 FAAS_ERR_VERSION_CONFLICT: the function's current version, where the answer gives it. */
             version?: number;
-            /** @description On a 502: whether the command may have started in the sandbox that failed (false: it certainly did not, so running the invocation again runs it once). */
+            /** @description On a 502 (always there): whether the command may have started in the sandbox that failed (false: it certainly did not, so running the invocation again runs it once; every fault while a sandbox was being started says false). */
             started?: boolean;
         };
         /** @description An error answer of the invoke operation: always names its invocation. */
@@ -1139,7 +1139,7 @@ export interface operations {
                     "application/json": components["schemas"]["Function"];
                 };
             };
-            /** @description The definition is malformed; `field` names the field. */
+            /** @description The definition is malformed; `field` names the field; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1147,7 +1147,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_FUNCTION" | "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_IMAGE" | "FAAS_ERR_INVALID_COMMAND" | "FAAS_ERR_INVALID_ENV" | "FAAS_ERR_INVALID_TIMEOUT" | "FAAS_ERR_INVALID_LIMITS" | "FAAS_ERR_INVALID_CALLBACK";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_FUNCTION" | "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_IMAGE" | "FAAS_ERR_INVALID_COMMAND" | "FAAS_ERR_INVALID_ENV" | "FAAS_ERR_INVALID_TIMEOUT" | "FAAS_ERR_INVALID_LIMITS" | "FAAS_ERR_INVALID_CALLBACK" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -1276,7 +1276,7 @@ export interface operations {
                     "application/json": components["schemas"]["Function"];
                 };
             };
-            /** @description A malformed function id (FAAS_ERR_INVALID_FUNCTION_ID). */
+            /** @description A malformed function id (FAAS_ERR_INVALID_FUNCTION_ID); or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1284,7 +1284,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_FUNCTION_ID";
+                        code?: "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -1319,7 +1319,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A malformed function id (FAAS_ERR_INVALID_FUNCTION_ID), or a stray body that is not valid JSON. */
+            /** @description A malformed function id (FAAS_ERR_INVALID_FUNCTION_ID), or a stray body that is not valid JSON; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1327,7 +1327,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST";
+                        code?: "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -1363,7 +1363,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A malformed function id (FAAS_ERR_INVALID_FUNCTION_ID). (headers only, no body). */
+            /** @description A malformed function id (FAAS_ERR_INVALID_FUNCTION_ID); or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1447,7 +1447,7 @@ export interface operations {
                     "application/json": components["schemas"]["Function"];
                 };
             };
-            /** @description A malformed function id or patch; `field` names the field. */
+            /** @description A malformed function id or patch; `field` names the field; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1455,7 +1455,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_FUNCTION" | "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_IMAGE" | "FAAS_ERR_INVALID_COMMAND" | "FAAS_ERR_INVALID_ENV" | "FAAS_ERR_INVALID_TIMEOUT" | "FAAS_ERR_INVALID_LIMITS" | "FAAS_ERR_INVALID_CALLBACK";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_FUNCTION" | "FAAS_ERR_INVALID_FUNCTION_ID" | "FAAS_ERR_INVALID_IMAGE" | "FAAS_ERR_INVALID_COMMAND" | "FAAS_ERR_INVALID_ENV" | "FAAS_ERR_INVALID_TIMEOUT" | "FAAS_ERR_INVALID_LIMITS" | "FAAS_ERR_INVALID_CALLBACK" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -1673,7 +1673,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A platform fault outside the function: the sandbox failed (FAAS_ERR_SANDBOX_FAILURE: an engine error, a guest that broke the agent protocol), or died under the invocation (FAAS_ERR_SANDBOX_LOST: killed from outside, its engine or VMM went away), never reported as the function's exit code. `started` says whether the command may have started: a sandbox found dead before the start is replaced and the invocation run on a fresh one within its timeout, so `started: false` is seen only when that kept failing. */
+            /** @description A platform fault outside the function: the sandbox failed (FAAS_ERR_SANDBOX_FAILURE: an engine error, a guest that broke the agent protocol, a sandbox that cannot be started, such as a guest agent its container cannot execute or a spec the runtime refuses, reported at once), or died under the invocation (FAAS_ERR_SANDBOX_LOST: killed from outside, its engine or VMM went away), never reported as the function's exit code. Every 502 has `started`, whether the command may have started: a sandbox found dead before the start, or that died or whose agent hung up while it started, is replaced and the invocation run on a fresh one (up to 3 sandboxes) within its timeout, so FAAS_ERR_SANDBOX_LOST with `started: false` is seen only when that kept failing; any fault while a sandbox was being started says `started: false`. */
             502: {
                 headers: {
                     "x-faas-invocation-id": components["headers"]["InvocationId"];
@@ -1683,6 +1683,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvocationError"] & {
                         /** @enum {string} */
                         code?: "FAAS_ERR_SANDBOX_FAILURE" | "FAAS_ERR_SANDBOX_LOST";
+                        started: boolean;
                     };
                 };
             };
@@ -1868,6 +1869,18 @@ export interface operations {
                     "application/json": components["schemas"]["Invocation"];
                 };
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["InvocationNotFound"];
@@ -1907,7 +1920,7 @@ export interface operations {
                     "application/json": components["schemas"]["Invocation"];
                 };
             };
-            /** @description A stray body that is not valid JSON. */
+            /** @description A stray body that is not valid JSON; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1915,7 +1928,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -1956,6 +1969,13 @@ export interface operations {
         responses: {
             /** @description The invocation. (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2029,6 +2049,18 @@ export interface operations {
                     "application/json": components["schemas"]["InvocationOutput"];
                 };
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["InvocationNotFound"];
@@ -2052,6 +2084,13 @@ export interface operations {
         responses: {
             /** @description The kept stdout and stderr. (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2238,7 +2277,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A stray body that is not valid JSON. */
+            /** @description A stray body that is not valid JSON; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2246,7 +2285,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -2283,7 +2322,7 @@ export interface operations {
                     "application/json": components["schemas"]["AsyncAccepted"];
                 };
             };
-            /** @description A stray body that is not valid JSON. */
+            /** @description A stray body that is not valid JSON; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2291,7 +2330,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -2385,7 +2424,7 @@ export interface operations {
                     "application/json": components["schemas"]["KeyCreated"];
                 };
             };
-            /** @description A malformed key request (FAAS_ERR_INVALID_REQUEST, `field` names the field). */
+            /** @description A malformed key request (FAAS_ERR_INVALID_REQUEST, `field` names the field); or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2393,7 +2432,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -2498,6 +2537,18 @@ export interface operations {
                     "application/json": components["schemas"]["KeyInfo"];
                 };
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["KeyNotFound"];
@@ -2526,7 +2577,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A stray body that is not valid JSON. */
+            /** @description A stray body that is not valid JSON; or a query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY, `field` names it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2534,7 +2585,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST";
+                        code?: "FAAS_ERR_INVALID_JSON" | "FAAS_ERR_INVALID_REQUEST" | "FAAS_ERR_INVALID_QUERY";
                     };
                 };
             };
@@ -2563,6 +2614,13 @@ export interface operations {
         responses: {
             /** @description The key (never its secret). (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2633,6 +2691,18 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
+                };
+            };
             405: components["responses"]["MethodNotAllowed"];
         };
     };
@@ -2647,6 +2717,13 @@ export interface operations {
         responses: {
             /** @description Alive (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2671,6 +2748,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
@@ -2704,6 +2793,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             405: components["responses"]["MethodNotAllowed"];
             /** @description Not ready (headers only, no body). */
             503: {
@@ -2732,6 +2828,18 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             405: components["responses"]["MethodNotAllowed"];
@@ -2751,6 +2859,13 @@ export interface operations {
         responses: {
             /** @description Prometheus metrics (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2814,6 +2929,18 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FAAS_ERR_INVALID_QUERY";
+                    };
+                };
+            };
             405: components["responses"]["MethodNotAllowed"];
         };
     };
@@ -2828,6 +2955,13 @@ export interface operations {
         responses: {
             /** @description The OpenAPI document (headers only, no body). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
