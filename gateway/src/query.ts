@@ -92,6 +92,13 @@ const INSTEAD: Record<string, Record<string, string>> = {
 };
 
 /**
+ * The public probes, which read no query string and ignore one: load balancers and orchestrators
+ * are often configured with a cache-busting or tagging query on their health checks, and a probe
+ * that failed on it would take a healthy platform out of service.
+ */
+export const PROBES: ReadonlySet<string> = new Set(['/health', '/ready', '/openapi.json']);
+
+/**
  * For every routed request (server.ts, before the route's handler): a route whose operation the
  * document gives no query parameter reads no query string, so any parameter is refused, naming it;
  * a route that has some reads them itself (`readQuery`, which refuses one it does not know).
@@ -99,7 +106,7 @@ const INSTEAD: Record<string, Record<string, string>> = {
  * not describe (the console's files) is left alone.
  */
 export function refuseUndeclaredQuery(method: string, routeUrl: string | undefined, query: unknown): void {
-  if (routeUrl === undefined) return;
+  if (routeUrl === undefined || PROBES.has(routeUrl)) return;
   const template = routeUrl.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
   const taken = DOCUMENTED_QUERY.get(`${method} ${template}`) ?? (method === 'HEAD' ? DOCUMENTED_QUERY.get(`GET ${template}`) : undefined);
   if (taken === undefined || taken.length > 0) return;

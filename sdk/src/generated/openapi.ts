@@ -2691,18 +2691,6 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_QUERY";
-                    };
-                };
-            };
             405: components["responses"]["MethodNotAllowed"];
         };
     };
@@ -2717,13 +2705,6 @@ export interface operations {
         responses: {
             /** @description Alive (headers only, no body). */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
-            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2748,18 +2729,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
-                };
-            };
-            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_QUERY";
-                    };
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
@@ -2788,13 +2757,6 @@ export interface operations {
         responses: {
             /** @description Ready (headers only, no body). */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
-            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2929,18 +2891,6 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY); `field` names it. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        /** @enum {string} */
-                        code?: "FAAS_ERR_INVALID_QUERY";
-                    };
-                };
-            };
             405: components["responses"]["MethodNotAllowed"];
         };
     };
@@ -2955,13 +2905,6 @@ export interface operations {
         responses: {
             /** @description The OpenAPI document (headers only, no body). */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A query parameter, which this route does not take (FAAS_ERR_INVALID_QUERY). (headers only, no body). */
-            400: {
                 headers: {
                     [name: string]: unknown;
                 };
