@@ -321,21 +321,7 @@ describe('asynchronous invocations with callbacks', () => {
   const p = usePlatform({ FAAS_POOL_MODE: 'off', FAAS_CALLBACK_ALLOW_PRIVATE: 'on', FAAS_CALLBACK_SECRET: SECRET });
 
   it("posts the ended invocation, signed, to the request's callback_url or else the function's", async () => {
-    const received: Array<{ path: string; body: string; signature: string }> = [];
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        received.push({
-          path: req.url ?? '',
-          body: Buffer.concat(chunks).toString('utf8'),
-          signature: String(req.headers['x-faas-signature']),
-        });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { server, origin, received } = await startRecorder();
     try {
       await register(p.client, { id: 'async-hooked', command: ['sh', '-c', 'echo hooked'], callback_url: `${origin}/from-definition` });
       const byDefinition = await accept(p.client, 'async-hooked');
